@@ -1,0 +1,58 @@
+// Package wire is Parley's protocol between a client device and a server:
+// the JSON control envelope, every control message type, the typed error
+// codes, the WebSocket close codes and the binary audio frames. It uses
+// only the standard library so that any client or server can share it.
+//
+// # Transport
+//
+// One WebSocket per device at /v1/ws. Text frames carry one Envelope each:
+//
+//	{"type": "voice.start", "id": "r12", "timestamp": 1700000000000, "payload": {...}}
+//
+// A request that expects an answer carries an id; the answer (or an Error)
+// carries the same id. Server pushes (events, voice.live, presence) carry
+// no id.
+//
+// Binary frames carry audio. Every binary frame starts with a 9-byte header:
+//
+//	byte 0     kind: FramePacket (1) or FrameBatch (2)
+//	bytes 1-4  stream id, uint32 big endian
+//	bytes 5-8  packet number, uint32 big endian (first packet of a batch)
+//
+// A FramePacket is followed by one Opus packet (1..MaxPacketBytes bytes).
+// A FrameBatch is followed by a uint16 count and then count packets, each a
+// uint16 length and its bytes; the packets are numbered consecutively from
+// the header's number. Stream ids are chosen by the receiver of voice.start
+// (client to server) or by the server (voice.live and audio.fetch streams)
+// and are valid on one connection only.
+//
+// # Conversation of a voice message
+//
+//	client                               server
+//	voice.start {conversation, message} ->
+//	                                     <- voice.started {stream, upto}
+//	binary packets from upto            ->
+//	                                     <- voice.ack {message, upto}   (after commit)
+//	voice.end {packets, duration, ...}  ->
+//	                                     <- voice.ack {complete: true}
+//
+// upto counts the packets durably stored from packet 0 without a gap: after
+// voice.ack{upto: 7} packets 0..6 are committed and will never be lost. A
+// sender that reconnects sends voice.start again with the same message id
+// and resumes from the upto it is told; resending a stored packet is
+// harmless.
+//
+// Members' online devices receive voice.live, then the packets on the
+// stream it names, then voice.done. audio.fetch streams stored packets as
+// batches and, while the message is still recording, continues with the live
+// tail on the same stream, ending with voice.done.
+//
+// # History
+//
+// Every change a member may see (a message created or finished, a receipt,
+// a membership change) is an Event with a server-wide, increasing cursor.
+// sync {since} returns a user's events after a cursor in pages. After the
+// welcome the server pushes new events on the connection in cursor order,
+// so once a client's first sync has reached the end (more == false) it may
+// store the cursor of every event it applies.
+package wire

@@ -1,0 +1,38 @@
+package wire
+
+import "time"
+
+// Protocol limits. A peer that exceeds one gets a typed error or, for a
+// frame too large to read, a close with CloseTooLarge.
+const (
+	// ProtocolVersion is the version this package speaks; hello carries it.
+	ProtocolVersion = 1
+
+	// MaxFrameBytes bounds any WebSocket frame, text or binary.
+	MaxFrameBytes = 96 << 10
+	// MaxPacketBytes bounds one Opus packet (Opus' own maximum is 1275).
+	MaxPacketBytes = 1275
+	// MaxBatchPackets bounds the packets in one FrameBatch.
+	MaxBatchPackets = 64
+	// MaxTextBytes bounds a text message's UTF-8 body.
+	MaxTextBytes = 4000
+	// MaxWaveformPoints bounds a voice message's waveform summary.
+	MaxWaveformPoints = 256
+	// MaxMessageDuration bounds one voice message.
+	MaxMessageDuration = 10 * time.Minute
+	// FrameDuration is the audio carried by one packet.
+	FrameDuration = 20 * time.Millisecond
+	// MaxMessagePackets is MaxMessageDuration in packets.
+	MaxMessagePackets = uint32(MaxMessageDuration / FrameDuration)
+	// MaxNameBytes bounds usernames, device names and conversation titles.
+	MaxNameBytes = 64
+	// MinPasswordBytes and MaxPasswordBytes bound a password.
+	MinPasswordBytes = 6
+	MaxPasswordBytes = 256
+	// MaxGroupMembers bounds the members named in one conversation.create.
+	MaxGroupMembers = 256
+	// MaxSyncPage bounds the events in one sync page.
+	MaxSyncPage = 500
+	// MaxIDBytes bounds request ids and entity ids.
+	MaxIDBytes = 64
+)
