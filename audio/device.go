@@ -1,0 +1,310 @@
+package audio
+
+// #include <stdlib.h>
+// #include <string.h>
+import "C"
+
+import (
+	"encoding/hex"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+	"unsafe"
+
+	"github.com/gen2brain/malgo"
+)
+
+// DeviceInfo describes one capture or playback device. ID is opaque and
+// stable while the device is present; pass it in Config to open that
+// device, or use "" for the system default.
+type DeviceInfo struct {
+	ID      string
+	Name    string
+	Default bool
+}
+
+// DeviceEventKind says what happened to a device.
+type DeviceEventKind int
+
+const (
+	// DeviceRerouted: the device stopped or vanished and the engine opened
+	// another one (the requested device again, or the system default).
+	DeviceRerouted DeviceEventKind = iota
+	// DeviceLost: the device stopped and no replacement could be opened;
+	// the engine keeps retrying.
+	DeviceLost
+)
+
+// DeviceEvent reports a device change. Err says why the old device was
+// dropped, as a *DeviceError of kind KindDeviceUnplugged.
+type DeviceEvent struct {
+	Kind    DeviceEventKind
+	Capture bool   // false: playback
+	Device  string // ID now in use ("" for the default)
+	Err     error
+}
+
+// device is one running malgo device (capture or playback) with the ring
+// its callback copies to or from. The callback runs on miniaudio's thread
+// and touches only the ring, two atomic counters and a non-blocking notify.
+// A monitor goroutine reopens the device when it stops behind our back or
+// stops calling back (unplugged headset, unloaded PulseAudio sink).
+type device struct {
+	log     *slog.Logger
+	ctx     malgo.Context
+	capture bool
+	period  uint32
+	wantID  string
+	ring    *sampleRing
+	ready   chan struct{} // cap 1; signalled by every callback
+	emit    func(DeviceEvent)
+
+	opMu  sync.Mutex // serialises open/close/reopen/switch
+	mu    sync.Mutex // guards dev, idMem, curID, wantID; never taken by the callback
+	dev   *malgo.Device
+	idMem unsafe.Pointer
+	curID string
+
+	callbacks atomic.Uint64
+	xruns     atomic.Uint64 // samples dropped (capture) or missing (playback)
+	stopped   chan struct{} // cap 1; from miniaudio's stop notification
+	closing   atomic.Bool
+
+	quit chan struct{}
+	wg   sync.WaitGroup
+}
+
+const (
+	watchdogTick  = 250 * time.Millisecond
+	watchdogStale = 4 // ticks without a callback before the device is reopened
+)
+
+func (d *device) op() string {
+	if d.capture {
+		return "capture"
+	}
+	return "playback"
+}
+
+// start opens the device and starts its monitor.
+func (d *device) start() error {
+	d.ready = make(chan struct{}, 1)
+	d.stopped = make(chan struct{}, 1)
+	d.quit = make(chan struct{})
+	if err := d.open(d.wantID); err != nil {
+		return err
+	}
+	d.wg.Add(1)
+	go d.monitor()
+	return nil
+}
+
+// open initialises and starts a malgo device on id ("" = default).
+func (d *device) open(id string) error {
+	typ := malgo.Playback
+	if d.capture {
+		typ = malgo.Capture
+	}
+	cfg := malgo.DefaultDeviceConfig(typ)
+	cfg.SampleRate = SampleRate
+	cfg.PeriodSizeInMilliseconds = d.period
+	sub := malgo.SubConfig{Format: malgo.FormatS16, Channels: 1}
+	var mem unsafe.Pointer
+	if id != "" {
+		raw, err := hex.DecodeString(id)
+		if err != nil || len(raw) > int(unsafe.Sizeof(malgo.DeviceID{})) {
+			return &DeviceError{Op: "open " + d.op() + " device", Device: id, Kind: d.missingKind(), Err: fmt.Errorf("malformed device id")}
+		}
+		var full malgo.DeviceID
+		copy(full[:], raw)
+		mem = C.malloc(C.size_t(len(full)))
+		C.memcpy(mem, unsafe.Pointer(&full[0]), C.size_t(len(full)))
+		sub.DeviceID = mem
+	}
+	if d.capture {
+		cfg.Capture = sub
+	} else {
+		cfg.Playback = sub
+	}
+	cb := malgo.DeviceCallbacks{Data: d.onPlayback, Stop: d.onStop}
+	if d.capture {
+		cb.Data = d.onCapture
+	}
+	dev, err := malgo.InitDevice(d.ctx, cfg, cb)
+	if err != nil {
+		if mem != nil {
+			C.free(mem)
+		}
+		return deviceError("open "+d.op()+" device", id, d.capture, err)
+	}
+	if err := dev.Start(); err != nil {
+		dev.Uninit()
+		if mem != nil {
+			C.free(mem)
+		}
+		return deviceError("start "+d.op()+" device", id, d.capture, err)
+	}
+	d.mu.Lock()
+	d.dev, d.idMem, d.curID = dev, mem, id
+	d.mu.Unlock()
+	d.log.Debug("audio device started", "dir", d.op(), "device", id)
+	return nil
+}
+
+func (d *device) missingKind() DeviceErrorKind {
+	if d.capture {
+		return KindNoMicrophone
+	}
+	return KindNoSpeaker
+}
+
+// closeDev stops and frees the current malgo device, if any.
+func (d *device) closeDev() {
+	d.mu.Lock()
+	dev, mem := d.dev, d.idMem
+	d.dev, d.idMem = nil, nil
+	d.mu.Unlock()
+	if dev != nil {
+		dev.Uninit()
+	}
+	if mem != nil {
+		C.free(mem)
+	}
+}
+
+// onCapture is the capture data callback. Audio thread: copies only.
+func (d *device) onCapture(_, in []byte, _ uint32) {
+	s := bytesAsSamples(in)
+	if n := d.ring.write(s); n < len(s) {
+		d.xruns.Add(uint64(len(s) - n))
+	}
+	d.callbacks.Add(1)
+	notify(d.ready)
+}
+
+// onPlayback is the playback data callback. Audio thread: copies only.
+func (d *device) onPlayback(out, _ []byte, _ uint32) {
+	s := bytesAsSamples(out)
+	if n := d.ring.read(s); n < len(s) {
+		clear(s[n:])
+		d.xruns.Add(uint64(len(s) - n))
+	}
+	d.callbacks.Add(1)
+	notify(d.ready)
+}
+
+// onStop is miniaudio's stop notification (also sent on suspend).
+func (d *device) onStop() { notify(d.stopped) }
+
+// monitor reopens the device when it stops unexpectedly or goes silent.
+func (d *device) monitor() {
+	defer d.wg.Done()
+	t := time.NewTicker(watchdogTick)
+	defer t.Stop()
+	last, stale := d.callbacks.Load(), 0
+	for {
+		select {
+		case <-d.quit:
+			return
+		case <-d.stopped:
+			if d.closing.Load() {
+				continue
+			}
+			d.mu.Lock()
+			running := d.dev != nil && d.dev.IsStarted()
+			d.mu.Unlock()
+			if !running {
+				d.reopen("device stopped")
+				last, stale = d.callbacks.Load(), 0
+			}
+		case <-t.C:
+			c := d.callbacks.Load()
+			if c != last {
+				last, stale = c, 0
+				continue
+			}
+			if stale++; stale >= watchdogStale {
+				d.reopen("no audio callbacks for a second")
+				last, stale = d.callbacks.Load(), 0
+			}
+		}
+	}
+}
+
+// reopen replaces a dead device: the requested one if it is back, else the
+// system default.
+func (d *device) reopen(why string) {
+	d.opMu.Lock()
+	defer d.opMu.Unlock()
+	if d.closing.Load() {
+		return
+	}
+	d.mu.Lock()
+	old, want := d.curID, d.wantID
+	d.mu.Unlock()
+	cause := &DeviceError{Op: d.op(), Device: old, Kind: KindDeviceUnplugged, Err: fmt.Errorf("%s", why)}
+	d.log.Warn("audio device lost, reopening", "dir", d.op(), "device", old, "why", why)
+	d.closeDev()
+	err := d.open(want)
+	if err != nil && want != "" {
+		err = d.open("")
+	}
+	if err != nil {
+		d.log.Error("audio device reopen failed", "dir", d.op(), "err", err)
+		d.emit(DeviceEvent{Kind: DeviceLost, Capture: d.capture, Device: old, Err: cause})
+		return
+	}
+	d.mu.Lock()
+	now := d.curID
+	d.mu.Unlock()
+	d.emit(DeviceEvent{Kind: DeviceRerouted, Capture: d.capture, Device: now, Err: cause})
+}
+
+// switchTo opens a different device, keeping the ring.
+func (d *device) switchTo(id string) error {
+	d.opMu.Lock()
+	defer d.opMu.Unlock()
+	d.closing.Store(true)
+	d.closeDev()
+	d.closing.Store(false)
+	d.mu.Lock()
+	d.wantID = id
+	d.mu.Unlock()
+	if err := d.open(id); err != nil {
+		// Keep sound flowing on the default device; report the failure.
+		_ = d.open("")
+		return err
+	}
+	return nil
+}
+
+// stop closes the device and waits for the monitor.
+func (d *device) stop() {
+	d.closing.Store(true)
+	close(d.quit)
+	d.wg.Wait()
+	d.opMu.Lock()
+	d.closeDev()
+	d.opMu.Unlock()
+}
+
+func listDevices(ctx malgo.Context) (capture, playback []DeviceInfo, err error) {
+	conv := func(in []malgo.DeviceInfo) []DeviceInfo {
+		out := make([]DeviceInfo, 0, len(in))
+		for _, i := range in {
+			out = append(out, DeviceInfo{ID: i.ID.String(), Name: i.Name(), Default: i.IsDefault != 0})
+		}
+		return out
+	}
+	c, err := ctx.Devices(malgo.Capture)
+	if err != nil {
+		return nil, nil, deviceError("list capture devices", "", true, err)
+	}
+	p, err := ctx.Devices(malgo.Playback)
+	if err != nil {
+		return nil, nil, deviceError("list playback devices", "", false, err)
+	}
+	return conv(c), conv(p), nil
+}

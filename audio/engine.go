@@ -1,0 +1,289 @@
+package audio
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/gen2brain/malgo"
+)
+
+// Backend selects the audio system miniaudio talks to.
+type Backend int
+
+const (
+	// BackendAuto lets miniaudio pick the platform's best backend
+	// (PulseAudio, then ALSA on Linux; WASAPI on Windows; Core Audio on macOS).
+	BackendAuto Backend = iota
+	// BackendNull is miniaudio's null backend: a device with the right
+	// timing that records silence and discards output. For tests and
+	// headless runs.
+	BackendNull
+	// BackendPulseAudio forces PulseAudio (or PipeWire's PulseAudio server).
+	BackendPulseAudio
+	// BackendALSA forces ALSA.
+	BackendALSA
+	// BackendWASAPI forces WASAPI (Windows).
+	BackendWASAPI
+	// BackendCoreAudio forces Core Audio (macOS).
+	BackendCoreAudio
+)
+
+// malgoBackendNull is miniaudio's null backend: malgo.BackendNull is off by
+// one against miniaudio's enum in the pinned malgo version.
+const malgoBackendNull = malgo.Backend(14)
+
+func (b Backend) malgo() []malgo.Backend {
+	switch b {
+	case BackendNull:
+		return []malgo.Backend{malgoBackendNull}
+	case BackendPulseAudio:
+		return []malgo.Backend{malgo.BackendPulseaudio}
+	case BackendALSA:
+		return []malgo.Backend{malgo.BackendAlsa}
+	case BackendWASAPI:
+		return []malgo.Backend{malgo.BackendWasapi}
+	case BackendCoreAudio:
+		return []malgo.Backend{malgo.BackendCoreaudio}
+	}
+	return nil
+}
+
+// Config configures an Engine. Zero values select the defaults.
+type Config struct {
+	Backend Backend
+	// CaptureDeviceID and PlaybackDeviceID pick devices from ListDevices;
+	// "" follows the system default.
+	CaptureDeviceID  string
+	PlaybackDeviceID string
+	// Period is the device period asked of miniaudio; default 10 ms. It
+	// sets most of the latency (about 2.75 periods through PulseAudio).
+	Period time.Duration
+	// OutputLead is how much mixed audio is queued ahead of the playback
+	// callback; default 30 ms. Lower is snappier but risks underruns on a
+	// busy machine.
+	OutputLead time.Duration
+	// Logger receives device events; default slog.Default().
+	Logger *slog.Logger
+}
+
+// Engine owns the miniaudio context, the playback device with its mixer
+// and, while a Recorder holds it, the capture device. All methods are safe
+// for concurrent use. Close stops everything it started; Players and
+// Recorders made from the engine must be closed first.
+type Engine struct {
+	cfg  Config
+	log  *slog.Logger
+	mctx *malgo.AllocatedContext
+
+	playback *device
+	mix      *mixer
+	events   chan DeviceEvent
+
+	mu        sync.Mutex // guards capture, captureIn, closed
+	capture   *device
+	captureIn bool
+	closed    bool
+
+	quit chan struct{}
+	wg   sync.WaitGroup
+}
+
+// New initialises the audio system and starts the playback device (playing
+// silence until something is mixed in). Errors are *DeviceError values
+// (errors.Is with ErrNoSpeaker, ErrDeviceBusy, ErrNoAudioSystem…).
+func New(cfg Config) (*Engine, error) {
+	if cfg.Period <= 0 {
+		cfg.Period = 10 * time.Millisecond
+	}
+	if cfg.OutputLead <= 0 {
+		cfg.OutputLead = 30 * time.Millisecond
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	mctx, err := malgo.InitContext(cfg.Backend.malgo(), malgo.ContextConfig{}, nil)
+	if err != nil {
+		return nil, &DeviceError{Op: "init audio system", Kind: KindNoAudioSystem, Err: err}
+	}
+	e := &Engine{
+		cfg:    cfg,
+		log:    cfg.Logger,
+		mctx:   mctx,
+		events: make(chan DeviceEvent, 16),
+		quit:   make(chan struct{}),
+	}
+	lead := int(durationToSamples(cfg.OutputLead))
+	e.playback = e.newDevice(false, cfg.PlaybackDeviceID, newSampleRing(4*lead+SampleRate/10))
+	e.mix = newMixer(e.playback.ring, e.playback.ready, lead)
+	e.mix.fill()
+	if err := e.playback.start(); err != nil {
+		_ = mctx.Uninit()
+		mctx.Free()
+		return nil, err
+	}
+	e.wg.Add(1)
+	go e.mixLoop()
+	return e, nil
+}
+
+func (e *Engine) newDevice(capture bool, id string, ring *sampleRing) *device {
+	return &device{
+		log:     e.log,
+		ctx:     e.mctx.Context,
+		capture: capture,
+		period:  uint32(e.cfg.Period / time.Millisecond),
+		wantID:  id,
+		ring:    ring,
+		emit:    e.emit,
+	}
+}
+
+func (e *Engine) emit(ev DeviceEvent) {
+	select {
+	case e.events <- ev:
+	default:
+		e.log.Warn("audio device event dropped: reader too slow", "kind", ev.Kind)
+	}
+}
+
+// mixLoop keeps the playback ring topped up, woken by the playback callback.
+func (e *Engine) mixLoop() {
+	defer e.wg.Done()
+	t := time.NewTicker(e.cfg.Period)
+	defer t.Stop()
+	for {
+		select {
+		case <-e.quit:
+			return
+		case <-e.playback.ready:
+		case <-t.C:
+		}
+		e.mix.fill()
+	}
+}
+
+// DeviceEvents reports device loss and rerouting. Events are dropped when
+// nobody reads; the channel is never closed.
+func (e *Engine) DeviceEvents() <-chan DeviceEvent { return e.events }
+
+// ListDevices lists the engine backend's capture and playback devices.
+func (e *Engine) ListDevices() (capture, playback []DeviceInfo, err error) {
+	return listDevices(e.mctx.Context)
+}
+
+// ListDevices lists the capture and playback devices of the default audio
+// system.
+func ListDevices() (capture, playback []DeviceInfo, err error) {
+	mctx, err := malgo.InitContext(nil, malgo.ContextConfig{}, nil)
+	if err != nil {
+		return nil, nil, &DeviceError{Op: "list devices", Kind: KindNoAudioSystem, Err: err}
+	}
+	defer func() {
+		_ = mctx.Uninit()
+		mctx.Free()
+	}()
+	return listDevices(mctx.Context)
+}
+
+// SetPlaybackDevice moves playback to another device ("" = default). On
+// failure playback continues on the default device and the error says why.
+func (e *Engine) SetPlaybackDevice(id string) error {
+	if err := e.playback.switchTo(id); err != nil {
+		return err
+	}
+	return nil
+}
+
+// SetCaptureDevice selects the microphone for the current and future
+// recorders ("" = default).
+func (e *Engine) SetCaptureDevice(id string) error {
+	e.mu.Lock()
+	e.cfg.CaptureDeviceID = id
+	c := e.capture
+	e.mu.Unlock()
+	if c != nil {
+		return c.switchTo(id)
+	}
+	return nil
+}
+
+// acquireCapture opens the capture device for the one recorder allowed per
+// engine; it stays open (warm) until releaseCapture.
+func (e *Engine) acquireCapture() (*device, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.closed {
+		return nil, ErrClosed
+	}
+	if e.captureIn {
+		return nil, &DeviceError{Op: "open capture device", Device: e.cfg.CaptureDeviceID, Kind: KindDeviceBusy,
+			Err: errors.New("another recorder of this engine holds the microphone")}
+	}
+	d := e.newDevice(true, e.cfg.CaptureDeviceID, newSampleRing(2*SampleRate))
+	if err := d.start(); err != nil {
+		return nil, err
+	}
+	e.capture, e.captureIn = d, true
+	return d, nil
+}
+
+func (e *Engine) releaseCapture(d *device) {
+	d.stop()
+	e.mu.Lock()
+	if e.capture == d {
+		e.capture, e.captureIn = nil, false
+	}
+	e.mu.Unlock()
+}
+
+// EngineStats are running counters for diagnostics.
+type EngineStats struct {
+	PlaybackCallbacks uint64
+	PlaybackUnderrun  uint64 // samples the callback had to fill with silence
+	CaptureCallbacks  uint64
+	CaptureOverrun    uint64 // samples dropped because the recorder fell behind
+	Voices            int    // players and cues being mixed
+}
+
+// Stats returns the counters.
+func (e *Engine) Stats() EngineStats {
+	s := EngineStats{
+		PlaybackCallbacks: e.playback.callbacks.Load(),
+		PlaybackUnderrun:  e.playback.xruns.Load(),
+		Voices:            e.mix.active(),
+	}
+	e.mu.Lock()
+	if c := e.capture; c != nil {
+		s.CaptureCallbacks, s.CaptureOverrun = c.callbacks.Load(), c.xruns.Load()
+	}
+	e.mu.Unlock()
+	return s
+}
+
+// Close stops the mixer and devices and frees the audio system. It is
+// idempotent.
+func (e *Engine) Close() error {
+	e.mu.Lock()
+	if e.closed {
+		e.mu.Unlock()
+		return nil
+	}
+	e.closed = true
+	capture := e.capture
+	e.mu.Unlock()
+	if capture != nil {
+		e.releaseCapture(capture)
+	}
+	close(e.quit)
+	e.wg.Wait()
+	e.playback.stop()
+	if err := e.mctx.Uninit(); err != nil {
+		e.mctx.Free()
+		return fmt.Errorf("audio: close context: %w", err)
+	}
+	e.mctx.Free()
+	return nil
+}

@@ -1,0 +1,293 @@
+package audio
+
+import (
+	"sync"
+	"time"
+)
+
+// JitterConfig bounds the adaptive playout delay of a JitterBuffer.
+type JitterConfig struct {
+	// MinDelay is the smallest delay between the first packet's arrival and
+	// its playout; default one frame (20 ms).
+	MinDelay time.Duration
+	// MaxDelay caps the delay the buffer grows to; default 400 ms.
+	MaxDelay time.Duration
+}
+
+func (c JitterConfig) withDefaults() JitterConfig {
+	if c.MinDelay <= 0 {
+		c.MinDelay = FrameDuration
+	}
+	if c.MaxDelay <= 0 {
+		c.MaxDelay = 400 * time.Millisecond
+	}
+	c.MaxDelay = max(c.MaxDelay, c.MinDelay)
+	return c
+}
+
+// FrameKind says what a JitterBuffer wants played for one 20 ms slot.
+type FrameKind int
+
+const (
+	// FrameWait: playout has not started (or restarted after an underrun
+	// ran dry); play silence, the position does not advance.
+	FrameWait FrameKind = iota
+	// FrameNormal: decode Data, the packet numbered Seq.
+	FrameNormal
+	// FrameFEC: packet Seq was lost but Seq+1 is here; decode Seq from the
+	// FEC data in Data (the payload of Seq+1).
+	FrameFEC
+	// FrameConceal: packet Seq is lost; conceal it.
+	FrameConceal
+	// FrameStall: the next packet is late and nothing after it has arrived;
+	// conceal for continuity but the position does not advance, so the
+	// packet still plays when it comes.
+	FrameStall
+	// FrameEnd: the stream ended and everything has been played.
+	FrameEnd
+)
+
+var frameKindNames = [...]string{"wait", "normal", "fec", "conceal", "stall", "end"}
+
+func (k FrameKind) String() string { return frameKindNames[k] }
+
+// JitterFrame is what to play for one 20 ms slot.
+type JitterFrame struct {
+	Kind FrameKind
+	Seq  uint32
+	Data []byte
+}
+
+// JitterStats counts what a JitterBuffer did.
+type JitterStats struct {
+	Delay     time.Duration // current target playout delay
+	Depth     int           // packets buffered ahead of playout
+	Played    int           // FrameNormal slots
+	FEC       int           // packets rebuilt from FEC
+	Concealed int           // packets concealed
+	Stalls    int           // FrameStall slots
+	Late      int           // packets that arrived after their slot
+	Dropped   int           // packets skipped to shrink the delay
+}
+
+const (
+	jitterSlots      = 512 // 10 s of packets ahead
+	jitterWindow     = 50  // arrivals (1 s) over which jitter is measured
+	jitterHeadroom   = 2   // frames above target before dropping
+	jitterDropAfter  = 25  // consecutive over-target slots before a drop
+	jitterStallLimit = 3   // stalls before playout re-buffers
+)
+
+// JitterBuffer reorders one incoming stream by packet number and decides,
+// slot by slot, what to play. Its delay adapts: it starts at MinDelay, grows
+// to cover the spread of arrival times observed over the last second of
+// packets (plus one frame) and shrinks back when the spread does, by
+// skipping a packet when more than two frames above target are queued for
+// half a second (this also absorbs a sender clock that runs fast; a slow
+// one shows up as stalls).
+//
+// Push and Pop may be called from different goroutines; a mutex guards the
+// state and is held only for bookkeeping, never for decoding. Time is passed
+// in so tests can drive it with a synthetic clock.
+type JitterBuffer struct {
+	mu  sync.Mutex
+	cfg JitterConfig
+
+	slots [jitterSlots]struct {
+		seq  uint32
+		data []byte
+		ok   bool
+	}
+
+	started    bool
+	buffering  bool // waiting to (re)start playout
+	bufferFrom time.Time
+	next       uint32 // next seq to play
+	highest    uint32 // highest seq received
+	haveAny    bool
+	closed     bool
+
+	base     time.Time // arrival time of the first packet minus its seq offset
+	transits [jitterWindow]time.Duration
+	nTransit int
+
+	overTarget int
+	stalls     int
+	stats      JitterStats
+}
+
+// NewJitterBuffer returns an empty buffer.
+func NewJitterBuffer(cfg JitterConfig) *JitterBuffer {
+	return &JitterBuffer{cfg: cfg.withDefaults(), buffering: true}
+}
+
+// Push adds a packet that arrived at now. Duplicates and packets whose slot
+// has passed are dropped (and counted as late).
+func (j *JitterBuffer) Push(p Packet, now time.Time) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	sent := time.Duration(p.Seq) * FrameDuration
+	if !j.haveAny {
+		j.base = now.Add(-sent)
+		j.haveAny = true
+		j.highest = p.Seq
+		j.bufferFrom = now
+		if !j.started {
+			j.next = p.Seq
+		}
+	}
+	transit := now.Sub(j.base) - sent
+	j.transits[j.nTransit%jitterWindow] = transit
+	j.nTransit++
+
+	if j.started && seqBefore(p.Seq, j.next) {
+		j.stats.Late++
+		return
+	}
+	if !j.started && seqBefore(p.Seq, j.next) {
+		j.next = p.Seq // an earlier packet arrived before playout started
+	}
+	if p.Seq-j.next >= jitterSlots {
+		// Far ahead of playout (sender restarted numbering, or a gap of
+		// more than 10 s): start over from this packet.
+		j.clearLocked()
+		j.next = p.Seq
+		j.started = false
+		j.buffering = true
+		j.bufferFrom = now
+	}
+	s := &j.slots[p.Seq%jitterSlots]
+	if s.ok && s.seq == p.Seq {
+		return
+	}
+	s.seq, s.data, s.ok = p.Seq, p.Data, true
+	if seqBefore(j.highest, p.Seq) {
+		j.highest = p.Seq
+	}
+}
+
+// CloseInput marks the end of the stream: once the buffered packets are
+// played, Pop returns FrameEnd.
+func (j *JitterBuffer) CloseInput() {
+	j.mu.Lock()
+	j.closed = true
+	j.mu.Unlock()
+}
+
+// Pop returns what to play for the next 20 ms slot at time now. It never
+// blocks.
+func (j *JitterBuffer) Pop(now time.Time) JitterFrame {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	target := j.targetLocked()
+	j.stats.Delay = target
+	if j.buffering {
+		if !j.haveAny || j.depthLocked() == 0 {
+			if j.closed {
+				return JitterFrame{Kind: FrameEnd}
+			}
+			return JitterFrame{Kind: FrameWait}
+		}
+		if !j.closed && now.Sub(j.bufferFrom) < target {
+			return JitterFrame{Kind: FrameWait}
+		}
+		j.buffering = false
+		j.started = true
+	}
+
+	depth := j.depthLocked()
+	j.stats.Depth = depth
+	// Shrink the delay (or absorb a fast sender) by skipping one packet.
+	if time.Duration(depth)*FrameDuration > target+jitterHeadroom*FrameDuration {
+		j.overTarget++
+		if j.overTarget >= jitterDropAfter {
+			j.overTarget = 0
+			j.takeLocked(j.next)
+			j.next++
+			j.stats.Dropped++
+		}
+	} else {
+		j.overTarget = 0
+	}
+
+	seq := j.next
+	if data, ok := j.takeLocked(seq); ok {
+		j.next++
+		j.stalls = 0
+		j.stats.Played++
+		return JitterFrame{Kind: FrameNormal, Seq: seq, Data: data}
+	}
+	if seqBefore(seq, j.highest) {
+		// Lost (or hopelessly late): something after it has arrived.
+		j.next++
+		j.stalls = 0
+		if s := &j.slots[(seq+1)%jitterSlots]; s.ok && s.seq == seq+1 {
+			j.stats.FEC++
+			return JitterFrame{Kind: FrameFEC, Seq: seq, Data: s.data}
+		}
+		j.stats.Concealed++
+		return JitterFrame{Kind: FrameConceal, Seq: seq}
+	}
+	if j.closed {
+		return JitterFrame{Kind: FrameEnd}
+	}
+	// Underrun: nothing at or after seq yet.
+	j.stalls++
+	j.stats.Stalls++
+	if j.stalls > jitterStallLimit {
+		j.buffering = true
+		j.bufferFrom = now
+		return JitterFrame{Kind: FrameWait}
+	}
+	return JitterFrame{Kind: FrameStall, Seq: seq}
+}
+
+// Stats returns a snapshot of the counters.
+func (j *JitterBuffer) Stats() JitterStats {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	s := j.stats
+	s.Delay = j.targetLocked()
+	s.Depth = j.depthLocked()
+	return s
+}
+
+// targetLocked is the playout delay: the spread of recent transit times
+// plus one frame, within the configured bounds.
+func (j *JitterBuffer) targetLocked() time.Duration {
+	n := min(j.nTransit, jitterWindow)
+	if n < 2 {
+		return j.cfg.MinDelay
+	}
+	lo, hi := j.transits[0], j.transits[0]
+	for _, t := range j.transits[1:n] {
+		lo, hi = min(lo, t), max(hi, t)
+	}
+	return min(j.cfg.MaxDelay, max(j.cfg.MinDelay, hi-lo+FrameDuration))
+}
+
+func (j *JitterBuffer) depthLocked() int {
+	if !j.haveAny || seqBefore(j.highest, j.next) {
+		return 0
+	}
+	return int(j.highest-j.next) + 1
+}
+
+func (j *JitterBuffer) takeLocked(seq uint32) ([]byte, bool) {
+	s := &j.slots[seq%jitterSlots]
+	if !s.ok || s.seq != seq {
+		return nil, false
+	}
+	data := s.data
+	s.ok, s.data = false, nil
+	return data, true
+}
+
+func (j *JitterBuffer) clearLocked() {
+	for i := range j.slots {
+		j.slots[i].ok, j.slots[i].data = false, nil
+	}
+}
+
+// seqBefore reports whether a comes before b, with wrap-around.
+func seqBefore(a, b uint32) bool { return int32(a-b) < 0 }

@@ -1,0 +1,215 @@
+package audio
+
+import (
+	"sync"
+	"sync/atomic"
+)
+
+// voice is one input of the mixer: a player or a cue. The producer (a
+// player goroutine) writes PCM; the mixer goroutine reads it. A mutex
+// guards the buffer; it is held only to copy samples, never on the audio
+// thread.
+type voice struct {
+	mu       sync.Mutex
+	buf      []int16
+	r, n     int // read index and fill
+	paused   bool
+	done     bool // producer finished: remove once drained
+	gain     float32
+	consumed atomic.Int64 // samples taken by the mixer
+
+	space   chan struct{} // cap 1: the mixer took samples
+	drained chan struct{} // closed when done and empty, after removal
+}
+
+func newVoice(capacity int) *voice {
+	return &voice{
+		buf:     make([]int16, capacity),
+		gain:    1,
+		space:   make(chan struct{}, 1),
+		drained: make(chan struct{}),
+	}
+}
+
+// write copies as much of p as fits and returns how many samples it took.
+func (v *voice) write(p []int16) int {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	n := min(len(p), len(v.buf)-v.n)
+	w := (v.r + v.n) % len(v.buf)
+	c := copy(v.buf[w:], p[:n])
+	copy(v.buf, p[c:n])
+	v.n += n
+	return n
+}
+
+// buffered is the number of samples waiting to be mixed.
+func (v *voice) buffered() int {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	return v.n
+}
+
+// flush drops everything buffered (seek).
+func (v *voice) flush() {
+	v.mu.Lock()
+	v.r, v.n = 0, 0
+	v.mu.Unlock()
+	notify(v.space)
+}
+
+func (v *voice) setPaused(p bool) {
+	v.mu.Lock()
+	v.paused = p
+	v.mu.Unlock()
+}
+
+// finish tells the mixer no more samples will come.
+func (v *voice) finish() {
+	v.mu.Lock()
+	v.done = true
+	v.mu.Unlock()
+}
+
+// mixInto adds up to len(acc) samples into acc and reports whether the
+// voice is finished and empty. Mixer goroutine only.
+func (v *voice) mixInto(acc []float32) (finished bool) {
+	v.mu.Lock()
+	if v.paused {
+		v.mu.Unlock()
+		return false
+	}
+	n := min(len(acc), v.n)
+	g := v.gain
+	for i := range n {
+		acc[i] += float32(v.buf[(v.r+i)%len(v.buf)]) * g
+	}
+	v.r = (v.r + n) % len(v.buf)
+	v.n -= n
+	finished = v.done && v.n == 0
+	v.mu.Unlock()
+	if n > 0 {
+		v.consumed.Add(int64(n))
+		notify(v.space)
+	}
+	return finished
+}
+
+// limiter keeps the sum of several voices inside 16 bits without hard
+// clipping: the gain drops at once to fit a peak and recovers over about
+// 50 ms.
+type limiter struct{ gain float32 }
+
+const (
+	limiterCeiling = 32000
+	limiterRelease = 1.0 / (0.05 * SampleRate) // gain recovered per sample
+)
+
+func (l *limiter) process(acc []float32, out []int16) {
+	if l.gain == 0 {
+		l.gain = 1
+	}
+	g := l.gain
+	for i, x := range acc {
+		ax := x
+		if ax < 0 {
+			ax = -ax
+		}
+		if ax*g > limiterCeiling {
+			g = limiterCeiling / ax
+		} else if g < 1 {
+			g = min(1, g+limiterRelease)
+		}
+		out[i] = clampSample(x * g)
+	}
+	l.gain = g
+}
+
+// mixer sums its voices into the playback ring. One goroutine (run) does
+// all the mixing, woken by the playback callback each time it drains the
+// ring; the voices list is guarded by mu.
+type mixer struct {
+	mu     sync.Mutex
+	voices []*voice
+
+	out  *sampleRing
+	wake chan struct{}
+	lead int // samples to keep queued for the device
+
+	lim  limiter
+	acc  []float32
+	pcm  []int16
+	snap []*voice
+	done []*voice
+}
+
+const mixChunk = 240 // 5 ms
+
+func newMixer(out *sampleRing, wake chan struct{}, lead int) *mixer {
+	return &mixer{
+		out:  out,
+		wake: wake,
+		lead: lead,
+		acc:  make([]float32, mixChunk),
+		pcm:  make([]int16, mixChunk),
+		snap: make([]*voice, 0, 16),
+		done: make([]*voice, 0, 16),
+	}
+}
+
+func (m *mixer) add(v *voice) {
+	m.mu.Lock()
+	m.voices = append(m.voices, v)
+	m.mu.Unlock()
+}
+
+func (m *mixer) remove(v *voice) {
+	m.mu.Lock()
+	for i, x := range m.voices {
+		if x == v {
+			m.voices = append(m.voices[:i], m.voices[i+1:]...)
+			break
+		}
+	}
+	m.mu.Unlock()
+}
+
+// fill tops the output ring up to the lead. Mixer goroutine only.
+func (m *mixer) fill() {
+	for {
+		want := min(m.lead-m.out.buffered(), m.out.size()-m.out.buffered(), mixChunk)
+		if want <= 0 {
+			return
+		}
+		m.mixChunk(m.pcm[:want])
+		m.out.write(m.pcm[:want])
+	}
+}
+
+// mixChunk mixes len(pcm) samples of all voices into pcm and retires
+// finished voices. It does not allocate once the voice list has settled.
+func (m *mixer) mixChunk(pcm []int16) {
+	acc := m.acc[:len(pcm)]
+	clear(acc)
+	m.mu.Lock()
+	m.snap = append(m.snap[:0], m.voices...)
+	m.mu.Unlock()
+	m.done = m.done[:0]
+	for _, v := range m.snap {
+		if v.mixInto(acc) {
+			m.done = append(m.done, v)
+		}
+	}
+	for _, v := range m.done {
+		m.remove(v)
+		close(v.drained)
+	}
+	m.lim.process(acc, pcm)
+}
+
+// active is the number of voices being mixed.
+func (m *mixer) active() int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return len(m.voices)
+}

@@ -1,0 +1,549 @@
+package audio
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// PlayerConfig configures a Player. Zero values select the defaults.
+type PlayerConfig struct {
+	// Live plays through a jitter buffer at the pace packets arrive (a
+	// message being spoken right now). Otherwise the source is a stored or
+	// growing message played at the device's pace: seek and speed work and
+	// a source that blocks at its live tail simply pauses playback.
+	Live bool
+	// Jitter bounds the live jitter buffer's delay.
+	Jitter JitterConfig
+	// Speed is 1 (default), 1.5 or 2, anything in 0.5..2; pitch is kept.
+	Speed float64
+	// SkipSilence shortens pauses longer than 200 ms (stored messages).
+	SkipSilence bool
+	// StartAt starts a stored message at this position.
+	StartAt time.Duration
+	// PositionInterval is how often position events are sent; default 100 ms.
+	PositionInterval time.Duration
+}
+
+// PlayerEventKind says what a PlayerEvent reports.
+type PlayerEventKind int
+
+const (
+	// PlayerStarted: audio of the message began (again, after a seek past
+	// the end or a replay).
+	PlayerStarted PlayerEventKind = iota
+	// PlayerPosition: periodic position while playing.
+	PlayerPosition
+	// PlayerPaused and PlayerResumed acknowledge Pause and Resume.
+	PlayerPaused
+	PlayerResumed
+	// PlayerFinished: the whole message has been played (or the source
+	// failed: Err is set). A Seek afterwards plays again.
+	PlayerFinished
+)
+
+var playerEventNames = [...]string{"started", "position", "paused", "resumed", "finished"}
+
+func (k PlayerEventKind) String() string { return playerEventNames[k] }
+
+// PlayerEvent is sent on a Player's Events channel. Position is the message
+// time being heard.
+type PlayerEvent struct {
+	Kind     PlayerEventKind
+	Position time.Duration
+	Err      error
+}
+
+// Player plays one message through the engine's mixer. Its methods are safe
+// for concurrent use; they hand commands to the player's goroutine, which
+// owns the decoder, the time stretcher and the jitter buffer. Events must
+// be read: position events are dropped when the reader is behind, the other
+// kinds wait for it (or for Close). Close stops the goroutines, removes the
+// player from the mixer and closes the Events channel.
+type Player struct {
+	mix    *mixer
+	cfg    PlayerConfig
+	src    PacketSource
+	v      *voice
+	events chan PlayerEvent
+	cmds   chan playerCmd
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+	pos    atomic.Int64 // nanoseconds
+	once   sync.Once
+
+	// packets fetched so far (stored mode)
+	mu       sync.Mutex
+	cache    [][]byte
+	eof      bool
+	srcErr   error
+	cacheSig chan struct{}
+	jb       *JitterBuffer // live mode
+
+	// loop-owned state
+	dec       *Decoder
+	str       *stretcher
+	speed     float64
+	skip      bool
+	next      int           // next packet to decode (stored)
+	mediaFed  time.Duration // message time at the end of what was fed to the stretcher
+	silentRun int
+	lastSent  time.Duration
+	started   bool
+	pcm       [FrameSamples]int16
+	silence   [FrameSamples]int16
+}
+
+type playerCmd struct {
+	kind  int // cmdSeek, cmdSpeed, cmdSkip, cmdPause, cmdResume
+	d     time.Duration
+	speed float64
+	on    bool
+}
+
+const (
+	cmdSeek = iota
+	cmdSpeed
+	cmdSkip
+	cmdPause
+	cmdResume
+)
+
+const (
+	maxMessagePackets = 1 << 20 // ~5.8 hours; guards the cache against a bogus Seq
+	silenceRMS        = 0.0056  // -45 dBFS
+	silenceKeepFrames = 10      // 200 ms of each pause survive skip-silence
+)
+
+// Play starts playing src. The player is running when Play returns.
+func (e *Engine) Play(src PacketSource, cfg PlayerConfig) (*Player, error) {
+	if cfg.Speed == 0 {
+		cfg.Speed = 1
+	}
+	if cfg.Speed < 0.5 || cfg.Speed > 2 {
+		return nil, fmt.Errorf("play: %w", ErrBadSpeed)
+	}
+	if cfg.PositionInterval <= 0 {
+		cfg.PositionInterval = 100 * time.Millisecond
+	}
+	dec, err := NewDecoder()
+	if err != nil {
+		return nil, fmt.Errorf("play: %w", err)
+	}
+	capacity := 5 * FrameSamples // 100 ms ahead for stored messages
+	if cfg.Live {
+		capacity = FrameSamples * 3 / 2 // live: pace the jitter buffer by the device clock
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	p := &Player{
+		mix:      e.mix,
+		cfg:      cfg,
+		src:      src,
+		v:        newVoice(capacity),
+		events:   make(chan PlayerEvent, 32),
+		cmds:     make(chan playerCmd),
+		ctx:      ctx,
+		cancel:   cancel,
+		cacheSig: make(chan struct{}, 1),
+		dec:      dec,
+		str:      newStretcher(cfg.Speed),
+		speed:    cfg.Speed,
+		skip:     cfg.SkipSilence,
+	}
+	if cfg.Live {
+		p.jb = NewJitterBuffer(cfg.Jitter)
+	} else if cfg.StartAt > 0 {
+		p.next = int(cfg.StartAt / FrameDuration)
+		p.mediaFed = time.Duration(p.next) * FrameDuration
+		p.pos.Store(int64(p.mediaFed))
+	}
+	e.mix.add(p.v)
+	p.wg.Add(2)
+	go p.fetch()
+	if cfg.Live {
+		go p.liveLoop()
+	} else {
+		go p.storedLoop()
+	}
+	return p, nil
+}
+
+// Events returns the event channel, closed by Close.
+func (p *Player) Events() <-chan PlayerEvent { return p.events }
+
+// Position is the message time being heard now.
+func (p *Player) Position() time.Duration { return time.Duration(p.pos.Load()) }
+
+// Duration is the length of the message fetched so far and whether the
+// message is complete.
+func (p *Player) Duration() (d time.Duration, complete bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return time.Duration(len(p.cache)) * FrameDuration, p.eof
+}
+
+// JitterStats reports the live jitter buffer's counters (zero for stored).
+func (p *Player) JitterStats() JitterStats {
+	if p.jb == nil {
+		return JitterStats{}
+	}
+	return p.jb.Stats()
+}
+
+// Pause stops output at once; the position holds.
+func (p *Player) Pause() { _ = p.send(playerCmd{kind: cmdPause}) }
+
+// Resume continues after Pause.
+func (p *Player) Resume() { _ = p.send(playerCmd{kind: cmdResume}) }
+
+// Seek jumps to message time d (stored messages; a position beyond what
+// has arrived of a growing message waits for it).
+func (p *Player) Seek(d time.Duration) error {
+	if p.cfg.Live {
+		return fmt.Errorf("seek: %w", ErrNotSeekable)
+	}
+	return p.send(playerCmd{kind: cmdSeek, d: max(0, d)})
+}
+
+// SetSpeed changes the playback rate (0.5..2) keeping the pitch.
+func (p *Player) SetSpeed(speed float64) error {
+	if p.cfg.Live {
+		return fmt.Errorf("set speed: %w", ErrNotSeekable)
+	}
+	if speed < 0.5 || speed > 2 {
+		return fmt.Errorf("set speed %v: %w", speed, ErrBadSpeed)
+	}
+	return p.send(playerCmd{kind: cmdSpeed, speed: speed})
+}
+
+// SetSkipSilence turns shortening of long pauses on or off.
+func (p *Player) SetSkipSilence(on bool) { _ = p.send(playerCmd{kind: cmdSkip, on: on}) }
+
+func (p *Player) send(c playerCmd) error {
+	select {
+	case p.cmds <- c:
+		return nil
+	case <-p.ctx.Done():
+		return ErrClosed
+	}
+}
+
+// Close stops playback and waits for the player's goroutines. Idempotent.
+func (p *Player) Close() error {
+	p.once.Do(func() {
+		p.cancel()
+		p.wg.Wait()
+		p.mix.remove(p.v)
+		close(p.events)
+	})
+	return nil
+}
+
+// fetch pulls packets from the source into the cache or jitter buffer.
+func (p *Player) fetch() {
+	defer p.wg.Done()
+	for {
+		pkt, err := p.src.Next(p.ctx)
+		if err != nil {
+			if p.ctx.Err() != nil {
+				return
+			}
+			p.mu.Lock()
+			p.eof = true
+			if !errors.Is(err, io.EOF) {
+				p.srcErr = fmt.Errorf("play: read packets: %w", err)
+			}
+			p.mu.Unlock()
+			if p.jb != nil {
+				p.jb.CloseInput()
+			}
+			notify(p.cacheSig)
+			return
+		}
+		if p.jb != nil {
+			p.jb.Push(pkt, time.Now())
+			continue
+		}
+		if pkt.Seq >= maxMessagePackets || len(pkt.Data) == 0 {
+			continue
+		}
+		p.mu.Lock()
+		for len(p.cache) <= int(pkt.Seq) {
+			p.cache = append(p.cache, nil)
+		}
+		p.cache[pkt.Seq] = pkt.Data
+		p.mu.Unlock()
+		notify(p.cacheSig)
+	}
+}
+
+type packetState int
+
+const (
+	packetHave    packetState = iota
+	packetMissing             // lost: a later packet exists or the message ended
+	packetWait                // not arrived yet
+	packetEnd                 // past the end of a complete message
+)
+
+func (p *Player) packetAt(i int) ([]byte, packetState) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	switch {
+	case i < len(p.cache) && p.cache[i] != nil:
+		return p.cache[i], packetHave
+	case i < len(p.cache):
+		return nil, packetMissing
+	case p.eof:
+		return nil, packetEnd
+	}
+	return nil, packetWait
+}
+
+// storedLoop decodes a stored or growing message at the device's pace.
+func (p *Player) storedLoop() {
+	defer p.wg.Done()
+	p.event(PlayerEvent{Kind: PlayerStarted, Position: p.mediaFed})
+	p.started = true
+	for {
+		data, st := p.packetAt(p.next)
+		switch st {
+		case packetWait:
+			select {
+			case <-p.cacheSig:
+			case c := <-p.cmds:
+				p.apply(c)
+			case <-p.ctx.Done():
+				return
+			}
+			continue
+		case packetEnd:
+			if !p.finish() {
+				return
+			}
+			continue
+		case packetHave:
+			if _, err := p.dec.Decode(data, p.pcm[:]); err != nil {
+				_ = p.dec.Conceal(p.pcm[:])
+			}
+		case packetMissing:
+			if next, st := p.packetAt(p.next + 1); st == packetHave {
+				_ = p.dec.DecodeFEC(next, p.pcm[:])
+			} else {
+				_ = p.dec.Conceal(p.pcm[:])
+			}
+		}
+		p.next++
+		p.mediaFed = time.Duration(p.next) * FrameDuration
+		if p.skip && p.silentFrame() {
+			continue
+		}
+		if !p.emit(p.str.write(p.pcm[:])) && p.ctx.Err() != nil {
+			return
+		}
+	}
+}
+
+// silentFrame tracks pauses and reports whether this frame is skipped.
+func (p *Player) silentFrame() bool {
+	if measureLevel(p.pcm[:]).RMS >= silenceRMS {
+		p.silentRun = 0
+		return false
+	}
+	p.silentRun++
+	return p.silentRun > silenceKeepFrames
+}
+
+// finish plays out what is buffered, reports the end and waits for a seek
+// (returns true) or Close (false).
+func (p *Player) finish() bool {
+	if !p.emit(p.str.flush()) {
+		return p.ctx.Err() == nil
+	}
+	for p.v.buffered() > 0 {
+		select {
+		case <-p.v.space:
+			p.updatePosition()
+		case c := <-p.cmds:
+			if p.apply(c) {
+				return true
+			}
+		case <-p.ctx.Done():
+			return false
+		}
+	}
+	p.mu.Lock()
+	err := p.srcErr
+	p.mu.Unlock()
+	p.pos.Store(int64(p.mediaFed))
+	p.event(PlayerEvent{Kind: PlayerFinished, Position: p.mediaFed, Err: err})
+	p.started = false
+	for {
+		select {
+		case c := <-p.cmds:
+			if p.apply(c) {
+				p.event(PlayerEvent{Kind: PlayerStarted, Position: p.mediaFed})
+				p.started = true
+				return true
+			}
+		case <-p.ctx.Done():
+			return false
+		}
+	}
+}
+
+// emit hands output to the mixer, serving commands while the voice is full.
+// It returns false if a seek discarded the pipeline or the player closes.
+func (p *Player) emit(out []int16) bool {
+	for {
+		n := p.v.write(out)
+		out = out[n:]
+		p.updatePosition()
+		if len(out) == 0 {
+			return true
+		}
+		select {
+		case <-p.v.space:
+		case c := <-p.cmds:
+			if p.apply(c) {
+				return false
+			}
+		case <-p.ctx.Done():
+			return false
+		}
+	}
+}
+
+// apply executes a command; it reports whether the pipeline was reset.
+func (p *Player) apply(c playerCmd) bool {
+	switch c.kind {
+	case cmdPause:
+		p.v.setPaused(true)
+		p.event(PlayerEvent{Kind: PlayerPaused, Position: p.Position()})
+	case cmdResume:
+		p.v.setPaused(false)
+		p.event(PlayerEvent{Kind: PlayerResumed, Position: p.Position()})
+	case cmdSpeed:
+		p.speed = c.speed
+		p.str.setSpeed(c.speed)
+	case cmdSkip:
+		p.skip = c.on
+		p.silentRun = 0
+	case cmdSeek:
+		p.next = int(c.d / FrameDuration)
+		p.mediaFed = time.Duration(p.next) * FrameDuration
+		_ = p.dec.Reset()
+		p.str.reset()
+		p.v.flush()
+		p.silentRun = 0
+		p.pos.Store(int64(p.mediaFed))
+		p.lastSent = -time.Hour
+		p.updatePosition()
+		return true
+	}
+	return false
+}
+
+// updatePosition recomputes the audible position: what was fed, less what
+// still waits in the stretcher and the voice buffer.
+func (p *Player) updatePosition() {
+	queued := float64(p.str.pending()) + float64(p.v.buffered())*p.speed
+	pos := max(0, p.mediaFed-samplesToDuration(int64(queued)))
+	p.pos.Store(int64(pos))
+	if d := pos - p.lastSent; d >= p.cfg.PositionInterval || d < 0 {
+		p.lastSent = pos
+		p.tryEvent(PlayerEvent{Kind: PlayerPosition, Position: pos})
+	}
+}
+
+// liveLoop plays a live stream through the jitter buffer, one slot per
+// 20 ms of device time.
+func (p *Player) liveLoop() {
+	defer p.wg.Done()
+	stalls := 0
+	for {
+		f := p.jb.Pop(time.Now())
+		out := p.pcm[:]
+		switch f.Kind {
+		case FrameWait:
+			out = p.silence[:]
+		case FrameNormal:
+			if _, err := p.dec.Decode(f.Data, p.pcm[:]); err != nil {
+				_ = p.dec.Conceal(p.pcm[:])
+			}
+		case FrameFEC:
+			_ = p.dec.DecodeFEC(f.Data, p.pcm[:])
+		case FrameConceal:
+			_ = p.dec.Conceal(p.pcm[:])
+		case FrameStall:
+			if stalls < 2 {
+				_ = p.dec.Conceal(p.pcm[:])
+			} else {
+				out = p.silence[:]
+			}
+		case FrameEnd:
+			p.liveEnd()
+			return
+		}
+		if f.Kind == FrameStall {
+			stalls++
+		} else if f.Kind != FrameWait {
+			stalls = 0
+			if !p.started {
+				p.started = true
+				p.event(PlayerEvent{Kind: PlayerStarted, Position: time.Duration(f.Seq) * FrameDuration})
+			}
+			p.mediaFed = time.Duration(f.Seq+1) * FrameDuration
+		}
+		if !p.emit(out) {
+			return
+		}
+	}
+}
+
+func (p *Player) liveEnd() {
+	for p.v.buffered() > 0 {
+		select {
+		case <-p.v.space:
+			p.updatePosition()
+		case c := <-p.cmds:
+			p.apply(c)
+		case <-p.ctx.Done():
+			return
+		}
+	}
+	p.mu.Lock()
+	err := p.srcErr
+	p.mu.Unlock()
+	p.pos.Store(int64(p.mediaFed))
+	p.event(PlayerEvent{Kind: PlayerFinished, Position: p.mediaFed, Err: err})
+	for {
+		select {
+		case c := <-p.cmds:
+			p.apply(c)
+		case <-p.ctx.Done():
+			return
+		}
+	}
+}
+
+// event delivers an important event, waiting for the reader or Close.
+func (p *Player) event(ev PlayerEvent) {
+	select {
+	case p.events <- ev:
+	case <-p.ctx.Done():
+	}
+}
+
+// tryEvent delivers a position event if there is room.
+func (p *Player) tryEvent(ev PlayerEvent) {
+	select {
+	case p.events <- ev:
+	default:
+	}
+}

@@ -1,0 +1,385 @@
+package audio
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"time"
+)
+
+// RecorderConfig configures a Recorder. Zero values select the defaults.
+type RecorderConfig struct {
+	Encoder EncoderConfig
+	// PreRoll is how much audio from before Start a recording includes, up
+	// to maxPreRoll. Default 0: the microphone is kept running (warm) while
+	// the Recorder is open, so audio from the moment Start is called is
+	// captured and nothing needs to be borrowed from the past.
+	PreRoll time.Duration
+	// PacketBuffer is the capacity of the packet channel; default 3000
+	// packets (60 s), so a consumer that stalls for a while loses nothing.
+	PacketBuffer int
+}
+
+const maxPreRoll = 500 * time.Millisecond
+
+// Recording summarises a finished recording.
+type Recording struct {
+	Packets  int
+	Duration time.Duration
+	// Waveform has WaveformPoints bytes, 0 (-60 dBFS or quieter) to 255
+	// (full scale), each the loudest moment of its slice of the message.
+	Waveform []uint8
+}
+
+// Recorder turns the microphone (or a WAV file standing in for it) into
+// numbered Opus packets, one recording at a time. While it is open the
+// capture device runs (warm) and Level reports the input level, so a
+// recording starts without losing the first syllable.
+//
+// Start, Stop, Level and Close are safe to call from any goroutine; a
+// single internal goroutine reads the capture ring, frames, encodes and
+// sends packets. The packet channel must be drained until it is closed:
+// when its buffer is full the recorder waits for the reader.
+type Recorder struct {
+	src     pcmSource
+	release func()
+	cfg     RecorderConfig
+	enc     *Encoder
+	level   levelMeter
+
+	cmds chan recCmd
+	quit chan struct{}
+	done chan struct{}
+
+	// loop-owned state
+	recording bool
+	out       chan Packet
+	seq       uint32
+	peaks     []float32
+	frames    framer
+	history   []int16 // last maxPreRoll of input, a ring
+	histPos   int
+	histFull  bool
+	finished  *Recording // set when a file source ended the recording
+	pktBuf    [maxPacketBytes]byte
+	err       error
+}
+
+// pcmSource is where a Recorder reads PCM: the capture ring or a file.
+type pcmSource interface {
+	ready() <-chan struct{}      // signalled when read may return more
+	tick() <-chan time.Time      // optional pacing clock (nil if none)
+	read(p []int16) (int, error) // never blocks; io.EOF at the end
+	begin()                      // a recording starts
+}
+
+type recCmd struct {
+	start bool
+	reply chan recReply
+}
+
+type recReply struct {
+	packets <-chan Packet
+	rec     Recording
+	err     error
+}
+
+// NewRecorder opens the capture device and keeps it running until Close.
+// Only one Recorder per Engine can be open at a time.
+func (e *Engine) NewRecorder(cfg RecorderConfig) (*Recorder, error) {
+	d, err := e.acquireCapture()
+	if err != nil {
+		return nil, err
+	}
+	r, err := newRecorder(&deviceSource{d}, cfg, func() { e.releaseCapture(d) })
+	if err != nil {
+		e.releaseCapture(d)
+		return nil, err
+	}
+	return r, nil
+}
+
+// FileRecorderConfig configures a file-fed Recorder.
+type FileRecorderConfig struct {
+	RecorderConfig
+	// Realtime paces the file at the speed of a real microphone; otherwise
+	// it is read as fast as packets are consumed.
+	Realtime bool
+}
+
+// NewFileRecorder returns a Recorder that plays the WAV file at path as if
+// it were the microphone: each recording starts at the beginning of the
+// file, and the end of the file ends the recording (the packet channel is
+// closed; Stop then returns the summary).
+func NewFileRecorder(path string, cfg FileRecorderConfig) (*Recorder, error) {
+	pcm, err := ReadWAVFile(path)
+	if err != nil {
+		return nil, err
+	}
+	return NewPCMRecorder(pcm, cfg)
+}
+
+// NewPCMRecorder is NewFileRecorder for samples already in memory (48 kHz
+// mono).
+func NewPCMRecorder(pcm []int16, cfg FileRecorderConfig) (*Recorder, error) {
+	return newRecorder(&memSource{pcm: pcm, realtime: cfg.Realtime}, cfg.RecorderConfig, func() {})
+}
+
+func newRecorder(src pcmSource, cfg RecorderConfig, release func()) (*Recorder, error) {
+	if cfg.PacketBuffer <= 0 {
+		cfg.PacketBuffer = 3000
+	}
+	cfg.PreRoll = min(max(cfg.PreRoll, 0), maxPreRoll)
+	enc, err := NewEncoder(cfg.Encoder)
+	if err != nil {
+		return nil, fmt.Errorf("new recorder: %w", err)
+	}
+	r := &Recorder{
+		src:     src,
+		release: release,
+		cfg:     cfg,
+		enc:     enc,
+		cmds:    make(chan recCmd),
+		quit:    make(chan struct{}),
+		done:    make(chan struct{}),
+		history: make([]int16, durationToSamples(maxPreRoll)),
+	}
+	go r.loop()
+	return r, nil
+}
+
+// Level is the input level of the last 20 ms, whether or not a recording
+// runs. Safe from any goroutine; it does not block.
+func (r *Recorder) Level() Level { return r.level.load() }
+
+// Start begins a recording and returns the channel its packets arrive on,
+// numbered from 0. The channel is closed after Stop (or the end of a file
+// source) once the last, silence-padded, packet is sent.
+func (r *Recorder) Start() (<-chan Packet, error) {
+	rep, err := r.call(true)
+	if err != nil {
+		return nil, fmt.Errorf("start recording: %w", err)
+	}
+	return rep.packets, nil
+}
+
+// Stop ends the recording: audio captured up to now is framed, encoded and
+// sent, the channel is closed, and the summary is returned.
+func (r *Recorder) Stop() (Recording, error) {
+	rep, err := r.call(false)
+	if err != nil {
+		return Recording{}, fmt.Errorf("stop recording: %w", err)
+	}
+	return rep.rec, nil
+}
+
+func (r *Recorder) call(start bool) (recReply, error) {
+	reply := make(chan recReply, 1)
+	select {
+	case r.cmds <- recCmd{start: start, reply: reply}:
+	case <-r.done:
+		return recReply{}, ErrClosed
+	}
+	rep := <-reply
+	return rep, rep.err
+}
+
+// Close ends any recording (closing its channel), stops the goroutine and
+// releases the microphone. It is idempotent.
+func (r *Recorder) Close() error {
+	select {
+	case <-r.quit:
+	default:
+		close(r.quit)
+	}
+	<-r.done
+	if r.release != nil {
+		r.release()
+		r.release = nil
+	}
+	return r.err
+}
+
+func (r *Recorder) loop() {
+	defer close(r.done)
+	buf := make([]int16, 4096)
+	drain := func() {
+		for {
+			n, err := r.src.read(buf)
+			if n > 0 {
+				r.process(buf[:n])
+			}
+			if errors.Is(err, io.EOF) {
+				if r.recording {
+					rec := r.finish()
+					r.finished = &rec
+				}
+				return
+			}
+			if n < len(buf) {
+				return
+			}
+		}
+	}
+	for {
+		select {
+		case <-r.quit:
+			if r.recording {
+				r.finish()
+			}
+			return
+		case c := <-r.cmds:
+			drain()
+			c.reply <- r.handle(c)
+		case <-r.src.ready():
+			drain()
+		case <-r.src.tick():
+			drain()
+		}
+	}
+}
+
+func (r *Recorder) handle(c recCmd) recReply {
+	if c.start {
+		if r.recording {
+			return recReply{err: ErrRecording}
+		}
+		r.recording, r.finished = true, nil
+		r.seq, r.peaks = 0, r.peaks[:0]
+		r.out = make(chan Packet, r.cfg.PacketBuffer)
+		r.frames.reset()
+		r.src.begin()
+		if pre := int(durationToSamples(r.cfg.PreRoll)); pre > 0 {
+			r.frames.push(r.lastHistory(pre), r.onFrame)
+		}
+		return recReply{packets: r.out}
+	}
+	if r.recording {
+		return recReply{rec: r.finish()}
+	}
+	if r.finished != nil {
+		rec := *r.finished
+		r.finished = nil
+		return recReply{rec: rec}
+	}
+	return recReply{err: ErrNotRecording}
+}
+
+// process handles freshly captured samples: meter, pre-roll history, and
+// the recording if one runs.
+func (r *Recorder) process(s []int16) {
+	r.level.store(measureLevel(s[max(0, len(s)-FrameSamples):]))
+	for _, v := range s {
+		r.history[r.histPos] = v
+		r.histPos++
+		if r.histPos == len(r.history) {
+			r.histPos, r.histFull = 0, true
+		}
+	}
+	if r.recording {
+		r.frames.push(s, r.onFrame)
+	}
+}
+
+func (r *Recorder) lastHistory(n int) []int16 {
+	avail := r.histPos
+	if r.histFull {
+		avail = len(r.history)
+	}
+	n = min(n, avail)
+	out := make([]int16, 0, n)
+	start := (r.histPos - n + len(r.history)) % len(r.history)
+	for i := range n {
+		out = append(out, r.history[(start+i)%len(r.history)])
+	}
+	return out
+}
+
+func (r *Recorder) onFrame(frame []int16) {
+	n, err := r.enc.EncodeTo(frame, r.pktBuf[:])
+	if err != nil {
+		r.err = err // keep recording: a bad frame must not end the message
+		n = 0
+	}
+	p := Packet{Seq: r.seq, Data: append([]byte(nil), r.pktBuf[:n]...)}
+	r.seq++
+	r.peaks = append(r.peaks, measureLevel(frame).Peak)
+	select {
+	case r.out <- p:
+	case <-r.quit:
+	}
+}
+
+// finish flushes the partial frame, closes the channel and summarises.
+func (r *Recorder) finish() Recording {
+	r.frames.flush(r.onFrame)
+	close(r.out)
+	r.recording = false
+	return Recording{
+		Packets:  int(r.seq),
+		Duration: time.Duration(r.seq) * FrameDuration,
+		Waveform: waveform(r.peaks),
+	}
+}
+
+// deviceSource reads the capture device's ring.
+type deviceSource struct{ d *device }
+
+func (s *deviceSource) ready() <-chan struct{}      { return s.d.ready }
+func (s *deviceSource) tick() <-chan time.Time      { return nil }
+func (s *deviceSource) read(p []int16) (int, error) { return s.d.ring.read(p), nil }
+func (s *deviceSource) begin()                      {}
+
+// memSource plays samples in memory as a microphone, from the start of
+// each recording.
+type memSource struct {
+	pcm      []int16
+	realtime bool
+	pos      int
+	begun    bool
+	started  time.Time
+	ticker   *time.Ticker
+	always   chan struct{}
+}
+
+func (s *memSource) begin() {
+	s.pos, s.begun, s.started = 0, true, time.Now()
+	if s.realtime && s.ticker == nil {
+		s.ticker = time.NewTicker(10 * time.Millisecond)
+	}
+	if !s.realtime && s.always == nil {
+		s.always = make(chan struct{})
+		close(s.always)
+	}
+}
+
+func (s *memSource) ready() <-chan struct{} {
+	if !s.begun || s.realtime {
+		return nil
+	}
+	return s.always
+}
+
+func (s *memSource) tick() <-chan time.Time {
+	if !s.begun || !s.realtime {
+		return nil
+	}
+	return s.ticker.C
+}
+
+func (s *memSource) read(p []int16) (int, error) {
+	if !s.begun {
+		return 0, nil
+	}
+	end := len(s.pcm)
+	if s.realtime {
+		end = min(end, int(durationToSamples(time.Since(s.started))))
+	}
+	n := copy(p, s.pcm[s.pos:max(s.pos, end)])
+	s.pos += n
+	if s.pos >= len(s.pcm) {
+		s.begun = false
+		return n, io.EOF
+	}
+	return n, nil
+}
