@@ -1,0 +1,245 @@
+package sync
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+
+	_ "modernc.org/sqlite" // registers the "sqlite" driver
+)
+
+//go:embed migrations/*.sql
+var migrationFS embed.FS
+
+// dsnPragmas are set on every connection. synchronous(NORMAL) in WAL mode
+// keeps every commit across an application crash (what the outbox
+// promises); only a power cut may lose the last commits.
+const dsnPragmas = "?_pragma=journal_mode(WAL)&_pragma=busy_timeout(5000)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)&_txlock=immediate"
+
+// Store is the local cache of one account on one server: one SQLite file.
+// It is the UI's source of truth and holds the outbox. A Store is safe for
+// concurrent use; every method is a short local transaction.
+type Store struct {
+	db   *sql.DB
+	path string
+}
+
+// Meta keys.
+const (
+	metaToken      = "token"
+	metaUserID     = "user_id"
+	metaUserName   = "user_name"
+	metaDeviceID   = "device_id"
+	metaServerID   = "server_id"
+	metaServerName = "server_name"
+	metaEpoch      = "epoch"
+	metaCursor     = "cursor"
+)
+
+var unsafeName = regexp.MustCompile(`[^A-Za-z0-9._-]+`)
+
+// StorePath returns the file of the store for account username on the
+// server known as server (an address or a server id) inside dir.
+func StorePath(dir, server, username string) string {
+	clean := func(s string) string {
+		s = unsafeName.ReplaceAllString(s, "_")
+		if len(s) > 80 {
+			s = s[:80]
+		}
+		return s
+	}
+	return filepath.Join(dir, clean(server)+"__"+clean(username)+".db")
+}
+
+// OpenStore opens (creating if needed) the store at path and applies any
+// migrations it lacks.
+func OpenStore(path string) (*Store, error) {
+	db, err := sql.Open("sqlite", "file:"+(&url.URL{Path: path}).EscapedPath()+dsnPragmas)
+	if err != nil {
+		return nil, fmt.Errorf("open store %q: %w", path, err)
+	}
+	s := &Store{db: db, path: path}
+	if err := s.migrate(context.Background()); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open store %q: %w", path, err)
+	}
+	return s, nil
+}
+
+// Path returns the store's file.
+func (s *Store) Path() string { return s.path }
+
+// Close closes the database.
+func (s *Store) Close() error { return s.db.Close() }
+
+type migration struct {
+	version int
+	name    string
+}
+
+func migrations() ([]migration, error) {
+	entries, err := fs.ReadDir(migrationFS, "migrations")
+	if err != nil {
+		return nil, err
+	}
+	var ms []migration
+	for _, e := range entries {
+		num, _, ok := strings.Cut(e.Name(), "_")
+		v, err := strconv.Atoi(num)
+		if !ok || err != nil || !strings.HasSuffix(e.Name(), ".sql") {
+			return nil, fmt.Errorf("migration %q is not named NNN_name.sql", e.Name())
+		}
+		ms = append(ms, migration{version: v, name: e.Name()})
+	}
+	sort.Slice(ms, func(i, j int) bool { return ms[i].version < ms[j].version })
+	return ms, nil
+}
+
+// migrate applies the embedded migrations newer than the file's
+// user_version, each in its own transaction.
+func (s *Store) migrate(ctx context.Context) error {
+	ms, err := migrations()
+	if err != nil {
+		return err
+	}
+	var current int
+	if err := s.db.QueryRowContext(ctx, "PRAGMA user_version").Scan(&current); err != nil {
+		return fmt.Errorf("read schema version: %w", err)
+	}
+	if n := len(ms); n > 0 && current > ms[n-1].version {
+		return fmt.Errorf("schema version %d is newer than this program's %d", current, ms[n-1].version)
+	}
+	for _, m := range ms {
+		if m.version <= current {
+			continue
+		}
+		body, err := migrationFS.ReadFile("migrations/" + m.name)
+		if err != nil {
+			return err
+		}
+		err = s.tx(ctx, func(tx *sql.Tx) error {
+			if _, err := tx.ExecContext(ctx, string(body)); err != nil {
+				return err
+			}
+			_, err := tx.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", m.version))
+			return err
+		})
+		if err != nil {
+			return fmt.Errorf("migration %s: %w", m.name, err)
+		}
+	}
+	return nil
+}
+
+// SchemaVersion returns the applied migration version.
+func (s *Store) SchemaVersion(ctx context.Context) (int, error) {
+	var v int
+	err := s.db.QueryRowContext(ctx, "PRAGMA user_version").Scan(&v)
+	return v, err
+}
+
+// tx runs fn in one immediate transaction.
+func (s *Store) tx(ctx context.Context, fn func(*sql.Tx) error) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	if err := fn(tx); err != nil {
+		tx.Rollback()
+		return err
+	}
+	return tx.Commit()
+}
+
+type queryer interface {
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+}
+
+func getMeta(ctx context.Context, q queryer, key string) (string, error) {
+	var v string
+	err := q.QueryRowContext(ctx, "SELECT value FROM meta WHERE key = ?", key).Scan(&v)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", nil
+	}
+	return v, err
+}
+
+func setMeta(ctx context.Context, q queryer, key, value string) error {
+	_, err := q.ExecContext(ctx, "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value", key, value)
+	return err
+}
+
+// Token returns the stored device token, or "" if there is none.
+func (s *Store) Token(ctx context.Context) (string, error) {
+	return getMeta(ctx, s.db, metaToken)
+}
+
+// SetToken stores (or, with "", forgets) the device token.
+func (s *Store) SetToken(ctx context.Context, token string) error {
+	if token == "" {
+		_, err := s.db.ExecContext(ctx, "DELETE FROM meta WHERE key = ?", metaToken)
+		return err
+	}
+	return setMeta(ctx, s.db, metaToken, token)
+}
+
+// Cursor returns the sync cursor: every event up to it has been applied.
+func (s *Store) Cursor(ctx context.Context) (int64, error) {
+	v, err := getMeta(ctx, s.db, metaCursor)
+	if err != nil || v == "" {
+		return 0, err
+	}
+	return strconv.ParseInt(v, 10, 64)
+}
+
+// Account is who this store belongs to, as the server last said.
+type Account struct {
+	UserID     string
+	UserName   string
+	DeviceID   string
+	ServerID   string
+	ServerName string
+	Epoch      string
+}
+
+// Account returns the account the store belongs to; fields are empty
+// before the first successful sign-in.
+func (s *Store) Account(ctx context.Context) (Account, error) {
+	rows, err := s.db.QueryContext(ctx, "SELECT key, value FROM meta")
+	if err != nil {
+		return Account{}, err
+	}
+	defer rows.Close()
+	var a Account
+	for rows.Next() {
+		var k, v string
+		if err := rows.Scan(&k, &v); err != nil {
+			return Account{}, err
+		}
+		switch k {
+		case metaUserID:
+			a.UserID = v
+		case metaUserName:
+			a.UserName = v
+		case metaDeviceID:
+			a.DeviceID = v
+		case metaServerID:
+			a.ServerID = v
+		case metaServerName:
+			a.ServerName = v
+		case metaEpoch:
+			a.Epoch = v
+		}
+	}
+	return a, rows.Err()
+}

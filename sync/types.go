@@ -1,0 +1,107 @@
+package sync
+
+import (
+	"time"
+
+	"parley/server/wire"
+)
+
+// User is an account on the server.
+type User = wire.User
+
+// Device is a signed-in device of the current account.
+type Device = wire.Device
+
+// MessageKind is voice or text.
+type MessageKind = wire.MessageKind
+
+// MessageState is a message's life. Beside the server's states a local
+// message may be StateFailed.
+type MessageState = wire.MessageState
+
+// StateFailed marks a message this device created that the server refused
+// for good (for example: the account left the conversation before it was
+// sent). It stays in the history so the user sees what was lost.
+const StateFailed MessageState = "failed"
+
+// Conversation is a conversation as the UI lists it.
+type Conversation struct {
+	ID      string
+	Kind    wire.ConversationKind
+	Title   string
+	Lobby   bool
+	Created time.Time
+	// Member is false once the account left or was removed; the history
+	// stays readable.
+	Member  bool
+	Members []User
+	// Unplayed counts voice messages from others not listened to by any
+	// of this account's devices.
+	Unplayed int
+	// LastActivity is the newest message's time, or Created.
+	LastActivity time.Time
+}
+
+// Message is a message as the UI shows it.
+type Message struct {
+	ID           string
+	Conversation string
+	// Seq is the server's order in the conversation; 0 while the server
+	// has not numbered the message yet (it is then Pending).
+	Seq        int64
+	SenderID   string
+	SenderName string
+	Kind       MessageKind
+	Created    time.Time
+	State      MessageState
+	Codec      string
+	Duration   time.Duration
+	// Packets is the message's packet count as far as known: final once
+	// State is complete or abandoned.
+	Packets  uint32
+	Waveform []byte
+	Text     string
+	// Pending is true while the message is in this device's outbox, not
+	// yet fully acknowledged by the server.
+	Pending bool
+	// Mine is true for messages sent by this account.
+	Mine bool
+	// Listened and Position are this account's playback state.
+	Listened bool
+	Position time.Duration
+}
+
+// Packet is one encoded audio packet of a voice message; Seq numbers the
+// packets of a message from 0.
+type Packet struct {
+	Seq  uint32
+	Data []byte
+}
+
+// Playback is this account's listened state of one message.
+type Playback struct {
+	Listened bool
+	Position time.Duration
+}
+
+// Presence is one user's presence; Conversation is set while talking.
+type Presence struct {
+	User         string
+	State        wire.PresenceState
+	Conversation string
+}
+
+// Receipt is a delivered or listened receipt of one user.
+type Receipt struct {
+	User     string
+	Kind     wire.ReceiptKind
+	Position time.Duration
+	At       time.Time
+}
+
+func msTime(ms int64) time.Time {
+	if ms == 0 {
+		return time.Time{}
+	}
+	return time.UnixMilli(ms)
+}
