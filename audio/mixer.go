@@ -115,10 +115,11 @@ func (l *limiter) process(acc []float32, out []int16) {
 		if ax < 0 {
 			ax = -ax
 		}
+		if g < 1 {
+			g = min(1, g+limiterRelease)
+		}
 		if ax*g > limiterCeiling {
 			g = limiterCeiling / ax
-		} else if g < 1 {
-			g = min(1, g+limiterRelease)
 		}
 		out[i] = clampSample(x * g)
 	}

@@ -1,0 +1,241 @@
+package audio
+
+import (
+	"sort"
+	"testing"
+	"time"
+)
+
+type jitterCase struct {
+	name    string
+	packets int
+	drift   float64                    // sender clock rate error: +0.02 = 2 % fast
+	delay   func(seq int) time.Duration // network delay of each packet
+	lost    func(seq int) bool
+	check   func(t *testing.T, r jitterRun)
+}
+
+type jitterRun struct {
+	stats    JitterStats
+	played   []uint32 // seqs decoded normally
+	kinds    map[FrameKind]int
+	maxDelay time.Duration // largest target delay seen
+	endDelay time.Duration // target delay at the end
+	maxDepth int
+	ended    bool
+}
+
+// simulate pushes packets at their arrival times and pops a slot every
+// 20 ms of receiver time, like a player does.
+func simulate(t *testing.T, c jitterCase) jitterRun {
+	t.Helper()
+	start := time.Unix(1000, 0)
+	type arrival struct {
+		at  time.Time
+		seq int
+	}
+	var arrivals []arrival
+	for s := range c.packets {
+		if c.lost != nil && c.lost(s) {
+			continue
+		}
+		sent := time.Duration(float64(time.Duration(s)*FrameDuration) / (1 + c.drift))
+		var d time.Duration
+		if c.delay != nil {
+			d = c.delay(s)
+		}
+		arrivals = append(arrivals, arrival{start.Add(sent + 5*time.Millisecond + d), s})
+	}
+	sort.SliceStable(arrivals, func(i, j int) bool { return arrivals[i].at.Before(arrivals[j].at) })
+	jb := NewJitterBuffer(JitterConfig{})
+	r := jitterRun{kinds: map[FrameKind]int{}}
+	ai := 0
+	now := start
+	for slot := 0; slot < 4*c.packets+500; slot++ {
+		for ai < len(arrivals) && !arrivals[ai].at.After(now) {
+			jb.Push(Packet{Seq: uint32(arrivals[ai].seq), Data: []byte{byte(arrivals[ai].seq)}}, arrivals[ai].at)
+			ai++
+		}
+		if ai == len(arrivals) {
+			jb.CloseInput()
+		}
+		f := jb.Pop(now)
+		r.kinds[f.Kind]++
+		st := jb.Stats()
+		r.maxDelay = max(r.maxDelay, st.Delay)
+		r.maxDepth = max(r.maxDepth, st.Depth)
+		switch f.Kind {
+		case FrameNormal:
+			if f.Data[0] != byte(f.Seq) {
+				t.Fatalf("slot %d: data of packet %d returned for %d", slot, f.Data[0], f.Seq)
+			}
+			if n := len(r.played); n > 0 && !seqBefore(r.played[n-1], f.Seq) {
+				t.Fatalf("slot %d: played %d after %d", slot, f.Seq, r.played[n-1])
+			}
+			r.played = append(r.played, f.Seq)
+		case FrameFEC:
+			if f.Data[0] != byte(f.Seq+1) {
+				t.Fatalf("slot %d: FEC for %d carries packet %d, want %d", slot, f.Seq, f.Data[0], f.Seq+1)
+			}
+		case FrameEnd:
+			r.ended = true
+		}
+		if r.ended {
+			break
+		}
+		now = now.Add(FrameDuration)
+	}
+	r.stats = jb.Stats()
+	r.endDelay = r.stats.Delay
+	return r
+}
+
+func TestJitterBuffer(t *testing.T) {
+	cases := []jitterCase{
+		{
+			name:    "steady",
+			packets: 200,
+			check: func(t *testing.T, r jitterRun) {
+				if len(r.played) != 200 || r.stats.Late+r.stats.Dropped+r.stats.Stalls != 0 {
+					t.Errorf("played %d, stats %+v; want all 200 played cleanly", len(r.played), r.stats)
+				}
+				if r.maxDelay > 2*FrameDuration {
+					t.Errorf("delay grew to %v on a clean network, want <= 40ms", r.maxDelay)
+				}
+			},
+		},
+		{
+			name:    "reordering",
+			packets: 200,
+			// every 5th packet is overtaken by the next one
+			delay: func(s int) time.Duration {
+				if s%5 == 0 {
+					return 30 * time.Millisecond
+				}
+				return 0
+			},
+			check: func(t *testing.T, r jitterRun) {
+				if len(r.played) < 195 {
+					t.Errorf("played %d of 200 after reordering (stats %+v)", len(r.played), r.stats)
+				}
+				if r.stats.Late > 5 {
+					t.Errorf("%d late packets, want <= 5 once the delay adapts", r.stats.Late)
+				}
+			},
+		},
+		{
+			name:    "loss",
+			packets: 200,
+			lost:    func(s int) bool { return s%10 == 3 },
+			check: func(t *testing.T, r jitterRun) {
+				if r.stats.FEC != 20 {
+					t.Errorf("FEC %d, want 20 (every lost packet's successor arrived)", r.stats.FEC)
+				}
+				if len(r.played) != 180 {
+					t.Errorf("played %d, want 180", len(r.played))
+				}
+			},
+		},
+		{
+			name:    "double loss conceals then FEC",
+			packets: 100,
+			lost:    func(s int) bool { return s == 40 || s == 41 },
+			check: func(t *testing.T, r jitterRun) {
+				if r.stats.Concealed != 1 || r.stats.FEC != 1 {
+					t.Errorf("concealed %d FEC %d, want 1 and 1", r.stats.Concealed, r.stats.FEC)
+				}
+			},
+		},
+		{
+			name:    "burst after a stall",
+			packets: 300,
+			// packets 100..119 are held up and arrive together at once
+			delay: func(s int) time.Duration {
+				if s >= 100 && s < 120 {
+					return time.Duration(120-s) * FrameDuration
+				}
+				return 0
+			},
+			check: func(t *testing.T, r jitterRun) {
+				if got := len(r.played) + r.stats.Late + r.stats.Dropped; got != 300 {
+					t.Errorf("played+late+dropped = %d, want 300", got)
+				}
+				if r.maxDelay < 200*time.Millisecond {
+					t.Errorf("delay peaked at %v, want it to grow past 200ms during the burst", r.maxDelay)
+				}
+				if r.endDelay > 60*time.Millisecond {
+					t.Errorf("delay ended at %v, want it to shrink back (<= 60ms)", r.endDelay)
+				}
+			},
+		},
+		{
+			name:    "random jitter",
+			packets: 500,
+			delay: func(s int) time.Duration {
+				return time.Duration((s*7919)%61) * time.Millisecond // 0..60 ms, pseudo-random
+			},
+			check: func(t *testing.T, r jitterRun) {
+				if len(r.played) < 490 {
+					t.Errorf("played %d of 500 (stats %+v)", len(r.played), r.stats)
+				}
+				if r.maxDelay > 120*time.Millisecond {
+					t.Errorf("delay %v, want <= 120ms for 60ms of jitter", r.maxDelay)
+				}
+			},
+		},
+		{
+			name:    "sender clock 2% fast",
+			packets: 1500,
+			drift:   0.02,
+			check: func(t *testing.T, r jitterRun) {
+				if r.stats.Dropped == 0 {
+					t.Errorf("no packet dropped: a fast sender must be absorbed")
+				}
+				if r.maxDepth > 8 {
+					t.Errorf("queue grew to %d packets, want <= 8", r.maxDepth)
+				}
+				if r.stats.Late != 0 {
+					t.Errorf("%d late packets, want 0", r.stats.Late)
+				}
+			},
+		},
+		{
+			name:    "sender clock 2% slow",
+			packets: 1500,
+			drift:   -0.02,
+			check: func(t *testing.T, r jitterRun) {
+				if len(r.played) != 1500 || r.stats.Late != 0 {
+					t.Errorf("played %d late %d, want all 1500 and none late", len(r.played), r.stats.Late)
+				}
+				if r.maxDepth > 4 {
+					t.Errorf("queue grew to %d packets, want <= 4", r.maxDepth)
+				}
+			},
+		},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			r := simulate(t, c)
+			if !r.ended {
+				t.Fatalf("stream never ended (stats %+v)", r.stats)
+			}
+			t.Logf("stats %+v kinds %v maxDelay %v", r.stats, r.kinds, r.maxDelay)
+			c.check(t, r)
+		})
+	}
+}
+
+func BenchmarkJitterBuffer(b *testing.B) {
+	jb := NewJitterBuffer(JitterConfig{})
+	data := make([]byte, 60)
+	now := time.Unix(0, 0)
+	b.ReportAllocs()
+	var seq uint32
+	for b.Loop() {
+		jb.Push(Packet{Seq: seq, Data: data}, now)
+		jb.Pop(now)
+		seq++
+		now = now.Add(FrameDuration)
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N), "ns/frame")
+}
