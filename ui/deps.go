@@ -1,0 +1,248 @@
+package ui
+
+import (
+	"io"
+	"time"
+)
+
+// ConnState is the state of the connection to the server, as the user sees it.
+type ConnState int
+
+// Connection states, in the order a fresh start passes through them.
+const (
+	StateDisconnected ConnState = iota // no server chosen, or signed out
+	StateConnecting                    // dialling or reconnecting (with backoff)
+	StateConnected                     // signed in and synced
+	StateOffline                       // was connected, server unreachable now; outbox waits
+)
+
+// ConnStatus is what the connection indicator shows.
+type ConnStatus struct {
+	State  ConnState
+	Server string // host:port
+	User   string // signed-in username, empty when signed out
+	Err    error  // last error, if any (shown through userMessage)
+}
+
+// ConversationKind tells the Lobby, groups and direct conversations apart.
+type ConversationKind int
+
+// Conversation kinds. The Lobby is the group every account on a server joins.
+const (
+	KindLobby ConversationKind = iota
+	KindGroup
+	KindDirect
+)
+
+// Conversation is one row of the conversation list.
+type Conversation struct {
+	ID       string
+	Title    string
+	Kind     ConversationKind
+	Unplayed int      // voice messages not yet listened to by this user
+	Talking  []string // display names of members transmitting right now
+}
+
+// MessageKind tells voice and text messages apart.
+type MessageKind int
+
+// Message kinds.
+const (
+	MessageVoice MessageKind = iota
+	MessageText
+)
+
+// MessageState is the delivery and recording state of a message.
+type MessageState int
+
+// Message states.
+const (
+	StateComplete  MessageState = iota // stored on the server, complete
+	StateLive                          // still being recorded (live stream)
+	StatePending                       // in this device's outbox, not yet acknowledged
+	StateAbandoned                     // the sender stopped before anything useful arrived
+)
+
+// Message is one entry of a conversation as the UI shows it.
+type Message struct {
+	ID           string
+	Conversation string
+	Seq          int64 // per-conversation order; 0 for pending messages not yet ordered
+	Sender       string
+	Mine         bool
+	Kind         MessageKind
+	Text         string
+	Sent         time.Time
+	Duration     time.Duration // for voice; grows while live
+	Waveform     []float32     // 0..1 amplitudes, a few dozen points; grows while live
+	State        MessageState
+	Listened     bool          // this user listened to the end (or marked it so)
+	Position     time.Duration // last playback position of this user
+}
+
+// Server is a Parley server found on the local network.
+type Server struct {
+	Name    string // advertised instance name
+	Address string // host:port
+}
+
+// Messenger is the UI's view of the sync engine: the local store (the UI's
+// source of truth) plus the few requests that go to the server.
+//
+// Read methods (Status, Conversations, Messages, Message) read the local store
+// and may be called from any goroutine; ui calls them off the UI thread when a
+// Hint arrives. Methods that may touch the network (Connect, SignIn, SignUp,
+// SignOut, Create*) are called from a goroutine ui starts, never on the UI
+// thread. SendText and MarkListened only write the local outbox and must return
+// quickly.
+type Messenger interface {
+	Status() ConnStatus
+	Conversations() ([]Conversation, error) // Lobby first, then most recent first
+	Messages(conversation string) ([]Message, error) // oldest first
+	Message(id string) (Message, error)
+
+	Connect(address string) error
+	SignIn(username, password string) error
+	SignUp(username, password string) error
+	SignOut() error
+
+	SendText(conversation, text string) (Message, error)
+	MarkListened(message string, position time.Duration, done bool) error
+	CreateDirect(username string) (Conversation, error)
+	CreateGroup(title string, members []string) (Conversation, error)
+
+	// ExportOpus writes a voice message as an Ogg Opus file to w. It may
+	// fetch missing packets from the server, so ui calls it off the UI thread.
+	ExportOpus(message string, w io.Writer) error
+}
+
+// Recorder captures and sends one voice transmission at a time.
+// Every method is called on the UI thread and must return quickly (keep the
+// device warm; encode and send on the recorder's own goroutines).
+type Recorder interface {
+	// Start begins a transmission to conversation and returns the new message id.
+	Start(conversation string) (message string, err error)
+	// Stop ends the transmission; what was said is sent (or kept in the outbox).
+	Stop() error
+	// Cancel ends the transmission and discards it.
+	Cancel() error
+	// Level is the current input level, 0..1, for a meter.
+	Level() float32
+}
+
+// PlayState is the state of the player.
+type PlayState int
+
+// Player states.
+const (
+	PlayStopped PlayState = iota
+	PlayPlaying
+	PlayPaused
+	PlayFinished
+)
+
+// LiveEdge, as a start position, asks the player to join a live message at
+// its newest packet instead of from the start.
+const LiveEdge time.Duration = -1
+
+// Playback is what the player is doing now.
+type Playback struct {
+	Message  string
+	State    PlayState
+	Position time.Duration
+	Speed    float64
+}
+
+// Player plays one stored or live message at a time (mixing of several live
+// talkers is the audio engine's business). Methods are called on the UI thread
+// and must return quickly; the player reports progress with HintPlayback.
+type Player interface {
+	Play(message string, from time.Duration, speed float64) error
+	Pause() error
+	Seek(position time.Duration) error
+	SetSpeed(speed float64) error
+	Playback() Playback
+}
+
+// Device is an audio device offered in settings. ID "" is the system default.
+type Device struct {
+	ID   string
+	Name string
+}
+
+// Devices lists audio devices for the settings screen.
+type Devices interface {
+	Inputs() ([]Device, error)
+	Outputs() ([]Device, error)
+}
+
+// Discovery lists Parley servers found on the LAN (by mDNS); it reports
+// changes with HintServers.
+type Discovery interface {
+	Servers() []Server
+}
+
+// Host runs the bundled server in-process. Start and Stop may take a moment;
+// ui calls them off the UI thread. It reports changes with HintHost.
+type Host interface {
+	Running() bool
+	Address() string // host:port clients can use, "" when stopped
+	Start() error
+	Stop() error
+}
+
+// Cue names a short sound the app may play.
+type Cue int
+
+// Cues.
+const (
+	CueTalkStart Cue = iota
+	CueTalkStop
+	CueTalkCancel
+	CueMessage
+)
+
+// HintKind says what changed. ui re-reads through the interfaces on a hint,
+// so hints may be coalesced or repeated without losing anything.
+type HintKind int
+
+// Hint kinds.
+const (
+	HintConnection    HintKind = iota // Messenger.Status changed
+	HintConversations                 // the conversation list (membership, order, counts) changed
+	HintConversation                  // messages of Hint.Conversation changed
+	HintMessage                       // Hint.Message changed (e.g. live growth, state)
+	HintPresence                      // who is talking / online changed
+	HintServers                       // Discovery.Servers changed
+	HintHost                          // Host.Running changed
+	HintPlayback                      // Player.Playback changed
+)
+
+// Hint is a small change notification.
+type Hint struct {
+	Kind         HintKind
+	Conversation string
+	Message      string
+}
+
+// Deps is everything ui needs from the rest of the app. Messenger, Recorder,
+// Player and Settings are required; Discovery, Host and Devices may be nil.
+type Deps struct {
+	Messenger Messenger
+	Recorder  Recorder
+	Player    Player
+	Discovery Discovery
+	Host      Host
+	Devices   Devices
+	Settings  Settings
+
+	// Hints delivers change notifications; ui drains it until Close.
+	Hints <-chan Hint
+	// Cue, if set, is called on the UI thread to play a short sound.
+	Cue func(Cue)
+	// MaxTalk caps one transmission; zero means DefaultMaxTalk.
+	MaxTalk time.Duration
+}
+
+// DefaultMaxTalk is the longest transmission when Deps.MaxTalk is zero.
+const DefaultMaxTalk = 5 * time.Minute

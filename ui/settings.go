@@ -1,0 +1,68 @@
+package ui
+
+import "fyne.io/fyne/v2"
+
+// Prefs are the user's settings.
+type Prefs struct {
+	InputDevice  string  // Device.ID, "" = system default
+	OutputDevice string  // Device.ID, "" = system default
+	TalkKey      string  // fyne.KeyName, or "scan:<code>" for keys without a name
+	AutoPlayLive bool    // play live messages of other conversations too
+	CueVolume    float64 // 0..1
+	DefaultSpeed float64 // 1, 1.5 or 2
+	Language     string  // "" = system, "en", "zh"
+	HostServer   bool    // run the bundled server
+	LastServer   string  // host:port
+	LastUser     string
+}
+
+// DefaultPrefs are the settings of a fresh install.
+func DefaultPrefs() Prefs {
+	return Prefs{TalkKey: string(fyne.KeyF8), CueVolume: 0.5, DefaultSpeed: 1}
+}
+
+// Settings stores Prefs. Save is called on the UI thread and must return
+// quickly; an implementation may apply device changes as it saves.
+type Settings interface {
+	Load() Prefs
+	Save(Prefs) error
+}
+
+// PreferencesSettings is a Settings stored in Fyne preferences.
+type PreferencesSettings struct {
+	P fyne.Preferences
+}
+
+// Load implements Settings.
+func (s PreferencesSettings) Load() Prefs {
+	d := DefaultPrefs()
+	p := s.P
+	return Prefs{
+		InputDevice:  p.StringWithFallback("input", d.InputDevice),
+		OutputDevice: p.StringWithFallback("output", d.OutputDevice),
+		TalkKey:      p.StringWithFallback("talkKey", d.TalkKey),
+		AutoPlayLive: p.BoolWithFallback("autoPlayLive", d.AutoPlayLive),
+		CueVolume:    p.FloatWithFallback("cueVolume", d.CueVolume),
+		DefaultSpeed: p.FloatWithFallback("defaultSpeed", d.DefaultSpeed),
+		Language:     p.StringWithFallback("language", d.Language),
+		HostServer:   p.BoolWithFallback("hostServer", d.HostServer),
+		LastServer:   p.StringWithFallback("lastServer", d.LastServer),
+		LastUser:     p.StringWithFallback("lastUser", d.LastUser),
+	}
+}
+
+// Save implements Settings.
+func (s PreferencesSettings) Save(v Prefs) error {
+	p := s.P
+	p.SetString("input", v.InputDevice)
+	p.SetString("output", v.OutputDevice)
+	p.SetString("talkKey", v.TalkKey)
+	p.SetBool("autoPlayLive", v.AutoPlayLive)
+	p.SetFloat("cueVolume", v.CueVolume)
+	p.SetFloat("defaultSpeed", v.DefaultSpeed)
+	p.SetString("language", v.Language)
+	p.SetBool("hostServer", v.HostServer)
+	p.SetString("lastServer", v.LastServer)
+	p.SetString("lastUser", v.LastUser)
+	return nil
+}

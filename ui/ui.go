@@ -1,0 +1,332 @@
+package ui
+
+import (
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/lang"
+	"fyne.io/fyne/v2/theme"
+	"fyne.io/fyne/v2/widget"
+)
+
+// levelRefresh is how often the talk panel re-reads the input level.
+const levelRefresh = 50 * time.Millisecond
+
+// UI is Parley's window: connect, sign-in, main and settings screens over one
+// shared banner for errors. Its exported methods run on the UI thread (or
+// from lifecycle callbacks, which Fyne calls there).
+type UI struct {
+	app   fyne.App
+	win   fyne.Window
+	d     Deps
+	prefs Prefs
+
+	talk *talkState
+	keys *keyRouter
+
+	// async runs f off the UI thread; tests run it inline.
+	async func(f func())
+
+	banner     *widget.Label
+	bannerBox  *fyne.Container
+	screenHost *fyne.Container
+
+	connect  *connectScreen
+	signIn   *signInScreen
+	main     *mainScreen
+	screen   string // "connect", "signin", "main", "settings"
+	notified map[string]bool
+
+	foreground bool
+	stopHints  chan struct{}
+	hintsDone  chan struct{}
+	stopLevel  chan struct{}
+}
+
+// New builds Parley's window on a; it shows nothing until Show. The caller
+// (app/) also wires the lifecycle: ExitedForeground and EnteredForeground.
+func New(a fyne.App, d Deps) *UI {
+	u := newUI(a, d, func(f func()) { go f() })
+	if d.Hints != nil {
+		go u.hintLoop(d.Hints)
+	} else {
+		close(u.hintsDone)
+	}
+	return u
+}
+
+func newUI(a fyne.App, d Deps, async func(func())) *UI {
+	if d.Settings == nil {
+		d.Settings = PreferencesSettings{P: a.Preferences()}
+	}
+	u := &UI{app: a, d: d, async: async, notified: map[string]bool{},
+		foreground: true, stopHints: make(chan struct{}), hintsDone: make(chan struct{})}
+	u.prefs = d.Settings.Load()
+	u.win = a.NewWindow("Parley")
+	u.win.Resize(fyne.NewSize(900, 620))
+
+	u.talk = newTalkState(d.Recorder, d.MaxTalk)
+	u.talk.fail = u.showError
+	u.talk.changed = u.talkChanged
+	if d.Cue != nil {
+		u.talk.cue = d.Cue
+	}
+	u.keys = &keyRouter{key: parseTalkKey(u.prefs.TalkKey), talk: u.talk}
+	installCanvasKeys(u.win.Canvas(), u.keys)
+
+	u.banner = widget.NewLabel("")
+	u.banner.Wrapping = fyne.TextWrapWord
+	u.banner.Importance = widget.DangerImportance
+	dismiss := widget.NewButtonWithIcon("", theme.CancelIcon(), func() { u.bannerBox.Hide() })
+	dismiss.Importance = widget.LowImportance
+	u.bannerBox = container.NewBorder(nil, nil, widget.NewIcon(theme.ErrorIcon()), dismiss, u.banner)
+	u.bannerBox.Hide()
+	u.screenHost = container.NewStack()
+	u.win.SetContent(container.NewBorder(u.bannerBox, nil, nil, nil, u.screenHost))
+
+	u.connect = newConnectScreen(u)
+	u.signIn = newSignInScreen(u)
+	u.main = newMainScreen(u)
+	u.talk.conversation = func() string { return u.main.current }
+
+	st := d.Messenger.Status()
+	switch {
+	case st.User != "" && st.State != StateDisconnected:
+		u.showMain()
+	case st.Server != "" && st.State != StateDisconnected:
+		u.showSignIn()
+	default:
+		u.showConnect()
+	}
+	return u
+}
+
+// Window is the main window, for app/ (tray, close intercept).
+func (u *UI) Window() fyne.Window { return u.win }
+
+// Show shows the window.
+func (u *UI) Show() { u.win.Show() }
+
+// ExitedForeground stops a transmission when the window loses focus; wire it
+// to app.Lifecycle().SetOnExitedForeground. Idempotent.
+func (u *UI) ExitedForeground() {
+	u.foreground = false
+	u.talk.Stop()
+	u.main.talkBtn.reset()
+}
+
+// EnteredForeground notes that the window has focus again (notifications are
+// only sent while it has not).
+func (u *UI) EnteredForeground() { u.foreground = true }
+
+// Close stops the hint loop and any transmission and waits for the loop.
+// Call it on the UI thread before the app quits.
+func (u *UI) Close() {
+	u.talk.Stop()
+	select {
+	case <-u.stopHints:
+	default:
+		close(u.stopHints)
+	}
+	<-u.hintsDone
+}
+
+// showError is the one way an error reaches the user: a banner in their words.
+func (u *UI) showError(err error) {
+	if err == nil {
+		u.bannerBox.Hide()
+		return
+	}
+	u.banner.SetText(userMessage(err))
+	u.bannerBox.Show()
+}
+
+func (u *UI) setScreen(name string, content fyne.CanvasObject) {
+	u.screen = name
+	u.screenHost.Objects = []fyne.CanvasObject{content}
+	u.screenHost.Refresh()
+}
+
+func (u *UI) showConnect() {
+	u.setScreen("connect", u.connect.content)
+	u.connect.refresh()
+}
+
+func (u *UI) showSignIn() {
+	u.signIn.refresh()
+	u.setScreen("signin", u.signIn.content)
+}
+
+func (u *UI) showMain() {
+	u.bannerBox.Hide()
+	u.setScreen("main", u.main.content)
+	u.main.refreshStatus()
+	u.reloadConversations()
+	u.win.Canvas().Focus(u.main.entry)
+}
+
+func (u *UI) savePrefs() {
+	if err := u.d.Settings.Save(u.prefs); err != nil {
+		u.showError(err)
+	}
+}
+
+// hintLoop drains hints, coalescing bursts, and applies them. It owns no
+// widgets: it re-reads through the interfaces and hands results to fyne.Do.
+func (u *UI) hintLoop(hints <-chan Hint) {
+	defer close(u.hintsDone)
+	for {
+		var batch []Hint
+		select {
+		case <-u.stopHints:
+			return
+		case h, ok := <-hints:
+			if !ok {
+				return
+			}
+			batch = append(batch, h)
+		}
+	drain:
+		for len(batch) < 256 {
+			select {
+			case h, ok := <-hints:
+				if !ok {
+					break drain
+				}
+				batch = append(batch, h)
+			default:
+				break drain
+			}
+		}
+		for _, h := range coalesce(batch) {
+			u.handleHint(h)
+		}
+	}
+}
+
+// coalesce drops repeated hints, keeping first-seen order.
+func coalesce(hs []Hint) []Hint {
+	seen := make(map[Hint]bool, len(hs))
+	out := hs[:0:0]
+	for _, h := range hs {
+		if !seen[h] {
+			seen[h] = true
+			out = append(out, h)
+		}
+	}
+	return out
+}
+
+// handleHint re-reads what h names. It may run on the hint goroutine; every
+// widget change goes through fyne.Do.
+func (u *UI) handleHint(h Hint) {
+	m := u.d.Messenger
+	switch h.Kind {
+	case HintConnection:
+		fyne.Do(func() {
+			u.main.refreshStatus()
+			if u.screen == "main" && m.Status().User == "" {
+				u.showSignIn()
+			}
+		})
+	case HintConversations, HintPresence:
+		u.reloadConversations()
+	case HintConversation:
+		u.reloadConversations()
+		fyne.Do(func() {
+			if h.Conversation == u.main.current {
+				u.reloadMessages()
+			}
+		})
+	case HintMessage:
+		msg, err := m.Message(h.Message)
+		if err != nil {
+			return
+		}
+		fyne.Do(func() { u.main.messageChanged(msg) })
+	case HintServers:
+		fyne.Do(u.connect.refreshServers)
+	case HintHost:
+		fyne.Do(u.connect.refresh)
+	case HintPlayback:
+		fyne.Do(u.main.playbackChanged)
+	}
+}
+
+// reloadConversations reads the conversation list off the UI thread.
+func (u *UI) reloadConversations() {
+	u.async(func() {
+		convs, err := u.d.Messenger.Conversations()
+		fyne.Do(func() {
+			if err != nil {
+				u.showError(err)
+				return
+			}
+			u.main.setConversations(convs)
+		})
+	})
+}
+
+// reloadMessages reads the open conversation off the UI thread.
+func (u *UI) reloadMessages() {
+	conv := u.main.current
+	if conv == "" {
+		return
+	}
+	u.async(func() {
+		msgs, err := u.d.Messenger.Messages(conv)
+		fyne.Do(func() {
+			if err != nil {
+				u.showError(err)
+				return
+			}
+			if conv == u.main.current {
+				u.main.setMessages(msgs)
+			}
+		})
+	})
+}
+
+// talkChanged redraws the talk panel and runs the level meter while talking.
+func (u *UI) talkChanged() {
+	u.main.refreshTalk()
+	if u.talk.Talking() && u.stopLevel == nil {
+		stop := make(chan struct{})
+		u.stopLevel = stop
+		go func() {
+			t := time.NewTicker(levelRefresh)
+			defer t.Stop()
+			for {
+				select {
+				case <-stop:
+					return
+				case <-t.C:
+					fyne.Do(func() {
+						if u.stopLevel == stop {
+							u.main.refreshTalk()
+						}
+					})
+				}
+			}
+		}()
+	}
+	if !u.talk.Talking() {
+		if u.stopLevel != nil {
+			close(u.stopLevel)
+			u.stopLevel = nil
+		}
+		if !u.main.talkBtn.pressed {
+			u.main.talkBtn.Refresh()
+		}
+		switch u.talk.lastReason {
+		case stopTooLong:
+			u.main.talkNote.SetText(lang.L("Maximum length reached — message sent."))
+		case stopCancelled:
+			u.main.talkNote.SetText(lang.L("Cancelled — nothing was sent."))
+		case stopReleased:
+			u.main.talkNote.SetText("")
+		}
+		u.reloadMessages()
+	}
+}
