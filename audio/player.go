@@ -207,7 +207,13 @@ func (p *Player) Seek(d time.Duration) error {
 	if p.cfg.Live {
 		return fmt.Errorf("seek: %w", ErrNotSeekable)
 	}
-	return p.send(playerCmd{kind: cmdSeek, d: max(0, d)})
+	d = max(0, d)
+	if err := p.send(playerCmd{kind: cmdSeek, d: d}); err != nil {
+		return fmt.Errorf("seek: %w", err)
+	}
+	// The loop has taken the command; report the new position at once.
+	p.pos.Store(int64(d / FrameDuration * FrameDuration))
+	return nil
 }
 
 // SetSpeed changes the playback rate (0.5..2) keeping the pitch.
