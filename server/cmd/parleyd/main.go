@@ -1,0 +1,151 @@
+// Command parleyd runs the Parley server headless: the same server the
+// desktop app hosts with its "Host a server" switch, without any GUI or
+// audio library.
+//
+// Every flag has an environment variable; the flag wins:
+//
+//	-addr          PARLEY_ADDR          listen address (default :7447)
+//	-data          PARLEY_DATA          data folder; the database is parley.db in it
+//	-name          PARLEY_NAME          server name shown to clients
+//	-registration  PARLEY_REGISTRATION  "open" (default) or "closed"
+//	-abandon-after PARLEY_ABANDON_AFTER silence before an orphaned voice message is abandoned
+//	-log-format    PARLEY_LOG_FORMAT    "text" (default) or "json"
+//	-log-level     PARLEY_LOG_LEVEL     debug, info (default), warn, error
+//
+// SIGINT or SIGTERM shuts it down gracefully: clients get a going-away
+// close, queued packets are committed, the database is closed.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"parley/server"
+)
+
+func main() {
+	if err := run(os.Args[1:]); err != nil {
+		fmt.Fprintln(os.Stderr, "parleyd:", err)
+		os.Exit(1)
+	}
+}
+
+func env(name, def string) string {
+	if v := os.Getenv(name); v != "" {
+		return v
+	}
+	return def
+}
+
+func defaultData() string {
+	if dir, err := os.UserConfigDir(); err == nil {
+		return filepath.Join(dir, "parley", "server")
+	}
+	return "parley-data"
+}
+
+func run(args []string) error {
+	fs := flag.NewFlagSet("parleyd", flag.ContinueOnError)
+	addr := fs.String("addr", env("PARLEY_ADDR", ":7447"), "listen address")
+	data := fs.String("data", env("PARLEY_DATA", defaultData()), "data folder")
+	name := fs.String("name", env("PARLEY_NAME", hostname()), "server name")
+	registration := fs.String("registration", env("PARLEY_REGISTRATION", "open"), `"open" or "closed"`)
+	abandon := fs.Duration("abandon-after", envDuration("PARLEY_ABANDON_AFTER", 60*time.Second), "silence before an orphaned voice message is abandoned")
+	logFormat := fs.String("log-format", env("PARLEY_LOG_FORMAT", "text"), `"text" or "json"`)
+	logLevel := fs.String("log-level", env("PARLEY_LOG_LEVEL", "info"), "debug, info, warn or error")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	logger, err := newLogger(*logFormat, *logLevel)
+	if err != nil {
+		return err
+	}
+	if *registration != "open" && *registration != "closed" {
+		return fmt.Errorf("-registration must be open or closed, not %q", *registration)
+	}
+	if err := os.MkdirAll(*data, 0o700); err != nil {
+		return fmt.Errorf("create data folder: %w", err)
+	}
+	srv, err := server.New(server.Config{
+		DBPath:             filepath.Join(*data, "parley.db"),
+		Name:               *name,
+		RegistrationClosed: *registration == "closed",
+		AbandonAfter:       *abandon,
+		Logger:             logger,
+	})
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		srv.Close()
+		return fmt.Errorf("listen on %s: %w", *addr, err)
+	}
+	httpSrv := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second}
+	served := make(chan error, 1)
+	go func() { served <- httpSrv.Serve(ln) }()
+	logger.Info("parleyd listening", "addr", ln.Addr().String(), "data", *data)
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	select {
+	case <-ctx.Done():
+		logger.Info("shutting down")
+	case err := <-served:
+		srv.Close()
+		return fmt.Errorf("serve: %w", err)
+	}
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	// Stop accepting, close the WebSockets (hijacked, so Shutdown does
+	// not wait for them), then wait for plain HTTP requests.
+	ln.Close()
+	closeErr := srv.Close()
+	if err := httpSrv.Shutdown(shutdownCtx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		logger.Warn("http shutdown", "err", err)
+	}
+	<-served
+	return closeErr
+}
+
+func hostname() string {
+	h, err := os.Hostname()
+	if err != nil {
+		return "Parley"
+	}
+	return h
+}
+
+func envDuration(name string, def time.Duration) time.Duration {
+	if v := os.Getenv(name); v != "" {
+		if d, err := time.ParseDuration(v); err == nil {
+			return d
+		}
+	}
+	return def
+}
+
+func newLogger(format, level string) (*slog.Logger, error) {
+	var lv slog.Level
+	if err := lv.UnmarshalText([]byte(level)); err != nil {
+		return nil, fmt.Errorf("-log-level: %w", err)
+	}
+	opts := &slog.HandlerOptions{Level: lv}
+	switch format {
+	case "text":
+		return slog.New(slog.NewTextHandler(os.Stderr, opts)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(os.Stderr, opts)), nil
+	}
+	return nil, fmt.Errorf("-log-format must be text or json, not %q", format)
+}

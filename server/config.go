@@ -1,0 +1,97 @@
+package server
+
+import (
+	"log/slog"
+	"time"
+)
+
+// Config configures a Server. Zero values mean the documented defaults.
+type Config struct {
+	// DBPath is the SQLite file; it is created if missing. Required unless
+	// Store is set.
+	DBPath string
+	// Store replaces the embedded SQLite store (DBPath is then ignored).
+	Store Store
+	// Name is shown to clients in the welcome and in discovery.
+	Name string
+	// RegistrationClosed refuses new accounts (registration is open by
+	// default on a LAN).
+	RegistrationClosed bool
+	// AbandonAfter is how long a voice message may go without packets and
+	// without its sender connected before it is marked abandoned, keeping
+	// what arrived. Default 60 s.
+	AbandonAfter time.Duration
+	// PingInterval is the keepalive period; two missed pongs close the
+	// connection. Default 30 s.
+	PingInterval time.Duration
+	// HelloTimeout bounds the wait for the first envelope. Default 10 s.
+	HelloTimeout time.Duration
+	// QueueFrames bounds each connection's outgoing queue; a client that
+	// lets it fill is closed with CloseSlowConsumer. Default 1024.
+	QueueFrames int
+	// ControlRate and ControlBurst limit control envelopes per second per
+	// connection. Defaults 50 and 200.
+	ControlRate  float64
+	ControlBurst int
+	// PacketRate and PacketBurst limit binary audio packets per second
+	// per connection (a talker sends 50/s; resends after a reconnect burst
+	// higher). Defaults 2000 and 4000.
+	PacketRate  float64
+	PacketBurst int
+	// MaxViolations is how many rate-limit errors in a row a connection
+	// gets before it is closed with CloseRateLimited. Default 100.
+	MaxViolations int
+	// PasswordTime and PasswordMemoryKiB are argon2id's cost. Defaults 2
+	// and 19456 (OWASP's recommendation).
+	PasswordTime      uint32
+	PasswordMemoryKiB uint32
+	// Logger receives the server's logs. Default slog.Default().
+	Logger *slog.Logger
+	// Now is the clock. Default time.Now.
+	Now func() time.Time
+}
+
+func (c *Config) setDefaults() {
+	if c.Name == "" {
+		c.Name = "Parley"
+	}
+	if c.AbandonAfter <= 0 {
+		c.AbandonAfter = 60 * time.Second
+	}
+	if c.PingInterval <= 0 {
+		c.PingInterval = 30 * time.Second
+	}
+	if c.HelloTimeout <= 0 {
+		c.HelloTimeout = 10 * time.Second
+	}
+	if c.QueueFrames <= 0 {
+		c.QueueFrames = 1024
+	}
+	if c.ControlRate <= 0 {
+		c.ControlRate = 50
+	}
+	if c.ControlBurst <= 0 {
+		c.ControlBurst = 200
+	}
+	if c.PacketRate <= 0 {
+		c.PacketRate = 2000
+	}
+	if c.PacketBurst <= 0 {
+		c.PacketBurst = 4000
+	}
+	if c.MaxViolations <= 0 {
+		c.MaxViolations = 100
+	}
+	if c.PasswordTime == 0 {
+		c.PasswordTime = 2
+	}
+	if c.PasswordMemoryKiB == 0 {
+		c.PasswordMemoryKiB = 19456
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+}

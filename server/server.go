@@ -1,0 +1,303 @@
+// Package server is Parley's bundled server: accounts and device tokens,
+// conversations, durable voice and text messages, live fan-out of voice
+// packets while they are recorded, history sync, receipts and presence,
+// over the protocol in package wire.
+//
+// A Server is an http.Handler (/v1/ws, /healthz, /metrics) usable
+// in-process (the desktop app's "Host a server" switch, tests through
+// httptest) or headless (cmd/parleyd). State lives behind two small
+// interfaces: Store (embedded SQLite by default) and Broker (in-memory
+// fan-out by default), so other engines can slot in.
+//
+// Durability: a packet is acked (voice.ack) only after the transaction
+// that stores it has committed; the commit loop batches whatever is queued
+// into one transaction.
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	gosync "sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/gorilla/websocket"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"parley/server/wire"
+)
+
+// closeTimeout bounds how long Close waits for connections to end before
+// it cuts them.
+const closeTimeout = 5 * time.Second
+
+// Server is the Parley server. Create it with New; it is safe for
+// concurrent use. Close stops it.
+type Server struct {
+	cfg      Config
+	log      *slog.Logger
+	store    Store
+	broker   Broker
+	metrics  *metrics
+	mux      *http.ServeMux
+	upgrader websocket.Upgrader
+
+	eventMu gosync.Mutex // serializes event appends with their publication
+
+	liveMu gosync.Mutex
+	live   map[string]*liveMessage
+
+	talkMu  gosync.Mutex
+	talking map[string]string // user -> conversation
+
+	streamSeq atomic.Uint32
+	commits   chan commitJob
+
+	sessMu   gosync.Mutex
+	sessions map[*session]struct{}
+	sessWG   gosync.WaitGroup
+
+	pw *passwords
+
+	closing       chan struct{}
+	stopJanitor   chan struct{}
+	janitorDone   chan struct{}
+	committerDone chan struct{}
+	closeOnce     gosync.Once
+	closeErr      error
+}
+
+// New opens the store and starts the server's background work.
+func New(cfg Config) (*Server, error) {
+	cfg.setDefaults()
+	store := cfg.Store
+	if store == nil {
+		if cfg.DBPath == "" {
+			return nil, errors.New("new server: DBPath is required")
+		}
+		var err error
+		if store, err = OpenSQLite(context.Background(), cfg.DBPath); err != nil {
+			return nil, fmt.Errorf("new server: %w", err)
+		}
+	}
+	srv := &Server{
+		cfg:         cfg,
+		log:         cfg.Logger,
+		store:       store,
+		broker:      newHub(),
+		metrics:     newMetrics(),
+		live:        make(map[string]*liveMessage),
+		talking:     make(map[string]string),
+		commits:     make(chan commitJob, 4096),
+		sessions:    make(map[*session]struct{}),
+		closing:     make(chan struct{}),
+		stopJanitor: make(chan struct{}),
+		janitorDone: make(chan struct{}),
+		pw:          newPasswords(cfg.PasswordTime, cfg.PasswordMemoryKiB, 2),
+
+		committerDone: make(chan struct{}),
+		upgrader: websocket.Upgrader{
+			// Clients are desktop apps, not pages: there is no origin to check.
+			CheckOrigin:     func(*http.Request) bool { return true },
+			WriteBufferPool: &gosync.Pool{},
+		},
+	}
+	srv.mux = http.NewServeMux()
+	srv.mux.HandleFunc("/v1/ws", srv.serveWS)
+	srv.mux.HandleFunc("/healthz", srv.serveHealth)
+	srv.mux.Handle("/metrics", promhttp.HandlerFor(srv.metrics.registry, promhttp.HandlerOpts{}))
+	go srv.commitLoop()
+	go srv.janitor()
+	srv.log.Info("server ready", "name", cfg.Name, "epoch", store.Epoch(), "db", cfg.DBPath)
+	return srv, nil
+}
+
+// ServeHTTP implements http.Handler.
+func (srv *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { srv.mux.ServeHTTP(w, r) }
+
+// Epoch returns the database's epoch.
+func (srv *Server) Epoch() string { return srv.store.Epoch() }
+
+// Name returns the server's display name.
+func (srv *Server) Name() string { return srv.cfg.Name }
+
+func (srv *Server) now() time.Time { return srv.cfg.Now() }
+
+func (srv *Server) nextStream() uint32 { return srv.streamSeq.Add(1) }
+
+func (srv *Server) serveHealth(w http.ResponseWriter, r *http.Request) {
+	select {
+	case <-srv.closing:
+		http.Error(w, "shutting down", http.StatusServiceUnavailable)
+		return
+	default:
+	}
+	srv.sessMu.Lock()
+	n := len(srv.sessions)
+	srv.sessMu.Unlock()
+	w.Header().Set("Content-Type", "application/json")
+	json.NewEncoder(w).Encode(map[string]any{"status": "ok", "name": srv.cfg.Name, "epoch": srv.store.Epoch(),
+		"protocol": wire.ProtocolVersion, "connections": n})
+}
+
+func (srv *Server) serveWS(w http.ResponseWriter, r *http.Request) {
+	srv.sessMu.Lock()
+	select {
+	case <-srv.closing:
+		srv.sessMu.Unlock()
+		http.Error(w, "shutting down", http.StatusServiceUnavailable)
+		return
+	default:
+	}
+	srv.sessWG.Add(1)
+	srv.sessMu.Unlock()
+	defer srv.sessWG.Done()
+
+	conn, err := srv.upgrader.Upgrade(w, r, nil)
+	if err != nil {
+		return // the upgrader has answered
+	}
+	s := newSession(srv, conn)
+	srv.sessMu.Lock()
+	srv.sessions[s] = struct{}{}
+	select {
+	case <-srv.closing:
+		s.close(wire.CloseGoingAway, "server shutting down")
+	default:
+	}
+	srv.sessMu.Unlock()
+	srv.metrics.connections.Inc()
+
+	written := make(chan struct{})
+	go func() {
+		defer close(written)
+		s.writeLoop()
+	}()
+	s.readLoop()
+	s.close(wire.CloseNormal, "")
+	<-written
+	s.tasks.Wait()
+	if s.user.ID != "" {
+		srv.leave(s)
+	}
+	srv.sessMu.Lock()
+	delete(srv.sessions, s)
+	srv.sessMu.Unlock()
+	srv.metrics.connections.Dec()
+}
+
+// Close closes every connection with CloseGoingAway (after flushing what
+// was queued to it), commits what is queued, and closes the store. It is
+// bounded: connections that do not end within a few seconds are cut.
+// Close is idempotent.
+func (srv *Server) Close() error {
+	srv.closeOnce.Do(func() {
+		srv.sessMu.Lock()
+		close(srv.closing)
+		sessions := make([]*session, 0, len(srv.sessions))
+		for s := range srv.sessions {
+			sessions = append(sessions, s)
+		}
+		srv.sessMu.Unlock()
+		for _, s := range sessions {
+			s.close(wire.CloseGoingAway, "server shutting down")
+		}
+		ended := make(chan struct{})
+		go func() {
+			srv.sessWG.Wait()
+			close(ended)
+		}()
+		select {
+		case <-ended:
+		case <-time.After(closeTimeout):
+			srv.log.Warn("connections did not end in time; cutting them")
+			for _, s := range sessions {
+				s.conn.Close()
+			}
+			<-ended
+		}
+		// Nothing queues commits any more but the janitor: stop it, then
+		// let the committer drain the queue.
+		close(srv.stopJanitor)
+		<-srv.janitorDone
+		close(srv.commits)
+		<-srv.committerDone
+		srv.closeErr = srv.store.Close()
+		srv.log.Info("server closed")
+	})
+	return srv.closeErr
+}
+
+// authenticate checks a hello's credentials and returns the welcome.
+func (srv *Server) authenticate(ctx context.Context, a wire.Auth) (wire.Welcome, error) {
+	w := wire.Welcome{Protocol: wire.ProtocolVersion, ServerID: srv.store.ServerID(), ServerName: srv.cfg.Name, Epoch: srv.store.Epoch()}
+	device := a.Device
+	if device == "" {
+		device = "device"
+	}
+	switch a.Mode {
+	case wire.AuthRegister:
+		if srv.cfg.RegistrationClosed {
+			return w, wire.Errorf(wire.CodeRegistrationClosed, "this server does not accept new accounts")
+		}
+		hash, err := srv.pw.hash(a.Password)
+		if err != nil {
+			return w, err
+		}
+		var events []wire.Event
+		err = srv.withEvents(func() ([]wire.Event, error) {
+			var err error
+			w.User, events, err = srv.store.CreateUser(ctx, a.Username, hash, srv.now())
+			return events, err
+		})
+		if errors.Is(err, ErrNameTaken) {
+			return w, wire.Errorf(wire.CodeUsernameTaken, "the name %q is taken", a.Username)
+		}
+		if err != nil {
+			return w, err
+		}
+	case wire.AuthLogin:
+		u, hash, err := srv.store.UserByName(ctx, a.Username)
+		if errors.Is(err, ErrNotFound) {
+			srv.pw.hash(a.Password) // spend the same time as a wrong password
+			return w, wire.Errorf(wire.CodeAuthFailed, "wrong username or password")
+		}
+		if err != nil {
+			return w, err
+		}
+		if !srv.pw.check(hash, a.Password) {
+			return w, wire.Errorf(wire.CodeAuthFailed, "wrong username or password")
+		}
+		w.User = u
+	case wire.AuthToken:
+		d, u, err := srv.store.DeviceByToken(ctx, hashToken(a.Token), srv.now())
+		if errors.Is(err, ErrNotFound) {
+			return w, wire.Errorf(wire.CodeTokenInvalid, "this device was signed out; sign in again")
+		}
+		if err != nil {
+			return w, err
+		}
+		w.User, w.Device = u, d
+	}
+	if a.Mode != wire.AuthToken {
+		token, hash, err := newToken()
+		if err != nil {
+			return w, err
+		}
+		if w.Device, err = srv.store.CreateDevice(ctx, w.User.ID, device, hash, srv.now()); err != nil {
+			return w, err
+		}
+		w.Token = token
+	}
+	w.Device.Current = true
+	cursor, err := srv.store.LastCursor(ctx)
+	if err != nil {
+		return w, err
+	}
+	w.Cursor = cursor
+	return w, nil
+}

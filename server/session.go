@@ -1,0 +1,394 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"net"
+	gosync "sync"
+	"time"
+
+	"github.com/gorilla/websocket"
+	"golang.org/x/time/rate"
+
+	"parley/server/wire"
+)
+
+// writeWait bounds one write to a client; a client that does not take a
+// frame in that time is dropped.
+const writeWait = 10 * time.Second
+
+// outFrame is one queued WebSocket frame.
+type outFrame struct {
+	binary bool
+	data   []byte
+}
+
+// session is one WebSocket connection of one device. readLoop (run by the
+// HTTP handler goroutine) is the only reader and writeLoop the only writer;
+// everything else queues frames with Deliver (never blocks; overflow closes
+// the session as a slow consumer) or sendBulk (blocks, for history
+// transfer, until the writer takes the frame).
+type session struct {
+	srv  *Server
+	conn *websocket.Conn
+
+	out  chan outFrame
+	bulk chan outFrame
+
+	done      chan struct{} // closed by close
+	closeOnce gosync.Once
+	closeCode int
+	closeText string
+
+	ctx    context.Context // cancelled when the session ends
+	cancel context.CancelFunc
+	tasks  gosync.WaitGroup // fetch streams
+
+	// Set once by the hello, read-only afterwards.
+	user   wire.User
+	device wire.Device
+
+	control    *rate.Limiter
+	packets    *rate.Limiter
+	violations int // consecutive rate-limit errors; readLoop only
+
+	mu      gosync.Mutex
+	streams map[uint32]*liveMessage // client -> server voice streams
+	nextIn  uint32
+}
+
+func newSession(srv *Server, conn *websocket.Conn) *session {
+	ctx, cancel := context.WithCancel(context.Background())
+	return &session{
+		srv:     srv,
+		conn:    conn,
+		out:     make(chan outFrame, srv.cfg.QueueFrames),
+		bulk:    make(chan outFrame),
+		done:    make(chan struct{}),
+		ctx:     ctx,
+		cancel:  cancel,
+		control: rate.NewLimiter(rate.Limit(srv.cfg.ControlRate), srv.cfg.ControlBurst),
+		packets: rate.NewLimiter(rate.Limit(srv.cfg.PacketRate), srv.cfg.PacketBurst),
+		streams: make(map[uint32]*liveMessage),
+	}
+}
+
+// UserID implements Subscriber.
+func (s *session) UserID() string { return s.user.ID }
+
+// DeviceID implements Subscriber.
+func (s *session) DeviceID() string { return s.device.ID }
+
+// Deliver implements Subscriber: it queues a frame without blocking and
+// closes the session as a slow consumer if the queue is full.
+func (s *session) Deliver(binary bool, data []byte) bool {
+	select {
+	case <-s.done:
+		return false
+	default:
+	}
+	select {
+	case s.out <- outFrame{binary: binary, data: data}:
+		return true
+	default:
+		s.srv.metrics.queueDrops.Inc()
+		s.close(wire.CloseSlowConsumer, "outgoing queue overflowed")
+		return false
+	}
+}
+
+// sendBulk hands a frame to the writer, waiting until it takes it, so
+// frames queued with Deliver afterwards are written after this one.
+func (s *session) sendBulk(binary bool, data []byte) error {
+	select {
+	case s.bulk <- outFrame{binary: binary, data: data}:
+		return nil
+	case <-s.done:
+		return errSessionClosed
+	}
+}
+
+var errSessionClosed = errors.New("session closed")
+
+// reply queues an answer envelope.
+func (s *session) reply(typ, id string, payload any) {
+	b, err := wire.Marshal(typ, id, payload)
+	if err != nil {
+		s.srv.log.Error("encode reply", "type", typ, "err", err)
+		return
+	}
+	s.Deliver(false, b)
+}
+
+// replyError queues an error envelope answering id.
+func (s *session) replyError(id string, e *wire.Error) {
+	s.srv.metrics.errors.WithLabelValues(string(e.Code)).Inc()
+	if e.Ref == "" {
+		e.Ref = id
+	}
+	s.Deliver(false, wire.MarshalError(id, e))
+}
+
+// close ends the session with a WebSocket close code; the first call wins.
+// It never blocks.
+func (s *session) close(code int, text string) {
+	s.closeOnce.Do(func() {
+		s.closeCode, s.closeText = code, text
+		close(s.done)
+		s.cancel()
+	})
+}
+
+// writeLoop is the connection's only writer. It ends when the session is
+// closed, after flushing what was queued (unless the client is too slow to
+// take it) and writing the close frame.
+func (s *session) writeLoop() {
+	ping := time.NewTicker(s.srv.cfg.PingInterval)
+	defer ping.Stop()
+	defer s.conn.Close()
+	write := func(f outFrame) bool {
+		typ := websocket.TextMessage
+		if f.binary {
+			typ = websocket.BinaryMessage
+		}
+		s.conn.SetWriteDeadline(time.Now().Add(writeWait))
+		if err := s.conn.WriteMessage(typ, f.data); err != nil {
+			s.close(wire.CloseGoingAway, "write failed")
+			return false
+		}
+		if f.binary {
+			s.srv.metrics.packetsOut.Inc()
+		}
+		return true
+	}
+	for {
+		select {
+		case f := <-s.out:
+			if !write(f) {
+				return
+			}
+		case f := <-s.bulk:
+			if !write(f) {
+				return
+			}
+		case <-ping.C:
+			if err := s.conn.WriteControl(websocket.PingMessage, nil, time.Now().Add(writeWait)); err != nil {
+				s.close(wire.CloseGoingAway, "ping failed")
+				return
+			}
+		case <-s.done:
+			if s.closeCode != wire.CloseSlowConsumer { // a slow consumer would not take it
+				s.flush(write)
+			}
+			msg := websocket.FormatCloseMessage(s.closeCode, s.closeText)
+			s.conn.WriteControl(websocket.CloseMessage, msg, time.Now().Add(time.Second))
+			return
+		}
+	}
+}
+
+// flush writes what is already queued, without waiting for more.
+func (s *session) flush(write func(outFrame) bool) {
+	for {
+		select {
+		case f := <-s.out:
+			if !write(f) {
+				return
+			}
+		default:
+			return
+		}
+	}
+}
+
+// readLoop is the connection's only reader. It returns when the
+// connection fails or the session is closed.
+func (s *session) readLoop() {
+	s.conn.SetReadLimit(wire.MaxFrameBytes)
+	s.conn.SetReadDeadline(time.Now().Add(s.srv.cfg.HelloTimeout))
+	keepalive := 2*s.srv.cfg.PingInterval + s.srv.cfg.PingInterval/2
+	s.conn.SetPongHandler(func(string) error {
+		s.conn.SetReadDeadline(time.Now().Add(keepalive))
+		return nil
+	})
+	authed := false
+	for {
+		typ, data, err := s.conn.ReadMessage()
+		if err != nil {
+			s.closeForReadError(err, authed)
+			return
+		}
+		if authed {
+			s.conn.SetReadDeadline(time.Now().Add(keepalive))
+		}
+		if !authed {
+			if typ != websocket.TextMessage {
+				s.replyError("", wire.Errorf(wire.CodeAuthRequired, "send hello first"))
+				s.close(wire.CloseProtocolError, "hello expected")
+				return
+			}
+			if !s.hello(data) {
+				return
+			}
+			authed = true
+			s.conn.SetReadDeadline(time.Now().Add(keepalive))
+			continue
+		}
+		if typ == websocket.BinaryMessage {
+			s.handleBinary(data)
+		} else {
+			s.handleText(data)
+		}
+		select {
+		case <-s.done:
+			return
+		default:
+		}
+	}
+}
+
+func (s *session) closeForReadError(err error, authed bool) {
+	var ne net.Error
+	switch {
+	case errors.Is(err, websocket.ErrReadLimit):
+		s.close(wire.CloseTooLarge, "frame too large")
+	case errors.As(err, &ne) && ne.Timeout():
+		if authed {
+			s.close(wire.ClosePongTimeout, "keepalive timed out")
+		} else {
+			s.close(wire.CloseHelloTimeout, "no hello")
+		}
+	case websocket.IsCloseError(err, websocket.CloseNormalClosure, websocket.CloseGoingAway):
+		s.close(wire.CloseNormal, "")
+	default:
+		s.close(wire.CloseGoingAway, "read failed")
+	}
+}
+
+// allow applies a rate limiter; after MaxViolations refusals in a row the
+// session is closed.
+func (s *session) allow(l *rate.Limiter, ref string) bool {
+	if l.Allow() {
+		s.violations = 0
+		return true
+	}
+	s.violations++
+	if s.violations >= s.srv.cfg.MaxViolations {
+		s.close(wire.CloseRateLimited, "rate limit exceeded")
+		return false
+	}
+	s.replyError(ref, wire.Errorf(wire.CodeRateLimited, "slow down"))
+	return false
+}
+
+func (s *session) handleText(data []byte) {
+	env, err := wire.DecodeEnvelope(data)
+	if err != nil {
+		s.replyError("", asWireError(err))
+		return
+	}
+	if !s.allow(s.control, env.ID) {
+		return
+	}
+	h, ok := handlers[env.Type]
+	if !ok {
+		s.replyError(env.ID, wire.Errorf(wire.CodeUnknownType, "unknown type %q", truncate(env.Type)))
+		return
+	}
+	if err := h(s, env); err != nil {
+		we := asWireError(err)
+		if we.Code == wire.CodeInternal {
+			s.srv.log.Error("request failed", "type", env.Type, "user", s.user.Name, "err", err)
+			we = wire.Errorf(wire.CodeInternal, "server error")
+		}
+		s.replyError(env.ID, we)
+	}
+}
+
+func truncate(s string) string {
+	if len(s) > 32 {
+		return s[:32]
+	}
+	return s
+}
+
+// asWireError turns any error into a typed one; untyped errors are
+// internal.
+func asWireError(err error) *wire.Error {
+	var we *wire.Error
+	if errors.As(err, &we) {
+		return we
+	}
+	return &wire.Error{Code: wire.CodeInternal, Message: err.Error()}
+}
+
+func (s *session) handleBinary(data []byte) {
+	f, err := wire.DecodeFrame(data)
+	if err != nil {
+		s.replyError("", asWireError(err))
+		return
+	}
+	if !s.allow(s.packets, "") {
+		return
+	}
+	ref := streamRef(f.Stream)
+	if f.Kind != wire.FramePacket {
+		s.replyError(ref, wire.Errorf(wire.CodeBadRequest, "clients send single packets"))
+		return
+	}
+	s.mu.Lock()
+	m := s.streams[f.Stream]
+	s.mu.Unlock()
+	if m == nil {
+		s.replyError(ref, wire.Errorf(wire.CodeStreamUnknown, "stream %d is not yours or has ended", f.Stream))
+		return
+	}
+	if f.First >= wire.MaxMessagePackets {
+		s.replyError(ref, wire.Errorf(wire.CodeTooLarge, "packet %d beyond the longest message", f.First))
+		return
+	}
+	s.srv.metrics.packetsIn.Inc()
+	if err := m.push(s, f.First, f.Packets[0]); err != nil {
+		s.replyError(ref, asWireError(err))
+	}
+}
+
+func streamRef(id uint32) string { return "stream:" + uitoa(id) }
+
+func uitoa(v uint32) string {
+	var b [10]byte
+	i := len(b)
+	for {
+		i--
+		b[i] = byte('0' + v%10)
+		v /= 10
+		if v == 0 {
+			return string(b[i:])
+		}
+	}
+}
+
+// addStream maps a new client stream id to m.
+func (s *session) addStream(m *liveMessage) uint32 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for id, old := range s.streams {
+		if old == m {
+			delete(s.streams, id)
+		}
+	}
+	s.nextIn++
+	s.streams[s.nextIn] = m
+	return s.nextIn
+}
+
+// dropStreams forgets the client streams of m (it has ended).
+func (s *session) dropStreams(m *liveMessage) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for id, old := range s.streams {
+		if old == m {
+			delete(s.streams, id)
+		}
+	}
+}

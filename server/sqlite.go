@@ -1,0 +1,685 @@
+package server
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/oklog/ulid/v2"
+	_ "modernc.org/sqlite" // registers the "sqlite" driver
+
+	"parley/server/wire"
+)
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// sqliteStore is the embedded Store: one SQLite file in WAL mode. Every
+// transaction is BEGIN IMMEDIATE (_txlock) so writers queue on the busy
+// timeout instead of failing on a lock upgrade; reads run outside
+// transactions and see committed data only.
+type sqliteStore struct {
+	db       *sql.DB
+	epoch    string
+	serverID string
+}
+
+// OpenSQLite opens (creating and migrating if needed) the store at path.
+func OpenSQLite(ctx context.Context, path string) (Store, error) {
+	q := url.Values{}
+	for _, p := range []string{"journal_mode(WAL)", "busy_timeout(10000)", "foreign_keys(1)", "synchronous(FULL)"} {
+		q.Add("_pragma", p)
+	}
+	q.Set("_txlock", "immediate")
+	db, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
+	if err != nil {
+		return nil, fmt.Errorf("open store %q: %w", path, err)
+	}
+	db.SetMaxOpenConns(4)
+	s := &sqliteStore{db: db}
+	if err := s.migrate(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("migrate store %q: %w", path, err)
+	}
+	if err := s.initMeta(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("init store %q: %w", path, err)
+	}
+	return s, nil
+}
+
+func (s *sqliteStore) migrate(ctx context.Context) error {
+	if _, err := s.db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)`); err != nil {
+		return err
+	}
+	var current int
+	if err := s.db.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_version`).Scan(&current); err != nil {
+		return err
+	}
+	names, err := fs.Glob(migrations, "migrations/*.sql")
+	if err != nil {
+		return err
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		base := strings.TrimPrefix(name, "migrations/")
+		n, err := strconv.Atoi(strings.SplitN(base, "_", 2)[0])
+		if err != nil {
+			return fmt.Errorf("migration %s: bad name", name)
+		}
+		if n <= current {
+			continue
+		}
+		body, err := migrations.ReadFile(name)
+		if err != nil {
+			return err
+		}
+		err = s.tx(ctx, func(tx *sql.Tx) error {
+			if _, err := tx.ExecContext(ctx, string(body)); err != nil {
+				return err
+			}
+			_, err := tx.ExecContext(ctx, `INSERT INTO schema_version (version) VALUES (?)`, n)
+			return err
+		})
+		if err != nil {
+			return fmt.Errorf("migration %s: %w", name, err)
+		}
+	}
+	return nil
+}
+
+func (s *sqliteStore) initMeta(ctx context.Context) error {
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		get := func(key string) (string, error) {
+			var v string
+			err := tx.QueryRowContext(ctx, `SELECT value FROM meta WHERE key = ?`, key).Scan(&v)
+			if errors.Is(err, sql.ErrNoRows) {
+				v = ulid.Make().String()
+				_, err = tx.ExecContext(ctx, `INSERT INTO meta (key, value) VALUES (?, ?)`, key, v)
+			}
+			return v, err
+		}
+		var err error
+		if s.epoch, err = get("epoch"); err != nil {
+			return err
+		}
+		if s.serverID, err = get("server_id"); err != nil {
+			return err
+		}
+		var n int
+		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM conversations WHERE lobby = 1`).Scan(&n); err != nil {
+			return err
+		}
+		if n == 0 {
+			_, err := tx.ExecContext(ctx, `INSERT INTO conversations (id, kind, title, lobby, created) VALUES (?, ?, 'Lobby', 1, ?)`,
+				ulid.Make().String(), wire.ConversationGroup, time.Now().UnixMilli())
+			return err
+		}
+		return nil
+	})
+}
+
+func (s *sqliteStore) Epoch() string    { return s.epoch }
+func (s *sqliteStore) ServerID() string { return s.serverID }
+func (s *sqliteStore) Close() error     { return s.db.Close() }
+
+// tx runs fn in one immediate transaction.
+func (s *sqliteStore) tx(ctx context.Context, fn func(*sql.Tx) error) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	if err := fn(tx); err != nil {
+		tx.Rollback()
+		return err
+	}
+	return tx.Commit()
+}
+
+// queryer is what *sql.DB and *sql.Tx share.
+type queryer interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+}
+
+func appendEvent(ctx context.Context, q queryer, ev *wire.Event, subject string) error {
+	ev.Cursor = 0
+	body, err := json.Marshal(ev)
+	if err != nil {
+		return err
+	}
+	res, err := q.ExecContext(ctx, `INSERT INTO events (conversation_id, subject_user, body) VALUES (?, ?, ?)`, ev.Conversation, subject, body)
+	if err != nil {
+		return err
+	}
+	ev.Cursor, err = res.LastInsertId()
+	return err
+}
+
+func (s *sqliteStore) CreateUser(ctx context.Context, name, passHash string, now time.Time) (wire.User, []wire.Event, error) {
+	u := wire.User{ID: ulid.Make().String(), Name: name}
+	var events []wire.Event
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		var exists int
+		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM users WHERE name = ?`, name).Scan(&exists); err != nil {
+			return err
+		}
+		if exists > 0 {
+			return ErrNameTaken
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO users (id, name, pass_hash, created) VALUES (?, ?, ?, ?)`, u.ID, name, passHash, now.UnixMilli()); err != nil {
+			return err
+		}
+		var lobby string
+		if err := tx.QueryRowContext(ctx, `SELECT id FROM conversations WHERE lobby = 1`).Scan(&lobby); err != nil {
+			return err
+		}
+		ev, err := addMember(ctx, tx, lobby, u.ID, now)
+		if err != nil {
+			return err
+		}
+		events = append(events, ev)
+		return nil
+	})
+	if err != nil {
+		return wire.User{}, nil, fmt.Errorf("create user %q: %w", name, err)
+	}
+	return u, events, nil
+}
+
+func (s *sqliteStore) UserByName(ctx context.Context, name string) (wire.User, string, error) {
+	var u wire.User
+	var hash string
+	err := s.db.QueryRowContext(ctx, `SELECT id, name, pass_hash FROM users WHERE name = ?`, name).Scan(&u.ID, &u.Name, &hash)
+	if errors.Is(err, sql.ErrNoRows) {
+		return u, "", fmt.Errorf("user %q: %w", name, ErrNotFound)
+	}
+	if err != nil {
+		return u, "", fmt.Errorf("user %q: %w", name, err)
+	}
+	return u, hash, nil
+}
+
+func (s *sqliteStore) Users(ctx context.Context) ([]wire.User, error) {
+	return queryUsers(ctx, s.db, `SELECT id, name FROM users ORDER BY name`)
+}
+
+func queryUsers(ctx context.Context, q queryer, query string, args ...any) ([]wire.User, error) {
+	rows, err := q.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	users := []wire.User{}
+	for rows.Next() {
+		var u wire.User
+		if err := rows.Scan(&u.ID, &u.Name); err != nil {
+			return nil, err
+		}
+		users = append(users, u)
+	}
+	return users, rows.Err()
+}
+
+func (s *sqliteStore) CreateDevice(ctx context.Context, userID, name string, tokenHash []byte, now time.Time) (wire.Device, error) {
+	d := wire.Device{ID: ulid.Make().String(), Name: name, Created: now.UnixMilli(), LastSeen: now.UnixMilli()}
+	_, err := s.db.ExecContext(ctx, `INSERT INTO devices (id, user_id, name, token_hash, created, last_seen) VALUES (?, ?, ?, ?, ?, ?)`,
+		d.ID, userID, name, tokenHash, d.Created, d.LastSeen)
+	if err != nil {
+		return wire.Device{}, fmt.Errorf("create device for %s: %w", userID, err)
+	}
+	return d, nil
+}
+
+func (s *sqliteStore) DeviceByToken(ctx context.Context, tokenHash []byte, now time.Time) (wire.Device, wire.User, error) {
+	var d wire.Device
+	var u wire.User
+	err := s.db.QueryRowContext(ctx, `SELECT d.id, d.name, d.created, u.id, u.name FROM devices d JOIN users u ON u.id = d.user_id
+		WHERE d.token_hash = ? AND d.revoked = 0`, tokenHash).Scan(&d.ID, &d.Name, &d.Created, &u.ID, &u.Name)
+	if errors.Is(err, sql.ErrNoRows) {
+		return d, u, fmt.Errorf("device by token: %w", ErrNotFound)
+	}
+	if err != nil {
+		return d, u, fmt.Errorf("device by token: %w", err)
+	}
+	d.LastSeen = now.UnixMilli()
+	if _, err := s.db.ExecContext(ctx, `UPDATE devices SET last_seen = ? WHERE id = ?`, d.LastSeen, d.ID); err != nil {
+		return d, u, fmt.Errorf("touch device %s: %w", d.ID, err)
+	}
+	return d, u, nil
+}
+
+func (s *sqliteStore) Devices(ctx context.Context, userID string) ([]wire.Device, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT id, name, created, last_seen FROM devices WHERE user_id = ? AND revoked = 0 ORDER BY created`, userID)
+	if err != nil {
+		return nil, fmt.Errorf("devices of %s: %w", userID, err)
+	}
+	defer rows.Close()
+	devices := []wire.Device{}
+	for rows.Next() {
+		var d wire.Device
+		if err := rows.Scan(&d.ID, &d.Name, &d.Created, &d.LastSeen); err != nil {
+			return nil, err
+		}
+		devices = append(devices, d)
+	}
+	return devices, rows.Err()
+}
+
+func (s *sqliteStore) RevokeDevice(ctx context.Context, userID, deviceID string) error {
+	res, err := s.db.ExecContext(ctx, `UPDATE devices SET revoked = 1 WHERE id = ? AND user_id = ? AND revoked = 0`, deviceID, userID)
+	if err != nil {
+		return fmt.Errorf("revoke device %s: %w", deviceID, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return fmt.Errorf("revoke device %s: %w", deviceID, ErrNotFound)
+	}
+	return nil
+}
+
+const conversationColumns = `c.id, c.kind, c.title, c.lobby, c.created`
+
+func scanConversation(sc interface{ Scan(...any) error }) (wire.Conversation, error) {
+	var c wire.Conversation
+	err := sc.Scan(&c.ID, &c.Kind, &c.Title, &c.Lobby, &c.Created)
+	return c, err
+}
+
+func loadConversation(ctx context.Context, q queryer, id string) (wire.Conversation, error) {
+	c, err := scanConversation(q.QueryRowContext(ctx, `SELECT `+conversationColumns+` FROM conversations c WHERE c.id = ?`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return c, fmt.Errorf("conversation %s: %w", id, ErrNotFound)
+	}
+	if err != nil {
+		return c, fmt.Errorf("conversation %s: %w", id, err)
+	}
+	c.Members, err = queryUsers(ctx, q, `SELECT u.id, u.name FROM members m JOIN users u ON u.id = m.user_id WHERE m.conversation_id = ? ORDER BY m.joined, u.name`, id)
+	if err != nil {
+		return c, fmt.Errorf("members of %s: %w", id, err)
+	}
+	return c, nil
+}
+
+func (s *sqliteStore) Conversation(ctx context.Context, id string) (wire.Conversation, error) {
+	return loadConversation(ctx, s.db, id)
+}
+
+func (s *sqliteStore) Conversations(ctx context.Context, userID string) ([]wire.Conversation, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT c.id FROM conversations c JOIN members m ON m.conversation_id = c.id
+		WHERE m.user_id = ? ORDER BY c.lobby DESC, c.created`, userID)
+	if err != nil {
+		return nil, fmt.Errorf("conversations of %s: %w", userID, err)
+	}
+	var ids []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		ids = append(ids, id)
+	}
+	rows.Close()
+	convs := make([]wire.Conversation, 0, len(ids))
+	for _, id := range ids {
+		c, err := loadConversation(ctx, s.db, id)
+		if err != nil {
+			return nil, err
+		}
+		convs = append(convs, c)
+	}
+	return convs, nil
+}
+
+func (s *sqliteStore) MemberIDs(ctx context.Context, conversationID string) ([]string, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT user_id FROM members WHERE conversation_id = ?`, conversationID)
+	if err != nil {
+		return nil, fmt.Errorf("members of %s: %w", conversationID, err)
+	}
+	defer rows.Close()
+	var ids []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		ids = append(ids, id)
+	}
+	return ids, rows.Err()
+}
+
+func (s *sqliteStore) IsMember(ctx context.Context, conversationID, userID string) (bool, error) {
+	var n int
+	err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM members WHERE conversation_id = ? AND user_id = ?`, conversationID, userID).Scan(&n)
+	if err != nil {
+		return false, fmt.Errorf("membership of %s in %s: %w", userID, conversationID, err)
+	}
+	return n > 0, nil
+}
+
+func conversationEvent(c wire.Conversation) wire.Event {
+	return wire.Event{Kind: wire.EventConversation, Conversation: c.ID, Info: &c}
+}
+
+func (s *sqliteStore) CreateConversation(ctx context.Context, c wire.Conversation, directKey string) (wire.Conversation, *wire.Event, error) {
+	var ev *wire.Event
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		if directKey != "" {
+			var id string
+			err := tx.QueryRowContext(ctx, `SELECT id FROM conversations WHERE direct_key = ?`, directKey).Scan(&id)
+			if err == nil {
+				c, err = loadConversation(ctx, tx, id)
+				return err
+			}
+			if !errors.Is(err, sql.ErrNoRows) {
+				return err
+			}
+		}
+		var key any
+		if directKey != "" {
+			key = directKey
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO conversations (id, kind, title, direct_key, created) VALUES (?, ?, ?, ?, ?)`,
+			c.ID, c.Kind, c.Title, key, c.Created); err != nil {
+			return err
+		}
+		for _, m := range c.Members {
+			if _, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO members (conversation_id, user_id, joined) VALUES (?, ?, ?)`, c.ID, m.ID, c.Created); err != nil {
+				return err
+			}
+		}
+		var err error
+		if c, err = loadConversation(ctx, tx, c.ID); err != nil {
+			return err
+		}
+		e := conversationEvent(c)
+		if err := appendEvent(ctx, tx, &e, ""); err != nil {
+			return err
+		}
+		ev = &e
+		return nil
+	})
+	if err != nil {
+		return wire.Conversation{}, nil, fmt.Errorf("create conversation: %w", err)
+	}
+	return c, ev, nil
+}
+
+func addMember(ctx context.Context, tx *sql.Tx, conversationID, userID string, now time.Time) (wire.Event, error) {
+	if _, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO members (conversation_id, user_id, joined) VALUES (?, ?, ?)`, conversationID, userID, now.UnixMilli()); err != nil {
+		return wire.Event{}, err
+	}
+	c, err := loadConversation(ctx, tx, conversationID)
+	if err != nil {
+		return wire.Event{}, err
+	}
+	ev := conversationEvent(c)
+	return ev, appendEvent(ctx, tx, &ev, "")
+}
+
+func (s *sqliteStore) AddMember(ctx context.Context, conversationID, userID string, now time.Time) (wire.Conversation, *wire.Event, error) {
+	var ev wire.Event
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		var err error
+		ev, err = addMember(ctx, tx, conversationID, userID, now)
+		return err
+	})
+	if err != nil {
+		return wire.Conversation{}, nil, fmt.Errorf("add %s to %s: %w", userID, conversationID, err)
+	}
+	return *ev.Info, &ev, nil
+}
+
+func (s *sqliteStore) RemoveMember(ctx context.Context, conversationID, userID string) (wire.Conversation, *wire.Event, error) {
+	var ev wire.Event
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `DELETE FROM members WHERE conversation_id = ? AND user_id = ?`, conversationID, userID)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return ErrNotFound
+		}
+		c, err := loadConversation(ctx, tx, conversationID)
+		if err != nil {
+			return err
+		}
+		ev = conversationEvent(c)
+		return appendEvent(ctx, tx, &ev, userID)
+	})
+	if err != nil {
+		return wire.Conversation{}, nil, fmt.Errorf("remove %s from %s: %w", userID, conversationID, err)
+	}
+	return *ev.Info, &ev, nil
+}
+
+const messageColumns = `m.id, m.conversation_id, m.seq, m.sender_id, u.name, m.kind, m.created, m.state, m.codec, m.duration_ms, m.packets, m.waveform, m.body`
+
+func scanMessage(sc interface{ Scan(...any) error }) (wire.Message, error) {
+	var m wire.Message
+	var wave []byte
+	err := sc.Scan(&m.ID, &m.Conversation, &m.Seq, &m.Sender.ID, &m.Sender.Name, &m.Kind, &m.Created, &m.State,
+		&m.Codec, &m.DurationMs, &m.Packets, &wave, &m.Text)
+	if len(wave) > 0 {
+		m.Waveform = wave
+	}
+	return m, err
+}
+
+func loadMessage(ctx context.Context, q queryer, id string) (wire.Message, error) {
+	m, err := scanMessage(q.QueryRowContext(ctx, `SELECT `+messageColumns+` FROM messages m JOIN users u ON u.id = m.sender_id WHERE m.id = ?`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return m, fmt.Errorf("message %s: %w", id, ErrNotFound)
+	}
+	if err != nil {
+		return m, fmt.Errorf("message %s: %w", id, err)
+	}
+	return m, nil
+}
+
+func (s *sqliteStore) Message(ctx context.Context, id string) (wire.Message, error) {
+	return loadMessage(ctx, s.db, id)
+}
+
+func messageEvent(m wire.Message) wire.Event {
+	return wire.Event{Kind: wire.EventMessage, Conversation: m.Conversation, Message: &m}
+}
+
+func (s *sqliteStore) CreateMessage(ctx context.Context, m wire.Message) (wire.Message, *wire.Event, error) {
+	var ev *wire.Event
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		existing, err := loadMessage(ctx, tx, m.ID)
+		if err == nil {
+			m = existing
+			return nil
+		}
+		if !errors.Is(err, ErrNotFound) {
+			return err
+		}
+		if err := tx.QueryRowContext(ctx, `UPDATE conversations SET last_seq = last_seq + 1 WHERE id = ? RETURNING last_seq`, m.Conversation).Scan(&m.Seq); err != nil {
+			return err
+		}
+		var wave any
+		if len(m.Waveform) > 0 {
+			wave = m.Waveform
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO messages (id, conversation_id, seq, sender_id, kind, created, state, codec, duration_ms, packets, waveform, body)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, m.ID, m.Conversation, m.Seq, m.Sender.ID, m.Kind, m.Created, m.State, m.Codec,
+			m.DurationMs, m.Packets, wave, m.Text); err != nil {
+			return err
+		}
+		if m, err = loadMessage(ctx, tx, m.ID); err != nil {
+			return err
+		}
+		e := messageEvent(m)
+		if err := appendEvent(ctx, tx, &e, ""); err != nil {
+			return err
+		}
+		ev = &e
+		return nil
+	})
+	if err != nil {
+		return wire.Message{}, nil, fmt.Errorf("create message %s: %w", m.ID, err)
+	}
+	return m, ev, nil
+}
+
+func (s *sqliteStore) FinishMessage(ctx context.Context, id string, state wire.MessageState, packets uint32, durationMs int64, waveform []uint8) (wire.Message, wire.Event, error) {
+	var m wire.Message
+	var ev wire.Event
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		var wave any
+		if len(waveform) > 0 {
+			wave = waveform
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE messages SET state = ?, packets = ?, duration_ms = ?, waveform = COALESCE(?, waveform) WHERE id = ?`,
+			state, packets, durationMs, wave, id); err != nil {
+			return err
+		}
+		var err error
+		if m, err = loadMessage(ctx, tx, id); err != nil {
+			return err
+		}
+		ev = messageEvent(m)
+		return appendEvent(ctx, tx, &ev, "")
+	})
+	if err != nil {
+		return m, ev, fmt.Errorf("finish message %s: %w", id, err)
+	}
+	return m, ev, nil
+}
+
+func (s *sqliteStore) RecordingMessages(ctx context.Context) ([]wire.Message, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT `+messageColumns+` FROM messages m JOIN users u ON u.id = m.sender_id WHERE m.state = ?`, wire.StateRecording)
+	if err != nil {
+		return nil, fmt.Errorf("recording messages: %w", err)
+	}
+	defer rows.Close()
+	var msgs []wire.Message
+	for rows.Next() {
+		m, err := scanMessage(rows)
+		if err != nil {
+			return nil, err
+		}
+		msgs = append(msgs, m)
+	}
+	return msgs, rows.Err()
+}
+
+func (s *sqliteStore) CommitPackets(ctx context.Context, packets []PacketRecord) error {
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		stmt, err := tx.PrepareContext(ctx, `INSERT OR IGNORE INTO packets (message_id, number, data) VALUES (?, ?, ?)`)
+		if err != nil {
+			return err
+		}
+		defer stmt.Close()
+		for _, p := range packets {
+			if _, err := stmt.ExecContext(ctx, p.Message, p.Number, p.Data); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("commit %d packets: %w", len(packets), err)
+	}
+	return nil
+}
+
+func (s *sqliteStore) PacketCount(ctx context.Context, messageID string) (uint32, error) {
+	var n uint32
+	if err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM packets WHERE message_id = ?`, messageID).Scan(&n); err != nil {
+		return 0, fmt.Errorf("count packets of %s: %w", messageID, err)
+	}
+	return n, nil
+}
+
+func (s *sqliteStore) Packets(ctx context.Context, messageID string, from uint32, limit int) ([][]byte, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT number, data FROM packets WHERE message_id = ? AND number >= ? ORDER BY number LIMIT ?`, messageID, from, limit)
+	if err != nil {
+		return nil, fmt.Errorf("packets of %s from %d: %w", messageID, from, err)
+	}
+	defer rows.Close()
+	var out [][]byte
+	next := from
+	for rows.Next() {
+		var n uint32
+		var data []byte
+		if err := rows.Scan(&n, &data); err != nil {
+			return nil, err
+		}
+		if n != next { // packets are committed in order; a gap ends the run
+			break
+		}
+		out = append(out, data)
+		next++
+	}
+	return out, rows.Err()
+}
+
+func (s *sqliteStore) PutReceipt(ctx context.Context, r wire.Receipt) (wire.Event, error) {
+	ev := wire.Event{Kind: wire.EventReceipt, Conversation: r.Conversation, Receipt: &r}
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO receipts (message_id, user_id, kind, device_id, position_ms, at) VALUES (?, ?, ?, ?, ?, ?)
+			ON CONFLICT (message_id, user_id, kind) DO UPDATE SET device_id = excluded.device_id, position_ms = excluded.position_ms, at = excluded.at`,
+			r.Message, r.User, r.Kind, r.Device, r.PositionMs, r.At); err != nil {
+			return err
+		}
+		return appendEvent(ctx, tx, &ev, "")
+	})
+	if err != nil {
+		return ev, fmt.Errorf("receipt %s on %s: %w", r.Kind, r.Message, err)
+	}
+	return ev, nil
+}
+
+func (s *sqliteStore) Events(ctx context.Context, userID string, since int64, conversationID string, limit int) ([]wire.Event, error) {
+	var rows *sql.Rows
+	var err error
+	if conversationID != "" {
+		rows, err = s.db.QueryContext(ctx, `SELECT cursor, body FROM events WHERE conversation_id = ? AND cursor > ?
+			AND EXISTS (SELECT 1 FROM members WHERE conversation_id = ? AND user_id = ?) ORDER BY cursor LIMIT ?`,
+			conversationID, since, conversationID, userID, limit)
+	} else {
+		rows, err = s.db.QueryContext(ctx, `SELECT cursor, body FROM events WHERE cursor > ?
+			AND (conversation_id IN (SELECT conversation_id FROM members WHERE user_id = ?) OR subject_user = ?) ORDER BY cursor LIMIT ?`,
+			since, userID, userID, limit)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("events of %s since %d: %w", userID, since, err)
+	}
+	defer rows.Close()
+	events := []wire.Event{}
+	for rows.Next() {
+		var cursor int64
+		var body []byte
+		if err := rows.Scan(&cursor, &body); err != nil {
+			return nil, err
+		}
+		var ev wire.Event
+		if err := json.Unmarshal(body, &ev); err != nil {
+			return nil, fmt.Errorf("event %d: %w", cursor, err)
+		}
+		ev.Cursor = cursor
+		events = append(events, ev)
+	}
+	return events, rows.Err()
+}
+
+func (s *sqliteStore) LastCursor(ctx context.Context) (int64, error) {
+	var c int64
+	if err := s.db.QueryRowContext(ctx, `SELECT COALESCE(MAX(cursor), 0) FROM events`).Scan(&c); err != nil {
+		return 0, fmt.Errorf("last cursor: %w", err)
+	}
+	return c, nil
+}
