@@ -176,7 +176,7 @@ func (b *voiceBubble) Set(v bubbleView) {
 	} else {
 		b.bg.FillColor = th.Color(theme.ColorNameInputBackground, vr)
 	}
-	b.bg.Refresh()
+	b.content.Refresh() // label widths changed: lay the rows out again
 }
 
 // CreateRenderer implements fyne.Widget.
@@ -229,7 +229,7 @@ func (t *textBubble) Set(m Message) {
 	} else {
 		t.bg.FillColor = th.Color(theme.ColorNameInputBackground, vr)
 	}
-	t.bg.Refresh()
+	t.content.Refresh()
 }
 
 // CreateRenderer implements fyne.Widget.

@@ -139,6 +139,7 @@ func (s *connectScreen) dial() {
 				s.u.showError(err)
 				return
 			}
+			s.u.showError(nil)
 			s.u.prefs.LastServer = addr
 			s.u.savePrefs()
 			s.u.showSignIn()

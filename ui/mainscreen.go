@@ -38,6 +38,7 @@ type mainScreen struct {
 	meter     *levelMeter
 	elapsed   *widget.Label
 	talkNote  *widget.Label
+	talkInfo  *fyne.Container
 	content   fyne.CanvasObject
 }
 
@@ -118,7 +119,8 @@ func newMainScreen(u *UI) *mainScreen {
 	s.elapsed = widget.NewLabel("")
 	s.talkNote = widget.NewLabel("")
 	s.talkNote.Importance = widget.LowImportance
-	talkInfo := container.NewBorder(nil, nil, s.elapsed, s.talkNote, s.meter)
+	s.talkInfo = container.NewBorder(nil, nil, s.elapsed, s.talkNote, s.meter)
+	talkInfo := s.talkInfo
 	bottom := container.NewVBox(
 		container.NewBorder(nil, nil, nil, s.send, s.entry),
 		talkInfo,
@@ -198,6 +200,7 @@ func (s *mainScreen) open(id string) {
 	s.u.talk.Stop() // a transmission belongs to the conversation it started in
 	s.current = id
 	s.msgs = nil
+	s.talkNote.SetText("")
 	for _, c := range s.convs {
 		if c.ID == id {
 			s.title.SetText(c.Title)
@@ -398,6 +401,7 @@ func (s *mainScreen) sendText() {
 
 // refreshTalk redraws the push-to-talk panel from the talk state.
 func (s *mainScreen) refreshTalk() {
+	defer func() { s.talkInfo.Refresh() }() // label widths changed
 	t := s.u.talk
 	s.talkBtn.Refresh()
 	if t.Talking() {
@@ -408,7 +412,6 @@ func (s *mainScreen) refreshTalk() {
 		} else {
 			s.talkNote.SetText(lang.L("Esc cancels"))
 		}
-		s.meter.Show()
 		return
 	}
 	s.meter.SetLevel(0)

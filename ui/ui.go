@@ -31,6 +31,7 @@ type UI struct {
 	banner     *widget.Label
 	bannerBox  *fyne.Container
 	screenHost *fyne.Container
+	root       *fyne.Container
 
 	connect  *connectScreen
 	signIn   *signInScreen
@@ -78,12 +79,13 @@ func newUI(a fyne.App, d Deps, async func(func())) *UI {
 	u.banner = widget.NewLabel("")
 	u.banner.Wrapping = fyne.TextWrapWord
 	u.banner.Importance = widget.DangerImportance
-	dismiss := widget.NewButtonWithIcon("", theme.CancelIcon(), func() { u.bannerBox.Hide() })
+	dismiss := widget.NewButtonWithIcon("", theme.CancelIcon(), func() { u.showError(nil) })
 	dismiss.Importance = widget.LowImportance
 	u.bannerBox = container.NewBorder(nil, nil, widget.NewIcon(theme.ErrorIcon()), dismiss, u.banner)
 	u.bannerBox.Hide()
 	u.screenHost = container.NewStack()
-	u.win.SetContent(container.NewBorder(u.bannerBox, nil, nil, nil, u.screenHost))
+	u.root = container.NewBorder(u.bannerBox, nil, nil, nil, u.screenHost)
+	u.win.SetContent(u.root)
 
 	u.connect = newConnectScreen(u)
 	u.signIn = newSignInScreen(u)
@@ -135,11 +137,16 @@ func (u *UI) Close() {
 // showError is the one way an error reaches the user: a banner in their words.
 func (u *UI) showError(err error) {
 	if err == nil {
-		u.bannerBox.Hide()
+		if u.bannerBox.Visible() {
+			u.bannerBox.Hide()
+			u.root.Refresh()
+		}
 		return
 	}
 	u.banner.SetText(userMessage(err))
 	u.bannerBox.Show()
+	u.root.Refresh() // Border lays out only visible objects: place the banner
+
 }
 
 func (u *UI) setScreen(name string, content fyne.CanvasObject) {
@@ -159,7 +166,7 @@ func (u *UI) showSignIn() {
 }
 
 func (u *UI) showMain() {
-	u.bannerBox.Hide()
+	u.showError(nil)
 	u.setScreen("main", u.main.content)
 	u.main.refreshStatus()
 	u.reloadConversations()

@@ -1,0 +1,290 @@
+package ui
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	gosync "sync"
+	"time"
+)
+
+// fakeMessenger is an in-memory Messenger: accounts, conversations, messages
+// and receipts, with the same rules the sync engine enforces.
+type fakeMessenger struct {
+	mu        gosync.Mutex
+	reachable map[string]bool // address -> server up
+	accounts  map[string]string
+	status    ConnStatus
+	convs     []Conversation
+	msgs      map[string][]Message
+	listened  map[string]time.Duration
+	nextID    int
+	now       time.Time
+}
+
+func newFakeMessenger() *fakeMessenger {
+	return &fakeMessenger{
+		reachable: map[string]bool{"10.0.0.5:7420": true},
+		accounts:  map[string]string{"alice": "secret"},
+		msgs:      map[string][]Message{},
+		listened:  map[string]time.Duration{},
+		convs:     []Conversation{{ID: "lobby", Title: "Lobby", Kind: KindLobby}},
+		now:       time.Date(2026, 3, 14, 9, 30, 0, 0, time.UTC),
+	}
+}
+
+func (f *fakeMessenger) Status() ConnStatus {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.status
+}
+
+func (f *fakeMessenger) Conversations() ([]Conversation, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	out := slices.Clone(f.convs)
+	for i := range out {
+		out[i].Unplayed = 0
+		for _, m := range f.msgs[out[i].ID] {
+			if m.Kind == MessageVoice && !m.Mine && !m.Listened {
+				out[i].Unplayed++
+			}
+		}
+	}
+	return out, nil
+}
+
+func (f *fakeMessenger) Messages(conv string) ([]Message, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.Clone(f.msgs[conv]), nil
+}
+
+func (f *fakeMessenger) Message(id string) (Message, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, ms := range f.msgs {
+		for _, m := range ms {
+			if m.ID == id {
+				return m, nil
+			}
+		}
+	}
+	return Message{}, fmt.Errorf("message %q: not found", id)
+}
+
+func (f *fakeMessenger) Connect(addr string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if !f.reachable[addr] {
+		return fmt.Errorf("connect %s: %w", addr, ErrServerUnreachable)
+	}
+	f.status = ConnStatus{State: StateConnecting, Server: addr}
+	return nil
+}
+
+func (f *fakeMessenger) SignIn(user, pass string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if p, ok := f.accounts[user]; !ok || p != pass {
+		return fmt.Errorf("sign in %s: %w", user, ErrWrongPassword)
+	}
+	f.status.User, f.status.State = user, StateConnected
+	return nil
+}
+
+func (f *fakeMessenger) SignUp(user, pass string) error {
+	f.mu.Lock()
+	if _, ok := f.accounts[user]; ok {
+		f.mu.Unlock()
+		return fmt.Errorf("sign up %s: %w", user, ErrUsernameTaken)
+	}
+	f.accounts[user] = pass
+	f.mu.Unlock()
+	return f.SignIn(user, pass)
+}
+
+func (f *fakeMessenger) SignOut() error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.status.User = ""
+	return nil
+}
+
+func (f *fakeMessenger) add(m Message) Message {
+	f.nextID++
+	if m.ID == "" {
+		m.ID = fmt.Sprintf("m%03d", f.nextID)
+	}
+	if m.Sent.IsZero() {
+		m.Sent = f.now.Add(time.Duration(f.nextID) * time.Minute)
+	}
+	m.Seq = int64(len(f.msgs[m.Conversation]) + 1)
+	f.msgs[m.Conversation] = append(f.msgs[m.Conversation], m)
+	return m
+}
+
+func (f *fakeMessenger) put(m Message) Message {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.add(m)
+}
+
+func (f *fakeMessenger) update(id string, fn func(*Message)) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, ms := range f.msgs {
+		for i := range ms {
+			if ms[i].ID == id {
+				fn(&ms[i])
+			}
+		}
+	}
+}
+
+func (f *fakeMessenger) SendText(conv, text string) (Message, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.add(Message{Conversation: conv, Sender: f.status.User, Mine: true, Kind: MessageText, Text: text, State: StatePending}), nil
+}
+
+func (f *fakeMessenger) MarkListened(id string, pos time.Duration, done bool) error {
+	f.update(id, func(m *Message) { m.Position = pos; m.Listened = m.Listened || done })
+	return nil
+}
+
+func (f *fakeMessenger) CreateDirect(user string) (Conversation, error) {
+	return f.CreateGroup(user, []string{user})
+}
+
+func (f *fakeMessenger) CreateGroup(title string, members []string) (Conversation, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	kind := KindGroup
+	if len(members) == 1 {
+		kind = KindDirect
+	}
+	c := Conversation{ID: fmt.Sprintf("c%d", len(f.convs)), Title: title, Kind: kind}
+	f.convs = append(f.convs, c)
+	return c, nil
+}
+
+func (f *fakeMessenger) ExportOpus(id string, w io.Writer) error {
+	if _, err := f.Message(id); err != nil {
+		return err
+	}
+	_, err := io.WriteString(w, "OggS")
+	return err
+}
+
+// fakeRecorder records transmissions into the fake messenger, as the real
+// recorder does through the sync outbox.
+type fakeRecorder struct {
+	m        *fakeMessenger
+	level    float32
+	noMic    bool
+	current  string
+	started  int
+	sent     []string
+	canceled []string
+}
+
+func (r *fakeRecorder) Start(conv string) (string, error) {
+	if r.noMic {
+		return "", fmt.Errorf("open capture device: %w", ErrNoMicrophone)
+	}
+	if r.current != "" {
+		return "", errors.New("already recording")
+	}
+	msg := r.m.put(Message{Conversation: conv, Sender: "alice", Mine: true, Kind: MessageVoice, State: StateLive})
+	r.current = msg.ID
+	r.started++
+	r.level = 0.6
+	return msg.ID, nil
+}
+
+func (r *fakeRecorder) Stop() error {
+	if r.current == "" {
+		return errors.New("not recording")
+	}
+	r.m.update(r.current, func(m *Message) { m.State = StatePending; m.Duration = 3 * time.Second; m.Waveform = testWave(40) })
+	r.sent = append(r.sent, r.current)
+	r.current = ""
+	return nil
+}
+
+func (r *fakeRecorder) Cancel() error {
+	if r.current == "" {
+		return errors.New("not recording")
+	}
+	r.m.update(r.current, func(m *Message) { m.State = StateAbandoned })
+	r.canceled = append(r.canceled, r.current)
+	r.current = ""
+	return nil
+}
+
+func (r *fakeRecorder) Level() float32 { return r.level }
+
+// fakePlayer keeps the state a real player reports; tests move its clock.
+type fakePlayer struct {
+	pb    Playback
+	calls []string
+}
+
+func (p *fakePlayer) Play(id string, from time.Duration, speed float64) error {
+	p.pb = Playback{Message: id, State: PlayPlaying, Position: max(from, 0), Speed: speed}
+	p.calls = append(p.calls, fmt.Sprintf("play %s from %v at %v", id, from, speed))
+	return nil
+}
+
+func (p *fakePlayer) Pause() error {
+	p.pb.State = PlayPaused
+	p.calls = append(p.calls, "pause")
+	return nil
+}
+
+func (p *fakePlayer) Seek(pos time.Duration) error {
+	p.pb.Position = pos
+	p.calls = append(p.calls, fmt.Sprintf("seek %v", pos))
+	return nil
+}
+
+func (p *fakePlayer) SetSpeed(s float64) error {
+	p.pb.Speed = s
+	p.calls = append(p.calls, fmt.Sprintf("speed %v", s))
+	return nil
+}
+
+func (p *fakePlayer) Playback() Playback { return p.pb }
+
+type fakeDiscovery struct{ servers []Server }
+
+func (d *fakeDiscovery) Servers() []Server { return slices.Clone(d.servers) }
+
+type fakeHost struct {
+	running bool
+}
+
+func (h *fakeHost) Running() bool { return h.running }
+func (h *fakeHost) Address() string {
+	if h.running {
+		return "127.0.0.1:7420"
+	}
+	return ""
+}
+func (h *fakeHost) Start() error { h.running = true; return nil }
+func (h *fakeHost) Stop() error  { h.running = false; return nil }
+
+type memSettings struct{ p Prefs }
+
+func (s *memSettings) Load() Prefs      { return s.p }
+func (s *memSettings) Save(p Prefs) error { s.p = p; return nil }
+
+func testWave(n int) []float32 {
+	w := make([]float32, n)
+	for i := range w {
+		w[i] = 0.2 + 0.7*float32((i*37)%11)/10
+	}
+	return w
+}
