@@ -337,3 +337,28 @@ func (s *Store) messageConversation(ctx context.Context, message string) (string
 	}
 	return c, err
 }
+
+// nowFunc is the store's clock.
+var nowFunc = time.Now
+
+// queueDeliveredTx queues a delivered receipt for a message unless the
+// account already sent or queued one. It reports whether it queued.
+func queueDeliveredTx(ctx context.Context, tx *sql.Tx, message, me string, now time.Time) (bool, error) {
+	res, err := tx.ExecContext(ctx, `INSERT INTO outbox_receipts (message, kind, position_ms, at)
+		SELECT ?, 'delivered', 0, ? WHERE NOT EXISTS (
+			SELECT 1 FROM receipts WHERE message = ? AND user_id = ? AND kind = 'delivered')
+		ON CONFLICT (message, kind) DO NOTHING`, message, now.UnixNano(), message, me)
+	if err != nil {
+		return false, fmt.Errorf("queue delivered receipt of %s: %w", message, err)
+	}
+	n, _ := res.RowsAffected()
+	return n > 0, nil
+}
+
+// queueDelivered queues a delivered receipt unless one was sent already.
+func (s *Store) queueDelivered(ctx context.Context, message, me string, now time.Time) error {
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		_, err := queueDeliveredTx(ctx, tx, message, me, now)
+		return err
+	})
+}

@@ -16,6 +16,7 @@ type changes struct {
 	conversation  map[string]bool // conversations whose messages, members or receipts changed
 	messages      []wire.Message  // messages created or changed
 	playback      bool
+	delivered     bool // delivered receipts were queued
 }
 
 func (c *changes) touch(conv string) {
@@ -141,8 +142,10 @@ func applyReceipt(ctx context.Context, tx *sql.Tx, me string, r wire.Receipt, ch
 }
 
 // applyEvents applies events in order in one transaction. If setCursor,
-// the cursor becomes next (when larger than the stored one).
-func (s *Store) applyEvents(ctx context.Context, events []wire.Event, setCursor bool, next int64) (changes, error) {
+// the cursor becomes next (when larger than the stored one). With
+// deliverAs set, a delivered receipt is queued for every new message from
+// another user.
+func (s *Store) applyEvents(ctx context.Context, events []wire.Event, setCursor bool, next int64, deliverAs string) (changes, error) {
 	var ch changes
 	err := s.tx(ctx, func(tx *sql.Tx) error {
 		me, err := getMeta(ctx, tx, metaUserID)
@@ -159,6 +162,13 @@ func (s *Store) applyEvents(ctx context.Context, events []wire.Event, setCursor 
 					return err
 				}
 				ch.messages = append(ch.messages, *ev.Message)
+				if deliverAs != "" && ev.Message.Sender.ID != deliverAs {
+					n, err := queueDeliveredTx(ctx, tx, ev.Message.ID, deliverAs, nowFunc())
+					if err != nil {
+						return err
+					}
+					ch.delivered = ch.delivered || n
+				}
 				ch.touch(ev.Message.Conversation)
 				ch.conversations = true
 			case wire.EventReceipt:
