@@ -8,8 +8,8 @@ import (
 // Hint tells the UI what to re-read from the Store. Hints are small and
 // coalesced: a UI that reads slowly gets each distinct hint once, with
 // the latest value, never a backlog. The concrete types are
-// ConversationsChanged, ConversationChanged, MessageLive, MessageEnded,
-// PresenceChanged, ConnectionChanged, SyncProgress and ErrorHint.
+// ConversationsChanged, ConversationChanged, MessageLive, MessageChanged,
+// MessageEnded, PresenceChanged, ConnectionChanged, SyncProgress and ErrorHint.
 type Hint interface {
 	hintKey() string
 }
@@ -25,6 +25,10 @@ type ConversationChanged struct{ Conversation string }
 // MessageLive: a voice message started arriving live. The matching packet
 // source is on Client.Incoming.
 type MessageLive struct{ Conversation, Message string }
+
+// MessageChanged: packets of a message arrived (live growth or a fetch).
+// Conversation may be empty.
+type MessageChanged struct{ Conversation, Message string }
 
 // MessageEnded: a voice message finished (complete or abandoned).
 type MessageEnded struct{ Conversation, Message string }
@@ -84,6 +88,7 @@ func (ConversationsChanged) hintKey() string  { return "convs" }
 func (h ConversationChanged) hintKey() string { return "conv:" + h.Conversation }
 func (h MessageLive) hintKey() string         { return "live:" + h.Message }
 func (h MessageEnded) hintKey() string        { return "ended:" + h.Message }
+func (h MessageChanged) hintKey() string      { return "msg:" + h.Message }
 func (PresenceChanged) hintKey() string       { return "presence" }
 func (ConnectionChanged) hintKey() string     { return "conn" }
 func (SyncProgress) hintKey() string          { return "progress" }
@@ -133,7 +138,7 @@ func (q *hintQueue) collapseLocked() {
 	var order []string
 	for _, k := range q.order {
 		switch q.byKey[k].(type) {
-		case ConversationChanged, MessageLive, MessageEnded:
+		case ConversationChanged, MessageLive, MessageEnded, MessageChanged:
 			continue
 		}
 		keep[k] = q.byKey[k]

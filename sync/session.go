@@ -49,7 +49,8 @@ type session struct {
 
 // inStream is an incoming stream (voice.live or audio.fetch).
 type inStream struct {
-	message string
+	message      string
+	conversation string
 	live    bool
 	first   int64         // first packet number seen, -1 before any
 	done    chan struct{} // fetch: closed at voice.done
@@ -394,8 +395,9 @@ func (s *session) handleText(ctx context.Context, data []byte) error {
 				// Register before the stream's frames, which follow.
 				as, err := wire.Decode[wire.AudioStream](env)
 				if err == nil {
+					conv, _ := s.c.store.messageConversation(ctx, as.Message)
 					s.mu.Lock()
-					s.streams[as.Stream] = &inStream{message: as.Message, first: -1, done: done}
+					s.streams[as.Stream] = &inStream{message: as.Message, conversation: conv, first: -1, done: done}
 					s.mu.Unlock()
 				}
 			}
@@ -465,7 +467,7 @@ func (s *session) handleLive(ctx context.Context, vl wire.VoiceLive) error {
 		return err
 	}
 	s.mu.Lock()
-	s.streams[vl.Stream] = &inStream{message: m.ID, live: true, first: -1}
+	s.streams[vl.Stream] = &inStream{message: m.ID, conversation: m.Conversation, live: true, first: -1}
 	s.mu.Unlock()
 	c.watch.notify(m.ID)
 	c.hints.post(MessageLive{Conversation: m.Conversation, Message: m.ID})
@@ -542,6 +544,7 @@ func (s *session) handleBinary(ctx context.Context, data []byte) error {
 		return err
 	}
 	s.c.watch.notify(st.message)
+	s.c.hints.post(MessageChanged{Conversation: st.conversation, Message: st.message})
 	return nil
 }
 
