@@ -48,9 +48,7 @@ func (srv *Server) publishLocked(ctx context.Context, ev wire.Event, extra ...st
 	}
 	if ev.Kind == wire.EventConversation && ev.Info != nil {
 		// Someone who just left sees the event that removed them.
-		for _, u := range extra {
-			members = append(members, u)
-		}
+		members = append(members, extra...)
 	}
 	frame, err := wire.Marshal(wire.TypeEvent, "", ev)
 	if err != nil {

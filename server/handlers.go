@@ -303,7 +303,7 @@ func (s *session) conversationLeave(env wire.Envelope) error {
 	err = s.srv.publishEvent(s.ctx, func() (*wire.Event, error) {
 		_, ev, err := s.srv.store.RemoveMember(s.ctx, req.Conversation, s.user.ID)
 		return ev, err
-	})
+	}, s.user.ID)
 	if err != nil {
 		return err
 	}
