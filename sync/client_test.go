@@ -226,9 +226,9 @@ func TestServerRestartSameDB(t *testing.T) {
 	for i := range 100 {
 		v.Push(packetData(4, i))
 	}
-	a.waitFor("some packets acked", func() bool {
-		it, ok, _ := a.store.outboxMessage(context.Background(), v.ID())
-		return ok && it.Acked > 10
+	b.waitFor("some packets live at B", func() bool {
+		n, _ := b.store.CachedPackets(context.Background(), v.ID())
+		return n > 10
 	})
 	e.stop()
 	for i := 100; i < 200; i++ {
@@ -371,8 +371,6 @@ func TestSignInErrors(t *testing.T) {
 		c := e.client("yan")
 		c.proxy.setBackend("")
 		c.proxy.cutAll()
-		e2 := newEnv(t)
-		_ = e2
 		var seen error
 		c.waitFor("offline with a retry error", func() bool {
 			s, err := c.State()
