@@ -36,8 +36,7 @@ type Config struct {
 	// Prefetch is how many recent unplayed voice messages to download
 	// ahead of playback: 0 means 20, negative disables prefetch.
 	Prefetch int
-	// SyncPage is the number of events asked per sync page (0: the
-	// server's maximum).
+	// SyncPage is the number of events asked per sync page (default 200).
 	SyncPage int
 	// MinBackoff and MaxBackoff bound the reconnect delay (defaults 500 ms
 	// and 30 s); each failed attempt doubles it, with jitter.
@@ -58,6 +57,11 @@ const (
 	// the client resyncs from its cursor instead.
 	eventQueueLen = 1024
 	incomingLen   = 16
+	// maxServerFrameBytes bounds a frame read from the server.
+	maxServerFrameBytes = 8 << 20
+	// defaultSyncPage is the events asked per sync page: small enough that
+	// a page of long texts stays a reasonable frame.
+	defaultSyncPage = 200
 )
 
 // Client is the sync engine of one account on one server. New opens the
@@ -108,6 +112,9 @@ func New(cfg Config) (*Client, error) {
 	}
 	if cfg.Prefetch == 0 {
 		cfg.Prefetch = 20
+	}
+	if cfg.SyncPage <= 0 {
+		cfg.SyncPage = defaultSyncPage
 	}
 	if cfg.DeviceName == "" {
 		cfg.DeviceName = "desktop"
@@ -279,12 +286,12 @@ func (c *Client) Run(ctx context.Context) error {
 	attempt := 0
 	for {
 		c.setState(StateConnecting, nil)
-		welcomed, err := c.runSession(ctx)
+		synced, err := c.runSession(ctx)
 		if ctx.Err() != nil {
 			c.setState(StateStopped, nil)
 			return nil
 		}
-		if welcomed {
+		if synced {
 			attempt = 0
 		}
 		c.mu.Lock()

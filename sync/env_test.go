@@ -30,7 +30,7 @@ func (w testWriter) Write(p []byte) (int, error) {
 }
 
 func testLogger(t testing.TB) *slog.Logger {
-	return slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	return slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: testLogLevel}))
 }
 
 // proxy is a TCP proxy in front of the server that a test can cut. Its
@@ -156,7 +156,7 @@ func (p *proxy) close() {
 // env is a server (that tests stop, restart and replace) and proxies in
 // front of it, one per client.
 type env struct {
-	t       *testing.T
+	t       testing.TB
 	dir     string
 	srv     *server.Server
 	hs      *httptest.Server
@@ -165,7 +165,7 @@ type env struct {
 	n       int
 }
 
-func newEnv(t *testing.T) *env {
+func newEnv(t testing.TB) *env {
 	e := &env{t: t, dir: t.TempDir()}
 	t.Cleanup(func() {
 		// Runs last: every client registered its close after this.
@@ -177,13 +177,17 @@ func newEnv(t *testing.T) *env {
 
 // start runs a server on the database file db (relative to the env's
 // directory).
-func (e *env) start(db string) {
+func (e *env) start(db string, edit ...func(*server.Config)) {
 	e.t.Helper()
 	e.db = filepath.Join(e.dir, db)
-	srv, err := server.New(server.Config{
+	cfg := server.Config{
 		DBPath: e.db, Name: "test", PasswordTime: 1, PasswordMemoryKiB: 1024,
 		Logger: testLogger(e.t),
-	})
+	}
+	for _, f := range edit {
+		f(&cfg)
+	}
+	srv, err := server.New(cfg)
 	if err != nil {
 		e.t.Fatalf("server.New: %v", err)
 	}
@@ -213,10 +217,11 @@ func (e *env) stop() {
 // testClient is a Client running against the env through its own proxy.
 type testClient struct {
 	*Client
-	t     *testing.T
-	proxy *proxy
-	done  chan error
-	stop  context.CancelFunc
+	t         testing.TB
+	proxy     *proxy
+	done      chan error
+	stop      context.CancelFunc
+	closeOnce gosync.Once
 }
 
 // client starts a Client for username (registering it if needed) on its
@@ -257,7 +262,9 @@ func (e *env) client(username string, edit ...func(*Config)) *testClient {
 
 // close stops Run and closes the client (the env checks for leftover
 // goroutines once every client is closed).
-func (tc *testClient) close() {
+func (tc *testClient) close() { tc.closeOnce.Do(tc.doClose) }
+
+func (tc *testClient) doClose() {
 	tc.stop()
 	select {
 	case <-tc.done:
@@ -416,3 +423,6 @@ func checkNoClientGoroutines(t testing.TB) {
 		t.Errorf("goroutine left after Close:\n%s", leaked)
 	}
 }
+
+// testLogLevel is the level of client and server logs in tests.
+var testLogLevel = slog.LevelWarn

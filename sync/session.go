@@ -43,17 +43,18 @@ type session struct {
 	fetchDone map[string]chan struct{} // audio.fetch request id -> done
 	streams   map[uint32]*inStream
 
-	presenceSeen bool  // readLoop only
-	cursor       int64 // applyLoop only
+	synced       atomic.Bool // the first sync finished
+	presenceSeen bool        // readLoop only
+	cursor       int64       // applyLoop only
 }
 
 // inStream is an incoming stream (voice.live or audio.fetch).
 type inStream struct {
 	message      string
 	conversation string
-	live    bool
-	first   int64         // first packet number seen, -1 before any
-	done    chan struct{} // fetch: closed at voice.done
+	live         bool
+	first        int64         // first packet number seen, -1 before any
+	done         chan struct{} // fetch: closed at voice.done
 }
 
 type outFrame struct {
@@ -62,8 +63,9 @@ type outFrame struct {
 }
 
 // runSession dials, signs in and serves one connection until it fails or
-// ctx ends. welcomed reports whether sign-in succeeded.
-func (c *Client) runSession(ctx context.Context) (welcomed bool, err error) {
+// ctx ends. synced reports whether it got as far as a finished sync (the
+// reconnect backoff starts over only then).
+func (c *Client) runSession(ctx context.Context) (synced bool, err error) {
 	c.mu.Lock()
 	wsURL := c.url
 	c.mu.Unlock()
@@ -77,7 +79,7 @@ func (c *Client) runSession(ctx context.Context) (welcomed bool, err error) {
 	epochChanged, err := c.store.applyWelcome(ctx, welcome)
 	if err != nil {
 		conn.Close()
-		return true, fmt.Errorf("%w: %v", ErrServerUnreachable, err)
+		return false, fmt.Errorf("%w: %v", ErrServerUnreachable, err)
 	}
 	if epochChanged {
 		c.log.Warn("server database was replaced: resyncing and resending the outbox", "epoch", welcome.Epoch)
@@ -118,7 +120,7 @@ func (c *Client) runSession(ctx context.Context) (welcomed bool, err error) {
 	if err := c.store.clearPresence(context.Background()); err == nil {
 		c.hints.post(PresenceChanged{})
 	}
-	return true, context.Cause(sctx)
+	return s.synced.Load(), context.Cause(sctx)
 }
 
 // goFunc runs fn on a goroutine owned by the session; an error from fn
@@ -187,7 +189,9 @@ func (c *Client) hello(ctx context.Context, wsURL string, auth wire.Auth) (*webs
 	if err != nil {
 		return nil, wire.Welcome{}, fmt.Errorf("%w: dial %s: %v", ErrServerUnreachable, wsURL, err)
 	}
-	conn.SetReadLimit(wire.MaxFrameBytes)
+	// The server's sync pages can exceed wire.MaxFrameBytes (it bounds
+	// them by count, not bytes): accept larger frames from the server.
+	conn.SetReadLimit(maxServerFrameBytes)
 	fail := func(err error) (*websocket.Conn, wire.Welcome, error) {
 		conn.Close()
 		return nil, wire.Welcome{}, err
@@ -586,6 +590,7 @@ func (s *session) applyLoop(ctx context.Context) error {
 	if err := s.syncHistory(ctx); err != nil {
 		return err
 	}
+	s.synced.Store(true)
 	s.c.setState(StateOnline, nil)
 	s.goFunc(s.outboxLoop)
 	s.goFunc(s.receiptLoop)

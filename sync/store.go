@@ -13,6 +13,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	gosync "sync"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
 )
@@ -31,6 +32,9 @@ const dsnPragmas = "?_pragma=journal_mode(WAL)&_pragma=busy_timeout(5000)&_pragm
 type Store struct {
 	db   *sql.DB
 	path string
+
+	mu    gosync.Mutex
+	stmts map[string]*sql.Stmt // prepared hot queries
 }
 
 // Meta keys.
@@ -67,7 +71,7 @@ func OpenStore(path string) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open store %q: %w", path, err)
 	}
-	s := &Store{db: db, path: path}
+	s := &Store{db: db, path: path, stmts: map[string]*sql.Stmt{}}
 	if err := s.migrate(context.Background()); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("open store %q: %w", path, err)
@@ -79,7 +83,39 @@ func OpenStore(path string) (*Store, error) {
 func (s *Store) Path() string { return s.path }
 
 // Close closes the database.
-func (s *Store) Close() error { return s.db.Close() }
+func (s *Store) Close() error {
+	s.mu.Lock()
+	stmts := s.stmts
+	s.stmts = map[string]*sql.Stmt{}
+	s.mu.Unlock()
+	for _, st := range stmts {
+		st.Close()
+	}
+	return s.db.Close()
+}
+
+// prepared returns q prepared once: parsing is a large part of a small
+// query's cost.
+func (s *Store) prepared(ctx context.Context, q string) (*sql.Stmt, error) {
+	s.mu.Lock()
+	st := s.stmts[q]
+	s.mu.Unlock()
+	if st != nil {
+		return st, nil
+	}
+	st, err := s.db.PrepareContext(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if old := s.stmts[q]; old != nil {
+		st.Close()
+		return old, nil
+	}
+	s.stmts[q] = st
+	return st, nil
+}
 
 type migration struct {
 	version int

@@ -162,12 +162,16 @@ func (s *Store) Messages(ctx context.Context, conversation string, before int64,
 }
 
 func (s *Store) queryMessages(ctx context.Context, me, q string, args ...any) ([]Message, error) {
-	rows, err := s.db.QueryContext(ctx, q, args...)
+	st, err := s.prepared(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := st.QueryContext(ctx, args...)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	var ms []Message
+	ms := make([]Message, 0, 64)
 	for rows.Next() {
 		m, err := scanMessage(rows, me)
 		if err != nil {
