@@ -273,7 +273,10 @@ func (c *client) hello(auth wire.Auth) wire.Welcome {
 }
 
 // register dials and creates an account.
-func register(t *testing.T, ts *testServer, name string) *client {
+// urler is a server a test can dial: in-process or a parleyd process.
+type urler interface{ url() string }
+
+func register(t *testing.T, ts urler, name string) *client {
 	t.Helper()
 	c := dial(t, ts.url())
 	c.hello(wire.Auth{Mode: wire.AuthRegister, Username: name, Password: "password-" + name, Device: name + "-laptop"})
@@ -281,7 +284,7 @@ func register(t *testing.T, ts *testServer, name string) *client {
 }
 
 // reconnect dials again with the token of an earlier welcome.
-func reconnect(t *testing.T, ts *testServer, w wire.Welcome) *client {
+func reconnect(t *testing.T, ts urler, w wire.Welcome) *client {
 	t.Helper()
 	c := dial(t, ts.url())
 	token := w.Token
@@ -374,3 +377,5 @@ func (c *client) closeCode() int {
 }
 
 var _ = context.Background
+
+func fmtSscan(s string, v *float64) (int, error) { return fmt.Sscan(s, v) }

@@ -1,0 +1,28 @@
+#!/bin/sh
+# deps.sh installs the Debian packages a make target needs, only those
+# missing, through sudo when not root. Usage: deps.sh build|test|package
+set -eu
+
+build="gcc pkg-config libgl1-mesa-dev xorg-dev libwayland-dev libxkbcommon-dev libopus-dev"
+case "${1:-build}" in
+build) want="$build" ;;
+test) want="$build xvfb xdotool imagemagick pulseaudio pulseaudio-utils espeak-ng sox opus-tools iproute2" ;;
+package) want="$build xz-utils" ;;
+*) echo "deps.sh: unknown set $1" >&2; exit 2 ;;
+esac
+
+missing=""
+for p in $want; do
+	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+		missing="$missing $p"
+	fi
+done
+[ -z "$missing" ] && exit 0
+
+sudo=""
+if [ "$(id -u)" != 0 ]; then
+	sudo="sudo"
+fi
+echo "deps.sh: installing$missing"
+$sudo apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends $missing

@@ -1,0 +1,50 @@
+# Parley. `make run` starts the app, `make test` runs every test; both
+# install the Debian packages they need first.
+
+GO       ?= go
+TAGS     := nolibopusfile
+GOFLAGS  := -tags=$(TAGS)
+export GOFLAGS
+BIN      := bin
+# Packages that do not link Fyne run under the race detector.
+CORE     := ./server/... ./sync/... ./audio/...
+GUI      := ./ui/... ./assets/... ./app/...
+FUZZTIME ?= 30s
+
+.PHONY: run test parleyd app bench package fuzz vet deps-build deps-test clean
+
+deps-build:
+	@./.ci/deps.sh build
+
+deps-test:
+	@./.ci/deps.sh test
+
+## run: build and start Parley (the desktop app when it exists, else parleyd).
+run: deps-build
+	@if [ -f main.go ]; then \
+		$(GO) build -o $(BIN)/parley . && ./$(BIN)/parley; \
+	else \
+		$(MAKE) parleyd && ./$(BIN)/parleyd -data "$${PARLEY_DATA:-$$HOME/.local/share/parley/server}"; \
+	fi
+
+## parleyd: the headless server, pure Go (no cgo, no GUI, no audio).
+parleyd:
+	CGO_ENABLED=0 $(GO) build -o $(BIN)/parleyd ./server/cmd/parleyd
+
+## test: vet, then every test; race detector on for the non-GUI packages.
+test: deps-test
+	@./.ci/lo-multicast.sh
+	$(GO) vet ./...
+	PARLEY_TEST_PULSE=1 $(GO) test -race -count=1 -timeout 20m $(CORE)
+	$(GO) test -count=1 -timeout 20m $(GUI)
+
+## fuzz: run each fuzz target for FUZZTIME (make test runs their seed corpora).
+fuzz:
+	$(GO) test -run '^$$' -fuzz '^FuzzDecodeEnvelope$$' -fuzztime $(FUZZTIME) ./server/wire
+	$(GO) test -run '^$$' -fuzz '^FuzzDecodeFrame$$' -fuzztime $(FUZZTIME) ./server/wire
+
+vet:
+	$(GO) vet ./...
+
+clean:
+	rm -rf $(BIN) dist

@@ -1,0 +1,171 @@
+package server
+
+import (
+	"bufio"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"parley/server/wire"
+)
+
+// parleydBinary builds cmd/parleyd once per test run, pure Go.
+func parleydBinary(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "parleyd")
+	cmd := exec.Command("go", "build", "-o", bin, "./cmd/parleyd")
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("build parleyd with CGO_ENABLED=0: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// proc is a running parleyd.
+type proc struct {
+	cmd  *exec.Cmd
+	addr string
+	done chan struct{} // closed when the process has exited
+	err  error         // its exit status, set before done closes
+}
+
+func (p *proc) url() string { return "ws://" + p.addr + "/v1/ws" }
+
+var listening = regexp.MustCompile(`parleyd listening.* addr=(\S+)`)
+
+// startParleyd starts the binary on a loopback port chosen by the kernel
+// and waits for the line that says where it listens.
+func startParleyd(t *testing.T, bin, data string) *proc {
+	t.Helper()
+	cmd := exec.Command(bin, "-addr", "127.0.0.1:0", "-data", data, "-name", "test", "-log-level", "info")
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("start parleyd: %v", err)
+	}
+	p := &proc{cmd: cmd, done: make(chan struct{})}
+	addr := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(stderr)
+		for sc.Scan() {
+			line := sc.Text()
+			t.Log("parleyd: " + line)
+			if m := listening.FindStringSubmatch(line); m != nil {
+				addr <- m[1]
+			}
+		}
+		p.err = cmd.Wait()
+		close(p.done)
+	}()
+	t.Cleanup(func() {
+		cmd.Process.Kill()
+		<-p.done
+	})
+	select {
+	case p.addr = <-addr:
+	case <-p.done:
+		t.Fatalf("parleyd exited before listening: %v", p.err)
+	case <-time.After(30 * time.Second):
+		t.Fatalf("parleyd did not listen within 30s")
+	}
+	return p
+}
+
+// TestParleydKilledMidMessage: the real binary is killed with SIGKILL
+// while a message is being sent; after a restart on the same data every
+// acked packet is there.
+func TestParleydKilledMidMessage(t *testing.T) {
+	bin := parleydBinary(t)
+	data := t.TempDir()
+	p := startParleyd(t, bin, data)
+	a := register(t, p, "ana")
+	lobby := a.lobby()
+	msg := newID()
+	st := a.startVoice(lobby.ID, msg)
+	for n := uint32(0); n < 300; n++ {
+		a.sendPacket(st.Stream, n, packetData(msg, n))
+	}
+	// Take the newest ack that has arrived by the time of the kill.
+	acked := a.waitAck(msg, 100).Upto
+	for _, f := range a.pending {
+		if f.env != nil && f.env.Type == wire.TypeVoiceAck {
+			if u := decodeAs[wire.VoiceAck](f.env).Upto; u > acked {
+				acked = u
+			}
+		}
+	}
+	w := a.welcome
+	if err := p.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	<-p.done
+	a.closeCode()
+	for _, f := range a.pending { // acks that raced the kill count too
+		if f.env != nil && f.env.Type == wire.TypeVoiceAck {
+			if u := decodeAs[wire.VoiceAck](f.env).Upto; u > acked {
+				acked = u
+			}
+		}
+	}
+
+	p2 := startParleyd(t, bin, data)
+	a2 := reconnect(t, p2, w)
+	st2 := a2.startVoice(lobby.ID, msg)
+	if st2.Upto < acked {
+		t.Fatalf("after SIGKILL the server has %d packets, but %d were acked", st2.Upto, acked)
+	}
+	t.Logf("acked %d before SIGKILL, %d stored after restart", acked, st2.Upto)
+	for n := st2.Upto; n < 300; n++ {
+		a2.sendPacket(st2.Stream, n, packetData(msg, n))
+	}
+	if st2.Upto < 300 {
+		a2.waitAck(msg, 300)
+	}
+	a2.endVoice(msg, 300)
+	as := call[wire.AudioStream](a2, wire.TypeAudioFetch, wire.AudioFetch{Message: msg})
+	got, _ := a2.collectStream(as.Stream)
+	checkPackets(t, "after SIGKILL", msg, got, 300)
+}
+
+// TestParleydGracefulShutdown: SIGTERM closes clients with going-away and
+// the process exits 0.
+func TestParleydGracefulShutdown(t *testing.T) {
+	bin := parleydBinary(t)
+	p := startParleyd(t, bin, t.TempDir())
+	a := register(t, p, "ana")
+	p.cmd.Process.Signal(syscall.SIGTERM)
+	if code := a.closeCode(); code != wire.CloseGoingAway {
+		t.Errorf("close code = %d, want %d", code, wire.CloseGoingAway)
+	}
+	select {
+	case <-p.done:
+		if p.err != nil {
+			t.Errorf("parleyd exit: %v", p.err)
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatal("parleyd did not exit within 15s of SIGTERM")
+	}
+}
+
+// TestParleydLinksNoGUI: parleyd's dependencies include no GUI, GL or
+// audio package.
+func TestParleydLinksNoGUI(t *testing.T) {
+	out, err := exec.Command("go", "list", "-deps", "./cmd/parleyd").Output()
+	if err != nil {
+		t.Fatalf("go list: %v", err)
+	}
+	for _, dep := range strings.Fields(string(out)) {
+		for _, banned := range []string{"fyne.io/", "github.com/gen2brain/malgo", "gopkg.in/hraban/opus", "github.com/go-gl/", "parley/audio", "parley/ui"} {
+			if strings.HasPrefix(dep, banned) {
+				t.Errorf("parleyd links %s", dep)
+			}
+		}
+	}
+}
