@@ -30,7 +30,8 @@ type Config struct {
 	// lets it fill is closed with CloseSlowConsumer. Default 1024.
 	QueueFrames int
 	// ControlRate and ControlBurst limit control envelopes per second per
-	// connection. Defaults 50 and 200.
+	// connection. Defaults 200 and 2000 (a device back from a long time
+	// offline drains its outbox in a burst).
 	ControlRate  float64
 	ControlBurst int
 	// PacketRate and PacketBurst limit binary audio packets per second
@@ -68,10 +69,10 @@ func (c *Config) setDefaults() {
 		c.QueueFrames = 1024
 	}
 	if c.ControlRate <= 0 {
-		c.ControlRate = 50
+		c.ControlRate = 200
 	}
 	if c.ControlBurst <= 0 {
-		c.ControlBurst = 200
+		c.ControlBurst = 2000
 	}
 	if c.PacketRate <= 0 {
 		c.PacketRate = 2000

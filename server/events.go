@@ -98,6 +98,42 @@ func (srv *Server) join(s *session) {
 		snap.Users = append(snap.Users, e)
 	}
 	s.reply(wire.TypePresence, "", snap)
+	srv.announceToLateJoiner(s)
+}
+
+// announceToLateJoiner makes a device that connects while voice messages
+// are being recorded in its conversations a live listener of them, from
+// the packet they have reached.
+func (srv *Server) announceToLateJoiner(s *session) {
+	srv.liveMu.Lock()
+	live := make([]*liveMessage, 0, len(srv.live))
+	for _, m := range srv.live {
+		live = append(live, m)
+	}
+	srv.liveMu.Unlock()
+	for _, m := range live {
+		m.mu.Lock()
+		conv, senderDevice := m.msg.Conversation, ""
+		if m.sender != nil {
+			senderDevice = m.sender.device.ID
+		}
+		m.mu.Unlock()
+		if senderDevice == s.device.ID {
+			continue // its own message, which it is resuming
+		}
+		if ok, err := srv.store.IsMember(s.ctx, conv, s.user.ID); err != nil || !ok {
+			continue
+		}
+		m.mu.Lock()
+		if !m.ending && !m.finished {
+			from := uint32(len(m.packets))
+			if b, err := wire.Marshal(wire.TypeVoiceLive, "", wire.VoiceLive{Message: m.msg, Stream: m.stream, From: from}); err == nil {
+				m.listeners = append(m.listeners, s)
+				s.Deliver(false, b)
+			}
+		}
+		m.mu.Unlock()
+	}
 }
 
 // leave unregisters a session that ended.

@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"sort"
 	"strings"
@@ -10,6 +11,10 @@ import (
 
 	"parley/server/wire"
 )
+
+// syncPageOverhead is room for the envelope and page fields around the
+// events of a sync page.
+const syncPageOverhead = 512
 
 // handler answers one request envelope on an authenticated session. A
 // returned *wire.Error is sent to the client; any other error is logged
@@ -143,8 +148,21 @@ func (s *session) sync(env wire.Envelope) error {
 		return err
 	}
 	page := wire.SyncPage{Events: events, Next: req.Since, More: len(events) == limit}
-	if len(events) > 0 {
-		page.Next = events[len(events)-1].Cursor
+	// Keep the page within one frame: cut it where the encoded events
+	// would pass the budget (the rest comes on the next page).
+	size := syncPageOverhead
+	for i, ev := range events {
+		b, err := json.Marshal(ev)
+		if err != nil {
+			return err
+		}
+		if size += len(b) + 1; size > wire.MaxFrameBytes && i > 0 {
+			page.Events, page.More = events[:i], true
+			break
+		}
+	}
+	if len(page.Events) > 0 {
+		page.Next = page.Events[len(page.Events)-1].Cursor
 	}
 	s.reply(wire.TypeSyncPage, env.ID, page)
 	return nil

@@ -2,6 +2,7 @@ package server
 
 import (
 	"bytes"
+	"encoding/json"
 	"testing"
 
 	"parley/server/wire"
@@ -283,5 +284,70 @@ func TestAbandonKeepsWhatArrived(t *testing.T) {
 	a2.waitAck(msg, 45)
 	if ack := a2.endVoice(msg, 45); !ack.Complete || ack.Upto != 45 {
 		t.Fatalf("end after reopen: %+v", ack)
+	}
+}
+
+// TestLateJoinerGetsLive: a device that connects while a message is being
+// recorded gets voice.live from where the message is, then the rest.
+func TestLateJoinerGetsLive(t *testing.T) {
+	ts := startServer(t)
+	a := register(t, ts, "ana")
+	b := register(t, ts, "bo")
+	bw := b.welcome
+	b.close()
+	lobby := a.lobby()
+	msg := newID()
+	st := a.startVoice(lobby.ID, msg)
+	for n := uint32(0); n < 25; n++ {
+		a.sendPacket(st.Stream, n, packetData(msg, n))
+	}
+	a.waitAck(msg, 25)
+	b = reconnect(t, ts, bw)
+	f := b.waitFor("voice.live", isType(wire.TypeVoiceLive))
+	live := decodeAs[wire.VoiceLive](f.env)
+	if live.Message.ID != msg || live.From != 25 {
+		t.Fatalf("late voice.live = %+v, want message %s from 25", live, msg)
+	}
+	for n := uint32(25); n < 40; n++ {
+		a.sendPacket(st.Stream, n, packetData(msg, n))
+	}
+	a.waitAck(msg, 40)
+	a.endVoice(msg, 40)
+	got, done := b.collectStreamFrom(live.Stream, 25)
+	if len(got) != 15 || done.Packets != 40 {
+		t.Errorf("late joiner got %d packets, done %+v", len(got), done)
+	}
+}
+
+// TestSyncPagesFitAFrame: a page of many large events stays under the
+// frame limit and says more follow.
+func TestSyncPagesFitAFrame(t *testing.T) {
+	ts := startServer(t)
+	a := register(t, ts, "ana")
+	lobby := a.lobby()
+	long := string(bytes.Repeat([]byte("y"), wire.MaxTextBytes))
+	for i := 0; i < 60; i++ {
+		call[wire.TextSent](a, wire.TypeTextSend, wire.TextSend{Conversation: lobby.ID, Message: newID(), Text: long})
+	}
+	var since int64
+	total := 0
+	for pages := 0; ; pages++ {
+		env := a.request(wire.TypeSync, wire.Sync{Since: since})
+		raw, _ := json.Marshal(env)
+		if len(raw) > wire.MaxFrameBytes {
+			t.Fatalf("page of %d bytes exceeds %d", len(raw), wire.MaxFrameBytes)
+		}
+		page := decodeAs[wire.SyncPage](&env)
+		total += len(page.Events)
+		since = page.Next
+		if !page.More {
+			break
+		}
+		if pages > 10 {
+			t.Fatal("too many pages")
+		}
+	}
+	if total < 61 {
+		t.Errorf("synced %d events, want at least 61", total)
 	}
 }

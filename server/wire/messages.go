@@ -202,10 +202,12 @@ type VoiceEnd struct {
 }
 
 // VoiceLive announces a message being recorded; its packets follow on
-// Stream as they arrive.
+// Stream as they arrive, from packet From (0 unless the device connected
+// while the message was already under way; audio.fetch gets the start).
 type VoiceLive struct {
 	Message Message `json:"message"`
 	Stream  uint32  `json:"stream"`
+	From    uint32  `json:"from,omitempty"`
 }
 
 // VoiceDone ends a live or fetch stream. State is complete or abandoned
@@ -242,7 +244,8 @@ type Sync struct {
 }
 
 // SyncPage is one page of events in cursor order. Next is the cursor to
-// ask from; More says whether another page follows.
+// ask from; More says whether another page follows. A page holds at most
+// the events asked for and always fits in MaxFrameBytes.
 type SyncPage struct {
 	Events []Event `json:"events"`
 	Next   int64   `json:"next"`
