@@ -38,6 +38,15 @@ test: deps-test
 	PARLEY_TEST_PULSE=1 $(GO) test -race -count=1 -timeout 20m $(CORE)
 	$(GO) test -count=1 -timeout 20m $(GUI)
 
+## bench: micro-benchmarks, then the load scenarios against a bare baseline
+## (results in bench-results/). Not part of make test.
+bench: deps-build
+	./.ci/bench.sh
+
+## package: the Linux installable archive through the fyne CLI (dist/).
+package: deps-build
+	./.ci/package.sh
+
 ## fuzz: run each fuzz target for FUZZTIME (make test runs their seed corpora).
 fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzDecodeEnvelope$$' -fuzztime $(FUZZTIME) ./server/wire
