@@ -5,9 +5,11 @@ package audio
 import "C"
 
 import (
+	"bytes"
 	"encoding/hex"
 	"fmt"
 	"log/slog"
+	"os"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -55,6 +57,7 @@ type device struct {
 	log     *slog.Logger
 	ctx     malgo.Context
 	capture bool
+	pulse   bool // PulseAudio backend: open explicit devices movable (see open)
 	period  uint32
 	wantID  string
 	ring    *sampleRing
@@ -68,6 +71,7 @@ type device struct {
 	curID string
 
 	callbacks atomic.Uint64
+	flowing   chan struct{} // closed by the flowingAfter-th callback
 	xruns     atomic.Uint64 // samples dropped (capture) or missing (playback)
 	stopped   chan struct{} // cap 1; from miniaudio's stop notification
 	closing   atomic.Bool
@@ -77,8 +81,19 @@ type device struct {
 }
 
 const (
-	watchdogTick  = 250 * time.Millisecond
-	watchdogStale = 4 // ticks without a callback before the device is reopened
+	watchdogTick = 250 * time.Millisecond
+	// watchdogStale is the number of ticks without a callback before the
+	// device is reopened. PulseAudio's null sink can take up to 2 s before
+	// it pulls from a new stream, so this stays above that.
+	watchdogStale = 12
+	// watchdogStaleFlowing applies once the device has been flowing.
+	watchdogStaleFlowing = 4
+	// uninitTimeout bounds miniaudio's device teardown, which can hang on a
+	// stream the server has killed.
+	uninitTimeout = 3 * time.Second
+	// flowingAfter callbacks (200 ms at a 10 ms period) mark a device as
+	// delivering audio steadily.
+	flowingAfter = 20
 )
 
 func (d *device) op() string {
@@ -91,6 +106,7 @@ func (d *device) op() string {
 // start opens the device and starts its monitor.
 func (d *device) start() error {
 	d.ready = make(chan struct{}, 1)
+	d.flowing = make(chan struct{})
 	d.stopped = make(chan struct{}, 1)
 	d.quit = make(chan struct{})
 	if err := d.open(d.wantID); err != nil {
@@ -112,11 +128,16 @@ func (d *device) open(id string) error {
 	cfg.PeriodSizeInMilliseconds = d.period
 	sub := malgo.SubConfig{Format: malgo.FormatS16, Channels: 1}
 	var mem unsafe.Pointer
+	var pulseName string
 	if id != "" {
 		raw, err := hex.DecodeString(id)
 		if err != nil || len(raw) > int(unsafe.Sizeof(malgo.DeviceID{})) {
 			return &DeviceError{Op: "open " + d.op() + " device", Device: id, Kind: d.missingKind(), Err: fmt.Errorf("malformed device id")}
 		}
+		pulseName = string(bytes.TrimRight(raw, "\x00"))
+	}
+	if id != "" && !d.pulse {
+		raw, _ := hex.DecodeString(id)
 		var full malgo.DeviceID
 		copy(full[:], raw)
 		mem = C.malloc(C.size_t(len(full)))
@@ -132,7 +153,13 @@ func (d *device) open(id string) error {
 	if d.capture {
 		cb.Data = d.onCapture
 	}
-	dev, err := malgo.InitDevice(d.ctx, cfg, cb)
+	var dev *malgo.Device
+	var err error
+	if id != "" && d.pulse {
+		dev, err = initPulseNamed(d.ctx, cfg, cb, d.capture, pulseName)
+	} else {
+		dev, err = malgo.InitDevice(d.ctx, cfg, cb)
+	}
 	if err != nil {
 		if mem != nil {
 			C.free(mem)
@@ -166,12 +193,55 @@ func (d *device) closeDev() {
 	dev, mem := d.dev, d.idMem
 	d.dev, d.idMem = nil, nil
 	d.mu.Unlock()
-	if dev != nil {
+	if dev == nil {
+		return
+	}
+	done := make(chan struct{})
+	go func() {
 		dev.Uninit()
+		if mem != nil {
+			C.free(mem)
+		}
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-time.After(uninitTimeout):
+		// miniaudio is stuck tearing down a stream the server killed; the
+		// device is abandoned (its thread and memory leak) so that audio
+		// can go on elsewhere.
+		d.log.Error("audio device teardown hangs; abandoning it", "dir", d.op())
 	}
-	if mem != nil {
-		C.free(mem)
+}
+
+// pulseEnvMu serialises the PULSE_SINK/PULSE_SOURCE override below.
+var pulseEnvMu sync.Mutex
+
+// initPulseNamed opens a PulseAudio device by name without pinning the
+// stream to it. Given a device ID, miniaudio connects with DONT_MOVE, so
+// when that sink disappears the server kills the stream, miniaudio never
+// notices and its teardown hangs. Instead we open the "default" device with
+// PULSE_SINK (or PULSE_SOURCE) naming the one we want: libpulse reads it
+// when miniaudio creates the device's PulseAudio context, the stream goes
+// to that device, and when the device is unplugged the server moves the
+// stream to the default one and playback simply continues.
+func initPulseNamed(ctx malgo.Context, cfg malgo.DeviceConfig, cb malgo.DeviceCallbacks, capture bool, name string) (*malgo.Device, error) {
+	key := "PULSE_SINK"
+	if capture {
+		key = "PULSE_SOURCE"
 	}
+	pulseEnvMu.Lock()
+	defer pulseEnvMu.Unlock()
+	old, had := os.LookupEnv(key)
+	os.Setenv(key, name)
+	defer func() {
+		if had {
+			os.Setenv(key, old)
+		} else {
+			os.Unsetenv(key)
+		}
+	}()
+	return malgo.InitDevice(ctx, cfg, cb)
 }
 
 // onCapture is the capture data callback. Audio thread: copies only.
@@ -180,8 +250,16 @@ func (d *device) onCapture(_, in []byte, _ uint32) {
 	if n := d.ring.write(s); n < len(s) {
 		d.xruns.Add(uint64(len(s) - n))
 	}
-	d.callbacks.Add(1)
+	d.counted()
 	notify(d.ready)
+}
+
+// counted counts a callback and marks the device flowing once. Exactly one
+// callback sees the count reach flowingAfter, so the close happens once.
+func (d *device) counted() {
+	if d.callbacks.Add(1) == flowingAfter {
+		close(d.flowing)
+	}
 }
 
 // onPlayback is the playback data callback. Audio thread: copies only.
@@ -191,7 +269,7 @@ func (d *device) onPlayback(out, _ []byte, _ uint32) {
 		clear(s[n:])
 		d.xruns.Add(uint64(len(s) - n))
 	}
-	d.callbacks.Add(1)
+	d.counted()
 	notify(d.ready)
 }
 
@@ -225,8 +303,12 @@ func (d *device) monitor() {
 				last, stale = c, 0
 				continue
 			}
-			if stale++; stale >= watchdogStale {
-				d.reopen("no audio callbacks for a second")
+			limit := watchdogStale
+			if c >= flowingAfter {
+				limit = watchdogStaleFlowing
+			}
+			if stale++; stale >= limit {
+				d.reopen("device stopped delivering audio")
 				last, stale = d.callbacks.Load(), 0
 			}
 		}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"runtime"
 	"sync"
 	"time"
 
@@ -74,9 +75,10 @@ type Config struct {
 // for concurrent use. Close stops everything it started; Players and
 // Recorders made from the engine must be closed first.
 type Engine struct {
-	cfg  Config
-	log  *slog.Logger
-	mctx *malgo.AllocatedContext
+	cfg   Config
+	pulse bool // the context runs on PulseAudio
+	log   *slog.Logger
+	mctx  *malgo.AllocatedContext
 
 	playback *device
 	mix      *mixer
@@ -104,11 +106,12 @@ func New(cfg Config) (*Engine, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	mctx, err := malgo.InitContext(cfg.Backend.malgo(), malgo.ContextConfig{}, nil)
+	mctx, pulse, err := initContext(cfg.Backend)
 	if err != nil {
-		return nil, &DeviceError{Op: "init audio system", Kind: KindNoAudioSystem, Err: err}
+		return nil, err
 	}
 	e := &Engine{
+		pulse:  pulse,
 		cfg:    cfg,
 		log:    cfg.Logger,
 		mctx:   mctx,
@@ -129,11 +132,28 @@ func New(cfg Config) (*Engine, error) {
 	return e, nil
 }
 
+// initContext opens a miniaudio context. BackendAuto tries PulseAudio
+// first on Linux so that the engine knows it runs there (see
+// initPulseNamed), then lets miniaudio choose.
+func initContext(b Backend) (*malgo.AllocatedContext, bool, error) {
+	if b == BackendAuto && runtime.GOOS == "linux" {
+		if mctx, err := malgo.InitContext([]malgo.Backend{malgo.BackendPulseaudio}, malgo.ContextConfig{}, nil); err == nil {
+			return mctx, true, nil
+		}
+	}
+	mctx, err := malgo.InitContext(b.malgo(), malgo.ContextConfig{}, nil)
+	if err != nil {
+		return nil, false, &DeviceError{Op: "init audio system", Kind: KindNoAudioSystem, Err: err}
+	}
+	return mctx, b == BackendPulseAudio, nil
+}
+
 func (e *Engine) newDevice(capture bool, id string, ring *sampleRing) *device {
 	return &device{
 		log:     e.log,
 		ctx:     e.mctx.Context,
 		capture: capture,
+		pulse:   e.pulse,
 		period:  uint32(e.cfg.Period / time.Millisecond),
 		wantID:  id,
 		ring:    ring,
@@ -164,6 +184,11 @@ func (e *Engine) mixLoop() {
 		e.mix.fill()
 	}
 }
+
+// PlaybackFlowing is closed once the playback device has been pulling
+// audio steadily for about 200 ms. Some audio servers (PulseAudio's null
+// sink, a resuming Bluetooth headset) take a second or two after opening.
+func (e *Engine) PlaybackFlowing() <-chan struct{} { return e.playback.flowing }
 
 // DeviceEvents reports device loss and rerouting. Events are dropped when
 // nobody reads; the channel is never closed.

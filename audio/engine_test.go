@@ -196,7 +196,7 @@ func TestPlayerSkipSilence(t *testing.T) {
 	e := newNullEngine(t)
 	half := int(durationToSamples(500 * time.Millisecond))
 	pcm := append(tone(440, 0.3, half), make([]int16, 4*half)...) // 0.5 s tone, 2 s silence
-	pcm = append(pcm, tone(440, 0.3, half)...)                     // 0.5 s tone
+	pcm = append(pcm, tone(440, 0.3, half)...)                    // 0.5 s tone
 	pkts, err := EncodePCM(pcm, EncoderConfig{})
 	if err != nil {
 		t.Fatal(err)

@@ -10,7 +10,7 @@ import (
 func TestFramerOddCallbackSizes(t *testing.T) {
 	for _, size := range []int{1, 441, 960, 1023} {
 		t.Run(itoa(size), func(t *testing.T) {
-			d := &device{capture: true, ring: newSampleRing(8192), ready: make(chan struct{}, 1)}
+			d := &device{capture: true, ring: newSampleRing(8192), ready: make(chan struct{}, 1), flowing: make(chan struct{})}
 			const total = 50*FrameSamples + 123
 			var f framer
 			var got []int16
@@ -78,8 +78,8 @@ func itoa(n int) string {
 
 // TestCallbacksDoNotAllocate shows the device callbacks allocate nothing.
 func TestCallbacksDoNotAllocate(t *testing.T) {
-	c := &device{capture: true, ring: newSampleRing(SampleRate), ready: make(chan struct{}, 1)}
-	p := &device{ring: newSampleRing(SampleRate), ready: make(chan struct{}, 1)}
+	c := &device{capture: true, ring: newSampleRing(SampleRate), ready: make(chan struct{}, 1), flowing: make(chan struct{})}
+	p := &device{ring: newSampleRing(SampleRate), ready: make(chan struct{}, 1), flowing: make(chan struct{})}
 	buf := make([]byte, 2*480)
 	if a := testing.AllocsPerRun(1000, func() {
 		c.onCapture(nil, buf, 480)
@@ -96,7 +96,7 @@ func TestCallbacksDoNotAllocate(t *testing.T) {
 }
 
 func BenchmarkCaptureCallback(b *testing.B) {
-	d := &device{capture: true, ring: newSampleRing(SampleRate), ready: make(chan struct{}, 1)}
+	d := &device{capture: true, ring: newSampleRing(SampleRate), ready: make(chan struct{}, 1), flowing: make(chan struct{})}
 	buf := make([]byte, 2*480)
 	out := make([]int16, 480)
 	b.ReportAllocs()
@@ -107,7 +107,7 @@ func BenchmarkCaptureCallback(b *testing.B) {
 }
 
 func BenchmarkPlaybackCallback(b *testing.B) {
-	d := &device{ring: newSampleRing(SampleRate), ready: make(chan struct{}, 1)}
+	d := &device{ring: newSampleRing(SampleRate), ready: make(chan struct{}, 1), flowing: make(chan struct{})}
 	buf := make([]byte, 2*480)
 	in := make([]int16, 480)
 	b.ReportAllocs()

@@ -9,7 +9,7 @@ import (
 type jitterCase struct {
 	name    string
 	packets int
-	drift   float64                    // sender clock rate error: +0.02 = 2 % fast
+	drift   float64                     // sender clock rate error: +0.02 = 2 % fast
 	delay   func(seq int) time.Duration // network delay of each packet
 	lost    func(seq int) bool
 	check   func(t *testing.T, r jitterRun)

@@ -65,12 +65,17 @@ type Recorder struct {
 	err       error
 }
 
+// Flowing is closed once the microphone has been delivering audio for about
+// 200 ms (at once for file recorders).
+func (r *Recorder) Flowing() <-chan struct{} { return r.src.flowing() }
+
 // pcmSource is where a Recorder reads PCM: the capture ring or a file.
 type pcmSource interface {
 	ready() <-chan struct{}      // signalled when read may return more
 	tick() <-chan time.Time      // optional pacing clock (nil if none)
 	read(p []int16) (int, error) // never blocks; io.EOF at the end
 	begin()                      // a recording starts
+	flowing() <-chan struct{}    // closed once audio arrives steadily
 }
 
 type recCmd struct {
@@ -329,6 +334,7 @@ func (s *deviceSource) ready() <-chan struct{}      { return s.d.ready }
 func (s *deviceSource) tick() <-chan time.Time      { return nil }
 func (s *deviceSource) read(p []int16) (int, error) { return s.d.ring.read(p), nil }
 func (s *deviceSource) begin()                      {}
+func (s *deviceSource) flowing() <-chan struct{}    { return s.d.flowing }
 
 // memSource plays samples in memory as a microphone, from the start of
 // each recording.
@@ -352,6 +358,10 @@ func (s *memSource) begin() {
 		close(s.always)
 	}
 }
+
+var closedChan = func() chan struct{} { c := make(chan struct{}); close(c); return c }()
+
+func (s *memSource) flowing() <-chan struct{} { return closedChan }
 
 func (s *memSource) ready() <-chan struct{} {
 	if !s.begun || s.realtime {

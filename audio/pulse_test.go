@@ -1,0 +1,448 @@
+package audio
+
+import (
+	"bytes"
+	"encoding/binary"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// PulseAudio tests. `make test` runs .ci/pulseaudio.sh, which starts a
+// private daemon at /tmp/parley-pulse, and sets PARLEY_TEST_PULSE=1. With
+// that variable set an unusable daemon fails these tests; without it they
+// skip. The tests start the daemon themselves when it is absent.
+
+const defaultPulseServer = "unix:/tmp/parley-pulse/pulse/native"
+
+// requirePulse makes sure a PulseAudio daemon answers and returns a pactl
+// runner.
+func requirePulse(t *testing.T) func(args ...string) string {
+	t.Helper()
+	strict := os.Getenv("PARLEY_TEST_PULSE") == "1"
+	fail := func(format string, args ...any) {
+		t.Helper()
+		if strict {
+			t.Fatalf("PARLEY_TEST_PULSE=1 but PulseAudio is unusable: "+format, args...)
+		}
+		t.Skipf("PulseAudio unusable (set PARLEY_TEST_PULSE=1 to fail instead): "+format, args...)
+	}
+	for _, tool := range []string{"pactl", "parec", "paplay", "espeak-ng"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			fail("%s not installed", tool)
+		}
+	}
+	if os.Getenv("PULSE_SERVER") == "" {
+		t.Setenv("PULSE_SERVER", defaultPulseServer)
+	}
+	if exec.Command("pactl", "info").Run() != nil {
+		script, _ := filepath.Abs("../.ci/pulseaudio.sh")
+		out, err := exec.Command("sh", script).CombinedOutput()
+		if err != nil {
+			fail("%s: %v\n%s", script, err, out)
+		}
+		t.Setenv("PULSE_SERVER", strings.TrimSpace(string(out)))
+		if out, err := exec.Command("pactl", "info").CombinedOutput(); err != nil {
+			fail("pactl info: %v\n%s", err, out)
+		}
+	}
+	return func(args ...string) string {
+		t.Helper()
+		out, err := exec.Command("pactl", args...).CombinedOutput()
+		if err != nil {
+			t.Fatalf("pactl %s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+		return strings.TrimSpace(string(out))
+	}
+}
+
+// loadModule loads a PulseAudio module for the test's lifetime.
+func loadModule(t *testing.T, pactl func(...string) string, args ...string) string {
+	t.Helper()
+	id := pactl(append([]string{"load-module"}, args...)...)
+	t.Cleanup(func() { _ = exec.Command("pactl", "unload-module", id).Run() })
+	return id
+}
+
+// findDevice returns the ID of the device whose name contains desc.
+func findDevice(t *testing.T, list []DeviceInfo, desc string) string {
+	t.Helper()
+	for _, d := range list {
+		if strings.Contains(d.Name, desc) {
+			return d.ID
+		}
+	}
+	t.Fatalf("no device named %q in %+v", desc, list)
+	return ""
+}
+
+// speechWAV makes a few seconds of espeak-ng speech.
+func speechWAV(t *testing.T) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "speech.wav")
+	out, err := exec.Command("espeak-ng", "-s", "160", "-w", path,
+		"Push to talk. Hello from Parley, the voice messenger for your local network.").CombinedOutput()
+	if err != nil {
+		t.Fatalf("espeak-ng: %v\n%s", err, out)
+	}
+	return path
+}
+
+// startParec records a source as raw s16le at 48 kHz with the given channels.
+func startParec(t *testing.T, source string, channels int) (stop func() []int16) {
+	t.Helper()
+	var buf bytes.Buffer
+	cmd := exec.Command("parec", "-d", source, "--format=s16le", "--rate=48000",
+		fmt.Sprintf("--channels=%d", channels), "--latency-msec=10")
+	cmd.Stdout = &buf
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("parec: %v", err)
+	}
+	return func() []int16 {
+		_ = cmd.Process.Signal(os.Interrupt)
+		_ = cmd.Wait()
+		b := buf.Bytes()
+		s := make([]int16, len(b)/2)
+		for i := range s {
+			s[i] = int16(binary.LittleEndian.Uint16(b[2*i:]))
+		}
+		return s
+	}
+}
+
+// TestPulseMouthToEar: espeak-ng speech is played into a virtual
+// microphone, captured by a Recorder, encoded, sent through a live Player
+// (jitter buffer, decoder, mixer) to a virtual speaker, and recorded back.
+// Mouth and ear are the left and right channels of one stereo null sink,
+// so both share a clock and the delay is exact.
+func TestPulseMouthToEar(t *testing.T) {
+	pactl := requirePulse(t)
+	tag := fmt.Sprintf("p2e%d", rand.Uint32()%1e6)
+	loadModule(t, pactl, "module-null-sink", "sink_name="+tag, "channels=2", "rate=48000",
+		"sink_properties=device.description="+tag+"Bus")
+	loadModule(t, pactl, "module-remap-sink", "sink_name="+tag+"_mouth", "master="+tag, "channels=1",
+		"master_channel_map=front-left", "channel_map=mono", "remix=no",
+		"sink_properties=device.description="+tag+"Mouth")
+	loadModule(t, pactl, "module-remap-sink", "sink_name="+tag+"_ear", "master="+tag, "channels=1",
+		"master_channel_map=front-right", "channel_map=mono", "remix=no",
+		"sink_properties=device.description="+tag+"Ear")
+	loadModule(t, pactl, "module-remap-source", "source_name="+tag+"_mic", "master="+tag+".monitor", "channels=1",
+		"master_channel_map=front-left", "channel_map=mono", "remix=no",
+		"source_properties=device.description="+tag+"Mic")
+
+	e0, err := New(Config{Backend: BackendPulseAudio, Logger: testLogger(t)})
+	if err != nil {
+		t.Fatalf("pulse engine: %v", err)
+	}
+	caps, plays, err := e0.ListDevices()
+	e0.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, err := New(Config{
+		Backend:          BackendPulseAudio,
+		CaptureDeviceID:  findDevice(t, caps, tag+"Mic"),
+		PlaybackDeviceID: findDevice(t, plays, tag+"Ear"),
+		Logger:           testLogger(t),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	rec, err := e.NewRecorder(RecorderConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rec.Close()
+	packets, err := rec.Start()
+	if err != nil {
+		t.Fatal(err)
+	}
+	player, err := e.Play(ChanSource(packets), PlayerConfig{Live: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer player.Close()
+
+	waitFlowing(t, e.PlaybackFlowing(), "playback")
+	waitFlowing(t, rec.Flowing(), "capture")
+	stopRec := startParec(t, tag+".monitor", 2)
+	speech := speechWAV(t)
+	if out, err := exec.Command("paplay", "-d", tag+"_mouth", speech).CombinedOutput(); err != nil {
+		t.Fatalf("paplay: %v\n%s", err, out)
+	}
+	<-time.After(600 * time.Millisecond) // let the tail travel mouth to ear
+	summary, err := rec.Stop()
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitEvent(t, player, PlayerFinished, 5*time.Second)
+	stereo := stopRec()
+	mouth, ear := make([]int16, len(stereo)/2), make([]int16, len(stereo)/2)
+	for i := range mouth {
+		mouth[i], ear[i] = stereo[2*i], stereo[2*i+1]
+	}
+	if rms(mouth) < 0.01 {
+		t.Fatalf("mouth channel silent (rms %.4f): speech did not reach the bus", rms(mouth))
+	}
+	lag, _ := bestLag(mouth, ear, int(durationToSamples(time.Second)))
+	delay := samplesToDuration(int64(lag))
+	// The live jitter buffer may drop a packet to shrink its delay (each
+	// drop moves the lag by 20 ms), so the waveform correlation is taken
+	// per 200 ms window of speech, each at its own best lag near the global
+	// one; the envelope correlation (10 ms RMS) is taken at the global lag.
+	wave, lags := windowedCorrelation(mouth, ear, lag)
+	env := ncc(envelope(mouth), envelope(ear[min(lag, len(ear)):]), 0)
+	t.Logf("mouth-to-ear: %d packets, delay %v (window lags %v..%v), waveform correlation %.3f, envelope correlation %.3f; jitter %+v; engine %+v",
+		summary.Packets, delay, lags[0], lags[1], wave, env, player.JitterStats(), e.Stats())
+	if wave < 0.5 || env < 0.6 {
+		t.Errorf("mouth and ear differ: waveform correlation %.3f (want >= 0.5), envelope %.3f (want >= 0.6)", wave, env)
+	}
+	if delay < 20*time.Millisecond || delay > 400*time.Millisecond {
+		t.Errorf("mouth-to-ear delay %v, want 20..400 ms", delay)
+	}
+}
+
+// windowedCorrelation is the energy-weighted mean, over 200 ms windows of
+// a with speech in them, of the best normalised correlation with b within
+// ±60 ms of lag; it also returns the smallest and largest lag used.
+func windowedCorrelation(a, b []int16, lag int) (float64, [2]time.Duration) {
+	fa, fb := toFloat(a), toFloat(b)
+	win := int(durationToSamples(200 * time.Millisecond))
+	search := int(durationToSamples(60 * time.Millisecond))
+	var sum, weight float64
+	lo, hi := math.MaxInt, 0
+	for start := 0; start+win+lag+search < len(fb); start += win {
+		seg := fa[start : start+win]
+		var energy float64
+		for _, v := range seg {
+			energy += v * v
+		}
+		if math.Sqrt(energy/float64(win)) < 0.02*32768 {
+			continue // pause between words
+		}
+		best, bestLag := math.Inf(-1), lag
+		for l := max(0, lag-search); l <= lag+search; l += 4 {
+			if c := ncc(seg, fb[start+l:start+l+win], 0); c > best {
+				best, bestLag = c, l
+			}
+		}
+		for l := max(0, bestLag-3); l <= bestLag+3; l++ {
+			if c := ncc(seg, fb[start+l:start+l+win], 0); c > best {
+				best, bestLag = c, l
+			}
+		}
+		sum += best * energy
+		weight += energy
+		lo, hi = min(lo, bestLag), max(hi, bestLag)
+	}
+	if weight == 0 {
+		return 0, [2]time.Duration{}
+	}
+	return sum / weight, [2]time.Duration{samplesToDuration(int64(lo)), samplesToDuration(int64(hi))}
+}
+
+// envelope is the RMS of each 10 ms block.
+func envelope(s []int16) []float64 {
+	const block = SampleRate / 100
+	out := make([]float64, len(s)/block)
+	for i := range out {
+		out[i] = rms(s[i*block : (i+1)*block])
+	}
+	return out
+}
+
+// waitFlowing waits until a device delivers audio steadily.
+func waitFlowing(t *testing.T, c <-chan struct{}, what string) {
+	t.Helper()
+	select {
+	case <-c:
+	case <-time.After(10 * time.Second):
+		t.Fatalf("%s device not flowing after 10 s", what)
+	}
+}
+
+// bestLag finds the lag (0..maxLag samples) at which b best matches a, and
+// the normalised correlation there: coarse on 8x decimated envelopes-free
+// signals, then exact around the best coarse lag.
+func bestLag(a, b []int16, maxLag int) (int, float64) {
+	const dec = 8
+	da, db := decimate(a, dec), decimate(b, dec)
+	best, bestC := 0, math.Inf(-1)
+	for lag := 0; lag < maxLag/dec; lag++ {
+		if c := ncc(da, db, lag); c > bestC {
+			best, bestC = lag, c
+		}
+	}
+	fa, fb := toFloat(a), toFloat(b)
+	fine, fineC := best*dec, math.Inf(-1)
+	for lag := max(0, best*dec-2*dec); lag <= best*dec+2*dec; lag++ {
+		if c := ncc(fa, fb, lag); c > fineC {
+			fine, fineC = lag, c
+		}
+	}
+	return fine, fineC
+}
+
+func decimate(s []int16, n int) []float64 {
+	out := make([]float64, len(s)/n)
+	for i := range out {
+		var sum float64
+		for _, v := range s[i*n : i*n+n] {
+			sum += float64(v)
+		}
+		out[i] = sum / float64(n)
+	}
+	return out
+}
+
+func toFloat(s []int16) []float64 {
+	out := make([]float64, len(s))
+	for i, v := range s {
+		out[i] = float64(v)
+	}
+	return out
+}
+
+// ncc is the normalised cross-correlation of a[i] with b[i+lag].
+func ncc(a, b []float64, lag int) float64 {
+	n := min(len(a), len(b)-lag)
+	if n <= 0 {
+		return 0
+	}
+	var ab, aa, bb float64
+	for i := range n {
+		x, y := a[i], b[i+lag]
+		ab += x * y
+		aa += x * x
+		bb += y * y
+	}
+	if aa == 0 || bb == 0 {
+		return 0
+	}
+	return ab / math.Sqrt(aa*bb)
+}
+
+// TestPulseHotUnplug unloads the sink a player is using while it plays:
+// nothing crashes, and the rest of the message plays on the default sink.
+func TestPulseHotUnplug(t *testing.T) {
+	pactl := requirePulse(t)
+	tag := fmt.Sprintf("hp%d", rand.Uint32()%1e6)
+	mod := loadModule(t, pactl, "module-null-sink", "sink_name="+tag, "rate=48000",
+		"sink_properties=device.description="+tag+"Headset")
+	defaultSink := pactl("get-default-sink")
+	if defaultSink == tag {
+		t.Fatalf("test sink became the default")
+	}
+
+	e0, err := New(Config{Backend: BackendPulseAudio, Logger: testLogger(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, plays, err := e0.ListDevices()
+	e0.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, err := New(Config{Backend: BackendPulseAudio, PlaybackDeviceID: findDevice(t, plays, tag+"Headset"), Logger: testLogger(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	waitFlowing(t, e.PlaybackFlowing(), "playback")
+	// Keep the default sink pulling at low latency before the unplug, as a
+	// real sound card would (a fresh null sink starts in 2 s blocks).
+	keep, err := New(Config{Backend: BackendPulseAudio, Logger: testLogger(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer keep.Close()
+	waitFlowing(t, keep.PlaybackFlowing(), "default playback")
+	p, pkts := playTone(t, e, 3*time.Second, PlayerConfig{})
+	stopRec := startParec(t, defaultSink+".monitor", 1)
+
+	for p.Position() < time.Second {
+		waitEvent(t, p, PlayerPosition, 2*time.Second)
+	}
+	pactl("unload-module", mod)
+	unplugged := p.Position()
+	fin := waitEvent(t, p, PlayerFinished, 10*time.Second)
+	heard := stopRec()
+	if want := time.Duration(len(pkts)) * FrameDuration; fin.Position != want {
+		t.Errorf("finished at %v, want %v", fin.Position, want)
+	}
+	// The default sink's monitor must carry the tone after the unplug.
+	toneAt := 0
+	for i := 0; i+FrameSamples <= len(heard); i += FrameSamples {
+		if rms(heard[i:i+FrameSamples]) > 0.1 {
+			toneAt++
+		}
+	}
+	t.Logf("unplugged at %v; %v of tone reached the default sink %q; stats %+v",
+		unplugged, time.Duration(toneAt)*FrameDuration, defaultSink, e.Stats())
+	if minimum := (3*time.Second - unplugged) / 2; time.Duration(toneAt)*FrameDuration < minimum {
+		t.Errorf("only %v of tone on the default sink after unplug, want >= %v", time.Duration(toneAt)*FrameDuration, minimum)
+	}
+	// Before the unplug it played on the headset sink, not the default.
+	if maximum := 3*time.Second - unplugged + 300*time.Millisecond; time.Duration(toneAt)*FrameDuration > maximum {
+		t.Errorf("%v of tone on the default sink, want <= %v: the player was not on the chosen sink", time.Duration(toneAt)*FrameDuration, maximum)
+	}
+	// And the engine still plays.
+	p2, _ := playTone(t, e, 300*time.Millisecond, PlayerConfig{})
+	waitEvent(t, p2, PlayerFinished, 5*time.Second)
+}
+
+// TestPulseCaptureStartLatency measures why the Recorder keeps the
+// microphone warm: a cold capture device takes this long from open to its
+// first samples, all of which a cold start would cut off the first
+// syllable; a warm Recorder's Start is a channel round trip.
+func TestPulseCaptureStartLatency(t *testing.T) {
+	requirePulse(t)
+	e, err := New(Config{Backend: BackendPulseAudio, Logger: testLogger(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	var cold []time.Duration
+	for range 3 {
+		d := e.newDevice(true, "", newSampleRing(SampleRate))
+		begin := time.Now()
+		if err := d.start(); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case <-d.ready:
+			cold = append(cold, time.Since(begin))
+		case <-time.After(3 * time.Second):
+			t.Fatalf("cold capture device delivered nothing in 3 s")
+		}
+		d.stop()
+	}
+	rec, err := e.NewRecorder(RecorderConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rec.Close()
+	begin := time.Now()
+	ch, err := rec.Start()
+	if err != nil {
+		t.Fatal(err)
+	}
+	warm := time.Since(begin)
+	select {
+	case <-ch:
+	case <-time.After(3 * time.Second):
+		t.Fatalf("warm recorder delivered no packet in 3 s")
+	}
+	firstPacket := time.Since(begin)
+	if _, err := rec.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("capture start: cold open->first samples %v; warm Start() %v, first 20 ms packet after %v", cold, warm, firstPacket)
+}
