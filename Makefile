@@ -36,7 +36,7 @@ test: deps-test
 	@./.ci/lo-multicast.sh
 	$(GO) vet ./...
 	PARLEY_TEST_PULSE=1 $(GO) test -race -count=1 -timeout 20m $(CORE)
-	$(GO) test -count=1 -timeout 20m $(GUI)
+	PARLEY_TEST_GUI=1 $(GO) test -count=1 -timeout 20m $(GUI)
 
 ## bench: micro-benchmarks, then the load scenarios against a bare baseline
 ## (results in bench-results/). Not part of make test.
