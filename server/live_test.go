@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"testing"
+	"time"
 
 	"parley/server/wire"
 )
@@ -350,4 +351,32 @@ func TestSyncPagesFitAFrame(t *testing.T) {
 	if total < 61 {
 		t.Errorf("synced %d events, want at least 61", total)
 	}
+}
+
+// TestRestartAbandonsOrphans: a message left recording when the server
+// stopped is abandoned after the silence if its sender never returns,
+// keeping its packets.
+func TestRestartAbandonsOrphans(t *testing.T) {
+	ts := startServer(t)
+	a := register(t, ts, "ana")
+	lobby := a.lobby()
+	msg := newID()
+	st := a.startVoice(lobby.ID, msg)
+	for n := uint32(0); n < 10; n++ {
+		a.sendPacket(st.Stream, n, packetData(msg, n))
+	}
+	a.waitAck(msg, 10)
+	w := a.welcome
+	ts.stop()
+
+	ts2 := startServerAt(t, ts.db, func(c *Config) { c.AbandonAfter = time.Second })
+	b := register(t, ts2, "bo")
+	b.waitFor("abandoned", func(f frame) bool {
+		if f.env == nil || f.env.Type != wire.TypeEvent {
+			return false
+		}
+		ev := decodeAs[wire.Event](f.env)
+		return ev.Message != nil && ev.Message.ID == msg && ev.Message.State == wire.StateAbandoned && ev.Message.Packets == 10
+	})
+	_ = w
 }

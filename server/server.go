@@ -106,6 +106,19 @@ func New(cfg Config) (*Server, error) {
 			WriteBufferPool: &gosync.Pool{},
 		},
 	}
+	// Messages left recording by an earlier run wait for their senders
+	// to resume them; the janitor abandons those that do not come back.
+	recording, err := store.RecordingMessages(context.Background())
+	if err != nil {
+		store.Close()
+		return nil, fmt.Errorf("new server: %w", err)
+	}
+	for _, m := range recording {
+		if _, _, err := srv.liveFor(context.Background(), m); err != nil {
+			store.Close()
+			return nil, fmt.Errorf("new server: reload message %s: %w", m.ID, err)
+		}
+	}
 	srv.mux = http.NewServeMux()
 	srv.mux.HandleFunc("/v1/ws", srv.serveWS)
 	srv.mux.HandleFunc("/healthz", srv.serveHealth)
