@@ -379,12 +379,17 @@ func (srv *Server) finish(m *liveMessage, end *endJob) {
 	m.waiters, m.tails, m.listeners = nil, nil, nil
 	m.mu.Unlock()
 
+	// Forget the streams before answering, so a packet sent after the
+	// answer meets stream_unknown.
+	if sender != nil {
+		sender.dropStreams(m)
+	}
+	for _, w := range waiters {
+		w.s.dropStreams(m)
+	}
 	ack := wire.VoiceAck{Message: m.id, Upto: msg.Packets, Complete: true}
 	for _, w := range waiters {
 		w.s.reply(wire.TypeVoiceAck, w.id, ack)
-	}
-	if sender != nil {
-		sender.dropStreams(m)
 	}
 	srv.setTalking(msg.Sender.ID, msg.Conversation, false)
 }
