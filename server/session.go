@@ -207,11 +207,15 @@ func (s *session) readLoop() {
 	s.conn.SetReadLimit(wire.MaxFrameBytes)
 	s.conn.SetReadDeadline(time.Now().Add(s.srv.cfg.HelloTimeout))
 	keepalive := 2*s.srv.cfg.PingInterval + s.srv.cfg.PingInterval/2
+	authed := false
+	// The pong handler runs inside ReadMessage, on this goroutine. Before
+	// the hello a pong does not extend the hello deadline.
 	s.conn.SetPongHandler(func(string) error {
-		s.conn.SetReadDeadline(time.Now().Add(keepalive))
+		if authed {
+			s.conn.SetReadDeadline(time.Now().Add(keepalive))
+		}
 		return nil
 	})
-	authed := false
 	for {
 		typ, data, err := s.conn.ReadMessage()
 		if err != nil {

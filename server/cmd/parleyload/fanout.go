@@ -1,0 +1,196 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	gosync "sync"
+	"time"
+
+	"github.com/gorilla/websocket"
+)
+
+// drainWait bounds the wait, after the last packet was sent, for packets
+// still on their way; what has not arrived by then is lost.
+const drainWait = 5 * time.Second
+
+// listenersPerAccount is how many listening devices share one Parley
+// account (signed in with its token): accounts cost an argon2id hash each,
+// connections do not, and the server fans out per connection either way.
+const listenersPerAccount = 100
+
+// fanoutResult is one fan-out run against one server.
+type fanoutResult struct {
+	name      string // "fan-out N=200", "rooms 20×(1+20)"
+	system    string // parley or baseline
+	rooms     int
+	listeners int // per room
+	sent      int64
+	expected  int64
+	received  int64
+	lat       dist
+	cpu       float64 // server CPU % of one core while talking
+	toolCPU   float64
+	peakKiB   int64
+	duration  time.Duration
+}
+
+func (r fanoutResult) loss() int64 { return r.expected - r.received }
+
+// runFanout runs rooms rooms of one talker and listeners listeners each,
+// talking for dur, against a fresh server of kind.
+func (e *env) runFanout(ctx context.Context, kind, name string, rooms, listeners int, dur time.Duration) (fanoutResult, error) {
+	res := fanoutResult{name: name, system: kind, rooms: rooms, listeners: listeners}
+	t, err := e.startTarget(ctx, kind)
+	if err != nil {
+		return res, err
+	}
+	defer t.stop()
+
+	tl := newTally()
+	talkers := make([]*peer, rooms)
+	convs := make([]string, rooms)
+	all := make([]*listener, 0, rooms*listeners)
+	var mu gosync.Mutex
+	defer func() {
+		peers := append([]*peer(nil), talkers...)
+		for _, l := range all {
+			peers = append(peers, l.peer)
+		}
+		closeAll(peers)
+	}()
+	addListener := func(l *listener) {
+		mu.Lock()
+		all = append(all, l)
+		mu.Unlock()
+	}
+
+	if kind == "parley" {
+		perRoom := (listeners + listenersPerAccount - 1) / listenersPerAccount
+		if _, err := register(ctx, t, "talker", rooms, talkers); err != nil {
+			return res, err
+		}
+		listenAcc, err := register(ctx, t, "listener", rooms*perRoom, nil)
+		if err != nil {
+			return res, err
+		}
+		for r := range rooms {
+			if rooms == 1 {
+				convs[r], err = lobbyOf(ctx, talkers[r])
+			} else {
+				var members []string
+				for a := range perRoom {
+					members = append(members, listenAcc[r*perRoom+a].user.ID)
+				}
+				convs[r], err = createGroup(ctx, talkers[r], fmt.Sprintf("room%d", r), members)
+			}
+			if err != nil {
+				return res, err
+			}
+		}
+		err = parallel(ctx, rooms*listeners, connectWidth, func(ctx context.Context, i int) error {
+			r, j := i/listeners, i%listeners
+			acc := listenAcc[r*perRoom+j%perRoom]
+			l := &listener{tally: tl}
+			p, err := signIn(ctx, t, acc.token, func(p *peer) { p.onBinary = l.onBinary })
+			if err != nil {
+				return fmt.Errorf("listener %d: %w", i, err)
+			}
+			l.peer = p
+			addListener(l)
+			return nil
+		})
+		if err != nil {
+			return res, err
+		}
+	} else {
+		err = parallel(ctx, rooms*(listeners+1), connectWidth, func(ctx context.Context, i int) error {
+			r, j := i/(listeners+1), i%(listeners+1)
+			p, err := dialPeer(ctx, t.roomURL(r))
+			if err != nil {
+				return err
+			}
+			if j == listeners {
+				talkers[r] = p
+				p.start()
+				return nil
+			}
+			l := &listener{tally: tl, peer: p}
+			p.onBinary = l.onBinary
+			p.start()
+			addListener(l)
+			return nil
+		})
+		if err != nil {
+			return res, err
+		}
+	}
+	settle()
+
+	// Talk: every talker sends one packet per frame for dur.
+	packets := int(dur / frameInterval)
+	sent := make([]int64, rooms)
+	messages := make([]string, rooms)
+	serverCPU, toolCPU := startCPU(t.p.pid()), startCPU(e.selfPID)
+	start := time.Now()
+	err = parallel(ctx, rooms, rooms, func(ctx context.Context, r int) error {
+		p := talkers[r]
+		stream := uint32(1)
+		if kind == "parley" {
+			var err error
+			if messages[r], stream, err = voiceStart(ctx, p, convs[r]); err != nil {
+				return fmt.Errorf("talker %d: %w", r, err)
+			}
+		}
+		tick := time.NewTicker(frameInterval)
+		defer tick.Stop()
+		buf := make([]byte, 0, 128)
+		for n := range packets {
+			if err := p.write(websocket.BinaryMessage, loadPacket(buf, stream, uint32(n))); err != nil {
+				return fmt.Errorf("talker %d packet %d: %w", r, n, err)
+			}
+			sent[r]++
+			select {
+			case <-tick.C:
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		}
+		return nil
+	})
+	res.cpu, res.toolCPU = serverCPU.percent(), toolCPU.percent()
+	res.duration = time.Since(start)
+	if err != nil {
+		return res, err
+	}
+	for _, s := range sent {
+		res.sent += s
+	}
+	res.expected = res.sent * int64(listeners)
+	select {
+	case <-tl.expect(res.expected):
+	case <-time.After(drainWait):
+	}
+	res.received = tl.got.Load()
+	if kind == "parley" {
+		for r := range rooms {
+			if err := voiceEnd(ctx, talkers[r], messages[r], uint32(sent[r])); err != nil {
+				return res, fmt.Errorf("talker %d: %w", r, err)
+			}
+		}
+	}
+	res.peakKiB, _ = memKiB(t.p.pid(), "VmHWM")
+	// The listeners' read loops still run: copy their samples under the
+	// tally's final count by closing first.
+	peers := append([]*peer(nil), talkers...)
+	for _, l := range all {
+		peers = append(peers, l.peer)
+	}
+	closeAll(peers)
+	samples := make([][]int64, len(all))
+	for i, l := range all {
+		samples[i] = l.samples
+	}
+	res.lat = newDist(samples...)
+	all, talkers = nil, nil
+	return res, nil
+}
