@@ -2,15 +2,19 @@ package server
 
 import (
 	"bufio"
+	"context"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
+	"parley/server/discovery"
 	"parley/server/wire"
 )
 
@@ -42,7 +46,12 @@ var listening = regexp.MustCompile(`parleyd listening.* addr=(\S+)`)
 // and waits for the line that says where it listens.
 func startParleyd(t *testing.T, bin, data string) *proc {
 	t.Helper()
-	cmd := exec.Command(bin, "-addr", "127.0.0.1:0", "-data", data, "-name", "test", "-log-level", "info")
+	return startCmd(t, exec.Command(bin, "-addr", "127.0.0.1:0", "-data", data, "-name", "test", "-log-level", "info", "-mdns", "off"))
+}
+
+// startCmd starts a parleyd command and waits until it listens.
+func startCmd(t *testing.T, cmd *exec.Cmd) *proc {
+	t.Helper()
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -168,4 +177,31 @@ func TestParleydLinksNoGUI(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestParleydAdvertisesOnLoopback: parleyd with -mdns lo is found by a
+// browser limited to lo (and nothing is sent on other interfaces).
+func TestParleydAdvertisesOnLoopback(t *testing.T) {
+	lo, err := net.InterfaceByName("lo")
+	if err != nil || lo.Flags&net.FlagMulticast == 0 {
+		t.Fatalf("lo has no multicast; run `ip link set lo multicast on` (make test does): %v", err)
+	}
+	bin := parleydBinary(t)
+	cmd := exec.Command(bin, "-addr", "127.0.0.1:0", "-data", t.TempDir(), "-name", "advertised", "-mdns", "lo")
+	p := startCmd(t, cmd)
+	_, port, _ := net.SplitHostPort(p.addr)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	found, err := discovery.Browse(ctx, discovery.Config{Interfaces: []string{"lo"}, Round: time.Second})
+	if err != nil {
+		t.Fatalf("browse: %v", err)
+	}
+	for list := range found {
+		for _, s := range list {
+			if s.Name == "advertised" && strconv.Itoa(s.Port) == port {
+				return
+			}
+		}
+	}
+	t.Fatal("parleyd was not found on lo within 20s")
 }

@@ -264,3 +264,34 @@ func equalLists(a, b []Server) bool {
 			slices.EqualFunc(x.Addrs, y.Addrs, net.IP.Equal) && slices.Equal(x.Text, y.Text)
 	})
 }
+
+// ParseInterfaces turns a user's setting into Config.Interfaces: "off" or
+// "" disables discovery, "auto" means every interface that is up, has
+// multicast and is not loopback, and anything else is a comma-separated
+// list of interface names (e.g. "lo" or "eth0,wlan0").
+func ParseInterfaces(setting string) []string {
+	setting = strings.TrimSpace(setting)
+	switch setting {
+	case "", "off":
+		return nil
+	case "auto":
+		ifs, err := net.Interfaces()
+		if err != nil {
+			return nil
+		}
+		var names []string
+		for _, ifc := range ifs {
+			if ifc.Flags&net.FlagUp != 0 && ifc.Flags&net.FlagMulticast != 0 && ifc.Flags&net.FlagLoopback == 0 {
+				names = append(names, ifc.Name)
+			}
+		}
+		return names
+	}
+	var names []string
+	for _, n := range strings.Split(setting, ",") {
+		if n = strings.TrimSpace(n); n != "" {
+			names = append(names, n)
+		}
+	}
+	return names
+}

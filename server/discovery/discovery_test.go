@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -124,5 +125,29 @@ func TestAdvertiseAndBrowseOnLoopback(t *testing.T) {
 	if n := runtime.NumGoroutine(); n > before {
 		buf := make([]byte, 1<<16)
 		t.Errorf("%d goroutines after stop, %d before:\n%s", n, before, buf[:runtime.Stack(buf, true)])
+	}
+}
+
+func TestParseInterfaces(t *testing.T) {
+	tests := []struct {
+		name, in string
+		want     []string
+	}{
+		{"off", "off", nil},
+		{"empty", "", nil},
+		{"one", "lo", []string{"lo"}},
+		{"list", " eth0, wlan0 ,", []string{"eth0", "wlan0"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := ParseInterfaces(tc.in); !slices.Equal(got, tc.want) {
+				t.Errorf("ParseInterfaces(%q) = %v, want %v", tc.in, got, tc.want)
+			}
+		})
+	}
+	for _, name := range ParseInterfaces("auto") {
+		if name == "lo" {
+			t.Errorf("auto includes loopback")
+		}
 	}
 }

@@ -11,6 +11,9 @@
 //	-abandon-after PARLEY_ABANDON_AFTER silence before an orphaned voice message is abandoned
 //	-log-format    PARLEY_LOG_FORMAT    "text" (default) or "json"
 //	-log-level     PARLEY_LOG_LEVEL     debug, info (default), warn, error
+//	-mdns          PARLEY_MDNS          interfaces to advertise on with mDNS: "auto"
+//	                                    (default: every multicast interface but loopback),
+//	                                    "off", or a list such as "eth0,wlan0"
 //
 // SIGINT or SIGTERM shuts it down gracefully: clients get a going-away
 // close, queued packets are committed, the database is closed.
@@ -31,6 +34,7 @@ import (
 	"time"
 
 	"parley/server"
+	"parley/server/discovery"
 )
 
 func main() {
@@ -63,6 +67,7 @@ func run(args []string) error {
 	abandon := fs.Duration("abandon-after", envDuration("PARLEY_ABANDON_AFTER", 60*time.Second), "silence before an orphaned voice message is abandoned")
 	logFormat := fs.String("log-format", env("PARLEY_LOG_FORMAT", "text"), `"text" or "json"`)
 	logLevel := fs.String("log-level", env("PARLEY_LOG_LEVEL", "info"), "debug, info, warn or error")
+	mdns := fs.String("mdns", env("PARLEY_MDNS", "auto"), `mDNS interfaces: "auto", "off" or a list like "eth0,wlan0"`)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -95,6 +100,9 @@ func run(args []string) error {
 	served := make(chan error, 1)
 	go func() { served <- httpSrv.Serve(ln) }()
 	logger.Info("parleyd listening", "addr", ln.Addr().String(), "data", *data)
+	if ad := advertise(*name, ln.Addr(), *mdns, logger); ad != nil {
+		defer ad.Close()
+	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -116,6 +124,23 @@ func run(args []string) error {
 	}
 	<-served
 	return closeErr
+}
+
+// advertise announces the server with mDNS on the chosen interfaces; a
+// failure is logged, not fatal (clients can still type host:port).
+func advertise(name string, addr net.Addr, setting string, logger *slog.Logger) *discovery.Advertisement {
+	ifs := discovery.ParseInterfaces(setting)
+	if len(ifs) == 0 {
+		logger.Info("mDNS advertising off")
+		return nil
+	}
+	ad, err := discovery.Advertise(discovery.Config{Name: name, Port: addr.(*net.TCPAddr).Port, Interfaces: ifs, Logger: logger})
+	if err != nil {
+		logger.Warn("mDNS advertising failed; clients can still connect by address", "interfaces", ifs, "err", err)
+		return nil
+	}
+	logger.Info("advertising with mDNS", "interfaces", ifs)
+	return ad
 }
 
 func hostname() string {
