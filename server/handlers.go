@@ -88,6 +88,14 @@ func (s *session) member(ctx context.Context, conversationID string) error {
 	return nil
 }
 
+// memberConversation loads a conversation the user is a member of.
+func (s *session) memberConversation(id string) (wire.Conversation, error) {
+	if err := s.member(s.ctx, id); err != nil {
+		return wire.Conversation{}, err
+	}
+	return s.srv.store.Conversation(s.ctx, id)
+}
+
 // visibleMessage loads a message the user may see; any other message is
 // not_found, whether or not it exists.
 func (s *session) visibleMessage(ctx context.Context, id string) (wire.Message, error) {
@@ -253,10 +261,7 @@ func (s *session) conversationMembers(env wire.Envelope) error {
 	if err != nil {
 		return err
 	}
-	if err := s.member(s.ctx, req.Conversation); err != nil {
-		return err
-	}
-	c, err := s.srv.store.Conversation(s.ctx, req.Conversation)
+	c, err := s.memberConversation(req.Conversation)
 	if err != nil {
 		return err
 	}
@@ -269,10 +274,7 @@ func (s *session) conversationAdd(env wire.Envelope) error {
 	if err != nil {
 		return err
 	}
-	if err := s.member(s.ctx, req.Conversation); err != nil {
-		return err
-	}
-	c, err := s.srv.store.Conversation(s.ctx, req.Conversation)
+	c, err := s.memberConversation(req.Conversation)
 	if err != nil {
 		return err
 	}
@@ -308,10 +310,7 @@ func (s *session) conversationLeave(env wire.Envelope) error {
 	if err != nil {
 		return err
 	}
-	if err := s.member(s.ctx, req.Conversation); err != nil {
-		return err
-	}
-	c, err := s.srv.store.Conversation(s.ctx, req.Conversation)
+	c, err := s.memberConversation(req.Conversation)
 	if err != nil {
 		return err
 	}
