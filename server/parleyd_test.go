@@ -2,6 +2,7 @@ package server
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"net"
 	"os"
@@ -95,11 +96,20 @@ func TestParleydKilledMidMessage(t *testing.T) {
 	data := t.TempDir()
 	p := startParleyd(t, bin, data)
 	a := register(t, p, "ana")
+	b := register(t, p, "bo")
 	lobby := a.lobby()
 	msg := newID()
 	st := a.startVoice(lobby.ID, msg)
+	bStream := liveStream(b, msg)
 	for n := uint32(0); n < 300; n++ {
 		a.sendPacket(st.Stream, n, packetData(msg, n))
+	}
+	// bo hears it live from the real binary.
+	for n := uint32(0); n < 50; n++ {
+		f := b.waitFor("live packet", func(f frame) bool { return f.bin != nil && f.bin.Stream == bStream })
+		if f.bin.First != n || !bytes.Equal(f.bin.Packets[0], packetData(msg, n)) {
+			t.Fatalf("bo's live packet %d: got number %d", n, f.bin.First)
+		}
 	}
 	// Take the newest ack that has arrived by the time of the kill.
 	acked := a.waitAck(msg, 100).Upto
