@@ -1,0 +1,260 @@
+package app
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"runtime"
+	"strconv"
+	"strings"
+	gosync "sync"
+	"sync/atomic"
+	"time"
+
+	"fyne.io/fyne/v2"
+	fyneapp "fyne.io/fyne/v2/app"
+	"fyne.io/fyne/v2/driver/desktop"
+	"fyne.io/fyne/v2/lang"
+
+	"parley/assets"
+	"parley/audio"
+	"parley/ui"
+)
+
+// Run starts Parley's window and blocks until the user quits. Components
+// start in this order and close in reverse: audio, host, discovery,
+// messenger (sync), recorder, player, ui.
+func Run(cfg Config) error {
+	start := time.Now()
+	log := cfg.logger()
+	if cfg.DataDir != "" {
+		if err := isolatePreferences(cfg.DataDir); err != nil {
+			return err
+		}
+	}
+	a := fyneapp.NewWithID(AppID)
+	a.SetIcon(assets.Icon)
+	store := ui.PreferencesSettings{P: a.Preferences()}
+	prefs := store.Load()
+	if err := assets.LoadTranslations(prefs.Language); err != nil {
+		log.Warn("translations", "err", err)
+	}
+	root := cfg.DataDir
+	if root == "" {
+		root = a.Storage().RootURI().Path()
+	}
+	dirs, err := newPaths(root)
+	if err != nil {
+		return err
+	}
+	backend, err := cfg.backend()
+	if err != nil {
+		return err
+	}
+
+	sys := startAudio(audio.Config{Backend: backend, CaptureDeviceID: prefs.InputDevice,
+		PlaybackDeviceID: prefs.OutputDevice, Logger: log.With("component", "audio")}, log)
+	sys.setCueVolume(prefs.CueVolume)
+	hints := newHintBus()
+	interfaces := mdnsInterfaces(cfg.MDNSInterfaces)
+	h := &host{dir: dirs.server, name: "Parley on " + deviceName(), listenIP: cfg.HostAddr, portFlag: cfg.HostPort,
+		prefs: a.Preferences(), interfaces: interfaces, log: log, hints: hints}
+	if cfg.Host && !prefs.HostServer {
+		prefs.HostServer = true
+		if err := store.Save(prefs); err != nil {
+			return err
+		}
+	}
+	if prefs.HostServer {
+		if err := h.Start(); err != nil {
+			log.Error("host a server", "err", err)
+		}
+	}
+	disc := startBrowser(interfaces, log, hints)
+
+	var focused atomic.Bool
+	focused.Store(true)
+	msgr := newMessenger(dirs.accounts, deviceName(), log, hints)
+	msgr.newVoice = func(title string, n int) {
+		sys.cue(ui.CueMessage)
+		if !focused.Load() && !sys.muted.Load() {
+			text := lang.L("New voice message in ") + title
+			if n > 1 {
+				text = strconv.Itoa(n) + lang.L(" new voice messages in ") + title
+			}
+			a.SendNotification(fyne.NewNotification("Parley", text))
+		}
+	}
+	signInAtStart(cfg, &prefs, store, msgr, h, log)
+
+	var wg gosync.WaitGroup
+	rec := newRecorder(sys, msgr, log)
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		rec.warm()
+	}()
+	pl := newPlayer(sys, msgr, hints, log)
+
+	u := ui.New(a, ui.Deps{
+		Messenger: msgr,
+		Recorder:  rec,
+		Player:    pl,
+		Discovery: disc,
+		Host:      h,
+		Devices:   devices{sys},
+		Settings:  settings{store: store, sys: sys},
+		Hints:     hints.ch,
+		Cue:       sys.cue,
+	})
+	win := u.Window()
+	win.SetMaster()
+	a.Lifecycle().SetOnExitedForeground(func() {
+		focused.Store(false)
+		u.ExitedForeground()
+	})
+	a.Lifecycle().SetOnEnteredForeground(func() {
+		focused.Store(true)
+		u.EnteredForeground()
+	})
+	a.Lifecycle().SetOnStopped(u.Close) // on the UI thread, while quitting
+	setupTray(a, win, sys, pl)
+	u.Show()
+	if cfg.ReportStartup {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			reportStartup(start, msgr)
+		}()
+	}
+
+	a.Run()
+
+	hints.close() // ui has stopped reading: release every producer
+	var errs []error
+	errs = append(errs, rec.close())
+	wg.Wait()
+	pl.close()
+	errs = append(errs, msgr.Close())
+	disc.close()
+	errs = append(errs, h.Stop(), sys.close())
+	return errors.Join(errs...)
+}
+
+// signInAtStart signs in as the command line asks, or restores the last
+// account from its stored token (offline-first: the cached history shows
+// even when the server is unreachable).
+func signInAtStart(cfg Config, prefs *ui.Prefs, store ui.PreferencesSettings, m *messenger, h *host, log *slog.Logger) {
+	server := cfg.Server
+	if server == "" && cfg.Host && h.Running() {
+		server = h.Address()
+	}
+	if cfg.User != "" && server != "" {
+		if cfg.Password == "" && m.restore(server, cfg.User) {
+			return
+		}
+		if err := m.Connect(server); err != nil {
+			log.Error("connect", "server", server, "err", err)
+			return
+		}
+		prefs.LastServer = server
+		var err error
+		if cfg.SignUp {
+			err = m.SignUp(cfg.User, cfg.Password)
+		} else {
+			err = m.SignIn(cfg.User, cfg.Password)
+		}
+		if err != nil {
+			log.Error("sign in", "server", server, "user", cfg.User, "err", err)
+		} else {
+			prefs.LastUser = cfg.User
+		}
+		if err := store.Save(*prefs); err != nil {
+			log.Warn("save preferences", "err", err)
+		}
+		return
+	}
+	if prefs.LastServer == "" {
+		return
+	}
+	if prefs.LastUser != "" && m.restore(prefs.LastServer, prefs.LastUser) {
+		return
+	}
+	m.choose(prefs.LastServer)
+}
+
+// setupTray adds the system tray menu (show, mute incoming, quit) where
+// the desktop has a tray.
+func setupTray(a fyne.App, win fyne.Window, sys *audioSys, pl *player) {
+	desk, ok := a.(desktop.App)
+	if !ok {
+		return
+	}
+	var menu *fyne.Menu
+	show := fyne.NewMenuItem(lang.L("Show Parley"), func() {
+		win.Show()
+		win.RequestFocus()
+	})
+	mute := fyne.NewMenuItem(lang.L("Mute incoming"), nil)
+	mute.Action = func() {
+		on := !sys.muted.Load()
+		sys.muted.Store(on)
+		mute.Checked = on
+		if on {
+			pl.stopLive()
+		}
+		menu.Refresh()
+	}
+	quit := fyne.NewMenuItem(lang.L("Quit"), a.Quit)
+	quit.IsQuit = true
+	menu = fyne.NewMenu("Parley", show, mute, fyne.NewMenuItemSeparator(), quit)
+	desk.SetSystemTrayMenu(menu)
+	desk.SetSystemTrayIcon(assets.Icon)
+}
+
+// reportStartup prints, once the signed-in account's first conversation
+// has been read and handed to the window (or at once without an account),
+// the time since start and the resident memory.
+func reportStartup(start time.Time, m *messenger) {
+	n := -1
+	if m.current() != nil {
+		select {
+		case n = <-m.firstRead:
+		case <-time.After(30 * time.Second):
+		}
+	}
+	fyne.DoAndWait(func() {}) // the window has applied what was read (fyne.Do is FIFO)
+	fyne.DoAndWait(func() {
+		fmt.Fprintf(os.Stderr, "parley: startup: usable after %d ms, %d messages listed, rss %.1f MB, go heap %.1f MB\n",
+			time.Since(start).Milliseconds(), n, float64(rssBytes())/(1<<20), float64(heapBytes())/(1<<20))
+	})
+}
+
+func rssBytes() int64 {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if rest, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+			kb, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")), 10, 64)
+			return kb << 10
+		}
+	}
+	return 0
+}
+
+func heapBytes() uint64 {
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	return ms.HeapAlloc
+}
+
+func deviceName() string {
+	h, err := os.Hostname()
+	if err != nil || h == "" {
+		return "desktop"
+	}
+	return h
+}

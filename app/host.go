@@ -1,0 +1,164 @@
+package app
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"path/filepath"
+	"strconv"
+	gosync "sync"
+	"time"
+
+	"fyne.io/fyne/v2"
+
+	"parley/server"
+	"parley/server/discovery"
+	"parley/ui"
+)
+
+// prefHostPort is the preference that keeps the hosted server's port.
+const prefHostPort = "hostPort"
+
+// host is ui.Host: the bundled server in-process, listening on the port
+// kept in preferences (falling back to a free port, which is then kept),
+// its database in the data folder, advertised by mDNS on the chosen
+// interfaces.
+type host struct {
+	dir        string // server database folder
+	name       string
+	listenIP   string // "" = all interfaces
+	portFlag   int    // overrides the preference when set
+	prefs      fyne.Preferences
+	interfaces []string // mDNS; nil disables
+	log        *slog.Logger
+	hints      *hintBus
+
+	mu        gosync.Mutex // held across Start and Stop: they may take a moment
+	srv       *server.Server
+	httpSrv   *http.Server
+	adv       *discovery.Advertisement
+	addr      string
+	serveDone chan struct{}
+}
+
+// Running implements ui.Host.
+func (h *host) Running() bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.srv != nil
+}
+
+// Address implements ui.Host.
+func (h *host) Address() string {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.addr
+}
+
+// Start implements ui.Host.
+func (h *host) Start() error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.srv != nil {
+		return nil
+	}
+	port := h.portFlag
+	if port == 0 {
+		port = h.prefs.IntWithFallback(prefHostPort, DefaultHostPort)
+	}
+	ln, err := net.Listen("tcp", net.JoinHostPort(h.listenIP, strconv.Itoa(port)))
+	if err != nil {
+		h.log.Warn("port taken; hosting on a free port", "port", port, "err", err)
+		ln, err = net.Listen("tcp", net.JoinHostPort(h.listenIP, "0"))
+		if err != nil {
+			return fmt.Errorf("host a server: %w", err)
+		}
+	}
+	port = ln.Addr().(*net.TCPAddr).Port
+	h.prefs.SetInt(prefHostPort, port)
+	srv, err := server.New(server.Config{DBPath: filepath.Join(h.dir, "parley.db"), Name: h.name, Logger: h.log.With("component", "server")})
+	if err != nil {
+		ln.Close()
+		return fmt.Errorf("host a server: %w", err)
+	}
+	h.srv = srv
+	h.httpSrv = &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second}
+	h.serveDone = make(chan struct{})
+	go func(hs *http.Server, done chan struct{}) {
+		defer close(done)
+		if err := hs.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			h.log.Warn("hosted server stopped", "err", err)
+		}
+	}(h.httpSrv, h.serveDone)
+	h.addr = net.JoinHostPort(h.reachableIP(), strconv.Itoa(port))
+	adv, err := discovery.Advertise(discovery.Config{Name: h.name, Port: port, Interfaces: h.interfaces, Logger: h.log})
+	switch {
+	case errors.Is(err, discovery.ErrDisabled):
+	case err != nil:
+		h.log.Warn("mDNS advertisement failed; clients can still type the address", "err", err)
+	default:
+		h.adv = adv
+	}
+	h.log.Info("hosting a server", "address", h.addr)
+	h.hints.post(ui.Hint{Kind: ui.HintHost})
+	return nil
+}
+
+// reachableIP is the address others use to reach the server: the listen
+// IP if one was chosen, else the first IPv4 address of the mDNS
+// interfaces, else of any up interface, else loopback.
+func (h *host) reachableIP() string {
+	if ip := net.ParseIP(h.listenIP); ip != nil && !ip.IsUnspecified() {
+		return ip.String()
+	}
+	firstIPv4 := func(ifi net.Interface) string {
+		addrs, _ := ifi.Addrs()
+		for _, a := range addrs {
+			if ipn, ok := a.(*net.IPNet); ok && ipn.IP.To4() != nil {
+				return ipn.IP.String()
+			}
+		}
+		return ""
+	}
+	for _, name := range h.interfaces {
+		if ifi, err := net.InterfaceByName(name); err == nil {
+			if ip := firstIPv4(*ifi); ip != "" {
+				return ip
+			}
+		}
+	}
+	ifs, _ := net.Interfaces()
+	for _, ifi := range ifs {
+		if ifi.Flags&net.FlagUp != 0 && ifi.Flags&net.FlagLoopback == 0 {
+			if ip := firstIPv4(ifi); ip != "" {
+				return ip
+			}
+		}
+	}
+	return "127.0.0.1"
+}
+
+// Stop implements ui.Host: the advertisement is withdrawn, connections are
+// closed (clients reconnect when it is back) and the database is closed.
+func (h *host) Stop() error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.srv == nil {
+		return nil
+	}
+	if h.adv != nil {
+		h.adv.Close()
+		h.adv = nil
+	}
+	err := h.httpSrv.Close() // stops accepting; WebSockets are hijacked
+	err = errors.Join(err, h.srv.Close())
+	<-h.serveDone
+	h.srv, h.httpSrv, h.addr = nil, nil, ""
+	h.hints.post(ui.Hint{Kind: ui.HintHost})
+	if err != nil {
+		return fmt.Errorf("stop hosting: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,736 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"strconv"
+	"strings"
+	gosync "sync"
+	"time"
+
+	"parley/audio"
+	"parley/server/wire"
+	"parley/sync"
+	"parley/ui"
+)
+
+// Timings of the messenger.
+const (
+	// connectTimeout bounds the reachability check of Connect.
+	connectTimeout = 5 * time.Second
+	// signInTimeout bounds SignIn and SignUp (argon2id on the server is
+	// part of it).
+	signInTimeout = 30 * time.Second
+	// requestTimeout bounds requests that need the server.
+	requestTimeout = 15 * time.Second
+	// hintWindow is how long the hint pump gathers sync hints before
+	// passing them on: a talker pushes 50 packets a second, and each
+	// would otherwise make the UI re-read the conversation.
+	hintWindow = 60 * time.Millisecond
+	// maxListed is how many of a conversation's newest messages
+	// Messages returns.
+	maxListed = 10000
+	// maxLiveSources bounds the live sources waiting for the player.
+	maxLiveSources = 16
+	// liveQuiet is how long after a live start no "new message"
+	// notification is sent for the conversation (ui announced the talker).
+	liveQuiet = 10 * time.Minute
+)
+
+// messenger is ui.Messenger over the sync engine: one sync.Client (one
+// account on one server) at a time, its store read for the UI, its hints
+// translated into ui hints. It also keeps the live sources sync.Incoming
+// hands out until the player takes them.
+type messenger struct {
+	dir    string // accounts folder: one store per server and account
+	device string
+	log    *slog.Logger
+	hints  *hintBus
+	// newVoice is called (on the pump goroutine) when voice messages from
+	// others arrived in a conversation that was not just live.
+	newVoice func(title string, count int)
+	// firstRead receives the length of the first Messages answer, once.
+	firstRead chan int
+	readOnce  gosync.Once
+
+	mu       gosync.Mutex
+	server   string
+	acc      *account
+	status   ui.ConnStatus
+	live     map[string]*sync.PacketSource
+	liveConv map[string]time.Time
+	unplayed map[string]int // nil until the first count after sign-in
+}
+
+// account is one running sync.Client and the goroutines the messenger
+// runs for it: Run, the hint pump and the Incoming reader.
+type account struct {
+	c        *sync.Client
+	server   string
+	user     string
+	cancel   context.CancelFunc
+	wg       gosync.WaitGroup
+	state    chan struct{} // signalled at every connection change
+	signedIn bool          // guarded by messenger.mu
+}
+
+func newMessenger(dir, device string, log *slog.Logger, hints *hintBus) *messenger {
+	return &messenger{dir: dir, device: device, log: log, hints: hints,
+		newVoice: func(string, int) {}, firstRead: make(chan int, 1),
+		live:     map[string]*sync.PacketSource{}, liveConv: map[string]time.Time{}}
+}
+
+// normalizeAddress turns what a user typed into host:port.
+func normalizeAddress(s string) (string, error) {
+	s = strings.TrimSpace(s)
+	for _, p := range []string{"ws://", "http://"} {
+		s = strings.TrimPrefix(s, p)
+	}
+	s = strings.TrimSuffix(strings.TrimSuffix(s, "/v1/ws"), "/")
+	if s == "" {
+		return "", errors.New("no server address")
+	}
+	if _, _, err := net.SplitHostPort(s); err != nil {
+		s = net.JoinHostPort(strings.Trim(s, "[]"), strconv.Itoa(DefaultHostPort))
+	}
+	return s, nil
+}
+
+// userError wraps err with the ui error the user should see.
+func userError(err error) error {
+	if err == nil {
+		return nil
+	}
+	var kind error
+	switch {
+	case errors.Is(err, sync.ErrAuthFailed), errors.Is(err, sync.ErrTokenInvalid), errors.Is(err, sync.ErrNoCredentials):
+		kind = ui.ErrWrongPassword
+	case errors.Is(err, sync.ErrUsernameTaken):
+		kind = ui.ErrUsernameTaken
+	case errors.Is(err, sync.ErrServerUnreachable), errors.Is(err, sync.ErrNotConnected):
+		kind = ui.ErrServerUnreachable
+	case errors.Is(err, audio.ErrNoMicrophone), errors.Is(err, audio.ErrNoAudioSystem), errors.Is(err, audio.ErrPermissionDenied):
+		kind = ui.ErrNoMicrophone
+	case errors.Is(err, audio.ErrDeviceBusy):
+		kind = ui.ErrDeviceBusy
+	default:
+		return err
+	}
+	return fmt.Errorf("%w: %w", kind, err)
+}
+
+// Status implements ui.Messenger.
+func (m *messenger) Status() ui.ConnStatus {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.status
+}
+
+func (m *messenger) current() *account {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.acc == nil || !m.acc.signedIn {
+		return nil
+	}
+	return m.acc
+}
+
+// store returns the signed-in account's store and user.
+func (m *messenger) store() (*sync.Store, *sync.Client, error) {
+	acc := m.current()
+	if acc == nil {
+		return nil, nil, errors.New("not signed in")
+	}
+	return acc.c.Store(), acc.c, nil
+}
+
+// Connect implements ui.Messenger: it checks that a Parley server answers
+// at address and makes it the server to sign in to.
+func (m *messenger) Connect(address string) error {
+	addr, err := normalizeAddress(address)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), connectTimeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+addr+"/healthz", nil)
+	if err != nil {
+		return fmt.Errorf("connect %s: %w", addr, err)
+	}
+	client := http.Client{Transport: &http.Transport{Proxy: nil}}
+	resp, err := client.Do(req)
+	if err != nil {
+		return fmt.Errorf("connect %s: %w", addr, userError(fmt.Errorf("%w: %v", sync.ErrServerUnreachable, err)))
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("connect %s: %w: not a Parley server (HTTP %d)", addr, ui.ErrServerUnreachable, resp.StatusCode)
+	}
+	m.stopAccount()
+	m.mu.Lock()
+	m.server = addr
+	m.status = ui.ConnStatus{State: ui.StateConnecting, Server: addr}
+	m.mu.Unlock()
+	m.hints.post(ui.Hint{Kind: ui.HintConnection})
+	return nil
+}
+
+// choose makes address the server to sign in to, without checking it
+// (the remembered server at start).
+func (m *messenger) choose(address string) {
+	addr, err := normalizeAddress(address)
+	if err != nil {
+		return
+	}
+	m.mu.Lock()
+	m.server = addr
+	m.status = ui.ConnStatus{State: ui.StateConnecting, Server: addr}
+	m.mu.Unlock()
+}
+
+// SignIn implements ui.Messenger.
+func (m *messenger) SignIn(username, password string) error {
+	return m.signIn(username, password, false)
+}
+
+// SignUp implements ui.Messenger: it creates the account (or signs in if
+// it exists with this password).
+func (m *messenger) SignUp(username, password string) error {
+	err := m.signIn(username, password, true)
+	if errors.Is(err, ui.ErrWrongPassword) {
+		return fmt.Errorf("sign up %s: %w", username, ui.ErrUsernameTaken)
+	}
+	return err
+}
+
+func (m *messenger) signIn(username, password string, register bool) error {
+	username = strings.TrimSpace(username)
+	m.mu.Lock()
+	server := m.server
+	m.mu.Unlock()
+	if server == "" {
+		return errors.New("sign in: no server chosen")
+	}
+	m.stopAccount()
+	path := sync.StorePath(m.dir, server, username)
+	_, statErr := os.Stat(path)
+	fresh := errors.Is(statErr, os.ErrNotExist)
+	c, err := sync.New(sync.Config{URL: server, StorePath: path, Username: username, Password: password,
+		Register: register, DeviceName: m.device, AutoDeliver: true, Logger: m.log.With("account", username)})
+	if err != nil {
+		return fmt.Errorf("sign in %s: %w", username, err)
+	}
+	acc := m.startAccount(c, server, username, false)
+	err = m.awaitSignIn(acc)
+	if err != nil {
+		m.stopAccount()
+		if fresh {
+			for _, suffix := range []string{"", "-wal", "-shm"} {
+				os.Remove(path + suffix)
+			}
+		}
+		return fmt.Errorf("sign in %s at %s: %w", username, server, userError(err))
+	}
+	m.mu.Lock()
+	acc.signedIn = true
+	m.status = m.statusOf(acc)
+	m.mu.Unlock()
+	m.hints.post(ui.Hint{Kind: ui.HintConnection})
+	m.hints.post(ui.Hint{Kind: ui.HintConversations})
+	return nil
+}
+
+// awaitSignIn waits until acc's client is signed in or has failed.
+func (m *messenger) awaitSignIn(acc *account) error {
+	timeout := time.NewTimer(signInTimeout)
+	defer timeout.Stop()
+	for {
+		st, err := acc.c.State()
+		switch st {
+		case sync.StateSyncing, sync.StateOnline:
+			return nil
+		case sync.StateStopped:
+			if err == nil {
+				err = sync.ErrClosed
+			}
+			return err
+		case sync.StateOffline:
+			if err != nil {
+				return err
+			}
+		}
+		select {
+		case <-acc.state:
+		case <-timeout.C:
+			return fmt.Errorf("%w: no answer in %v", sync.ErrServerUnreachable, signInTimeout)
+		}
+	}
+}
+
+// restore signs in with the token stored for user at server, without
+// waiting for the network: the cached history shows at once. It reports
+// false when there is no stored sign-in.
+func (m *messenger) restore(server, user string) bool {
+	server, err := normalizeAddress(server)
+	if err != nil || user == "" {
+		return false
+	}
+	path := sync.StorePath(m.dir, server, user)
+	if _, err := os.Stat(path); err != nil {
+		return false
+	}
+	c, err := sync.New(sync.Config{URL: server, StorePath: path, Username: user, DeviceName: m.device,
+		AutoDeliver: true, Logger: m.log.With("account", user)})
+	if err != nil {
+		m.log.Warn("restore account", "user", user, "server", server, "err", err)
+		return false
+	}
+	if tok, err := c.Store().Token(context.Background()); err != nil || tok == "" {
+		c.Close()
+		return false
+	}
+	m.stopAccount()
+	m.mu.Lock()
+	m.server = server
+	m.mu.Unlock()
+	acc := m.startAccount(c, server, user, true)
+	m.mu.Lock()
+	m.status = m.statusOf(acc)
+	m.mu.Unlock()
+	return true
+}
+
+// startAccount makes c the current account and starts its goroutines.
+func (m *messenger) startAccount(c *sync.Client, server, user string, signedIn bool) *account {
+	ctx, cancel := context.WithCancel(context.Background())
+	acc := &account{c: c, server: server, user: user, cancel: cancel, state: make(chan struct{}, 1), signedIn: signedIn}
+	m.mu.Lock()
+	m.acc = acc
+	m.unplayed = nil
+	m.live = map[string]*sync.PacketSource{}
+	m.mu.Unlock()
+	acc.wg.Add(3)
+	go func() {
+		defer acc.wg.Done()
+		err := c.Run(ctx)
+		if err != nil {
+			m.log.Info("sync stopped", "user", user, "err", err)
+		}
+		wake(acc.state)
+	}()
+	go func() {
+		defer acc.wg.Done()
+		m.pump(acc)
+	}()
+	go func() {
+		defer acc.wg.Done()
+		m.takeIncoming(ctx, acc)
+	}()
+	return acc
+}
+
+// stopAccount stops and closes the current account, if any, and waits for
+// its goroutines.
+func (m *messenger) stopAccount() {
+	m.mu.Lock()
+	acc := m.acc
+	m.acc = nil
+	m.live = map[string]*sync.PacketSource{}
+	if acc != nil {
+		m.status = ui.ConnStatus{State: ui.StateDisconnected, Server: m.server}
+	}
+	m.mu.Unlock()
+	if acc == nil {
+		return
+	}
+	acc.cancel()
+	if err := acc.c.Close(); err != nil { // closes Hints: the pump ends
+		m.log.Warn("close account store", "user", acc.user, "err", err)
+	}
+	acc.wg.Wait()
+}
+
+// Close stops the current account. Idempotent.
+func (m *messenger) Close() error {
+	m.stopAccount()
+	return nil
+}
+
+func wake(ch chan struct{}) {
+	select {
+	case ch <- struct{}{}:
+	default:
+	}
+}
+
+// statusOf is the ui status of acc. Call with m.mu held.
+func (m *messenger) statusOf(acc *account) ui.ConnStatus {
+	st, err := acc.c.State()
+	s := ui.ConnStatus{Server: acc.server, Err: userError(err)}
+	if acc.signedIn {
+		s.User = acc.user
+	}
+	switch st {
+	case sync.StateOffline:
+		s.State = ui.StateOffline
+		if !acc.signedIn {
+			s.State = ui.StateConnecting
+		}
+	case sync.StateConnecting, sync.StateSyncing:
+		s.State = ui.StateConnecting
+	case sync.StateOnline:
+		s.State = ui.StateConnected
+	case sync.StateStopped:
+		s.State = ui.StateDisconnected
+		if err != nil && !sync.Retryable(err) {
+			s.User = "" // the sign-in is gone (revoked, signed out, password changed)
+		}
+	}
+	return s
+}
+
+// pump translates acc's sync hints into ui hints, gathering them for
+// hintWindow so that bursts cost the UI one re-read.
+func (m *messenger) pump(acc *account) {
+	in := acc.c.Hints()
+	for {
+		h, ok := <-in
+		if !ok {
+			return
+		}
+		batch := []sync.Hint{h}
+		t := time.NewTimer(hintWindow)
+	gather:
+		for {
+			select {
+			case h, ok := <-in:
+				if !ok {
+					break gather
+				}
+				batch = append(batch, h)
+			case <-t.C:
+				break gather
+			}
+		}
+		t.Stop()
+		m.forward(acc, batch)
+	}
+}
+
+// forward posts the ui hints for a batch of sync hints, each once.
+func (m *messenger) forward(acc *account, batch []sync.Hint) {
+	var out []ui.Hint
+	seen := map[ui.Hint]bool{}
+	add := func(h ui.Hint) {
+		if !seen[h] {
+			seen[h] = true
+			out = append(out, h)
+		}
+	}
+	countUnplayed := false
+	for _, h := range batch {
+		switch h := h.(type) {
+		case sync.ConnectionChanged:
+			wake(acc.state)
+			m.mu.Lock()
+			if m.acc == acc {
+				m.status = m.statusOf(acc)
+			}
+			m.mu.Unlock()
+			add(ui.Hint{Kind: ui.HintConnection})
+		case sync.ConversationsChanged:
+			add(ui.Hint{Kind: ui.HintConversations})
+			countUnplayed = true
+		case sync.ConversationChanged:
+			add(ui.Hint{Kind: ui.HintConversation, Conversation: h.Conversation})
+		case sync.MessageLive:
+			m.mu.Lock()
+			m.liveConv[h.Conversation] = time.Now()
+			m.mu.Unlock()
+			add(ui.Hint{Kind: ui.HintConversation, Conversation: h.Conversation})
+			add(ui.Hint{Kind: ui.HintMessage, Conversation: h.Conversation, Message: h.Message})
+		case sync.MessageChanged:
+			add(ui.Hint{Kind: ui.HintMessage, Conversation: h.Conversation, Message: h.Message})
+		case sync.MessageEnded:
+			m.mu.Lock()
+			delete(m.live, h.Message)
+			m.mu.Unlock()
+			add(ui.Hint{Kind: ui.HintConversation, Conversation: h.Conversation})
+			add(ui.Hint{Kind: ui.HintMessage, Conversation: h.Conversation, Message: h.Message})
+		case sync.PresenceChanged:
+			add(ui.Hint{Kind: ui.HintPresence})
+		case sync.ErrorHint:
+			m.log.Warn("sync", "op", h.Op, "err", h.Err)
+		}
+	}
+	m.mu.Lock()
+	signedIn := acc.signedIn && m.acc == acc
+	m.mu.Unlock()
+	if !signedIn {
+		// Before sign-in completes only the connection state matters.
+		if seen[ui.Hint{Kind: ui.HintConnection}] {
+			m.hints.post(ui.Hint{Kind: ui.HintConnection})
+		}
+		return
+	}
+	for _, h := range out {
+		m.hints.post(h)
+	}
+	if countUnplayed {
+		m.checkUnplayed(acc)
+	}
+}
+
+// checkUnplayed compares unplayed counts with the last ones and reports
+// conversations that gained voice messages without being live just now.
+func (m *messenger) checkUnplayed(acc *account) {
+	convs, err := acc.c.Store().Conversations(context.Background())
+	if err != nil {
+		return
+	}
+	type gain struct {
+		title string
+		n     int
+	}
+	var gains []gain
+	m.mu.Lock()
+	first := m.unplayed == nil
+	prev := m.unplayed
+	m.unplayed = make(map[string]int, len(convs))
+	for _, c := range convs {
+		m.unplayed[c.ID] = c.Unplayed
+		if first || c.Unplayed <= prev[c.ID] {
+			continue
+		}
+		if t, ok := m.liveConv[c.ID]; ok && time.Since(t) < liveQuiet {
+			continue
+		}
+		gains = append(gains, gain{convTitle(c, acc.user), c.Unplayed - prev[c.ID]})
+	}
+	m.mu.Unlock()
+	for _, g := range gains {
+		m.newVoice(g.title, g.n)
+	}
+}
+
+// takeIncoming keeps the live sources sync hands out until the player
+// asks for one (Player.Play at ui.LiveEdge).
+func (m *messenger) takeIncoming(ctx context.Context, acc *account) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case in := <-acc.c.Incoming():
+			m.mu.Lock()
+			if m.acc == acc {
+				if len(m.live) >= maxLiveSources {
+					for id := range m.live {
+						delete(m.live, id)
+						break
+					}
+				}
+				m.live[in.Message.ID] = in.Source
+			}
+			m.mu.Unlock()
+		}
+	}
+}
+
+// liveSource hands over the live source of message, if sync gave one.
+func (m *messenger) liveSource(message string) *sync.PacketSource {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	src := m.live[message]
+	delete(m.live, message)
+	return src
+}
+
+// Conversations implements ui.Messenger.
+func (m *messenger) Conversations() ([]ui.Conversation, error) {
+	acc := m.current()
+	if acc == nil {
+		return nil, nil
+	}
+	ctx := context.Background()
+	st := acc.c.Store()
+	convs, err := st.Conversations(ctx)
+	if err != nil {
+		return nil, err
+	}
+	pres, err := st.Presence(ctx)
+	if err != nil {
+		return nil, err
+	}
+	me, _ := st.Account(ctx)
+	talking := map[string][]string{} // conversation -> user ids
+	for _, p := range pres {
+		if p.State == wire.PresenceTalking && p.User != me.UserID {
+			talking[p.Conversation] = append(talking[p.Conversation], p.User)
+		}
+	}
+	out := make([]ui.Conversation, 0, len(convs))
+	for _, c := range convs {
+		if !c.Member {
+			continue
+		}
+		out = append(out, toUIConversation(c, acc.user, talking[c.ID]))
+	}
+	return out, nil
+}
+
+// Messages implements ui.Messenger.
+func (m *messenger) Messages(conversation string) ([]ui.Message, error) {
+	st, _, err := m.store()
+	if err != nil {
+		return nil, nil
+	}
+	ms, err := st.Messages(context.Background(), conversation, 0, maxListed)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]ui.Message, len(ms))
+	for i, msg := range ms {
+		out[i] = toUIMessage(msg)
+	}
+	m.readOnce.Do(func() { m.firstRead <- len(out) })
+	return out, nil
+}
+
+// Message implements ui.Messenger.
+func (m *messenger) Message(id string) (ui.Message, error) {
+	st, _, err := m.store()
+	if err != nil {
+		return ui.Message{}, err
+	}
+	msg, err := st.Message(context.Background(), id)
+	if err != nil {
+		return ui.Message{}, err
+	}
+	return toUIMessage(msg), nil
+}
+
+// SendText implements ui.Messenger.
+func (m *messenger) SendText(conversation, text string) (ui.Message, error) {
+	st, c, err := m.store()
+	if err != nil {
+		return ui.Message{}, err
+	}
+	id, err := c.SendText(conversation, text)
+	if err != nil {
+		return ui.Message{}, fmt.Errorf("send text: %w", err)
+	}
+	msg, err := st.Message(context.Background(), id)
+	if err != nil {
+		return ui.Message{}, err
+	}
+	return toUIMessage(msg), nil
+}
+
+// MarkListened implements ui.Messenger. done records the position as the
+// message's end, which is what "listened to the end" means everywhere
+// (position ≥ duration).
+func (m *messenger) MarkListened(message string, position time.Duration, done bool) error {
+	st, c, err := m.store()
+	if err != nil {
+		return err
+	}
+	if done {
+		if msg, err := st.Message(context.Background(), message); err == nil {
+			position = max(position, voiceDuration(msg))
+		}
+	}
+	if err := c.MarkListened(message, position); err != nil {
+		return fmt.Errorf("mark listened: %w", err)
+	}
+	return nil
+}
+
+// CreateDirect implements ui.Messenger.
+func (m *messenger) CreateDirect(username string) (ui.Conversation, error) {
+	return m.create(wire.ConversationDirect, "", []string{username})
+}
+
+// CreateGroup implements ui.Messenger.
+func (m *messenger) CreateGroup(title string, members []string) (ui.Conversation, error) {
+	return m.create(wire.ConversationGroup, title, members)
+}
+
+func (m *messenger) create(kind wire.ConversationKind, title string, names []string) (ui.Conversation, error) {
+	acc := m.current()
+	if acc == nil {
+		return ui.Conversation{}, errors.New("create conversation: not signed in")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), requestTimeout)
+	defer cancel()
+	users, err := acc.c.ListUsers(ctx)
+	if err != nil {
+		return ui.Conversation{}, fmt.Errorf("create conversation: %w", userError(err))
+	}
+	byName := map[string]string{}
+	for _, u := range users {
+		byName[strings.ToLower(u.Name)] = u.ID
+	}
+	ids := make([]string, 0, len(names))
+	for _, n := range names {
+		id, ok := byName[strings.ToLower(strings.TrimSpace(n))]
+		if !ok {
+			return ui.Conversation{}, fmt.Errorf("create conversation: no user %q on this server", n)
+		}
+		ids = append(ids, id)
+	}
+	c, err := acc.c.CreateConversation(ctx, kind, title, ids)
+	if err != nil {
+		return ui.Conversation{}, fmt.Errorf("create conversation: %w", userError(err))
+	}
+	return toUIConversation(c, acc.user, nil), nil
+}
+
+// SignOut implements ui.Messenger.
+func (m *messenger) SignOut() error {
+	acc := m.current()
+	if acc == nil {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), requestTimeout)
+	defer cancel()
+	err := acc.c.SignOut(ctx)
+	m.stopAccount()
+	m.hints.post(ui.Hint{Kind: ui.HintConnection})
+	if err != nil {
+		return fmt.Errorf("sign out: %w", err)
+	}
+	return nil
+}
+
+// ExportOpus implements ui.Messenger: the message's packets (fetched if
+// not cached) as an Ogg Opus file.
+func (m *messenger) ExportOpus(message string, w io.Writer) error {
+	_, c, err := m.store()
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	src, err := c.OpenMessage(ctx, message, 0)
+	if err != nil {
+		return fmt.Errorf("export %s: %w", message, err)
+	}
+	return audio.ExportOpus(ctx, w, packetSource{src})
+}
+
+// packetSource adapts a sync.PacketSource to audio.PacketSource.
+type packetSource struct{ src *sync.PacketSource }
+
+func (p packetSource) Next(ctx context.Context) (audio.Packet, error) {
+	pk, err := p.src.Next(ctx)
+	if err != nil {
+		return audio.Packet{}, err
+	}
+	return audio.Packet{Seq: pk.Seq, Data: pk.Data}, nil
+}

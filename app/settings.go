@@ -1,0 +1,27 @@
+package app
+
+import (
+	"parley/ui"
+)
+
+// settings is ui.Settings in Fyne preferences; saving applies what takes
+// effect at once (devices, cue volume). The host switch is applied by ui
+// through Host, the language at the next start.
+type settings struct {
+	store ui.PreferencesSettings
+	sys   *audioSys
+}
+
+// Load implements ui.Settings.
+func (s settings) Load() ui.Prefs { return s.store.Load() }
+
+// Save implements ui.Settings. It returns at once: device switches run on
+// the audio system's goroutine.
+func (s settings) Save(p ui.Prefs) error {
+	if err := s.store.Save(p); err != nil {
+		return err
+	}
+	s.sys.setCueVolume(p.CueVolume)
+	s.sys.setDevices(p.InputDevice, p.OutputDevice)
+	return nil
+}
