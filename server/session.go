@@ -32,8 +32,15 @@ type session struct {
 	srv  *Server
 	conn *websocket.Conn
 
-	out  chan outFrame
-	bulk chan outFrame
+	// queue holds the frames Deliver queued, oldest at queue[head]; it
+	// grows with demand up to QueueFrames and is released when it drains,
+	// so an idle connection holds no queue memory. wake tells the writer
+	// that something was queued.
+	qmu   gosync.Mutex
+	queue []outFrame
+	head  int
+	wake  chan struct{}
+	bulk  chan outFrame
 
 	done      chan struct{} // closed by close
 	closeOnce gosync.Once
@@ -62,7 +69,7 @@ func newSession(srv *Server, conn *websocket.Conn) *session {
 	return &session{
 		srv:     srv,
 		conn:    conn,
-		out:     make(chan outFrame, srv.cfg.QueueFrames),
+		wake:    make(chan struct{}, 1),
 		bulk:    make(chan outFrame),
 		done:    make(chan struct{}),
 		ctx:     ctx,
@@ -87,14 +94,58 @@ func (s *session) Deliver(binary bool, data []byte) bool {
 		return false
 	default:
 	}
-	select {
-	case s.out <- outFrame{binary: binary, data: data}:
-		return true
-	default:
+	if !s.push(outFrame{binary: binary, data: data}) {
 		s.srv.metrics.queueDrops.Inc()
 		s.close(wire.CloseSlowConsumer, "outgoing queue overflowed")
 		return false
 	}
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+	return true
+}
+
+// queueKeep is the queue capacity kept once it drains; a larger one (left
+// by a burst) is released.
+const queueKeep = 16
+
+// push appends f to the queue unless it holds QueueFrames frames.
+func (s *session) push(f outFrame) bool {
+	s.qmu.Lock()
+	defer s.qmu.Unlock()
+	if len(s.queue)-s.head >= s.srv.cfg.QueueFrames {
+		return false
+	}
+	if s.head > 0 && len(s.queue) == cap(s.queue) {
+		// Reuse the space before head instead of growing.
+		n := copy(s.queue, s.queue[s.head:])
+		clear(s.queue[n:])
+		s.queue, s.head = s.queue[:n], 0
+	}
+	s.queue = append(s.queue, f)
+	return true
+}
+
+// pop takes the oldest queued frame.
+func (s *session) pop() (outFrame, bool) {
+	s.qmu.Lock()
+	defer s.qmu.Unlock()
+	if s.head == len(s.queue) {
+		return outFrame{}, false
+	}
+	f := s.queue[s.head]
+	s.queue[s.head] = outFrame{}
+	s.head++
+	if s.head == len(s.queue) {
+		s.head = 0
+		if cap(s.queue) > queueKeep {
+			s.queue = nil
+		} else {
+			s.queue = s.queue[:0]
+		}
+	}
+	return f, true
 }
 
 // sendBulk hands a frame to the writer, waiting until it takes it, so
@@ -162,11 +213,17 @@ func (s *session) writeLoop() {
 		return true
 	}
 	for {
-		select {
-		case f := <-s.out:
+		// Write what is queued; stop early if the session closes.
+		for f, ok := s.pop(); ok; f, ok = s.pop() {
 			if !write(f) {
 				return
 			}
+			if s.isClosed() {
+				break
+			}
+		}
+		select {
+		case <-s.wake:
 		case f := <-s.bulk:
 			if !write(f) {
 				return
@@ -189,15 +246,19 @@ func (s *session) writeLoop() {
 
 // flush writes what is already queued, without waiting for more.
 func (s *session) flush(write func(outFrame) bool) {
-	for {
-		select {
-		case f := <-s.out:
-			if !write(f) {
-				return
-			}
-		default:
+	for f, ok := s.pop(); ok; f, ok = s.pop() {
+		if !write(f) {
 			return
 		}
+	}
+}
+
+func (s *session) isClosed() bool {
+	select {
+	case <-s.done:
+		return true
+	default:
+		return false
 	}
 }
 
