@@ -42,7 +42,7 @@ func (e *env) runIdle(ctx context.Context, kind string, conns int) (idleResult, 
 	defer t.stop()
 	var accounts []account
 	if kind == "parley" {
-		if accounts, err = register(ctx, t, "idle", idleAccounts, nil); err != nil {
+		if accounts, err = register(ctx, t, "idle", min(idleAccounts, conns), nil); err != nil {
 			return res, err
 		}
 	}
