@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	gosync "sync"
+	"time"
 
 	"parley/audio"
 	"parley/sync"
@@ -31,6 +32,9 @@ type recorder struct {
 	wg     gosync.WaitGroup // one send goroutine per transmission
 }
 
+// micWarmup bounds how long warm waits for the microphone to deliver.
+const micWarmup = 5 * time.Second
+
 // transmission is one message being recorded; its send goroutine waits on
 // end once the packet channel is drained.
 type transmission struct {
@@ -55,8 +59,18 @@ func (r *recorder) warm() {
 	if _, err := r.sys.wait(); err != nil {
 		return
 	}
-	if _, err := r.open(); err != nil {
+	rec, err := r.open()
+	if err != nil {
 		r.log.Warn("microphone", "err", err)
+		return
+	}
+	t := time.NewTimer(micWarmup)
+	defer t.Stop()
+	select {
+	case <-rec.Flowing():
+		r.log.Info("microphone open")
+	case <-t.C:
+		r.log.Warn("microphone open but silent so far", "after", micWarmup)
 	}
 }
 
