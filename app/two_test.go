@@ -1,0 +1,238 @@
+package app
+
+import (
+	"context"
+	"log/slog"
+	"path/filepath"
+	"strconv"
+	"strings"
+	gosync "sync"
+	"testing"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/canvas"
+	"fyne.io/fyne/v2/test"
+
+	"parley/audio"
+	"parley/server/wire"
+	"parley/sync"
+	"parley/ui"
+)
+
+// TestTwoInstances: A is the real binary, hosting, with a PulseAudio
+// virtual microphone; B is this package's components in-process (sync
+// messenger, audio engine on the null backend, player, recorder, and the
+// real ui on Fyne's test driver) joining A by host:port. A talks (F8 held
+// for 3 s): B shows the live talker and plays the stream at once, then
+// shows the complete message; B's listened state reaches A's store.
+func TestTwoInstances(t *testing.T) {
+	requireGUI(t)
+	mouth, mic := virtualMic(t, "two")
+	wav := speech(t)
+	port := freePort(t)
+	addr := "127.0.0.1:" + strconv.Itoa(port)
+	dataA := t.TempDir()
+	a := startBinary(t, dataA, []string{"PULSE_SOURCE=" + mic},
+		"-host", "-host-addr", "127.0.0.1", "-port", strconv.Itoa(port),
+		"-user", "alice", "-password", "alice's password", "-signup", "-audio", "pulse")
+
+	b := startInProcess(t, addr, "bob")
+	lobby := b.lobby(t)
+
+	talked := make(chan struct{})
+	go func() {
+		defer close(talked)
+		a.talk(t, mouth, wav, 3*time.Second)
+	}()
+
+	// While A talks: B's window names the talker and B's player plays
+	// alice's live message.
+	var liveID string
+	b.poll(t, 10*time.Second, "B shows alice talking and plays her live", func() bool {
+		if !b.shows("alice talking") {
+			return false
+		}
+		pb := b.pl.Playback()
+		if pb.State != ui.PlayPlaying {
+			return false
+		}
+		m, err := b.msgr.Message(pb.Message)
+		if err != nil || m.Sender != "alice" {
+			return false
+		}
+		liveID = m.ID
+		return true
+	})
+	t.Logf("B plays alice's live message %s", liveID)
+	<-talked
+
+	// Then the complete message, about 3 s, in B's list and window.
+	b.poll(t, 20*time.Second, "B shows alice's complete message", func() bool {
+		ms, _ := b.msgr.Messages(lobby)
+		for _, m := range ms {
+			if m.ID == liveID && m.State == ui.StateComplete && m.Duration > 2500*time.Millisecond {
+				return b.shows("0:03") || b.shows("0:02")
+			}
+		}
+		return false
+	})
+
+	// B heard it live to the end: listened, here and at A.
+	b.poll(t, 20*time.Second, "B marks alice's message listened", func() bool {
+		m, err := b.msgr.Message(liveID)
+		return err == nil && m.Listened
+	})
+	storeA, err := sync.OpenStore(sync.StorePath(filepath.Join(dataA, "accounts"), addr, "alice"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer storeA.Close()
+	b.poll(t, 20*time.Second, "A's store has bob's listened receipt", func() bool {
+		ctx := context.Background()
+		rs, err := storeA.Receipts(ctx, liveID)
+		if err != nil {
+			return false
+		}
+		users, _ := storeA.Users(ctx)
+		for _, r := range rs {
+			bob := false
+			for _, u := range users {
+				bob = bob || (u.ID == r.User && u.Name == "bob")
+			}
+			if bob && r.Kind == wire.ReceiptListened && r.Position >= 2500*time.Millisecond {
+				return true
+			}
+		}
+		return false
+	})
+	screenshot(t, filepath.Join(t.TempDir(), "a.png"))
+}
+
+// inProcess is an app instance built from this package's components, with
+// the real ui on Fyne's test driver.
+type inProcess struct {
+	app  fyne.App
+	u    *ui.UI
+	msgr *messenger
+	pl   *player
+}
+
+// startInProcess signs user up at addr and opens its window.
+func startInProcess(t *testing.T, addr, user string) *inProcess {
+	t.Helper()
+	fa := serializedApp(test.NewTempApp(t))
+	log := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	hints := newHintBus()
+	sys := startAudio(audio.Config{Backend: audio.BackendNull, Logger: log}, log)
+	msgr := newMessenger(t.TempDir(), user+"-desktop", log, hints)
+	rec := newRecorder(sys, msgr, log)
+	pl := newPlayer(sys, msgr, hints, log)
+	in := &inProcess{app: fa, msgr: msgr, pl: pl}
+	t.Cleanup(func() { // reverse order of start
+		if in.u != nil {
+			fyne.DoAndWait(func() { in.u.Close() })
+		}
+		hints.close()
+		rec.close()
+		pl.close()
+		msgr.Close()
+		sys.close()
+	})
+	if _, err := sys.wait(); err != nil {
+		t.Fatalf("null audio engine: %v", err)
+	}
+	if err := msgr.Connect(addr); err != nil {
+		t.Fatal(err)
+	}
+	if err := msgr.SignUp(user, "password of "+user); err != nil {
+		t.Fatal(err)
+	}
+	fyne.DoAndWait(func() {
+		in.u = ui.New(fa, ui.Deps{Messenger: msgr, Recorder: rec, Player: pl, Hints: hints.ch, Cue: sys.cue,
+			Settings: settings{store: ui.PreferencesSettings{P: fa.Preferences()}, sys: sys}})
+		in.u.Window().Resize(fyne.NewSize(900, 620))
+		in.u.Show()
+	})
+	return in
+}
+
+func (in *inProcess) lobby(t *testing.T) string {
+	var id string
+	in.poll(t, 10*time.Second, "the Lobby", func() bool {
+		cs, _ := in.msgr.Conversations()
+		for _, c := range cs {
+			if c.Kind == ui.KindLobby {
+				id = c.ID
+			}
+		}
+		return id != ""
+	})
+	return id
+}
+
+// shows reports whether some text on the window contains s.
+func (in *inProcess) shows(s string) bool {
+	found := false
+	fyne.DoAndWait(func() {
+		for _, o := range test.LaidOutObjects(in.u.Window().Content()) {
+			if tx, ok := o.(*canvas.Text); ok && o.Visible() && strings.Contains(tx.Text, s) {
+				found = true
+			}
+		}
+	})
+	return found
+}
+
+// poll re-checks cond every 50 ms: the widget tree has no change
+// notification a test could wait on.
+func (in *inProcess) poll(t *testing.T, timeout time.Duration, what string, cond func() bool) {
+	t.Helper()
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	deadline := time.After(timeout)
+	for !cond() {
+		select {
+		case <-tick.C:
+		case <-deadline:
+			t.Fatalf("%s: not within %v", what, timeout)
+		}
+	}
+}
+
+// serializedApp makes fyne.Do and fyne.DoAndWait on a test app run one at
+// a time, as the real driver's UI thread does: Fyne's test driver runs
+// them at once on the calling goroutine, and ui's goroutines would
+// otherwise update widgets concurrently.
+func serializedApp(a fyne.App) fyne.App {
+	s := &lockedApp{App: a, drv: &lockedDriver{Driver: a.Driver()}}
+	fyne.SetCurrentApp(s)
+	return s
+}
+
+type lockedApp struct {
+	fyne.App
+	drv *lockedDriver
+}
+
+func (a *lockedApp) Driver() fyne.Driver { return a.drv }
+
+type lockedDriver struct {
+	fyne.Driver
+	mu gosync.Mutex
+}
+
+func (d *lockedDriver) DoFromGoroutine(f func(), wait bool) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.Driver.DoFromGoroutine(f, wait)
+}
+
+// testWriter sends log lines to the test log.
+type testWriter struct{ t *testing.T }
+
+func (w testWriter) Write(p []byte) (int, error) {
+	w.t.Helper()
+	w.t.Log(strings.TrimSuffix(string(p), "\n"))
+	return len(p), nil
+}
