@@ -178,5 +178,5 @@ func (d devices) Outputs() ([]ui.Device, error) {
 	return out, err
 }
 
-func floatBits(v float64) uint64      { return math.Float64bits(v) }
+func floatBits(v float64) uint64     { return math.Float64bits(v) }
 func floatFromBits(b uint64) float64 { return math.Float64frombits(b) }

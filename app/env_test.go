@@ -193,15 +193,16 @@ func freePort(t *testing.T) int {
 
 // instance is one running binary.
 type instance struct {
-	t      *testing.T
-	cmd    *exec.Cmd
-	data   string
-	log    *bytes.Buffer
-	logMu  *gosync.Mutex
-	ready  chan string   // the -report-startup line
-	micOn  chan struct{} // closed when the app logs its microphone open
-	exited chan struct{}
-	window string
+	t       *testing.T
+	cmd     *exec.Cmd
+	data    string
+	log     *bytes.Buffer
+	logMu   *gosync.Mutex
+	ready   chan string   // the -report-startup line
+	startup string        // that line, once received
+	micOn   chan struct{} // closed when the app logs its microphone open
+	exited  chan struct{}
+	window  string
 }
 
 type lockedWriter struct {
@@ -261,7 +262,7 @@ func startBinary(t *testing.T, data string, env []string, args ...string) *insta
 	}()
 	t.Cleanup(in.stop)
 	select {
-	case <-in.ready:
+	case in.startup = <-in.ready:
 	case <-in.exited:
 		t.Fatalf("app exited before its window was usable:\n%s", in.output())
 	case <-time.After(60 * time.Second):

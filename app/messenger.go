@@ -83,7 +83,7 @@ type account struct {
 func newMessenger(dir, device string, log *slog.Logger, hints *hintBus) *messenger {
 	return &messenger{dir: dir, device: device, log: log, hints: hints,
 		newVoice: func(string, int) {}, firstRead: make(chan int, 1),
-		live:     map[string]*sync.PacketSource{}, liveConv: map[string]time.Time{}}
+		live: map[string]*sync.PacketSource{}, liveConv: map[string]time.Time{}}
 }
 
 // normalizeAddress turns what a user typed into host:port.

@@ -1,0 +1,116 @@
+package app
+
+import (
+	"errors"
+	"flag"
+	"io"
+	"testing"
+	"time"
+
+	"parley/server/wire"
+	"parley/sync"
+	"parley/ui"
+)
+
+func TestNormalizeAddress(t *testing.T) {
+	tests := []struct {
+		name, in, want string
+	}{
+		{"host and port", "192.168.1.20:7420", "192.168.1.20:7420"},
+		{"default port", "192.168.1.20", "192.168.1.20:7447"},
+		{"websocket URL", "ws://example.lan:9000/v1/ws", "example.lan:9000"},
+		{"http URL", "http://example.lan:9000/", "example.lan:9000"},
+		{"spaces", "  10.0.0.5:1  ", "10.0.0.5:1"},
+		{"IPv6", "[::1]:7447", "[::1]:7447"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := normalizeAddress(tt.in)
+			if err != nil || got != tt.want {
+				t.Errorf("normalizeAddress(%q) = %q, %v; want %q", tt.in, got, err, tt.want)
+			}
+		})
+	}
+	if _, err := normalizeAddress(" "); err == nil {
+		t.Error("empty address: no error")
+	}
+}
+
+func TestToUIMessage(t *testing.T) {
+	voice := sync.Message{ID: "m", Kind: wire.KindVoice, State: wire.StateComplete, Duration: 3 * time.Second,
+		Packets: 150, Waveform: []byte{0, 255}}
+	tests := []struct {
+		name         string
+		edit         func(*sync.Message)
+		wantState    ui.MessageState
+		wantListened bool
+		wantDuration time.Duration
+	}{
+		{"complete, unplayed", func(*sync.Message) {}, ui.StateComplete, false, 3 * time.Second},
+		{"listened to the end", func(m *sync.Message) { m.Listened, m.Position = true, 3*time.Second }, ui.StateComplete, true, 3 * time.Second},
+		{"paused half way", func(m *sync.Message) { m.Listened, m.Position = true, time.Second }, ui.StateComplete, false, 3 * time.Second},
+		{"live grows with packets", func(m *sync.Message) { m.State, m.Duration, m.Packets = wire.StateRecording, 0, 50 }, ui.StateLive, false, time.Second},
+		{"pending beats live", func(m *sync.Message) { m.State, m.Pending = wire.StateRecording, true }, ui.StatePending, false, 3 * time.Second},
+		{"abandoned", func(m *sync.Message) { m.State = wire.StateAbandoned }, ui.StateAbandoned, false, 3 * time.Second},
+		{"failed", func(m *sync.Message) { m.State = sync.StateFailed }, ui.StateAbandoned, false, 3 * time.Second},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m := voice
+			tt.edit(&m)
+			got := toUIMessage(m)
+			if got.State != tt.wantState || got.Listened != tt.wantListened || got.Duration != tt.wantDuration {
+				t.Errorf("got state %v listened %v duration %v; want %v %v %v",
+					got.State, got.Listened, got.Duration, tt.wantState, tt.wantListened, tt.wantDuration)
+			}
+			if len(got.Waveform) != 2 || got.Waveform[1] != 1 {
+				t.Errorf("waveform = %v, want [0 1]", got.Waveform)
+			}
+		})
+	}
+}
+
+func TestUserError(t *testing.T) {
+	tests := []struct {
+		err  error
+		want error
+	}{
+		{sync.ErrAuthFailed, ui.ErrWrongPassword},
+		{sync.ErrUsernameTaken, ui.ErrUsernameTaken},
+		{sync.ErrServerUnreachable, ui.ErrServerUnreachable},
+	}
+	for _, tt := range tests {
+		if got := userError(tt.err); !errors.Is(got, tt.want) || !errors.Is(got, tt.err) {
+			t.Errorf("userError(%v) = %v, want it to wrap %v and the cause", tt.err, got, tt.want)
+		}
+	}
+}
+
+func TestParseFlags(t *testing.T) {
+	env := map[string]string{"PARLEY_MDNS_INTERFACES": "lo", "PARLEY_HOST_PORT": "9000", "PARLEY_AUDIO": "null"}
+	fs := flag.NewFlagSet("parley", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	c, err := ParseFlags(fs, []string{"-host", "-port", "9100"}, func(k string) string { return env[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.MDNSInterfaces != "lo" || !c.Host || c.HostPort != 9100 || c.Audio != "null" {
+		t.Errorf("config = %+v", c)
+	}
+	fs = flag.NewFlagSet("parley", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	if _, err := ParseFlags(fs, []string{"-audio", "jack"}, func(string) string { return "" }); err == nil {
+		t.Error("-audio jack: no error")
+	}
+	if got := mdnsInterfaces("off"); got != nil {
+		t.Errorf(`mdnsInterfaces("off") = %v`, got)
+	}
+	if got := mdnsInterfaces(" lo, eth0 "); len(got) != 2 || got[0] != "lo" || got[1] != "eth0" {
+		t.Errorf("mdnsInterfaces list = %v", got)
+	}
+	for _, name := range mdnsInterfaces("auto") {
+		if name == "lo" {
+			t.Error(`"auto" includes loopback`)
+		}
+	}
+}
