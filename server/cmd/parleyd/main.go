@@ -11,7 +11,7 @@
 //	-abandon-after PARLEY_ABANDON_AFTER silence before an orphaned voice message is abandoned
 //	-log-format    PARLEY_LOG_FORMAT    "text" (default) or "json"
 //	-log-level     PARLEY_LOG_LEVEL     debug, info (default), warn, error
-//	-mdns          PARLEY_MDNS          interfaces to advertise on with mDNS: "auto"
+//	-mdns          PARLEY_MDNS_INTERFACES interfaces to advertise on with mDNS: "auto"
 //	                                    (default: every multicast interface but loopback),
 //	                                    "off", or a list such as "eth0,wlan0"
 //
@@ -67,7 +67,7 @@ func run(args []string) error {
 	abandon := fs.Duration("abandon-after", envDuration("PARLEY_ABANDON_AFTER", 60*time.Second), "silence before an orphaned voice message is abandoned")
 	logFormat := fs.String("log-format", env("PARLEY_LOG_FORMAT", "text"), `"text" or "json"`)
 	logLevel := fs.String("log-level", env("PARLEY_LOG_LEVEL", "info"), "debug, info, warn or error")
-	mdns := fs.String("mdns", env("PARLEY_MDNS", "auto"), `mDNS interfaces: "auto", "off" or a list like "eth0,wlan0"`)
+	mdns := fs.String("mdns", env("PARLEY_MDNS_INTERFACES", "auto"), `mDNS interfaces: "auto", "off" or a list like "eth0,wlan0"`)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
