@@ -252,9 +252,19 @@ func (s *sqliteStore) DeviceByToken(ctx context.Context, tokenHash []byte, now t
 	if err != nil {
 		return d, u, fmt.Errorf("device by token: %w", err)
 	}
-	d.LastSeen = now.UnixMilli()
-	if _, err := s.db.ExecContext(ctx, `UPDATE devices SET last_seen = ? WHERE id = ?`, d.LastSeen, d.ID); err != nil {
-		return d, u, fmt.Errorf("touch device %s: %w", d.ID, err)
+	// Record the sign-in, but write (and fsync) only when the stored time
+	// is stale: a room of devices reconnecting at once should not queue
+	// thousands of commits.
+	var lastSeen int64
+	if err := s.db.QueryRowContext(ctx, `SELECT last_seen FROM devices WHERE id = ?`, d.ID).Scan(&lastSeen); err != nil {
+		return d, u, fmt.Errorf("device %s: %w", d.ID, err)
+	}
+	d.LastSeen = lastSeen
+	if now.UnixMilli()-lastSeen >= lastSeenResolution.Milliseconds() {
+		d.LastSeen = now.UnixMilli()
+		if _, err := s.db.ExecContext(ctx, `UPDATE devices SET last_seen = ? WHERE id = ?`, d.LastSeen, d.ID); err != nil {
+			return d, u, fmt.Errorf("touch device %s: %w", d.ID, err)
+		}
 	}
 	return d, u, nil
 }
@@ -286,6 +296,10 @@ func (s *sqliteStore) RevokeDevice(ctx context.Context, userID, deviceID string)
 	}
 	return nil
 }
+
+// lastSeenResolution is how stale a device's last sign-in time may get
+// before a new sign-in writes it.
+const lastSeenResolution = 10 * time.Minute
 
 const conversationColumns = `c.id, c.kind, c.title, c.lobby, c.created`
 
