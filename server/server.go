@@ -192,7 +192,9 @@ func (srv *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 	}()
 	s.readLoop()
 	s.close(wire.CloseNormal, "")
+	s.linger()
 	<-written
+	s.conn.Close()
 	s.tasks.Wait()
 	if s.user.ID != "" {
 		srv.leave(s)

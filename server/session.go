@@ -190,13 +190,28 @@ func (s *session) close(code int, text string) {
 	})
 }
 
+// closeLinger bounds the wait for the peer's answer to our close frame.
+const closeLinger = time.Second
+
+// linger reads and discards what the peer still sends until it answers
+// our close frame, hangs up, or closeLinger passes, so that our close
+// frame is read before the connection is torn down. Only called once
+// readLoop has returned (one reader at a time).
+func (s *session) linger() {
+	s.conn.SetReadDeadline(time.Now().Add(closeLinger))
+	for {
+		if _, _, err := s.conn.ReadMessage(); err != nil {
+			return
+		}
+	}
+}
+
 // writeLoop is the connection's only writer. It ends when the session is
 // closed, after flushing what was queued (unless the client is too slow to
-// take it) and writing the close frame.
+// take it) and writing the close frame. The owner closes the connection.
 func (s *session) writeLoop() {
 	ping := time.NewTicker(s.srv.cfg.PingInterval)
 	defer ping.Stop()
-	defer s.conn.Close()
 	write := func(f outFrame) bool {
 		typ := websocket.TextMessage
 		if f.binary {
@@ -239,6 +254,9 @@ func (s *session) writeLoop() {
 			}
 			msg := websocket.FormatCloseMessage(s.closeCode, s.closeText)
 			s.conn.WriteControl(websocket.CloseMessage, msg, time.Now().Add(time.Second))
+			// The closing handshake: give the peer a moment to answer
+			// (the reader sees its close frame), then the reader ends.
+			s.conn.SetReadDeadline(time.Now().Add(closeLinger))
 			return
 		}
 	}
