@@ -380,3 +380,48 @@ func TestRestartAbandonsOrphans(t *testing.T) {
 	})
 	_ = w
 }
+
+// TestCancelWithdraws: a sender who cancels mid-message withdraws it:
+// live listeners get voice.done cancelled, the packets are deleted, the
+// history says cancelled, and resending cannot revive it.
+func TestCancelWithdraws(t *testing.T) {
+	ts := startServer(t)
+	a := register(t, ts, "ana")
+	b := register(t, ts, "bo")
+	lobby := a.lobby()
+	msg := newID()
+	st := a.startVoice(lobby.ID, msg)
+	bStream := liveStream(b, msg)
+	for n := uint32(0); n < 20; n++ {
+		a.sendPacket(st.Stream, n, packetData(msg, n))
+	}
+	a.waitAck(msg, 20)
+	ack := call[wire.VoiceAck](a, wire.TypeVoiceEnd, wire.VoiceEnd{Message: msg, Cancel: true})
+	if !ack.Complete {
+		t.Fatalf("cancel ack = %+v", ack)
+	}
+	_, done := b.collectStream(bStream)
+	if done.State != wire.StateCancelled {
+		t.Errorf("listener's voice.done = %+v, want cancelled", done)
+	}
+	if n, err := ts.store.PacketCount(t.Context(), msg); err != nil || n != 0 {
+		t.Errorf("stored packets after cancel = %d, %v", n, err)
+	}
+	page := call[wire.SyncPage](b, wire.TypeSync, wire.Sync{Conversation: lobby.ID})
+	last := page.Events[len(page.Events)-1]
+	if last.Message == nil || last.Message.ID != msg || last.Message.State != wire.StateCancelled {
+		t.Errorf("last event = %+v, want the message cancelled", last)
+	}
+	if again := a.startVoice(lobby.ID, msg); again.State != wire.StateCancelled {
+		t.Errorf("voice.start after cancel = %+v", again)
+	}
+	// A finished message cannot be withdrawn.
+	done2 := newID()
+	st2 := a.startVoice(lobby.ID, done2)
+	a.sendPacket(st2.Stream, 0, packetData(done2, 0))
+	a.waitAck(done2, 1)
+	a.endVoice(done2, 1)
+	if e := a.callErr(wire.TypeVoiceEnd, wire.VoiceEnd{Message: done2, Cancel: true}); e.Code != wire.CodeMessageClosed {
+		t.Errorf("cancel of a complete message: %s", e.Code)
+	}
+}

@@ -560,6 +560,11 @@ func (s *sqliteStore) FinishMessage(ctx context.Context, id string, state wire.M
 			state, packets, durationMs, wave, id); err != nil {
 			return err
 		}
+		if state == wire.StateCancelled { // withdrawn: its audio goes
+			if _, err := tx.ExecContext(ctx, `DELETE FROM packets WHERE message_id = ?`, id); err != nil {
+				return err
+			}
+		}
 		var err error
 		if m, err = loadMessage(ctx, tx, id); err != nil {
 			return err

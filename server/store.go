@@ -56,7 +56,7 @@ type Store interface {
 	CreateMessage(ctx context.Context, m wire.Message) (wire.Message, *wire.Event, error)
 	Message(ctx context.Context, id string) (wire.Message, error)
 	// FinishMessage sets a voice message's state, packet count, duration
-	// and waveform.
+	// and waveform; a cancelled message's packets are deleted with it.
 	FinishMessage(ctx context.Context, id string, state wire.MessageState, packets uint32, durationMs int64, waveform []uint8) (wire.Message, wire.Event, error)
 	RecordingMessages(ctx context.Context) ([]wire.Message, error)
 

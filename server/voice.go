@@ -156,6 +156,17 @@ func (m *liveMessage) end(s *session, id string, req wire.VoiceEnd) error {
 		return m.srv.answerFinished(s, id, m.id)
 	}
 	have := uint32(len(m.packets))
+	if req.Cancel {
+		m.waiters = append(m.waiters, endWaiter{s: s, id: id})
+		if m.ending {
+			m.mu.Unlock()
+			return nil
+		}
+		m.ending = true
+		m.mu.Unlock()
+		m.srv.commits <- commitJob{m: m, end: &endJob{state: wire.StateCancelled}}
+		return nil
+	}
 	if have < req.Packets {
 		m.mu.Unlock()
 		return wire.Errorf(wire.CodeIncomplete, "message %s has %d of %d packets; resend from the last ack", m.id, have, req.Packets)
@@ -337,9 +348,12 @@ func (srv *Server) finish(m *liveMessage, end *endJob) {
 	committed, have := m.committed, uint32(len(m.packets))
 	m.mu.Unlock()
 	packets, durationMs := end.packets, end.durationMs
-	if end.state == wire.StateAbandoned {
+	switch end.state {
+	case wire.StateAbandoned:
 		packets = committed
 		durationMs = int64(packets) * wire.FrameDuration.Milliseconds()
+	case wire.StateCancelled:
+		packets, durationMs = 0, 0
 	}
 	if end.state == wire.StateComplete && (committed < packets || committed < have) {
 		// A commit was given up on (shutdown): leave it recording so the
@@ -412,7 +426,7 @@ func (srv *Server) answerFinished(s *session, id, messageID string) error {
 	if err != nil {
 		return err
 	}
-	if msg.State != wire.StateComplete {
+	if msg.State != wire.StateComplete && msg.State != wire.StateCancelled {
 		return wire.Errorf(wire.CodeMessageClosed, "message %s is %s", messageID, msg.State)
 	}
 	s.reply(wire.TypeVoiceAck, id, wire.VoiceAck{Message: messageID, Upto: msg.Packets, Complete: true})
@@ -493,7 +507,7 @@ func (s *session) voiceStart(env wire.Envelope) error {
 		return wire.Errorf(wire.CodeConflict, "message %s exists and is not your voice message in this conversation", req.Message)
 	}
 	switch msg.State {
-	case wire.StateComplete:
+	case wire.StateComplete, wire.StateCancelled:
 		s.reply(wire.TypeVoiceStarted, env.ID, wire.VoiceStarted{Message: msg.ID, Upto: msg.Packets, Seq: msg.Seq, State: msg.State})
 		return nil
 	case wire.StateAbandoned:
@@ -564,7 +578,12 @@ func (s *session) voiceEnd(env wire.Envelope) error {
 	if msg.Sender.ID != s.user.ID || msg.Kind != wire.KindVoice {
 		return wire.Errorf(wire.CodeConflict, "message %s is not your voice message", req.Message)
 	}
-	if msg.State != wire.StateRecording {
+	switch {
+	case msg.State == wire.StateComplete && req.Cancel:
+		return wire.Errorf(wire.CodeMessageClosed, "message %s is complete and cannot be cancelled", msg.ID)
+	case msg.State == wire.StateAbandoned && req.Cancel:
+		// Withdrawing what arrived before the sender vanished.
+	case msg.State != wire.StateRecording:
 		return s.srv.answerFinished(s, env.ID, msg.ID)
 	}
 	m, _, err := s.srv.liveFor(s.ctx, msg)

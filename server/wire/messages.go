@@ -135,7 +135,9 @@ const (
 
 // MessageState is a message's life: voice messages are recording until
 // voice.end, or abandoned after their sender vanished (keeping the packets
-// that arrived); text messages are complete at once.
+// that arrived), or cancelled when their sender withdrew them (the packets
+// are deleted and devices remove the message); text messages are complete
+// at once.
 type MessageState string
 
 // Message states.
@@ -143,6 +145,7 @@ const (
 	StateRecording MessageState = "recording"
 	StateComplete  MessageState = "complete"
 	StateAbandoned MessageState = "abandoned"
+	StateCancelled MessageState = "cancelled"
 )
 
 // Message is a stored message. Seq orders messages within a conversation;
@@ -193,12 +196,16 @@ type VoiceAck struct {
 }
 
 // VoiceEnd ends a voice message with its final packet count, duration and
-// waveform summary (one byte per point, 0 silent .. 255 loudest).
+// waveform summary (one byte per point, 0 silent .. 255 loudest). With
+// Cancel set it withdraws a message still being recorded instead: it ends
+// cancelled, its packets are deleted, and live listeners get voice.done
+// with StateCancelled (they may have heard part of it already).
 type VoiceEnd struct {
 	Message    string  `json:"message"`
 	Packets    uint32  `json:"packets"`
 	DurationMs int64   `json:"duration_ms"`
 	Waveform   []uint8 `json:"waveform,omitempty"`
+	Cancel     bool    `json:"cancel,omitempty"`
 }
 
 // VoiceLive announces a message being recorded; its packets follow on
