@@ -104,9 +104,10 @@ func (v *VoiceSend) End(duration time.Duration, waveform []byte) error {
 	return nil
 }
 
-// Cancel stops the message. If no packet was pushed it disappears;
-// otherwise what was pushed may already have been heard live, so it is
-// ended as it is (the protocol has no retraction).
+// Cancel withdraws the message. If no packet was pushed it just
+// disappears; otherwise it is hidden here at once and withdrawn from the
+// server through the outbox (members online may have heard part of it
+// live; nobody gets it later).
 func (v *VoiceSend) Cancel() error {
 	if v.done {
 		return nil
@@ -116,7 +117,10 @@ func (v *VoiceSend) Cancel() error {
 		return err
 	}
 	if !dropped {
-		return v.End(time.Duration(v.next)*wire.FrameDuration, nil)
+		if err := v.c.store.cancelVoice(v.c.ctx, v.id); err != nil {
+			return err
+		}
+		wake(v.c.outboxWake)
 	}
 	v.done = true
 	v.c.watch.notify(v.id)

@@ -450,6 +450,9 @@ func (p *PacketSource) Next(ctx context.Context) (Packet, error) {
 		if err != nil {
 			return Packet{}, err
 		}
+		if m.State == wire.StateCancelled { // withdrawn: nothing more to play
+			return Packet{}, io.EOF
+		}
 		switch m.State {
 		case wire.StateComplete, wire.StateAbandoned, StateFailed:
 			if p.next >= m.Packets {

@@ -35,7 +35,8 @@ type outboxItem struct {
 	Conversation string
 	Pushed       uint32 // voice: packets written so far
 	Acked        uint32 // voice: packets the server committed
-	Ended        bool   // voice: End was called
+	Ended        bool   // voice: End or Cancel was called
+	Cancelled    bool   // voice: Cancel was called after packets were pushed
 	DurationMs   int64
 	Waveform     []byte
 	Text         string
@@ -145,6 +146,30 @@ func (s *Store) endVoice(ctx context.Context, message string, durationMs int64, 
 	return nil
 }
 
+// cancelVoice marks a voice message that already has packets as
+// withdrawn: it is hidden at once, its cached audio goes, and the outbox
+// tells the server (which may already have played part of it live).
+func (s *Store) cancelVoice(ctx context.Context, message string) error {
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, "UPDATE outbox SET ended = 1, cancelled = 1 WHERE message = ? AND ended = 0", message)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return ErrVoiceEnded
+		}
+		if _, err := tx.ExecContext(ctx, "UPDATE messages SET state = 'cancelled' WHERE id = ?", message); err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, "DELETE FROM packets WHERE message = ?", message)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("cancel voice %s: %w", message, err)
+	}
+	return nil
+}
+
 // dropVoice forgets a voice message that never got a packet.
 func (s *Store) dropVoice(ctx context.Context, message string) (bool, error) {
 	dropped := false
@@ -166,11 +191,11 @@ func (s *Store) dropVoice(ctx context.Context, message string) (bool, error) {
 	return dropped, nil
 }
 
-const outboxColumns = "id, message, kind, conversation, pushed, acked, ended, duration_ms, waveform, body"
+const outboxColumns = "id, message, kind, conversation, pushed, acked, ended, duration_ms, waveform, body, cancelled"
 
 func scanOutbox(sc interface{ Scan(...any) error }) (outboxItem, error) {
 	var it outboxItem
-	err := sc.Scan(&it.Seq, &it.Message, &it.Kind, &it.Conversation, &it.Pushed, &it.Acked, &it.Ended, &it.DurationMs, &it.Waveform, &it.Text)
+	err := sc.Scan(&it.Seq, &it.Message, &it.Kind, &it.Conversation, &it.Pushed, &it.Acked, &it.Ended, &it.DurationMs, &it.Waveform, &it.Text, &it.Cancelled)
 	return it, err
 }
 

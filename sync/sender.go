@@ -105,6 +105,12 @@ func (s *session) sendText(ctx context.Context, it outboxItem) error {
 // packet went out. An "incomplete" answer starts over from voice.start.
 func (s *session) sendVoice(ctx context.Context, it outboxItem) error {
 	c := s.c
+	if it.Cancelled {
+		if err := s.withdraw(ctx, it.Message); err != nil {
+			return err
+		}
+		return s.voiceDone(ctx, it)
+	}
 	for attempt := 0; ; attempt++ {
 		started, err := call[wire.VoiceStarted](ctx, s, wire.TypeVoiceStart, wire.VoiceStart{
 			Conversation: it.Conversation, Message: it.Message, Codec: wire.CodecOpus,
@@ -117,7 +123,7 @@ func (s *session) sendVoice(ctx context.Context, it outboxItem) error {
 		}
 		c.hints.post(ConversationChanged{Conversation: it.Conversation})
 		switch started.State {
-		case wire.StateComplete:
+		case wire.StateComplete, wire.StateCancelled:
 			return s.voiceDone(ctx, it)
 		case wire.StateAbandoned:
 			// The server gave up on the message while this device was away;
@@ -149,6 +155,17 @@ func (s *session) sendVoice(ctx context.Context, it outboxItem) error {
 	}
 }
 
+// withdraw tells the server a voice message was cancelled. A message the
+// server never saw, or that it already completed, needs nothing more.
+func (s *session) withdraw(ctx context.Context, message string) error {
+	_, err := call[wire.VoiceAck](ctx, s, wire.TypeVoiceEnd, wire.VoiceEnd{Message: message, Cancel: true})
+	var re *RequestError
+	if errors.As(err, &re) && (re.Err.Code == wire.CodeNotFound || re.Err.Code == wire.CodeMessageClosed) {
+		return nil
+	}
+	return err
+}
+
 func (s *session) voiceDone(ctx context.Context, it outboxItem) error {
 	if err := s.c.store.completeOutbox(ctx, it.Message, nil); err != nil {
 		return err
@@ -168,7 +185,10 @@ func (s *session) streamVoice(ctx context.Context, message string, started wire.
 			return false, err
 		}
 		if !ok {
-			return true, nil // cancelled or completed meanwhile
+			return true, nil // dropped or completed meanwhile
+		}
+		if it.Cancelled {
+			return true, s.withdraw(ctx, message)
 		}
 		if next < it.Pushed {
 			ps, err := c.store.Packets(ctx, message, next, 64)

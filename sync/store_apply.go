@@ -34,8 +34,8 @@ func nullSeq(seq int64) any {
 }
 
 // upsertMessage stores a message as the server describes it. State never
-// goes back from finished to recording, counts never shrink, and a seq
-// once known stays.
+// goes back from finished to recording, cancelled is final, counts never
+// shrink, and a seq once known stays.
 func upsertMessage(ctx context.Context, tx *sql.Tx, m wire.Message) error {
 	var wf any
 	if len(m.Waveform) > 0 {
@@ -50,7 +50,8 @@ func upsertMessage(ctx context.Context, tx *sql.Tx, m wire.Message) error {
 			sender = excluded.sender,
 			sender_name = CASE WHEN excluded.sender_name != '' THEN excluded.sender_name ELSE messages.sender_name END,
 			created = CASE WHEN excluded.seq IS NOT NULL THEN excluded.created ELSE messages.created END,
-			state = CASE WHEN messages.state IN ('complete', 'abandoned') AND excluded.state = 'recording'
+			state = CASE WHEN messages.state = 'cancelled' THEN 'cancelled'
+				WHEN messages.state IN ('complete', 'abandoned') AND excluded.state = 'recording'
 				THEN messages.state ELSE excluded.state END,
 			codec = CASE WHEN excluded.codec != '' THEN excluded.codec ELSE messages.codec END,
 			duration_ms = MAX(messages.duration_ms, excluded.duration_ms),
@@ -61,6 +62,11 @@ func upsertMessage(ctx context.Context, tx *sql.Tx, m wire.Message) error {
 		m.DurationMs, m.Packets, wf, m.Text)
 	if err != nil {
 		return fmt.Errorf("store message %s: %w", m.ID, err)
+	}
+	if m.State == wire.StateCancelled { // withdrawn by its sender: its audio goes
+		if _, err := tx.ExecContext(ctx, "DELETE FROM packets WHERE message = ?", m.ID); err != nil {
+			return fmt.Errorf("drop packets of cancelled %s: %w", m.ID, err)
+		}
 	}
 	if m.Sender.ID != "" && m.Sender.Name != "" {
 		if err := upsertUser(ctx, tx, m.Sender); err != nil {

@@ -137,7 +137,7 @@ func (s *Store) Messages(ctx context.Context, conversation string, before int64,
 	if limit <= 0 {
 		limit = 100
 	}
-	q := `SELECT ` + messageColumns + messageFrom + `WHERE m.conversation = ? AND m.seq IS NOT NULL`
+	q := `SELECT ` + messageColumns + messageFrom + `WHERE m.conversation = ? AND m.seq IS NOT NULL AND m.state != 'cancelled'`
 	args := []any{conversation}
 	if before > 0 {
 		q += ` AND m.seq < ?`
@@ -152,7 +152,7 @@ func (s *Store) Messages(ctx context.Context, conversation string, before int64,
 	slices.Reverse(ms)
 	if before == 0 {
 		pending, err := s.queryMessages(ctx, me, `SELECT `+messageColumns+messageFrom+
-			`WHERE m.conversation = ? AND m.seq IS NULL ORDER BY m.local`, conversation)
+			`WHERE m.conversation = ? AND m.seq IS NULL AND m.state != 'cancelled' ORDER BY m.local`, conversation)
 		if err != nil {
 			return nil, fmt.Errorf("pending messages of %s: %w", conversation, err)
 		}
