@@ -330,7 +330,7 @@ func (u *UI) talkChanged() {
 		case stopTooLong:
 			u.main.talkNote.SetText(lang.L("Maximum length reached — message sent."))
 		case stopCancelled:
-			u.main.talkNote.SetText(lang.L("Cancelled — nothing was sent."))
+			u.main.talkNote.SetText(lang.L("Cancelled — the message was withdrawn."))
 		case stopReleased:
 			u.main.talkNote.SetText("")
 		}

@@ -359,7 +359,7 @@ func TestTalkButton(t *testing.T) {
 				t.Errorf("dragged off: cancel armed %v label %q", b.Cancelled(), b.label())
 			}
 			b.DragEnd()
-		}, 0, 1, "Cancelled — nothing was sent."},
+		}, 0, 1, "Cancelled — the message was withdrawn."},
 		{"drag off and back sends", func(h *harness, b *talkButton) {
 			b.MouseDown(primary)
 			b.Dragged(&fyne.DragEvent{PointEvent: fyne.PointEvent{Position: fyne.NewPos(-40, 5)}})
@@ -370,7 +370,7 @@ func TestTalkButton(t *testing.T) {
 			b.MouseDown(primary)
 			h.u.main.entry.KeyDown(&fyne.KeyEvent{Name: fyne.KeyEscape})
 			b.MouseUp(primary) // late release after the cancel does nothing
-		}, 0, 1, "Cancelled — nothing was sent."},
+		}, 0, 1, "Cancelled — the message was withdrawn."},
 		{"max length stops", func(h *harness, b *talkButton) {
 			b.MouseDown(primary)
 			h.after() // the max-length timer fires
