@@ -179,9 +179,8 @@ func (r *recorder) end(cancel bool) error {
 // Stop implements ui.Recorder.
 func (r *recorder) Stop() error { return r.end(false) }
 
-// Cancel implements ui.Recorder. What was already streamed live cannot be
-// taken back (the protocol has no retraction): sync keeps such a message
-// as it is and drops only a message that sent nothing.
+// Cancel implements ui.Recorder: sync withdraws the message (members
+// online may have heard part of it live; nobody gets it later).
 func (r *recorder) Cancel() error { return r.end(true) }
 
 // Level implements ui.Recorder: the input level on a -60..0 dBFS scale.
