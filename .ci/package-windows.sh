@@ -20,12 +20,15 @@
 #     CGO_ENABLED=1 GOOS=windows GOARCH=amd64 and the mingw CC/CXX, against
 #     the static libopus through PKG_CONFIG_PATH. Result: one self-contained
 #     exe (no DLLs besides Windows' own), moved to dist/Parley.exe.
+#  5. When wine is installed (Debian: wine wine64), a smoke start of the exe
+#     under Wine and Xvfb: .ci/package-windows-smoke.sh.
 #
 # Work files live in build/windows/ (ignored by git): the opus sources,
 # the install prefix build/windows/opus/, and build.log.
 #
 # Environment:
 #   PARLEY_WIN_WORK   work folder (default build/windows)
+#   PARLEY_WIN_SMOKE  0 skips the Wine smoke start
 #   PARLEY_WIN_FRESH  1 rebuilds every Go package (go build -a): Go's build
 #                     cache does not notice a rebuilt libopus.a.
 set -eu
@@ -149,3 +152,10 @@ say "dist/Parley.exe: $size KiB, packaged in $(($(now) - t)) s (total $(($(now) 
 if command -v $target-objdump >/dev/null 2>&1; then
 	say "DLLs it imports: $($target-objdump -p "$root/dist/Parley.exe" | awk '/DLL Name/ {print $3}' | sort -u | tr '\n' ' ')"
 fi
+
+# 5. Optional: start the exe under Wine and Xvfb (PARLEY_WIN_SMOKE=0 skips).
+if [ "${PARLEY_WIN_SMOKE:-1}" = 0 ] || ! command -v wine >/dev/null 2>&1 || ! command -v Xvfb >/dev/null 2>&1; then
+	say "no Wine smoke start (needs wine, xvfb, xdotool, imagemagick)"
+	exit 0
+fi
+./.ci/package-windows-smoke.sh "$root/dist/Parley.exe"
