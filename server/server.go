@@ -157,6 +157,10 @@ func (srv *Server) serveHealth(w http.ResponseWriter, r *http.Request) {
 		"protocol": wire.ProtocolVersion, "connections": n})
 }
 
+// serveWS upgrades the connection and reads its hello on the handler's
+// goroutine, then hands the session to goroutines the Server owns (sessWG)
+// and returns: a WebSocket that lives for hours then holds neither the
+// handler's grown stack nor net/http's per-request buffers.
 func (srv *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 	srv.sessMu.Lock()
 	select {
@@ -168,7 +172,12 @@ func (srv *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 	}
 	srv.sessWG.Add(1)
 	srv.sessMu.Unlock()
-	defer srv.sessWG.Done()
+	handedOver := false
+	defer func() {
+		if !handedOver {
+			srv.sessWG.Done()
+		}
+	}()
 
 	conn, err := srv.upgrader.Upgrade(w, r, nil)
 	if err != nil {
@@ -190,7 +199,21 @@ func (srv *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 		defer close(written)
 		s.writeLoop()
 	}()
-	s.readLoop()
+	if !s.readHello() {
+		srv.endSession(s, written)
+		return
+	}
+	handedOver = true
+	go func() {
+		defer srv.sessWG.Done()
+		s.readLoop()
+		srv.endSession(s, written)
+	}()
+}
+
+// endSession closes a session whose reader has returned, waits for its
+// writer (closed when written is) and its tasks, and forgets it.
+func (srv *Server) endSession(s *session, written <-chan struct{}) {
 	s.close(wire.CloseNormal, "")
 	s.linger()
 	<-written

@@ -280,43 +280,55 @@ func (s *session) isClosed() bool {
 	}
 }
 
-// readLoop is the connection's only reader. It returns when the
-// connection fails or the session is closed.
-func (s *session) readLoop() {
+// readHello is the first part of the connection's reading: it waits for
+// the hello and answers it. It returns whether the session is signed in;
+// readLoop then reads the rest. serveWS runs it on the HTTP handler's
+// goroutine, whose stack grows deep in authentication, so that the
+// long-lived reader starts on a fresh, small stack.
+func (s *session) readHello() bool {
 	s.conn.SetReadLimit(wire.MaxFrameBytes)
 	s.conn.SetReadDeadline(time.Now().Add(s.srv.cfg.HelloTimeout))
-	keepalive := 2*s.srv.cfg.PingInterval + s.srv.cfg.PingInterval/2
-	authed := false
-	// The pong handler runs inside ReadMessage, on this goroutine. Before
-	// the hello a pong does not extend the hello deadline.
+	// The pong handler runs inside ReadMessage, on the reading goroutine.
+	// Before the hello a pong does not extend the hello deadline.
+	s.conn.SetPongHandler(func(string) error { return nil })
+	typ, data, err := s.conn.ReadMessage()
+	if err != nil {
+		s.closeForReadError(err, false)
+		return false
+	}
+	if typ != websocket.TextMessage {
+		s.replyError("", wire.Errorf(wire.CodeAuthRequired, "send hello first"))
+		s.close(wire.CloseProtocolError, "hello expected")
+		return false
+	}
+	if !s.hello(data) {
+		return false
+	}
+	s.conn.SetReadDeadline(time.Now().Add(s.keepalive()))
+	return true
+}
+
+// keepalive is how long a signed-in connection may stay silent (pongs
+// count) before it is closed: two missed pongs and a half.
+func (s *session) keepalive() time.Duration {
+	return 2*s.srv.cfg.PingInterval + s.srv.cfg.PingInterval/2
+}
+
+// readLoop is the connection's only reader once readHello has signed it
+// in. It returns when the connection fails or the session is closed.
+func (s *session) readLoop() {
+	keepalive := s.keepalive()
 	s.conn.SetPongHandler(func(string) error {
-		if authed {
-			s.conn.SetReadDeadline(time.Now().Add(keepalive))
-		}
+		s.conn.SetReadDeadline(time.Now().Add(keepalive))
 		return nil
 	})
 	for {
 		typ, data, err := s.conn.ReadMessage()
 		if err != nil {
-			s.closeForReadError(err, authed)
+			s.closeForReadError(err, true)
 			return
 		}
-		if authed {
-			s.conn.SetReadDeadline(time.Now().Add(keepalive))
-		}
-		if !authed {
-			if typ != websocket.TextMessage {
-				s.replyError("", wire.Errorf(wire.CodeAuthRequired, "send hello first"))
-				s.close(wire.CloseProtocolError, "hello expected")
-				return
-			}
-			if !s.hello(data) {
-				return
-			}
-			authed = true
-			s.conn.SetReadDeadline(time.Now().Add(keepalive))
-			continue
-		}
+		s.conn.SetReadDeadline(time.Now().Add(keepalive))
 		if typ == websocket.BinaryMessage {
 			s.handleBinary(data)
 		} else {
