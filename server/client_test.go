@@ -110,9 +110,19 @@ type client struct {
 
 func dial(t *testing.T, url string) *client {
 	t.Helper()
+	return dialWith(t, url, nil)
+}
+
+// dialWith is dial with a hook that sets the connection up before its
+// reader starts (handlers must not change under a running reader).
+func dialWith(t *testing.T, url string, setup func(*websocket.Conn)) *client {
+	t.Helper()
 	conn, _, err := websocket.DefaultDialer.Dial(url, nil)
 	if err != nil {
 		t.Fatalf("dial %s: %v", url, err)
+	}
+	if setup != nil {
+		setup(conn)
 	}
 	c := &client{t: t, conn: conn, frames: make(chan frame, 100000), done: make(chan struct{})}
 	go c.read()

@@ -4,6 +4,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gorilla/websocket"
+
 	"parley/server/wire"
 )
 
@@ -12,8 +14,10 @@ import (
 // closed too.
 func TestKeepalive(t *testing.T) {
 	ts := startServer(t, func(c *Config) { c.PingInterval = 50 * time.Millisecond; c.HelloTimeout = 200 * time.Millisecond })
-	mute := register(t, ts, "mute")
-	mute.conn.SetPingHandler(func(string) error { return nil }) // never pong
+	mute := dialWith(t, ts.url(), func(c *websocket.Conn) {
+		c.SetPingHandler(func(string) error { return nil }) // never pong
+	})
+	mute.hello(wire.Auth{Mode: wire.AuthRegister, Username: "mute", Password: "password-mute"})
 	alive := register(t, ts, "alive")
 	silent := dial(t, ts.url())
 
