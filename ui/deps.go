@@ -97,7 +97,7 @@ type Server struct {
 // quickly.
 type Messenger interface {
 	Status() ConnStatus
-	Conversations() ([]Conversation, error) // Lobby first, then most recent first
+	Conversations() ([]Conversation, error)          // Lobby first, then most recent first
 	Messages(conversation string) ([]Message, error) // oldest first
 	Message(id string) (Message, error)
 

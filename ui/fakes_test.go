@@ -278,7 +278,7 @@ func (h *fakeHost) Stop() error  { h.running = false; return nil }
 
 type memSettings struct{ p Prefs }
 
-func (s *memSettings) Load() Prefs      { return s.p }
+func (s *memSettings) Load() Prefs        { return s.p }
 func (s *memSettings) Save(p Prefs) error { s.p = p; return nil }
 
 func testWave(n int) []float32 {

@@ -325,10 +325,10 @@ type keyCanvas struct {
 	down, up func(*fyne.KeyEvent)
 }
 
-func (c *keyCanvas) OnKeyDown() func(*fyne.KeyEvent)      { return c.down }
-func (c *keyCanvas) SetOnKeyDown(f func(*fyne.KeyEvent))  { c.down = f }
-func (c *keyCanvas) OnKeyUp() func(*fyne.KeyEvent)        { return c.up }
-func (c *keyCanvas) SetOnKeyUp(f func(*fyne.KeyEvent))    { c.up = f }
+func (c *keyCanvas) OnKeyDown() func(*fyne.KeyEvent)     { return c.down }
+func (c *keyCanvas) SetOnKeyDown(f func(*fyne.KeyEvent)) { c.down = f }
+func (c *keyCanvas) OnKeyUp() func(*fyne.KeyEvent)       { return c.up }
+func (c *keyCanvas) SetOnKeyUp(f func(*fyne.KeyEvent))   { c.up = f }
 
 var _ desktop.Canvas = (*keyCanvas)(nil)
 
@@ -433,10 +433,18 @@ func TestTalkKey(t *testing.T) {
 			func(h *harness, kc *keyCanvas, ev *fyne.KeyEvent) { kc.up(ev) }, f8, 1},
 		{"down on list, up on entry", "", func(h *harness, _ *keyCanvas, ev *fyne.KeyEvent) { h.u.main.convList.KeyDown(ev) },
 			func(h *harness, _ *keyCanvas, ev *fyne.KeyEvent) { h.u.main.entry.KeyUp(ev) }, f8, 1},
-		{"repeated down is one message", "", func(h *harness, kc *keyCanvas, ev *fyne.KeyEvent) { kc.down(ev); kc.down(ev); h.u.main.entry.KeyDown(ev) },
+		{"repeated down is one message", "", func(h *harness, kc *keyCanvas, ev *fyne.KeyEvent) {
+			kc.down(ev)
+			kc.down(ev)
+			h.u.main.entry.KeyDown(ev)
+		},
 			func(h *harness, kc *keyCanvas, ev *fyne.KeyEvent) { kc.up(ev); kc.up(ev) }, f8, 1},
-		{"other key does nothing", "", func(h *harness, _ *keyCanvas, _ *fyne.KeyEvent) { h.u.main.entry.KeyDown(&fyne.KeyEvent{Name: fyne.KeyF9}) },
-			func(h *harness, _ *keyCanvas, _ *fyne.KeyEvent) { h.u.main.entry.KeyUp(&fyne.KeyEvent{Name: fyne.KeyF9}) }, f8, 0},
+		{"other key does nothing", "", func(h *harness, _ *keyCanvas, _ *fyne.KeyEvent) {
+			h.u.main.entry.KeyDown(&fyne.KeyEvent{Name: fyne.KeyF9})
+		},
+			func(h *harness, _ *keyCanvas, _ *fyne.KeyEvent) {
+				h.u.main.entry.KeyUp(&fyne.KeyEvent{Name: fyne.KeyF9})
+			}, f8, 0},
 		{"scan code key", "scan:105", func(h *harness, kc *keyCanvas, ev *fyne.KeyEvent) { kc.down(ev) },
 			func(h *harness, kc *keyCanvas, ev *fyne.KeyEvent) { kc.up(ev) }, &fyne.KeyEvent{Physical: fyne.HardwareKey{ScanCode: 105}}, 1},
 	}
