@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net"
 	gosync "sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -35,11 +36,14 @@ type session struct {
 	// queue holds the frames Deliver queued, oldest at queue[head]; it
 	// grows with demand up to QueueFrames and is released when it drains,
 	// so an idle connection holds no queue memory. wake tells the writer
-	// that something was queued.
+	// that something was queued, a ping is due (pingDue) or the session
+	// closed: one channel, so the writer's wait is cheap.
 	qmu   gosync.Mutex
 	queue []outFrame
 	head  int
 	wake  chan struct{}
+	// pingDue is set by the keepalive timer; the writer sends the ping.
+	pingDue atomic.Bool
 	bulk  chan outFrame
 
 	done      chan struct{} // closed by close
@@ -99,11 +103,16 @@ func (s *session) Deliver(binary bool, data []byte) bool {
 		s.close(wire.CloseSlowConsumer, "outgoing queue overflowed")
 		return false
 	}
+	s.signal()
+	return true
+}
+
+// signal wakes the writer without blocking.
+func (s *session) signal() {
 	select {
 	case s.wake <- struct{}{}:
 	default:
 	}
-	return true
 }
 
 // queueKeep is the queue capacity kept once it drains; a larger one (left
@@ -187,6 +196,7 @@ func (s *session) close(code int, text string) {
 		s.closeCode, s.closeText = code, text
 		close(s.done)
 		s.cancel()
+		s.signal()
 	})
 }
 
@@ -210,7 +220,13 @@ func (s *session) linger() {
 // closed, after flushing what was queued (unless the client is too slow to
 // take it) and writing the close frame. The owner closes the connection.
 func (s *session) writeLoop() {
-	ping := time.NewTicker(s.srv.cfg.PingInterval)
+	// The keepalive timer only raises pingDue and wakes the writer, which
+	// sends the ping and re-arms it. Stopped before writeLoop returns, so
+	// it never outlives the session.
+	ping := time.AfterFunc(s.srv.cfg.PingInterval, func() {
+		s.pingDue.Store(true)
+		s.signal()
+	})
 	defer ping.Stop()
 	write := func(f outFrame) bool {
 		typ := websocket.TextMessage
@@ -228,27 +244,7 @@ func (s *session) writeLoop() {
 		return true
 	}
 	for {
-		// Write what is queued; stop early if the session closes.
-		for f, ok := s.pop(); ok; f, ok = s.pop() {
-			if !write(f) {
-				return
-			}
-			if s.isClosed() {
-				break
-			}
-		}
-		select {
-		case <-s.wake:
-		case f := <-s.bulk:
-			if !write(f) {
-				return
-			}
-		case <-ping.C:
-			if err := s.conn.WriteControl(websocket.PingMessage, nil, time.Now().Add(writeWait)); err != nil {
-				s.close(wire.CloseGoingAway, "ping failed")
-				return
-			}
-		case <-s.done:
+		if s.isClosed() {
 			if s.closeCode != wire.CloseSlowConsumer { // a slow consumer would not take it
 				s.flush(write)
 			}
@@ -258,6 +254,29 @@ func (s *session) writeLoop() {
 			// (the reader sees its close frame), then the reader ends.
 			s.conn.SetReadDeadline(time.Now().Add(closeLinger))
 			return
+		}
+		// Write what is queued; stop early if the session closes.
+		for f, ok := s.pop(); ok; f, ok = s.pop() {
+			if !write(f) {
+				return
+			}
+			if s.isClosed() {
+				break
+			}
+		}
+		if s.pingDue.Swap(false) {
+			if err := s.conn.WriteControl(websocket.PingMessage, nil, time.Now().Add(writeWait)); err != nil {
+				s.close(wire.CloseGoingAway, "ping failed")
+				return
+			}
+			ping.Reset(s.srv.cfg.PingInterval)
+		}
+		select {
+		case <-s.wake:
+		case f := <-s.bulk:
+			if !write(f) {
+				return
+			}
 		}
 	}
 }
