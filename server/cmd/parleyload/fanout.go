@@ -2,7 +2,9 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"strings"
 	gosync "sync"
 	"time"
 
@@ -29,12 +31,19 @@ type fanoutResult struct {
 	received  int64
 	lat       dist
 	cpu       float64 // server CPU % of one core while talking
-	toolCPU   float64
+	toolCPU   float64 // the load tool's CPU % of one core, same window
+	machine   float64 // % of all cores busy (any process), same window
+	round     int     // 1… when a run is repeated
 	peakKiB   int64
 	duration  time.Duration
 }
 
 func (r fanoutResult) loss() int64 { return r.expected - r.received }
+
+// profileLabel turns a run name into a file name part.
+func profileLabel(name string) string {
+	return strings.NewReplacer(" ", "", "=", "", "×", "x", "(", "-", ")", "", "+", "p", ",", "").Replace(name)
+}
 
 // runFanout runs rooms rooms of one talker and listeners listeners each,
 // talking for dur, against a fresh server of kind.
@@ -130,7 +139,9 @@ func (e *env) runFanout(ctx context.Context, kind, name string, rooms, listeners
 	packets := int(dur / frameInterval)
 	sent := make([]int64, rooms)
 	messages := make([]string, rooms)
-	serverCPU, toolCPU := startCPU(t.p.pid()), startCPU(e.selfPID)
+	label := profileLabel(name)
+	cpuProfile := t.prof.cpu(ctx, label, dur)
+	serverCPU, toolCPU, machine := startCPU(t.p.pid()), startCPU(e.selfPID), startMachine()
 	start := time.Now()
 	err = parallel(ctx, rooms, rooms, func(ctx context.Context, r int) error {
 		p := talkers[r]
@@ -157,7 +168,7 @@ func (e *env) runFanout(ctx context.Context, kind, name string, rooms, listeners
 		}
 		return nil
 	})
-	res.cpu, res.toolCPU = serverCPU.percent(), toolCPU.percent()
+	res.cpu, res.toolCPU, res.machine = serverCPU.percent(), toolCPU.percent(), machine.percent()
 	res.duration = time.Since(start)
 	if err != nil {
 		return res, err
@@ -171,6 +182,9 @@ func (e *env) runFanout(ctx context.Context, kind, name string, rooms, listeners
 	case <-time.After(drainWait):
 	}
 	res.received = tl.got.Load()
+	if err := errors.Join(cpuProfile(), t.prof.after(ctx, label)); err != nil {
+		e.log("profile %s: %v", label, err)
+	}
 	if kind == "parley" {
 		for r := range rooms {
 			if err := voiceEnd(ctx, talkers[r], messages[r], uint32(sent[r])); err != nil {

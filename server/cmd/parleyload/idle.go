@@ -77,5 +77,8 @@ func (e *env) runIdle(ctx context.Context, kind string, conns int) (idleResult, 
 	res.cpu = cpu.percent()
 	res.rssKiB, _ = memKiB(t.p.pid(), "VmRSS")
 	res.peakKiB, _ = memKiB(t.p.pid(), "VmHWM")
+	if err := t.prof.after(ctx, "idle"); err != nil {
+		e.log("profile idle: %v", err)
+	}
 	return res, nil
 }

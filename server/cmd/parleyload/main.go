@@ -24,7 +24,7 @@
 //
 // Usage:
 //
-//	parleyload [-quick] [-only fanout,rooms,idle,store,catchup] [-out DIR] [-micro FILE]
+//	parleyload [-quick] [-only fanout,rooms,idle,store,catchup] [-n 200,1000] [-repeat K] [-out DIR] [-micro FILE] [-pprof DIR] [-toolprof FILE]
 //
 // The results table (Markdown) is printed and written to DIR/results.md,
 // the fan-out latency distributions to DIR/fanout.png.
@@ -37,6 +37,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime/pprof"
 	"strings"
 	"syscall"
 	"time"
@@ -44,9 +45,12 @@ import (
 
 func main() {
 	var err error
-	if len(os.Args) > 1 && os.Args[1] == "baseline" {
+	switch {
+	case len(os.Args) > 1 && os.Args[1] == "baseline":
 		err = runBaseline(os.Args[2:])
-	} else {
+	case len(os.Args) > 1 && os.Args[1] == "profiled-parleyd":
+		err = runProfiledParleyd(os.Args[2:])
+	default:
 		err = run(os.Args[1:])
 	}
 	if err != nil {
@@ -68,6 +72,8 @@ type config struct {
 	storeFlat   time.Duration
 	catchupMsgs int
 	only        map[string]bool
+	pprof       string // profile folder, "" for none
+	repeat      int    // fan-out runs per N (interleaved baseline, parley)
 }
 
 func (c config) want(s string) bool { return len(c.only) == 0 || c.only[s] }
@@ -94,6 +100,7 @@ type env struct {
 	self    string // this binary, for the baseline subprocess
 	selfPID int
 	work    string // scratch folder, removed at the end
+	pprof   string // folder for server profiles; "" for none
 	log     func(format string, args ...any)
 }
 
@@ -104,8 +111,11 @@ func run(args []string) error {
 	out := fs.String("out", "bench-results", "folder for results.md and fanout.png")
 	micro := fs.String("micro", "", "go test -bench output to summarize in the results")
 	parleyd := fs.String("parleyd", "", "parleyd binary (default: build ./server/cmd/parleyd with CGO_ENABLED=0)")
+	repeat := fs.Int("repeat", 1, "run each fan-out N this many times (baseline and parley interleaved); targets use the median")
 	ns := fs.String("n", "", "fan-out listener counts, comma-separated (default 10,50,200,1000)")
 	idle := fs.Int("idle", 0, "idle connections (default 10000)")
+	toolProfile := fs.String("toolprof", "", "write this tool's own CPU profile to this file (is the load generator the bottleneck?)")
+	pprofDir := fs.String("pprof", "", "profile Parley's server (CPU, allocs, mutex, block, heap) into this folder; pprof listens on 127.0.0.1 only")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -135,6 +145,24 @@ func run(args []string) error {
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	cfg.pprof = *pprofDir
+	cfg.repeat = max(1, *repeat)
+	if *toolProfile != "" {
+		f, err := os.Create(*toolProfile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
+	if cfg.pprof != "" {
+		if err := os.MkdirAll(cfg.pprof, 0o755); err != nil {
+			return err
+		}
+	}
 	rep, err := measure(ctx, cfg, *parleyd, func(format string, a ...any) {
 		fmt.Fprintf(os.Stderr, "parleyload: "+format+"\n", a...)
 	})
@@ -179,20 +207,23 @@ func measure(ctx context.Context, cfg config, parleyd string, log func(string, .
 			return nil, err
 		}
 	}
-	e := &env{parleyd: parleyd, self: self, selfPID: os.Getpid(), work: work, log: log}
+	e := &env{parleyd: parleyd, self: self, selfPID: os.Getpid(), work: work, pprof: cfg.pprof, log: log}
 	rep := &report{cfg: cfg, started: time.Now()}
 	limit := raiseFileLimit()
 	rep.fileLimit = limit
 
 	if cfg.want("fanout") {
 		for _, n := range cfg.fanoutN {
-			for _, kind := range []string{"baseline", "parley"} {
-				log("fan-out N=%d on %s (%v)", n, kind, cfg.fanoutDur)
-				r, err := e.runFanout(ctx, kind, fmt.Sprintf("fan-out N=%d", n), 1, n, cfg.fanoutDur)
-				if err != nil {
-					return nil, fmt.Errorf("fan-out N=%d on %s: %w", n, kind, err)
+			for round := 1; round <= max(1, cfg.repeat); round++ {
+				for _, kind := range []string{"baseline", "parley"} {
+					log("fan-out N=%d on %s (%v, round %d)", n, kind, cfg.fanoutDur, round)
+					r, err := e.runFanout(ctx, kind, fmt.Sprintf("fan-out N=%d", n), 1, n, cfg.fanoutDur)
+					if err != nil {
+						return nil, fmt.Errorf("fan-out N=%d on %s: %w", n, kind, err)
+					}
+					r.round = round
+					rep.fanout = append(rep.fanout, r)
 				}
-				rep.fanout = append(rep.fanout, r)
 			}
 		}
 	}

@@ -30,6 +30,9 @@ type proc struct {
 	name string
 	cmd  *exec.Cmd
 	addr string        // host:port it listens on
+	// pprofAddr is where a profiled server serves pprof (127.0.0.1),
+	// logged before its listening line; "" for other servers.
+	pprofAddr string
 	done chan struct{} // closed when the process has exited
 	err  error         // its exit status, set before done closes
 	logs *tail
@@ -38,6 +41,9 @@ type proc struct {
 // listenLine matches the line both servers log once they accept
 // connections: "parleyd listening ... addr=HOST:PORT".
 var listenLine = regexp.MustCompile(`listening.* addr=(\S+)`)
+
+// pprofAddrLine matches a profiled server's pprof listener line.
+var pprofAddrLine = regexp.MustCompile(pprofLine + `.* at=(127\.0\.0\.1:\d+)`)
 
 // startProc starts a server process that listens on 127.0.0.1 and waits
 // for the line that says where.
@@ -54,11 +60,18 @@ func startProc(ctx context.Context, name, bin string, args ...string) (*proc, er
 	}
 	p := &proc{name: name, cmd: cmd, done: make(chan struct{}), logs: &tail{max: 40}}
 	addr := make(chan string, 1)
+	pprofAddr := make(chan string, 1)
 	go func() {
 		sc := bufio.NewScanner(stderr)
 		for sc.Scan() {
 			line := sc.Text()
 			p.logs.add(line)
+			if m := pprofAddrLine.FindStringSubmatch(line); m != nil {
+				select {
+				case pprofAddr <- m[1]:
+				default:
+				}
+			}
 			if m := listenLine.FindStringSubmatch(line); m != nil {
 				select {
 				case addr <- m[1]:
@@ -72,6 +85,11 @@ func startProc(ctx context.Context, name, bin string, args ...string) (*proc, er
 	}()
 	select {
 	case p.addr = <-addr:
+		// A profiled server logs its pprof address before it listens.
+		select {
+		case p.pprofAddr = <-pprofAddr:
+		default:
+		}
 		return p, nil
 	case <-p.done:
 		return nil, fmt.Errorf("%s exited before listening: %v\n%s", name, p.err, p.logs)
@@ -186,6 +204,46 @@ func (m *cpuMeter) percent() float64 {
 		return 0
 	}
 	return 100 * float64(c-m.cpu0) / float64(wall)
+}
+
+// machineMeter measures how busy the whole machine is over a window, from
+// the first line of /proc/stat: other processes on the same cores (a build,
+// another test) inflate both servers' latencies, and the tool itself is
+// one of them.
+type machineMeter struct{ busy0, total0 int64 }
+
+func machineTicks() (busy, total int64) {
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return 0, 0
+	}
+	line, _, _ := strings.Cut(string(b), "\n")
+	f := strings.Fields(line)
+	if len(f) < 5 || f[0] != "cpu" {
+		return 0, 0
+	}
+	for i, v := range f[1:] {
+		n, _ := strconv.ParseInt(v, 10, 64)
+		total += n
+		if i != 3 && i != 4 { // idle, iowait
+			busy += n
+		}
+	}
+	return busy, total
+}
+
+func startMachine() *machineMeter {
+	b, t := machineTicks()
+	return &machineMeter{busy0: b, total0: t}
+}
+
+// percent returns how busy all cores were since start, 0–100.
+func (m *machineMeter) percent() float64 {
+	b, t := machineTicks()
+	if t <= m.total0 {
+		return 0
+	}
+	return 100 * float64(b-m.busy0) / float64(t-m.total0)
 }
 
 // raiseFileLimit raises this process's open-file limit to its hard limit

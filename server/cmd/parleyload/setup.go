@@ -25,6 +25,7 @@ type target struct {
 	kind string // "parley" or "baseline"
 	p    *proc
 	dir  string
+	prof *profiler // nil unless the server is profiled
 }
 
 func (t *target) parleyURL() string { return "ws://" + t.p.addr + "/v1/ws" }
@@ -43,15 +44,23 @@ func (e *env) startTarget(ctx context.Context, kind string) (*target, error) {
 	var p *proc
 	switch kind {
 	case "parley":
-		p, err = startProc(ctx, "parleyd", e.parleyd, "-addr", "127.0.0.1:0", "-data", filepath.Join(dir, "data"),
-			"-name", "parleyload", "-log-level", "info")
+		bin, args := e.parleyd, []string{"-addr", "127.0.0.1:0", "-data", filepath.Join(dir, "data"),
+			"-name", "parleyload", "-log-level", "info", "-mdns", "off"}
+		if e.pprof != "" {
+			bin, args = e.self, append([]string{"profiled-parleyd"}, args...)
+		}
+		p, err = startProc(ctx, "parleyd", bin, args...)
 	default:
 		p, err = startProc(ctx, "baseline", e.self, "baseline", "-addr", "127.0.0.1:0")
 	}
 	if err != nil {
 		return nil, err
 	}
-	return &target{kind: kind, p: p, dir: dir}, nil
+	t := &target{kind: kind, p: p, dir: dir}
+	if p.pprofAddr != "" {
+		t.prof = &profiler{dir: e.pprof, addr: p.pprofAddr, log: e.log}
+	}
+	return t, nil
 }
 
 // stop stops the server and removes its data.

@@ -1,9 +1,14 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
 	gosync "sync"
 	"time"
 
@@ -25,8 +30,13 @@ type storeResult struct {
 	rate      float64 // committed packets per second
 	ack       dist    // send -> voice.ack covering the packet
 	cpu       float64
+	machine   float64 // % of all cores busy (any process)
 	peakKiB   int64
 	duration  time.Duration
+	// From parleyd's /metrics over the phase: the server's own view.
+	commits     float64 // transactions
+	commitMs    float64 // mean commit (fsync included), ms
+	commitBatch float64 // mean packets per commit
 }
 
 // storeTalker is one talker's connection with its ack bookkeeping.
@@ -133,7 +143,10 @@ func (e *env) storePhase(ctx context.Context, t *target, ts []*storeTalker, name
 	if err != nil {
 		return res, err
 	}
-	cpu := startCPU(t.p.pid())
+	before, _ := scrapeMetrics(ctx, t)
+	label := profileLabel("store " + strings.Fields(name)[2])
+	cpuProfile := t.prof.cpu(ctx, label, dur)
+	cpu, machine := startCPU(t.p.pid()), startMachine()
 	start := time.Now()
 	deadline := start.Add(dur)
 	err = parallel(ctx, len(ts), len(ts), func(ctx context.Context, i int) error {
@@ -181,7 +194,10 @@ func (e *env) storePhase(ctx context.Context, t *target, ts []*storeTalker, name
 	if err != nil {
 		return res, err
 	}
-	res.cpu = cpu.percent()
+	res.cpu, res.machine = cpu.percent(), machine.percent()
+	if err := errors.Join(cpuProfile(), t.prof.after(ctx, label)); err != nil {
+		e.log("profile %s: %v", label, err)
+	}
 	// Wait for the last acks, then end the messages.
 	err = parallel(ctx, len(ts), connectWidth, func(ctx context.Context, i int) error {
 		s := ts[i]
@@ -219,5 +235,39 @@ func (e *env) storePhase(ctx context.Context, t *target, ts []*storeTalker, name
 		res.rate = float64(res.committed) / res.duration.Seconds()
 	}
 	res.peakKiB, _ = memKiB(t.p.pid(), "VmHWM")
+	if after, merr := scrapeMetrics(ctx, t); merr == nil && before != nil {
+		d := func(name string) float64 { return after[name] - before[name] }
+		res.commits = d("parley_store_commit_seconds_count")
+		if res.commits > 0 {
+			res.commitMs = 1000 * d("parley_store_commit_seconds_sum") / res.commits
+			res.commitBatch = d("parley_store_commit_packets_sum") / res.commits
+		}
+	}
 	return res, err
+}
+
+// scrapeMetrics reads parleyd's Prometheus text at /metrics (series
+// without labels only).
+func scrapeMetrics(ctx context.Context, t *target) (map[string]float64, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+t.p.addr+"/metrics", nil)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	out := map[string]float64{}
+	sc := bufio.NewScanner(resp.Body)
+	for sc.Scan() {
+		name, value, ok := strings.Cut(sc.Text(), " ")
+		if !ok || strings.HasPrefix(name, "#") || strings.Contains(name, "{") {
+			continue
+		}
+		if v, err := strconv.ParseFloat(value, 64); err == nil {
+			out[name] = v
+		}
+	}
+	return out, sc.Err()
 }
