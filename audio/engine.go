@@ -32,6 +32,20 @@ const (
 	BackendCoreAudio
 )
 
+// playbackPeriods is the playback device's period in capture periods.
+// miniaudio gives a PulseAudio stream a server-side buffer (tlength) of one
+// period, and every callback runs Go code that must first get a P from the
+// scheduler. With 10 ms a callback that is late by more than about 10 ms
+// (GC, the race detector, a loaded 2-core CI machine) underruns the server,
+// which plays silence and then resumes where it was: each such stall adds
+// its length to the mouth-to-ear delay. Measured on a loaded 2-core machine
+// the 10 ms playback stream fell up to 30 % behind the wall clock; at 20 ms
+// it fell behind less often and by less (noisy: the load was shared). This
+// costs about 10 ms of latency here and 10 ms in OutputLead. Capture keeps
+// the short period: a late capture callback costs at most a lost block,
+// never delay.
+const playbackPeriods = 2
+
 // malgoBackendNull is miniaudio's null backend: malgo.BackendNull is off by
 // one against miniaudio's enum in the pinned malgo version.
 const malgoBackendNull = malgo.Backend(14)
@@ -59,12 +73,14 @@ type Config struct {
 	// "" follows the system default.
 	CaptureDeviceID  string
 	PlaybackDeviceID string
-	// Period is the device period asked of miniaudio; default 10 ms. It
+	// Period is the capture device period asked of miniaudio; default
+	// 10 ms. The playback device asks for playbackPeriods times as much. It
 	// sets most of the latency (about 2.75 periods through PulseAudio).
 	Period time.Duration
 	// OutputLead is how much mixed audio is queued ahead of the playback
-	// callback; default 30 ms. Lower is snappier but risks underruns on a
-	// busy machine.
+	// callback; default 40 ms, two playback periods, so the mixer has a
+	// whole period to refill after each callback. Lower is snappier but
+	// risks underruns on a busy machine.
 	OutputLead time.Duration
 	// Logger receives device events; default slog.Default().
 	Logger *slog.Logger
@@ -101,7 +117,7 @@ func New(cfg Config) (*Engine, error) {
 		cfg.Period = 10 * time.Millisecond
 	}
 	if cfg.OutputLead <= 0 {
-		cfg.OutputLead = 30 * time.Millisecond
+		cfg.OutputLead = 2 * playbackPeriods * cfg.Period
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
@@ -149,12 +165,16 @@ func initContext(b Backend) (*malgo.AllocatedContext, bool, error) {
 }
 
 func (e *Engine) newDevice(capture bool, id string, ring *sampleRing) *device {
+	period := e.cfg.Period
+	if !capture {
+		period *= playbackPeriods
+	}
 	return &device{
 		log:     e.log,
 		ctx:     e.mctx.Context,
 		capture: capture,
 		pulse:   e.pulse,
-		period:  uint32(e.cfg.Period / time.Millisecond),
+		period:  uint32(period / time.Millisecond),
 		wantID:  id,
 		ring:    ring,
 		emit:    e.emit,
@@ -169,17 +189,18 @@ func (e *Engine) emit(ev DeviceEvent) {
 	}
 }
 
-// mixLoop keeps the playback ring topped up, woken by the playback callback.
+// mixLoop keeps the playback ring topped up to the lead. It is paced by
+// the device alone: each playback callback that takes samples wakes it
+// (notify keeps one pending wake-up, so none is lost while it mixes), and
+// it mixes exactly what the callback took. A timer would only add wake-ups
+// competing for the CPU with the callbacks.
 func (e *Engine) mixLoop() {
 	defer e.wg.Done()
-	t := time.NewTicker(e.cfg.Period)
-	defer t.Stop()
 	for {
 		select {
 		case <-e.quit:
 			return
 		case <-e.playback.ready:
-		case <-t.C:
 		}
 		e.mix.fill()
 	}

@@ -56,6 +56,11 @@ type JitterFrame struct {
 	Kind FrameKind
 	Seq  uint32
 	Data []byte
+	// Excess is how many whole frames more than the target delay are
+	// queued behind this one. A player may discard a FrameNormal slot that
+	// decodes to silence while Excess > 0: the delay then shrinks inside a
+	// pause, where nobody hears it, instead of by dropping speech.
+	Excess int
 }
 
 // JitterStats counts what a JitterBuffer did.
@@ -68,23 +73,34 @@ type JitterStats struct {
 	Stalls    int           // FrameStall slots
 	Late      int           // packets that arrived after their slot
 	Dropped   int           // packets skipped to shrink the delay
+	Skipped   int           // silent frames a Player discarded to shrink the delay
 }
 
 const (
 	jitterSlots      = 512 // 10 s of packets ahead
 	jitterWindow     = 50  // arrivals (1 s) over which jitter is measured
 	jitterHeadroom   = 2   // frames above target before dropping
-	jitterDropAfter  = 25  // consecutive over-target slots before a drop
+	jitterDropAfter  = 25  // over-target slots before a drop, one frame over
+	jitterDropMinGap = 4   // slots between drops however far over (sheds <= 25 %)
 	jitterStallLimit = 3   // stalls before playout re-buffers
 )
 
 // JitterBuffer reorders one incoming stream by packet number and decides,
 // slot by slot, what to play. Its delay adapts: it starts at MinDelay, grows
 // to cover the spread of arrival times observed over the last second of
-// packets (plus one frame) and shrinks back when the spread does, by
-// skipping a packet when more than two frames above target are queued for
-// half a second (this also absorbs a sender clock that runs fast; a slow
-// one shows up as stalls).
+// packets (plus one frame) and shrinks back when the spread does.
+//
+// Whatever queues beyond the target is delay that jitter does not need:
+// it builds up when a sender's clock runs fast, and whenever the output
+// stalls (a playback device that missed its deadline under CPU load plays
+// silence and resumes where it was, so every stall adds its length to the
+// delay for good). It is shed two ways: each Pop reports the excess so the
+// player can discard silent frames (JitterFrame.Excess), and when more than
+// two frames above target stay queued the buffer skips packets, one per
+// jitterDropAfter/excess slots (half a second one frame over; at most one
+// slot in jitterDropMinGap far over), so that a long stall is recovered in
+// about a second instead of growing the delay. A slow sender shows up as
+// stalls.
 //
 // Push and Pop may be called from different goroutines; a mutex guards the
 // state and is held only for bookkeeping, never for decoding. Time is passed
@@ -197,14 +213,17 @@ func (j *JitterBuffer) Pop(now time.Time) JitterFrame {
 
 	depth := j.depthLocked()
 	j.stats.Depth = depth
-	// Shrink the delay (or absorb a fast sender) by skipping one packet.
-	if time.Duration(depth)*FrameDuration > target+jitterHeadroom*FrameDuration {
+	// Shrink the delay (or absorb a fast sender) by skipping packets, the
+	// faster the further over the target the queue is.
+	targetFrames := int((target + FrameDuration - 1) / FrameDuration)
+	if over := depth - targetFrames - jitterHeadroom; over > 0 {
 		j.overTarget++
-		if j.overTarget >= jitterDropAfter {
+		if j.overTarget >= max(jitterDropMinGap, jitterDropAfter/over) {
 			j.overTarget = 0
 			j.takeLocked(j.next)
 			j.next++
 			j.stats.Dropped++
+			depth--
 		}
 	} else {
 		j.overTarget = 0
@@ -215,7 +234,7 @@ func (j *JitterBuffer) Pop(now time.Time) JitterFrame {
 		j.next++
 		j.stalls = 0
 		j.stats.Played++
-		return JitterFrame{Kind: FrameNormal, Seq: seq, Data: data}
+		return JitterFrame{Kind: FrameNormal, Seq: seq, Data: data, Excess: max(0, depth-1-targetFrames)}
 	}
 	if seqBefore(seq, j.highest) {
 		// Lost (or hopelessly late): something after it has arrived.

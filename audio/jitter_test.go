@@ -12,7 +12,10 @@ type jitterCase struct {
 	drift   float64                     // sender clock rate error: +0.02 = 2 % fast
 	delay   func(seq int) time.Duration // network delay of each packet
 	lost    func(seq int) bool
-	check   func(t *testing.T, r jitterRun)
+	// outStalled reports receiver slots in which the output did not pull
+	// (a playback device that missed its deadline): no Pop happens.
+	outStalled func(slot int) bool
+	check      func(t *testing.T, r jitterRun)
 }
 
 type jitterRun struct {
@@ -22,6 +25,8 @@ type jitterRun struct {
 	maxDelay time.Duration // largest target delay seen
 	endDelay time.Duration // target delay at the end
 	maxDepth int
+	depths   []int // depth after each slot
+	excess   int   // largest JitterFrame.Excess seen
 	ended    bool
 }
 
@@ -59,11 +64,18 @@ func simulate(t *testing.T, c jitterCase) jitterRun {
 		if ai == len(arrivals) {
 			jb.CloseInput()
 		}
+		if c.outStalled != nil && c.outStalled(slot) {
+			r.depths = append(r.depths, jb.Stats().Depth)
+			now = now.Add(FrameDuration)
+			continue
+		}
 		f := jb.Pop(now)
+		r.excess = max(r.excess, f.Excess)
 		r.kinds[f.Kind]++
 		st := jb.Stats()
 		r.maxDelay = max(r.maxDelay, st.Delay)
 		r.maxDepth = max(r.maxDepth, st.Depth)
+		r.depths = append(r.depths, st.Depth)
 		switch f.Kind {
 		case FrameNormal:
 			if f.Data[0] != byte(f.Seq) {
@@ -196,6 +208,25 @@ func TestJitterBuffer(t *testing.T) {
 				}
 				if r.stats.Late != 0 {
 					t.Errorf("%d late packets, want 0", r.stats.Late)
+				}
+			},
+		},
+		{
+			name:    "output stall is shed",
+			packets: 300,
+			// the output pulls nothing for 400 ms: 20 packets queue up
+			outStalled: func(slot int) bool { return slot >= 50 && slot < 70 },
+			check: func(t *testing.T, r jitterRun) {
+				if r.excess < 10 {
+					t.Errorf("largest excess reported %d, want >= 10 after a 400 ms stall", r.excess)
+				}
+				// One drop per 25 slots would need ten seconds; shedding
+				// in proportion to the excess takes about one.
+				if d := r.depths[70+75]; d > 4 {
+					t.Errorf("depth %d packets 1.5 s after the stall, want <= 4", d)
+				}
+				if got := len(r.played) + r.stats.Dropped; got != 300 {
+					t.Errorf("played+dropped = %d, want 300", got)
 				}
 			},
 		},

@@ -84,6 +84,7 @@ type Player struct {
 	srcErr   error
 	cacheSig chan struct{}
 	jb       *JitterBuffer // live mode
+	skipped  atomic.Int64  // live: silent frames discarded to shrink the delay
 
 	// loop-owned state
 	dec       *Decoder
@@ -192,7 +193,9 @@ func (p *Player) JitterStats() JitterStats {
 	if p.jb == nil {
 		return JitterStats{}
 	}
-	return p.jb.Stats()
+	s := p.jb.Stats()
+	s.Skipped = int(p.skipped.Load())
+	return s
 }
 
 // Pause stops output at once; the position holds.
@@ -468,7 +471,9 @@ func (p *Player) updatePosition() {
 }
 
 // liveLoop plays a live stream through the jitter buffer, one slot per
-// 20 ms of device time.
+// 20 ms of device time. A frame that decodes to silence while more than the
+// jitter buffer's target is queued is not played: pauses between words
+// absorb delay added by output stalls (see JitterBuffer).
 func (p *Player) liveLoop() {
 	defer p.wg.Done()
 	stalls := 0
@@ -481,6 +486,12 @@ func (p *Player) liveLoop() {
 		case FrameNormal:
 			if _, err := p.dec.Decode(f.Data, p.pcm[:]); err != nil {
 				_ = p.dec.Conceal(p.pcm[:])
+			}
+			if f.Excess > 0 && measureLevel(p.pcm[:]).RMS < silenceRMS {
+				p.skipped.Add(1)
+				p.mediaFed = time.Duration(f.Seq+1) * FrameDuration
+				stalls = 0
+				continue
 			}
 		case FrameFEC:
 			_ = p.dec.DecodeFEC(f.Data, p.pcm[:])

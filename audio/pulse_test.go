@@ -160,6 +160,81 @@ func TestPulseMouthToEar(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer rec.Close()
+	waitFlowing(t, e.PlaybackFlowing(), "playback")
+	waitFlowing(t, rec.Flowing(), "capture")
+	speech := speechWAV(t)
+
+	// A CPU-loaded machine can starve the audio threads for tens of ms at a
+	// time: the playback stream then falls behind the wall clock (the
+	// server plays silence and resumes where it was) and the jitter buffer
+	// sheds the added delay by skipping silent frames and, far over target,
+	// packets, which costs waveform correlation. Measured per attempt with
+	// `go test -race` on a 2-core machine shared with other builds and
+	// tests (loadavg 4-9), and "loaded" with two `yes > /dev/null` loops
+	// on top (loadavg 6-12):
+	//   shared: delay 146-221 ms, waveform 0.91-0.95, envelope 0.83-1.00
+	//   loaded: delay 187-529 ms, waveform 0.23-0.66, envelope 0.56-0.76;
+	//           the worst attempts had the device pull 30 % less than real
+	//           time, more than any buffering or shedding can hide.
+	// (Before the fix, shared: 153-472 ms, one attempt in three failing at
+	// 472 ms as the delay built up with one drop per 25 slots.) A message
+	// passes if any of mouthToEarAttempts attempts meets the bounds below,
+	// within mouthToEarBudget so the package stays under two minutes: a
+	// broken path (no correlation, silence, a delay that keeps building)
+	// fails every attempt; a load spike rarely spoils all of them.
+	const (
+		mouthToEarAttempts = 3
+		mouthToEarBudget   = 60 * time.Second // no new attempt after this
+		minWave, minEnv    = 0.5, 0.6
+		minDelay           = 20 * time.Millisecond
+		maxDelay           = 400 * time.Millisecond // the message's best single lag
+		maxWindowLag       = 600 * time.Millisecond // no part of it later than this
+	)
+	begin := time.Now()
+	var failures []string
+	attempts := 0
+	for attempts < mouthToEarAttempts && (attempts == 0 || time.Since(begin) < mouthToEarBudget) {
+		attempts++
+		m := measureMouthToEar(t, e, rec, tag, speech)
+		t.Logf("attempt %d: %s", attempts, m)
+		var bad []string
+		if m.wave < minWave || m.env < minEnv {
+			bad = append(bad, fmt.Sprintf("mouth and ear differ: waveform correlation %.3f (want >= %.1f), envelope %.3f (want >= %.1f)",
+				m.wave, minWave, m.env, minEnv))
+		}
+		if m.delay < minDelay || m.delay > maxDelay {
+			bad = append(bad, fmt.Sprintf("mouth-to-ear delay %v, want %v..%v", m.delay, minDelay, maxDelay))
+		}
+		if m.lags[1] > maxWindowLag {
+			bad = append(bad, fmt.Sprintf("part of the message played %v late, want <= %v", m.lags[1], maxWindowLag))
+		}
+		if len(bad) == 0 {
+			return
+		}
+		failures = append(failures, fmt.Sprintf("attempt %d: %s", attempts, strings.Join(bad, "; ")))
+	}
+	t.Errorf("mouth-to-ear failed %d attempts in %v:\n%s", attempts, time.Since(begin).Round(time.Second), strings.Join(failures, "\n"))
+}
+
+// mouthToEar is one mouth-to-ear measurement.
+type mouthToEar struct {
+	packets   int
+	delay     time.Duration    // best single lag of the whole message
+	lags      [2]time.Duration // smallest and largest lag of the speech windows
+	wave, env float64          // waveform and envelope correlation
+	jitter    JitterStats
+	engine    EngineStats
+}
+
+func (m mouthToEar) String() string {
+	return fmt.Sprintf("%d packets, delay %v (window lags %v..%v), waveform correlation %.3f, envelope correlation %.3f; jitter %+v; engine %+v",
+		m.packets, m.delay, m.lags[0], m.lags[1], m.wave, m.env, m.jitter, m.engine)
+}
+
+// measureMouthToEar plays speech into the mouth while rec records it and a
+// live player plays the packets to the ear, and compares the two channels.
+func measureMouthToEar(t *testing.T, e *Engine, rec *Recorder, tag, speech string) mouthToEar {
+	t.Helper()
 	packets, err := rec.Start()
 	if err != nil {
 		t.Fatal(err)
@@ -169,11 +244,7 @@ func TestPulseMouthToEar(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer player.Close()
-
-	waitFlowing(t, e.PlaybackFlowing(), "playback")
-	waitFlowing(t, rec.Flowing(), "capture")
 	stopRec := startParec(t, tag+".monitor", 2)
-	speech := speechWAV(t)
 	if out, err := exec.Command("paplay", "-d", tag+"_mouth", speech).CombinedOutput(); err != nil {
 		t.Fatalf("paplay: %v\n%s", err, out)
 	}
@@ -192,26 +263,29 @@ func TestPulseMouthToEar(t *testing.T) {
 		t.Fatalf("mouth channel silent (rms %.4f): speech did not reach the bus", rms(mouth))
 	}
 	lag, _ := bestLag(mouth, ear, int(durationToSamples(time.Second)))
-	delay := samplesToDuration(int64(lag))
-	// The live jitter buffer may drop a packet to shrink its delay (each
-	// drop moves the lag by 20 ms), so the waveform correlation is taken
-	// per 200 ms window of speech, each at its own best lag near the global
-	// one; the envelope correlation (10 ms RMS) is taken at the global lag.
+	// The live jitter buffer may skip a frame or drop a packet to shrink
+	// its delay (each moves the lag by 20 ms), so the waveform correlation
+	// is taken per 200 ms window of speech, each at its own best lag near
+	// the previous window's; the envelope correlation (10 ms RMS) is taken
+	// at the global lag.
 	wave, lags := windowedCorrelation(mouth, ear, lag)
-	env := ncc(envelope(mouth), envelope(ear[min(lag, len(ear)):]), 0)
-	t.Logf("mouth-to-ear: %d packets, delay %v (window lags %v..%v), waveform correlation %.3f, envelope correlation %.3f; jitter %+v; engine %+v",
-		summary.Packets, delay, lags[0], lags[1], wave, env, player.JitterStats(), e.Stats())
-	if wave < 0.5 || env < 0.6 {
-		t.Errorf("mouth and ear differ: waveform correlation %.3f (want >= 0.5), envelope %.3f (want >= 0.6)", wave, env)
-	}
-	if delay < 20*time.Millisecond || delay > 400*time.Millisecond {
-		t.Errorf("mouth-to-ear delay %v, want 20..400 ms", delay)
+	return mouthToEar{
+		packets: summary.Packets,
+		delay:   samplesToDuration(int64(lag)),
+		lags:    lags,
+		wave:    wave,
+		env:     ncc(envelope(mouth), envelope(ear[min(lag, len(ear)):]), 0),
+		jitter:  player.JitterStats(),
+		engine:  e.Stats(),
 	}
 }
 
 // windowedCorrelation is the energy-weighted mean, over 200 ms windows of
 // a with speech in them, of the best normalised correlation with b within
-// ±60 ms of lag; it also returns the smallest and largest lag used.
+// ±60 ms of the lag found for the previous speech window (the first one
+// searches around lag), so the window follows a delay that the live path
+// changes in 20 ms steps while it plays; it also returns the smallest and
+// largest lag used.
 func windowedCorrelation(a, b []int16, lag int) (float64, [2]time.Duration) {
 	fa, fb := toFloat(a), toFloat(b)
 	win := int(durationToSamples(200 * time.Millisecond))
@@ -241,6 +315,7 @@ func windowedCorrelation(a, b []int16, lag int) (float64, [2]time.Duration) {
 		sum += best * energy
 		weight += energy
 		lo, hi = min(lo, bestLag), max(hi, bestLag)
+		lag = bestLag
 	}
 	if weight == 0 {
 		return 0, [2]time.Duration{}
