@@ -6,8 +6,8 @@ TAGS     := nolibopusfile
 GOFLAGS  := -tags=$(TAGS)
 export GOFLAGS
 BIN      := bin
-# Packages that do not link Fyne run under the race detector.
-CORE     := ./server/... ./sync/... ./audio/...
+# Packages that do not link Fyne run under the race detector (audio too).
+CORE     := ./server/... ./sync/...
 GUI      := ./ui/... ./assets/... ./app/...
 FUZZTIME ?= 30s
 
@@ -19,23 +19,23 @@ deps-build:
 deps-test:
 	@./.ci/deps.sh test
 
-## run: build and start Parley (the desktop app when it exists, else parleyd).
+## run: build and start the desktop app.
 run: deps-build
-	@if [ -f main.go ]; then \
-		$(GO) build -o $(BIN)/parley . && ./$(BIN)/parley; \
-	else \
-		$(MAKE) parleyd && ./$(BIN)/parleyd -data "$${PARLEY_DATA:-$$HOME/.local/share/parley/server}"; \
-	fi
+	$(GO) build -o $(BIN)/parley .
+	./$(BIN)/parley
 
 ## parleyd: the headless server, pure Go (no cgo, no GUI, no audio).
 parleyd:
 	CGO_ENABLED=0 $(GO) build -o $(BIN)/parleyd ./server/cmd/parleyd
 
 ## test: vet, then every test; race detector on for the non-GUI packages.
+## The real-time audio tests run on their own, so that other packages'
+## tests do not starve the audio threads of a two-core machine.
 test: deps-test
 	@./.ci/lo-multicast.sh
 	$(GO) vet ./...
-	PARLEY_TEST_PULSE=1 $(GO) test -race -count=1 -timeout 20m $(CORE)
+	$(GO) test -race -count=1 -timeout 20m $(CORE)
+	PARLEY_TEST_PULSE=1 $(GO) test -race -count=1 -timeout 20m ./audio/...
 	PARLEY_TEST_GUI=1 $(GO) test -count=1 -timeout 20m $(GUI)
 
 ## bench: micro-benchmarks, then the load scenarios against a bare baseline

@@ -465,7 +465,10 @@ func TestPulseHotUnplug(t *testing.T) {
 		t.Errorf("only %v of tone on the default sink after unplug, want >= %v", time.Duration(toneAt)*FrameDuration, minimum)
 	}
 	// Before the unplug it played on the headset sink, not the default.
-	if maximum := 3*time.Second - unplugged + 300*time.Millisecond; time.Duration(toneAt)*FrameDuration > maximum {
+	// The margin covers audio already buffered past the reported position
+	// on a loaded machine (2.32 s seen with 2.0 s expected); a player that
+	// was on the default sink all along puts all 3 s there.
+	if maximum := 3*time.Second - unplugged + 600*time.Millisecond; time.Duration(toneAt)*FrameDuration > maximum {
 		t.Errorf("%v of tone on the default sink, want <= %v: the player was not on the chosen sink", time.Duration(toneAt)*FrameDuration, maximum)
 	}
 	// And the engine still plays.

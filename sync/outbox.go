@@ -147,8 +147,9 @@ func (s *Store) endVoice(ctx context.Context, message string, durationMs int64, 
 }
 
 // cancelVoice marks a voice message that already has packets as
-// withdrawn: it is hidden at once, its cached audio goes, and the outbox
-// tells the server (which may already have played part of it live).
+// withdrawn: it is hidden at once and the outbox tells the server (which
+// may already have played part of it live); its cached audio goes when the
+// server has the withdrawal (dropPackets).
 func (s *Store) cancelVoice(ctx context.Context, message string) error {
 	err := s.tx(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, "UPDATE outbox SET ended = 1, cancelled = 1 WHERE message = ? AND ended = 0", message)
@@ -158,14 +159,21 @@ func (s *Store) cancelVoice(ctx context.Context, message string) error {
 		if n, _ := res.RowsAffected(); n == 0 {
 			return ErrVoiceEnded
 		}
-		if _, err := tx.ExecContext(ctx, "UPDATE messages SET state = 'cancelled' WHERE id = ?", message); err != nil {
-			return err
-		}
-		_, err = tx.ExecContext(ctx, "DELETE FROM packets WHERE message = ?", message)
+		// The packets stay until the server has the withdrawal: a send
+		// under way may still be reading them.
+		_, err = tx.ExecContext(ctx, "UPDATE messages SET state = 'cancelled' WHERE id = ?", message)
 		return err
 	})
 	if err != nil {
 		return fmt.Errorf("cancel voice %s: %w", message, err)
+	}
+	return nil
+}
+
+// dropPackets deletes a message's cached packets.
+func (s *Store) dropPackets(ctx context.Context, message string) error {
+	if _, err := s.db.ExecContext(ctx, "DELETE FROM packets WHERE message = ?", message); err != nil {
+		return fmt.Errorf("drop packets of %s: %w", message, err)
 	}
 	return nil
 }

@@ -161,9 +161,12 @@ func (s *session) withdraw(ctx context.Context, message string) error {
 	_, err := call[wire.VoiceAck](ctx, s, wire.TypeVoiceEnd, wire.VoiceEnd{Message: message, Cancel: true})
 	var re *RequestError
 	if errors.As(err, &re) && (re.Err.Code == wire.CodeNotFound || re.Err.Code == wire.CodeMessageClosed) {
-		return nil
+		err = nil
 	}
-	return err
+	if err != nil {
+		return err
+	}
+	return s.c.store.dropPackets(ctx, message)
 }
 
 func (s *session) voiceDone(ctx context.Context, it outboxItem) error {
