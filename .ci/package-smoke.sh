@@ -100,7 +100,7 @@ if ! ./.ci/lo-multicast.sh 2>/dev/null; then
 	mdns=off
 fi
 
-mkdir -p "$tmp/home" "$tmp/data" "$tmp/runtime"
+mkdir -p "$tmp/home/.config" "$tmp/home/.local/share" "$tmp/home/.cache" "$tmp/data" "$tmp/runtime"
 chmod 700 "$tmp/runtime"
 say "starting $(basename "$bin") on :$d (data $tmp/data, mDNS $mdns, audio null)"
 (
