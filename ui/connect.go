@@ -50,7 +50,7 @@ func newConnectScreen(u *UI) *connectScreen {
 	s.empty = widget.NewLabel(lang.L("Looking for servers on this network…"))
 	s.empty.Importance = widget.LowImportance
 	s.address = widget.NewEntry()
-	s.address.SetPlaceHolder(lang.L("host:port, e.g. 192.168.1.20:7420"))
+	s.address.SetPlaceHolder(lang.L("host:port, e.g. 192.168.1.20:7447"))
 	s.address.SetText(u.prefs.LastServer)
 	s.address.OnSubmitted = func(string) { s.dial() }
 	s.connect = widget.NewButtonWithIcon(lang.L("Connect"), theme.LoginIcon(), s.dial)
