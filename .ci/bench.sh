@@ -7,6 +7,12 @@
 #
 # PARLEYLOAD_FLAGS passes flags to parleyload (e.g. -quick);
 # BENCHTIME sets go test -benchtime (default 300ms).
+#
+# One run's tail latencies move with whatever else the machine runs (see
+# the "machine busy %" column). To compare, repeat the fan-out pairs and
+# read the median ratio, and profile the server (pprof on 127.0.0.1 only):
+#   PARLEYLOAD_FLAGS="-only fanout -n 200,1000 -repeat 3" make bench
+#   PARLEYLOAD_FLAGS="-only fanout,store -n 1000 -pprof bench-results/pprof" make bench
 set -eu
 cd "$(dirname "$0")/.."
 out=bench-results

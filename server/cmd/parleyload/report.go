@@ -176,7 +176,7 @@ func (r *report) targets() []goal {
 				what = fmt.Sprintf("median %s (%s)", times(median(p99s)), what)
 			}
 			hit("N=200: p99 ≤ 1.3 × baseline p99", median(p99s) <= 1.3, "%s", what)
-			hit("N=200: server CPU ≤ 2 × baseline", median(cpus) <= 2, "%s (median of %d)", times(median(cpus)), len(cpus))
+			hit("N=200: server CPU ≤ 2 × baseline", median(cpus) <= 2, "%s%s", times(median(cpus)), medianOf(len(cpus)))
 		}
 	}
 	if ps := pairs(r.fanout, "fan-out N=1000"); len(ps) > 0 {
