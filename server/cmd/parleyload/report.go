@@ -266,6 +266,11 @@ func (r *report) markdown() string {
 		}
 		b.WriteString("\nAck latency: packet sent → first voice.ack whose upto covers it. committed/s = packets acked ÷ (last ack − first send). Real time offers exactly 10 000 packets/s for 200 talkers, so its rate sits just under that; flat out shows the capacity (its ack latency is mostly the queue the window allows). Commits, mean commit and packets/commit come from parleyd's /metrics: the server's own time per transaction (fsync included); an ack p99 far above it was spent queued for the CPU, in the server or in the tool. No baseline: it stores nothing.\n\n")
 	}
+	for _, x := range r.store {
+		if len(x.errors) > 0 {
+			fmt.Fprintf(&b, "Store, %s: the server answered packets with errors: %s.\n\n", x.phase, strings.Join(x.errors, ", "))
+		}
+	}
 	if len(r.catchup) > 0 {
 		b.WriteString("## Catch-up: a user who missed voice messages signs in\n\n| path | missed messages | events | sign-in ms | metadata ms | first packet of newest ms | whole newest message ms |\n|---|--:|--:|--:|--:|--:|--:|\n")
 		for _, x := range r.catchup {

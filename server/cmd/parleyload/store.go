@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+	"golang.org/x/time/rate"
 
 	"parley/server/wire"
 )
@@ -20,6 +21,13 @@ import (
 // storeWindow is how many unacked packets a flat-out talker keeps in
 // flight.
 const storeWindow = 64
+
+// flatOutRate caps one flat-out talker's packets per second below
+// parleyd's per-connection packet limit (Config.PacketRate, 2000/s): past
+// it packets are refused with rate_limited and, as this tool does not
+// resend, the window would never be acked. With many talkers the cap does
+// not bind (200 × 1800/s); with the smoke test's 4 it does.
+const flatOutRate = 1800
 
 // storeResult is one phase of the store scenario.
 type storeResult struct {
@@ -37,6 +45,7 @@ type storeResult struct {
 	commits     float64 // transactions
 	commitMs    float64 // mean commit (fsync included), ms
 	commitBatch float64 // mean packets per commit
+	errors      []string // error envelopes the talkers got, code×count
 }
 
 // storeTalker is one talker's connection with its ack bookkeeping.
@@ -50,10 +59,22 @@ type storeTalker struct {
 	acked   uint32  // upto
 	ackLat  []int64
 	lastAck int64
+	errs    map[string]int // error envelopes by code (rate_limited, …)
 	wake    chan struct{}
 }
 
 func (s *storeTalker) onText(env wire.Envelope) {
+	if env.Type == wire.TypeError {
+		var e wire.Error
+		json.Unmarshal(env.Payload, &e)
+		s.mu.Lock()
+		if s.errs == nil {
+			s.errs = map[string]int{}
+		}
+		s.errs[string(e.Code)]++
+		s.mu.Unlock()
+		return
+	}
 	if env.Type != wire.TypeVoiceAck {
 		return
 	}
@@ -157,6 +178,7 @@ func (e *env) storePhase(ctx context.Context, t *target, ts []*storeTalker, name
 			tick = time.NewTicker(frameInterval)
 			defer tick.Stop()
 		}
+		limit := rate.NewLimiter(flatOutRate, window)
 		for n := uint32(0); time.Now().Before(deadline); n++ {
 			if !paced {
 				for {
@@ -166,12 +188,20 @@ func (e *env) storePhase(ctx context.Context, t *target, ts []*storeTalker, name
 					if int(inFlight) < window {
 						break
 					}
+					if !time.Now().Before(deadline) {
+						return nil // the window's acks are waited for below
+					}
 					select {
 					case <-s.wake:
 					case <-time.After(time.Second):
 					case <-ctx.Done():
 						return ctx.Err()
 					}
+				}
+			}
+			if !paced {
+				if err := limit.Wait(ctx); err != nil {
+					return err
 				}
 			}
 			frame := loadPacket(buf, streams[i], n)
@@ -230,6 +260,14 @@ func (e *env) storePhase(ctx context.Context, t *target, ts []*storeTalker, name
 		s.mu.Unlock()
 	}
 	res.ack = newDist(samples...)
+	for _, s := range ts {
+		s.mu.Lock()
+		for code, n := range s.errs {
+			res.errors = append(res.errors, fmt.Sprintf("%s×%d", code, n))
+		}
+		s.errs = nil
+		s.mu.Unlock()
+	}
 	res.duration = time.Duration(last) - start.Sub(epoch)
 	if res.duration > 0 {
 		res.rate = float64(res.committed) / res.duration.Seconds()
