@@ -44,7 +44,7 @@ type session struct {
 	wake  chan struct{}
 	// pingDue is set by the keepalive timer; the writer sends the ping.
 	pingDue atomic.Bool
-	bulk  chan outFrame
+	bulk    chan outFrame
 
 	done      chan struct{} // closed by close
 	closeOnce gosync.Once

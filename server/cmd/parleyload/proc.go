@@ -29,13 +29,13 @@ const stopWait = 10 * time.Second
 type proc struct {
 	name string
 	cmd  *exec.Cmd
-	addr string        // host:port it listens on
+	addr string // host:port it listens on
 	// pprofAddr is where a profiled server serves pprof (127.0.0.1),
 	// logged before its listening line; "" for other servers.
 	pprofAddr string
-	done chan struct{} // closed when the process has exited
-	err  error         // its exit status, set before done closes
-	logs *tail
+	done      chan struct{} // closed when the process has exited
+	err       error         // its exit status, set before done closes
+	logs      *tail
 }
 
 // listenLine matches the line both servers log once they accept

@@ -42,9 +42,9 @@ type storeResult struct {
 	peakKiB   int64
 	duration  time.Duration
 	// From parleyd's /metrics over the phase: the server's own view.
-	commits     float64 // transactions
-	commitMs    float64 // mean commit (fsync included), ms
-	commitBatch float64 // mean packets per commit
+	commits     float64  // transactions
+	commitMs    float64  // mean commit (fsync included), ms
+	commitBatch float64  // mean packets per commit
 	errors      []string // error envelopes the talkers got, code×count
 }
 
