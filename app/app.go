@@ -19,6 +19,7 @@ import (
 
 	"parley/assets"
 	"parley/audio"
+	"parley/server/discovery"
 	"parley/ui"
 )
 
@@ -57,7 +58,7 @@ func Run(cfg Config) error {
 		PlaybackDeviceID: prefs.OutputDevice, Logger: log.With("component", "audio")}, log)
 	sys.setCueVolume(prefs.CueVolume)
 	hints := newHintBus()
-	interfaces := mdnsInterfaces(cfg.MDNSInterfaces)
+	interfaces := discovery.ParseInterfaces(cfg.MDNSInterfaces)
 	h := &host{dir: dirs.server, name: "Parley on " + deviceName(), listenIP: cfg.HostAddr, portFlag: cfg.HostPort,
 		prefs: a.Preferences(), interfaces: interfaces, log: log, hints: hints}
 	if cfg.Host && !prefs.HostServer {

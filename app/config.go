@@ -5,7 +5,6 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
-	"net"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -115,35 +114,6 @@ func (c Config) logger() *slog.Logger {
 		lvl = slog.LevelWarn
 	}
 	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: lvl}))
-}
-
-// mdnsInterfaces resolves MDNSInterfaces to the names discovery takes;
-// nil disables mDNS.
-func mdnsInterfaces(setting string) []string {
-	setting = strings.TrimSpace(setting)
-	switch strings.ToLower(setting) {
-	case "off", "none", "":
-		return nil
-	case "auto":
-		ifs, err := net.Interfaces()
-		if err != nil {
-			return nil
-		}
-		var names []string
-		for _, ifi := range ifs {
-			if ifi.Flags&net.FlagUp != 0 && ifi.Flags&net.FlagMulticast != 0 && ifi.Flags&net.FlagLoopback == 0 {
-				names = append(names, ifi.Name)
-			}
-		}
-		return names
-	}
-	var names []string
-	for _, n := range strings.Split(setting, ",") {
-		if n = strings.TrimSpace(n); n != "" {
-			names = append(names, n)
-		}
-	}
-	return names
 }
 
 // paths are the app's folders inside the data folder.

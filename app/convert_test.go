@@ -102,15 +102,4 @@ func TestParseFlags(t *testing.T) {
 	if _, err := ParseFlags(fs, []string{"-audio", "jack"}, func(string) string { return "" }); err == nil {
 		t.Error("-audio jack: no error")
 	}
-	if got := mdnsInterfaces("off"); got != nil {
-		t.Errorf(`mdnsInterfaces("off") = %v`, got)
-	}
-	if got := mdnsInterfaces(" lo, eth0 "); len(got) != 2 || got[0] != "lo" || got[1] != "eth0" {
-		t.Errorf("mdnsInterfaces list = %v", got)
-	}
-	for _, name := range mdnsInterfaces("auto") {
-		if name == "lo" {
-			t.Error(`"auto" includes loopback`)
-		}
-	}
 }

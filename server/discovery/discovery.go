@@ -265,14 +265,14 @@ func equalLists(a, b []Server) bool {
 	})
 }
 
-// ParseInterfaces turns a user's setting into Config.Interfaces: "off" or
-// "" disables discovery, "auto" means every interface that is up, has
+// ParseInterfaces turns a user's setting into Config.Interfaces: "off",
+// "none" or "" disables discovery, "auto" means every interface that is up, has
 // multicast and is not loopback, and anything else is a comma-separated
 // list of interface names (e.g. "lo" or "eth0,wlan0").
 func ParseInterfaces(setting string) []string {
 	setting = strings.TrimSpace(setting)
-	switch setting {
-	case "", "off":
+	switch strings.ToLower(setting) {
+	case "", "off", "none":
 		return nil
 	case "auto":
 		ifs, err := net.Interfaces()
