@@ -305,12 +305,19 @@ func (c *Client) Run(ctx context.Context) error {
 				c.log.Warn("forget revoked token", "err", terr)
 			}
 		}
-		if !Retryable(err) {
+		if stopsRun(err) {
 			c.log.Warn("sync stopped", "err", err)
 			c.setState(StateStopped, err)
 			return err
 		}
-		c.log.Info("disconnected", "err", err)
+		if Retryable(err) {
+			c.log.Info("disconnected", "err", err)
+		} else {
+			// Not a known final error (a local disk error, a request the
+			// server refused): keep the engine alive and try again after
+			// the backoff rather than stop syncing until a restart.
+			c.log.Warn("session failed; retrying", "err", err)
+		}
 		c.setState(StateOffline, err)
 		delay := backoff(c.cfg.MinBackoff, c.cfg.MaxBackoff, attempt)
 		attempt++

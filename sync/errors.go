@@ -66,6 +66,14 @@ func Retryable(err error) bool {
 	return false
 }
 
+// stopsRun reports whether err ends Run: only the client's own final
+// errors do (bad credentials, revoked, signed out, protocol mismatch,
+// closed). Anything else is retried with backoff.
+func stopsRun(err error) bool {
+	var k *kindError
+	return errors.As(err, &k) && !k.retry
+}
+
 // RequestError is a server's error answer to a request, with the
 // operation that failed.
 type RequestError struct {

@@ -410,3 +410,25 @@ func TestRetryable(t *testing.T) {
 
 // websocketCloseError builds the close error gorilla returns.
 func websocketCloseError(code int) error { return &websocket.CloseError{Code: code} }
+
+func TestStopsRun(t *testing.T) {
+	tests := []struct {
+		name string
+		err  error
+		want bool
+	}{
+		{"bad password", ErrAuthFailed, true},
+		{"revoked, wrapped", fmt.Errorf("hello: %w", ErrRevoked), true},
+		{"signed out", ErrSignedOut, true},
+		{"server down", ErrServerUnreachable, false},
+		{"local disk trouble", errors.New("database is locked"), false},
+		{"refused request", &RequestError{Op: "send", Err: &wire.Error{Code: wire.CodeNotMember}}, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := stopsRun(tc.err); got != tc.want {
+				t.Errorf("stopsRun(%v) = %v, want %v", tc.err, got, tc.want)
+			}
+		})
+	}
+}
