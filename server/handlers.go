@@ -281,16 +281,10 @@ func (s *session) conversationAdd(env wire.Envelope) error {
 	if c.Kind != wire.ConversationGroup || c.Lobby {
 		return wire.Errorf(wire.CodeBadRequest, "members can be added to groups only")
 	}
-	users, err := s.srv.store.Users(s.ctx)
-	if err != nil {
-		return err
-	}
-	found := false
-	for _, u := range users {
-		found = found || u.ID == req.User
-	}
-	if !found {
+	if _, err := s.srv.store.User(s.ctx, req.User); errors.Is(err, ErrNotFound) {
 		return wire.Errorf(wire.CodeNotFound, "user %s not found", truncate(req.User))
+	} else if err != nil {
+		return err
 	}
 	err = s.srv.publishEvent(s.ctx, func() (*wire.Event, error) {
 		var ev *wire.Event

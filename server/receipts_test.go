@@ -158,6 +158,9 @@ func TestConversations(t *testing.T) {
 	if len(g.Members) != 2 {
 		t.Fatalf("after add: %+v", g.Members)
 	}
+	if e := a.callErr(wire.TypeConversationAdd, wire.ConversationAdd{Conversation: g.ID, User: "nobody"}); e.Code != wire.CodeNotFound {
+		t.Errorf("adding an unknown user: %s, want %s", e.Code, wire.CodeNotFound)
+	}
 	call[wire.OK](b, wire.TypeConversationLeave, wire.ConversationRef{Conversation: g.ID})
 	ev := b.waitFor("leave event", func(f frame) bool {
 		return f.env != nil && f.env.Type == wire.TypeEvent && decodeAs[wire.Event](f.env).Conversation == g.ID &&

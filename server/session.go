@@ -24,8 +24,9 @@ type outFrame struct {
 	data   []byte
 }
 
-// session is one WebSocket connection of one device. readLoop (run by the
-// HTTP handler goroutine) is the only reader and writeLoop the only writer;
+// session is one WebSocket connection of one device. readHello and then
+// readLoop (on a goroutine the server owns) are the only reader and
+// writeLoop the only writer;
 // everything else queues frames with Deliver (never blocks; overflow closes
 // the session as a slow consumer) or sendBulk (blocks, for history
 // transfer, until the writer takes the frame).

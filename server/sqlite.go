@@ -214,6 +214,18 @@ func (s *sqliteStore) Users(ctx context.Context) ([]wire.User, error) {
 	return queryUsers(ctx, s.db, `SELECT id, name FROM users ORDER BY name`)
 }
 
+func (s *sqliteStore) User(ctx context.Context, id string) (wire.User, error) {
+	var u wire.User
+	err := s.db.QueryRowContext(ctx, `SELECT id, name FROM users WHERE id = ?`, id).Scan(&u.ID, &u.Name)
+	if errors.Is(err, sql.ErrNoRows) {
+		return u, fmt.Errorf("user %s: %w", id, ErrNotFound)
+	}
+	if err != nil {
+		return u, fmt.Errorf("user %s: %w", id, err)
+	}
+	return u, nil
+}
+
 func queryUsers(ctx context.Context, q queryer, query string, args ...any) ([]wire.User, error) {
 	rows, err := q.QueryContext(ctx, query, args...)
 	if err != nil {

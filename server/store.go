@@ -34,6 +34,8 @@ type Store interface {
 	CreateUser(ctx context.Context, name, passHash string, now time.Time) (wire.User, []wire.Event, error)
 	UserByName(ctx context.Context, name string) (u wire.User, passHash string, err error)
 	Users(ctx context.Context) ([]wire.User, error)
+	// User returns one account by id (ErrNotFound if there is none).
+	User(ctx context.Context, id string) (wire.User, error)
 
 	CreateDevice(ctx context.Context, userID, name string, tokenHash []byte, now time.Time) (wire.Device, error)
 	DeviceByToken(ctx context.Context, tokenHash []byte, now time.Time) (wire.Device, wire.User, error)
