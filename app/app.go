@@ -97,6 +97,7 @@ func Run(cfg Config) error {
 		rec.warm()
 	}()
 	pl := newPlayer(sys, msgr, hints, log)
+	gk := newGlobalKey(log.With("component", "hotkey"))
 
 	u := ui.New(a, ui.Deps{
 		Messenger: msgr,
@@ -108,7 +109,11 @@ func Run(cfg Config) error {
 		Settings:  settings{store: store, sys: sys},
 		Hints:     hints.ch,
 		Cue:       sys.cue,
+		GlobalKey: gk,
+		Files:     fileSender{msgr: msgr, log: log.With("component", "files")},
 	})
+	gk.attach(u)
+	gk.Set(prefs.TalkKey, prefs.GlobalTalkKey)
 	win := u.Window()
 	win.SetMaster()
 	a.Lifecycle().SetOnExitedForeground(func() {
@@ -133,6 +138,7 @@ func Run(cfg Config) error {
 	a.Run()
 
 	hints.close() // ui has stopped reading: release every producer
+	gk.close()
 	var errs []error
 	errs = append(errs, rec.close())
 	wg.Wait()

@@ -242,6 +242,10 @@ type Deps struct {
 	Cue func(Cue)
 	// MaxTalk caps one transmission; zero means DefaultMaxTalk.
 	MaxTalk time.Duration
+	// GlobalKey, if set, runs the talk key from other windows.
+	GlobalKey GlobalKey
+	// Files, if set, sends audio files (file button, drag and drop).
+	Files FileSender
 }
 
 // DefaultMaxTalk is the longest transmission when Deps.MaxTalk is zero.

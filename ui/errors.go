@@ -35,6 +35,8 @@ func userMessage(err error) string {
 		return lang.L("That username is taken.")
 	case errors.Is(err, ErrServerReset):
 		return lang.L("The server was reset. Your unsent messages are being sent again.")
+	case fileErrorMessage(err) != "":
+		return fileErrorMessage(err)
 	default:
 		return lang.L("Something went wrong: ") + err.Error()
 	}

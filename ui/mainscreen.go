@@ -121,8 +121,12 @@ func newMainScreen(u *UI) *mainScreen {
 	s.talkNote.Importance = widget.LowImportance
 	s.talkInfo = container.NewBorder(nil, nil, s.elapsed, s.talkNote, s.meter)
 	talkInfo := s.talkInfo
+	sendBox := fyne.CanvasObject(s.send)
+	if fileBtn := u.newFileButton(); fileBtn != nil {
+		sendBox = container.NewHBox(fileBtn, s.send)
+	}
 	bottom := container.NewVBox(
-		container.NewBorder(nil, nil, nil, s.send, s.entry),
+		container.NewBorder(nil, nil, nil, sendBox, s.entry),
 		talkInfo,
 		s.talkBtn,
 	)

@@ -12,13 +12,15 @@ type Prefs struct {
 	DefaultSpeed float64 // 1, 1.5 or 2
 	Language     string  // "" = system, "en", "zh"
 	HostServer   bool    // run the bundled server
-	LastServer   string  // host:port
-	LastUser     string
+	// GlobalTalkKey: the talk key works while other windows have the focus.
+	GlobalTalkKey bool
+	LastServer    string // host:port
+	LastUser      string
 }
 
 // DefaultPrefs are the settings of a fresh install.
 func DefaultPrefs() Prefs {
-	return Prefs{TalkKey: string(fyne.KeyF8), CueVolume: 0.5, DefaultSpeed: 1}
+	return Prefs{TalkKey: string(fyne.KeyF8), CueVolume: 0.5, DefaultSpeed: 1, GlobalTalkKey: true}
 }
 
 // Settings stores Prefs. Save is called on the UI thread and must return
@@ -38,16 +40,17 @@ func (s PreferencesSettings) Load() Prefs {
 	d := DefaultPrefs()
 	p := s.P
 	return Prefs{
-		InputDevice:  p.StringWithFallback("input", d.InputDevice),
-		OutputDevice: p.StringWithFallback("output", d.OutputDevice),
-		TalkKey:      p.StringWithFallback("talkKey", d.TalkKey),
-		AutoPlayLive: p.BoolWithFallback("autoPlayLive", d.AutoPlayLive),
-		CueVolume:    p.FloatWithFallback("cueVolume", d.CueVolume),
-		DefaultSpeed: p.FloatWithFallback("defaultSpeed", d.DefaultSpeed),
-		Language:     p.StringWithFallback("language", d.Language),
-		HostServer:   p.BoolWithFallback("hostServer", d.HostServer),
-		LastServer:   p.StringWithFallback("lastServer", d.LastServer),
-		LastUser:     p.StringWithFallback("lastUser", d.LastUser),
+		InputDevice:   p.StringWithFallback("input", d.InputDevice),
+		OutputDevice:  p.StringWithFallback("output", d.OutputDevice),
+		TalkKey:       p.StringWithFallback("talkKey", d.TalkKey),
+		AutoPlayLive:  p.BoolWithFallback("autoPlayLive", d.AutoPlayLive),
+		CueVolume:     p.FloatWithFallback("cueVolume", d.CueVolume),
+		DefaultSpeed:  p.FloatWithFallback("defaultSpeed", d.DefaultSpeed),
+		Language:      p.StringWithFallback("language", d.Language),
+		HostServer:    p.BoolWithFallback("hostServer", d.HostServer),
+		GlobalTalkKey: p.BoolWithFallback("globalTalkKey", d.GlobalTalkKey),
+		LastServer:    p.StringWithFallback("lastServer", d.LastServer),
+		LastUser:      p.StringWithFallback("lastUser", d.LastUser),
 	}
 }
 
@@ -62,6 +65,7 @@ func (s PreferencesSettings) Save(v Prefs) error {
 	p.SetFloat("defaultSpeed", v.DefaultSpeed)
 	p.SetString("language", v.Language)
 	p.SetBool("hostServer", v.HostServer)
+	p.SetBool("globalTalkKey", v.GlobalTalkKey)
 	p.SetString("lastServer", v.LastServer)
 	p.SetString("lastUser", v.LastUser)
 	return nil

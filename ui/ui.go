@@ -40,9 +40,14 @@ type UI struct {
 	notified map[string]bool
 
 	foreground bool
-	stopHints  chan struct{}
-	hintsDone  chan struct{}
-	stopLevel  chan struct{}
+
+	globalHeld   bool // the global talk key is down (globalkey.go)
+	globalStatus GlobalKeyStatus
+	globalNote   *widget.Label // in Settings, while shown
+	filesSending int           // audio files being imported (filesend.go)
+	stopHints    chan struct{}
+	hintsDone    chan struct{}
+	stopLevel    chan struct{}
 }
 
 // New builds Parley's window on a; it shows nothing until Show. The caller
@@ -91,6 +96,7 @@ func newUI(a fyne.App, d Deps, async func(func())) *UI {
 	u.signIn = newSignInScreen(u)
 	u.main = newMainScreen(u)
 	u.talk.conversation = func() string { return u.main.current }
+	u.installFileDrop()
 
 	st := d.Messenger.Status()
 	switch {
@@ -114,7 +120,9 @@ func (u *UI) Show() { u.win.Show() }
 // to app.Lifecycle().SetOnExitedForeground. Idempotent.
 func (u *UI) ExitedForeground() {
 	u.foreground = false
-	u.talk.Stop()
+	if !u.globalHeld { // the global key's own release ends its transmission
+		u.talk.Stop()
+	}
 	u.main.talkBtn.reset()
 }
 
