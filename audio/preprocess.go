@@ -45,7 +45,7 @@ const (
 	// size; measured with 960-sample frames (TestPreprocessLevels): 6000
 	// gives -35 dBFS RMS speech, 32000 -20.6; each doubling adds 6 dB. 40000
 	// puts speech at about -18.5 dBFS RMS, a close microphone's level.
-	agcLevel = 40000
+	agcLevel     = 40000
 	agcMaxGainDB = 30 // lifts -45 dBFS speech to the target
 	// vadGateDB is how far a frame without speech is turned down, after
 	// vadHangover frames of silence (so word endings are not clipped).
