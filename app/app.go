@@ -91,6 +91,7 @@ func Run(cfg Config) error {
 
 	var wg gosync.WaitGroup
 	rec := newRecorder(sys, msgr, log)
+	rec.setClean(cleanOf(prefs))
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
@@ -106,7 +107,7 @@ func Run(cfg Config) error {
 		Discovery: disc,
 		Host:      h,
 		Devices:   devices{sys},
-		Settings:  settings{store: store, sys: sys},
+		Settings:  settings{store: store, sys: sys, rec: rec},
 		Hints:     hints.ch,
 		Cue:       sys.cue,
 		GlobalKey: gk,

@@ -27,6 +27,7 @@ type recorder struct {
 
 	mu     gosync.Mutex
 	rec    *audio.Recorder
+	clean  audio.PreprocessConfig // microphone clean-up, from Settings
 	cur    *transmission
 	closed bool
 	wg     gosync.WaitGroup // one send goroutine per transmission
@@ -48,9 +49,28 @@ type endRequest struct {
 }
 
 func newRecorder(sys *audioSys, msgr *messenger, log *slog.Logger) *recorder {
-	return &recorder{sys: sys, msgr: msgr, log: log, newRecorder: func(e *audio.Engine) (*audio.Recorder, error) {
-		return e.NewRecorder(audio.RecorderConfig{})
-	}}
+	r := &recorder{sys: sys, msgr: msgr, log: log, clean: audio.DefaultPreprocess}
+	r.newRecorder = func(e *audio.Engine) (*audio.Recorder, error) {
+		return e.NewRecorder(audio.RecorderConfig{Preprocess: r.clean}) // r.mu held by open
+	}
+	return r
+}
+
+// setClean switches the microphone clean-up stages, on the open
+// microphone at once and on any opened later.
+func (r *recorder) setClean(c audio.PreprocessConfig) {
+	r.mu.Lock()
+	r.clean = c
+	rec := r.rec
+	r.mu.Unlock()
+	if rec != nil {
+		rec.SetPreprocess(c)
+	}
+}
+
+// cleanOf reads the clean-up stages from the settings.
+func cleanOf(p ui.Prefs) audio.PreprocessConfig {
+	return audio.PreprocessConfig{Denoise: p.NoiseSuppression, AGC: p.AutoGain, VAD: p.VoiceGate}
 }
 
 // warm opens the microphone once the engine is up. It runs on a goroutine

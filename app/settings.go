@@ -10,6 +10,7 @@ import (
 type settings struct {
 	store ui.PreferencesSettings
 	sys   *audioSys
+	rec   *recorder // nil in tests without a microphone
 }
 
 // Load implements ui.Settings.
@@ -23,5 +24,8 @@ func (s settings) Save(p ui.Prefs) error {
 	}
 	s.sys.setCueVolume(p.CueVolume)
 	s.sys.setDevices(p.InputDevice, p.OutputDevice)
+	if s.rec != nil {
+		s.rec.setClean(cleanOf(p))
+	}
 	return nil
 }

@@ -14,13 +14,17 @@ type Prefs struct {
 	HostServer   bool    // run the bundled server
 	// GlobalTalkKey: the talk key works while other windows have the focus.
 	GlobalTalkKey bool
-	LastServer    string // host:port
-	LastUser      string
+	// Microphone clean-up stages (speexdsp): noise suppression, automatic
+	// gain, and quieting the pauses between words.
+	NoiseSuppression, AutoGain, VoiceGate bool
+	LastServer                            string // host:port
+	LastUser                              string
 }
 
 // DefaultPrefs are the settings of a fresh install.
 func DefaultPrefs() Prefs {
-	return Prefs{TalkKey: string(fyne.KeyF8), CueVolume: 0.5, DefaultSpeed: 1, GlobalTalkKey: true}
+	return Prefs{TalkKey: string(fyne.KeyF8), CueVolume: 0.5, DefaultSpeed: 1, GlobalTalkKey: true,
+		NoiseSuppression: true, AutoGain: true, VoiceGate: true}
 }
 
 // Settings stores Prefs. Save is called on the UI thread and must return
@@ -40,17 +44,20 @@ func (s PreferencesSettings) Load() Prefs {
 	d := DefaultPrefs()
 	p := s.P
 	return Prefs{
-		InputDevice:   p.StringWithFallback("input", d.InputDevice),
-		OutputDevice:  p.StringWithFallback("output", d.OutputDevice),
-		TalkKey:       p.StringWithFallback("talkKey", d.TalkKey),
-		AutoPlayLive:  p.BoolWithFallback("autoPlayLive", d.AutoPlayLive),
-		CueVolume:     p.FloatWithFallback("cueVolume", d.CueVolume),
-		DefaultSpeed:  p.FloatWithFallback("defaultSpeed", d.DefaultSpeed),
-		Language:      p.StringWithFallback("language", d.Language),
-		HostServer:    p.BoolWithFallback("hostServer", d.HostServer),
-		GlobalTalkKey: p.BoolWithFallback("globalTalkKey", d.GlobalTalkKey),
-		LastServer:    p.StringWithFallback("lastServer", d.LastServer),
-		LastUser:      p.StringWithFallback("lastUser", d.LastUser),
+		InputDevice:      p.StringWithFallback("input", d.InputDevice),
+		OutputDevice:     p.StringWithFallback("output", d.OutputDevice),
+		TalkKey:          p.StringWithFallback("talkKey", d.TalkKey),
+		AutoPlayLive:     p.BoolWithFallback("autoPlayLive", d.AutoPlayLive),
+		CueVolume:        p.FloatWithFallback("cueVolume", d.CueVolume),
+		DefaultSpeed:     p.FloatWithFallback("defaultSpeed", d.DefaultSpeed),
+		Language:         p.StringWithFallback("language", d.Language),
+		HostServer:       p.BoolWithFallback("hostServer", d.HostServer),
+		GlobalTalkKey:    p.BoolWithFallback("globalTalkKey", d.GlobalTalkKey),
+		NoiseSuppression: p.BoolWithFallback("noiseSuppression", d.NoiseSuppression),
+		AutoGain:         p.BoolWithFallback("autoGain", d.AutoGain),
+		VoiceGate:        p.BoolWithFallback("voiceGate", d.VoiceGate),
+		LastServer:       p.StringWithFallback("lastServer", d.LastServer),
+		LastUser:         p.StringWithFallback("lastUser", d.LastUser),
 	}
 }
 
@@ -66,6 +73,9 @@ func (s PreferencesSettings) Save(v Prefs) error {
 	p.SetString("language", v.Language)
 	p.SetBool("hostServer", v.HostServer)
 	p.SetBool("globalTalkKey", v.GlobalTalkKey)
+	p.SetBool("noiseSuppression", v.NoiseSuppression)
+	p.SetBool("autoGain", v.AutoGain)
+	p.SetBool("voiceGate", v.VoiceGate)
 	p.SetString("lastServer", v.LastServer)
 	p.SetString("lastUser", v.LastUser)
 	return nil

@@ -122,6 +122,7 @@ func (u *UI) showSettings() {
 
 	form := widget.NewForm(
 		widget.NewFormItem(lang.L("Microphone"), input),
+		widget.NewFormItem("", u.cleanCaptureSetting()),
 		widget.NewFormItem(lang.L("Speaker"), output),
 		widget.NewFormItem(lang.L("Talk key"), keyBtn),
 		widget.NewFormItem("", u.globalKeySetting()),
