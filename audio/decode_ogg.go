@@ -24,10 +24,6 @@ type oggReader struct {
 	granule int64 // of the last page read
 }
 
-// maxOggPage is the largest possible page: header, 255 lacing values and
-// 255 segments of 255 bytes.
-const maxOggPage = 27 + 255 + 255*255
-
 func (o *oggReader) next() ([]byte, error) {
 	for len(o.packets) == 0 {
 		if o.eos {

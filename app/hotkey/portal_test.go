@@ -64,12 +64,11 @@ func TestPortalAbsent(t *testing.T) {
 // test bus: it answers requests as the portal does (a Request object's
 // Response signal) and sends Activated/Deactivated when told.
 type testPortal struct {
-	conn      *dbus.Conn
-	session   dbus.ObjectPath
-	bound     chan []string // shortcut ids of BindShortcuts
-	triggers  map[string]string
-	sender    string
-	respondTo func(handle dbus.ObjectPath, results map[string]dbus.Variant)
+	conn     *dbus.Conn
+	session  dbus.ObjectPath
+	bound    chan []string // shortcut ids of BindShortcuts
+	triggers map[string]string
+	sender   string
 }
 
 func (p *testPortal) requestPath(sender dbus.Sender, token string) dbus.ObjectPath {

@@ -147,7 +147,7 @@ func (g *x11Grab) loop(raw <-chan xgb.Event) {
 				case <-g.stop:
 				default:
 					g.mu.Lock()
-					g.err = errors.New("X display connection closed")
+					g.err = errors.New("the X display connection closed")
 					g.mu.Unlock()
 				}
 				return
