@@ -14,7 +14,6 @@ import (
 
 	"fyne.io/fyne/v2"
 	fyneapp "fyne.io/fyne/v2/app"
-	"fyne.io/fyne/v2/driver/desktop"
 	"fyne.io/fyne/v2/lang"
 
 	"parley/assets"
@@ -88,6 +87,11 @@ func Run(cfg Config) error {
 		}
 	}
 	signInAtStart(cfg, &prefs, store, msgr, h, log)
+	bg := &background{a: a, host: h, prefs: a.Preferences(), sys: sys, log: log.With("component", "background")}
+	msgr.unplayedChanged = func(user, server string, n int) {
+		bg.setAccount(user, server)
+		bg.setUnplayed(n)
+	}
 
 	var wg gosync.WaitGroup
 	rec := newRecorder(sys, msgr, log)
@@ -102,7 +106,7 @@ func Run(cfg Config) error {
 
 	u := ui.New(a, ui.Deps{
 		Messenger: msgr,
-		Recorder:  rec,
+		Recorder:  talkWatch{Recorder: rec, bg: bg},
 		Player:    pl,
 		Discovery: disc,
 		Host:      h,
@@ -126,7 +130,8 @@ func Run(cfg Config) error {
 		u.EnteredForeground()
 	})
 	a.Lifecycle().SetOnStopped(u.Close) // on the UI thread, while quitting
-	setupTray(a, win, sys, pl)
+	bg.win, bg.pl = win, pl
+	bg.install()
 	u.Show()
 	if cfg.ReportStartup {
 		wg.Add(1)
@@ -190,35 +195,6 @@ func signInAtStart(cfg Config, prefs *ui.Prefs, store ui.PreferencesSettings, m 
 		return
 	}
 	m.choose(prefs.LastServer)
-}
-
-// setupTray adds the system tray menu (show, mute incoming, quit) where
-// the desktop has a tray.
-func setupTray(a fyne.App, win fyne.Window, sys *audioSys, pl *player) {
-	desk, ok := a.(desktop.App)
-	if !ok {
-		return
-	}
-	var menu *fyne.Menu
-	show := fyne.NewMenuItem(lang.L("Show Parley"), func() {
-		win.Show()
-		win.RequestFocus()
-	})
-	mute := fyne.NewMenuItem(lang.L("Mute incoming"), nil)
-	mute.Action = func() {
-		on := !sys.muted.Load()
-		sys.muted.Store(on)
-		mute.Checked = on
-		if on {
-			pl.stopLive()
-		}
-		menu.Refresh()
-	}
-	quit := fyne.NewMenuItem(lang.L("Quit"), a.Quit)
-	quit.IsQuit = true
-	menu = fyne.NewMenu("Parley", show, mute, fyne.NewMenuItemSeparator(), quit)
-	desk.SetSystemTrayMenu(menu)
-	desk.SetSystemTrayIcon(assets.Icon)
 }
 
 // reportStartup prints, once the signed-in account's first conversation

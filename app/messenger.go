@@ -55,6 +55,9 @@ type messenger struct {
 	// newVoice is called (on the pump goroutine) when voice messages from
 	// others arrived in a conversation that was not just live.
 	newVoice func(title string, count int)
+	// unplayedChanged is called (on the pump goroutine) with the account
+	// and its total of unplayed voice messages after each count.
+	unplayedChanged func(user, server string, total int)
 	// firstRead receives the length of the first Messages answer, once.
 	firstRead chan int
 	readOnce  gosync.Once
@@ -82,7 +85,7 @@ type account struct {
 
 func newMessenger(dir, device string, log *slog.Logger, hints *hintBus) *messenger {
 	return &messenger{dir: dir, device: device, log: log, hints: hints,
-		newVoice: func(string, int) {}, firstRead: make(chan int, 1),
+		newVoice: func(string, int) {}, unplayedChanged: func(string, string, int) {}, firstRead: make(chan int, 1),
 		live: map[string]*sync.PacketSource{}, liveConv: map[string]time.Time{}}
 }
 
@@ -499,6 +502,11 @@ func (m *messenger) checkUnplayed(acc *account) {
 		n     int
 	}
 	var gains []gain
+	total := 0
+	for _, c := range convs {
+		total += c.Unplayed
+	}
+	m.unplayedChanged(acc.user, acc.server, total)
 	m.mu.Lock()
 	first := m.unplayed == nil
 	prev := m.unplayed
