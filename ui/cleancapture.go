@@ -25,3 +25,28 @@ func (u *UI) cleanCaptureSetting() fyne.CanvasObject {
 		check("Quiet the pauses between words", &p.VoiceGate),
 	)
 }
+
+// handsSetting is the Settings row of the release tail and the lock.
+func (u *UI) handsSetting() fyne.CanvasObject {
+	p := &u.prefs
+	tails := []string{"0 ms", "100 ms", "200 ms", "300 ms", "500 ms"}
+	values := []int{0, 100, 200, 300, 500}
+	tail := widget.NewSelect(tails, nil)
+	for i, v := range values {
+		if v == p.TalkTailMs {
+			tail.SetSelectedIndex(i)
+		}
+	}
+	tail.OnChanged = func(string) {
+		p.TalkTailMs = values[tail.SelectedIndex()]
+		u.savePrefs()
+		u.applyHands()
+	}
+	lock := widget.NewCheck(lang.L("Double-tap the talk key to talk hands-free"), func(on bool) {
+		p.TapToLock = on
+		u.savePrefs()
+		u.applyHands()
+	})
+	lock.Checked = p.TapToLock
+	return container.NewVBox(container.NewBorder(nil, nil, widget.NewLabel(lang.L("Keep talking after release")), nil, tail), lock)
+}

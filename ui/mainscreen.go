@@ -201,7 +201,7 @@ func (s *mainScreen) open(id string) {
 	if id == s.current {
 		return
 	}
-	s.u.talk.Stop() // a transmission belongs to the conversation it started in
+	s.u.talk.End() // a transmission belongs to the conversation it started in
 	s.current = id
 	s.msgs = nil
 	s.talkNote.SetText("")
@@ -413,6 +413,8 @@ func (s *mainScreen) refreshTalk() {
 		s.elapsed.SetText("● " + formatDuration(t.Elapsed()))
 		if s.talkBtn.cancelArmed {
 			s.talkNote.SetText(lang.L("Release outside to cancel"))
+		} else if t.Locked() {
+			s.talkNote.SetText(lang.L("Locked — press the talk key again to send"))
 		} else {
 			s.talkNote.SetText(lang.L("Esc cancels"))
 		}

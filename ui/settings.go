@@ -1,6 +1,10 @@
 package ui
 
-import "fyne.io/fyne/v2"
+import (
+	"time"
+
+	"fyne.io/fyne/v2"
+)
 
 // Prefs are the user's settings.
 type Prefs struct {
@@ -17,14 +21,19 @@ type Prefs struct {
 	// Microphone clean-up stages (speexdsp): noise suppression, automatic
 	// gain, and quieting the pauses between words.
 	NoiseSuppression, AutoGain, VoiceGate bool
-	LastServer                            string // host:port
-	LastUser                              string
+	// TalkTailMs holds a release back (0..500 ms) so the last syllable is
+	// sent; TapToLock: a double tap of the talk key locks talking on.
+	TalkTailMs int
+	TapToLock  bool
+	LastServer string // host:port
+	LastUser   string
 }
 
 // DefaultPrefs are the settings of a fresh install.
 func DefaultPrefs() Prefs {
 	return Prefs{TalkKey: string(fyne.KeyF8), CueVolume: 0.5, DefaultSpeed: 1, GlobalTalkKey: true,
-		NoiseSuppression: true, AutoGain: true, VoiceGate: true}
+		NoiseSuppression: true, AutoGain: true, VoiceGate: true,
+		TalkTailMs: int(DefaultTalkTail / time.Millisecond), TapToLock: true}
 }
 
 // Settings stores Prefs. Save is called on the UI thread and must return
@@ -56,6 +65,8 @@ func (s PreferencesSettings) Load() Prefs {
 		NoiseSuppression: p.BoolWithFallback("noiseSuppression", d.NoiseSuppression),
 		AutoGain:         p.BoolWithFallback("autoGain", d.AutoGain),
 		VoiceGate:        p.BoolWithFallback("voiceGate", d.VoiceGate),
+		TalkTailMs:       p.IntWithFallback("talkTailMs", d.TalkTailMs),
+		TapToLock:        p.BoolWithFallback("tapToLock", d.TapToLock),
 		LastServer:       p.StringWithFallback("lastServer", d.LastServer),
 		LastUser:         p.StringWithFallback("lastUser", d.LastUser),
 	}
@@ -76,6 +87,8 @@ func (s PreferencesSettings) Save(v Prefs) error {
 	p.SetBool("noiseSuppression", v.NoiseSuppression)
 	p.SetBool("autoGain", v.AutoGain)
 	p.SetBool("voiceGate", v.VoiceGate)
+	p.SetInt("talkTailMs", v.TalkTailMs)
+	p.SetBool("tapToLock", v.TapToLock)
 	p.SetString("lastServer", v.LastServer)
 	p.SetString("lastUser", v.LastUser)
 	return nil

@@ -126,6 +126,7 @@ func (u *UI) showSettings() {
 		widget.NewFormItem(lang.L("Speaker"), output),
 		widget.NewFormItem(lang.L("Talk key"), keyBtn),
 		widget.NewFormItem("", u.globalKeySetting()),
+		widget.NewFormItem("", u.handsSetting()),
 		widget.NewFormItem(lang.L("Auto-play"), autoPlay),
 		widget.NewFormItem(lang.L("Cue volume"), cue),
 		widget.NewFormItem(lang.L("Default speed"), speed),

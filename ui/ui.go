@@ -78,6 +78,7 @@ func newUI(a fyne.App, d Deps, async func(func())) *UI {
 	if d.Cue != nil {
 		u.talk.cue = d.Cue
 	}
+	u.applyHands()
 	u.keys = &keyRouter{key: parseTalkKey(u.prefs.TalkKey), talk: u.talk}
 	installCanvasKeys(u.win.Canvas(), u.keys)
 
@@ -133,7 +134,7 @@ func (u *UI) EnteredForeground() { u.foreground = true }
 // Close stops the hint loop and any transmission and waits for the loop.
 // Call it on the UI thread before the app quits.
 func (u *UI) Close() {
-	u.talk.Stop()
+	u.talk.End()
 	select {
 	case <-u.stopHints:
 	default:

@@ -37,6 +37,8 @@ func newHarness(t *testing.T, signedIn bool) *harness {
 	a := test.NewTempApp(t)
 	h := &harness{m: newFakeMessenger(), pl: &fakePlayer{},
 		disc: &fakeDiscovery{}, host: &fakeHost{}, set: &memSettings{p: DefaultPrefs()}}
+	// Releases act at once in these tests (hands.go's tail and lock have theirs).
+	h.set.p.TalkTailMs, h.set.p.TapToLock = 0, false
 	h.rec = &fakeRecorder{m: h.m}
 	if signedIn {
 		h.m.status = ConnStatus{State: StateConnected, Server: "10.0.0.5:7420", User: "alice"}
