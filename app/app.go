@@ -96,11 +96,7 @@ func Run(cfg Config) error {
 	var wg gosync.WaitGroup
 	rec := newRecorder(sys, msgr, log)
 	rec.setClean(cleanOf(prefs))
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		rec.warm()
-	}()
+	rec.setKeepReady(prefs.KeepMicReady) // opens the microphone now when kept ready
 	pl := newPlayer(sys, msgr, hints, log)
 	gk := newGlobalKey(log.With("component", "hotkey"))
 

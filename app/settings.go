@@ -26,6 +26,7 @@ func (s settings) Save(p ui.Prefs) error {
 	s.sys.setDevices(p.InputDevice, p.OutputDevice)
 	if s.rec != nil {
 		s.rec.setClean(cleanOf(p))
+		s.rec.setKeepReady(p.KeepMicReady)
 	}
 	return nil
 }

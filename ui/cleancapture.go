@@ -23,6 +23,7 @@ func (u *UI) cleanCaptureSetting() fyne.CanvasObject {
 		check("Suppress background noise", &p.NoiseSuppression),
 		check("Even out my volume", &p.AutoGain),
 		check("Quiet the pauses between words", &p.VoiceGate),
+		check("Keep the microphone ready (the first word is never cut; the system shows the microphone in use)", &p.KeepMicReady),
 	)
 }
 

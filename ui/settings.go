@@ -25,15 +25,18 @@ type Prefs struct {
 	// sent; TapToLock: a double tap of the talk key locks talking on.
 	TalkTailMs int
 	TapToLock  bool
-	LastServer string // host:port
-	LastUser   string
+	// KeepMicReady keeps the microphone open all session (no first
+	// syllable lost); off, it is opened only while talking.
+	KeepMicReady bool
+	LastServer   string // host:port
+	LastUser     string
 }
 
 // DefaultPrefs are the settings of a fresh install.
 func DefaultPrefs() Prefs {
 	return Prefs{TalkKey: string(fyne.KeyF8), CueVolume: 0.5, DefaultSpeed: 1, GlobalTalkKey: true,
 		NoiseSuppression: true, AutoGain: true, VoiceGate: true,
-		TalkTailMs: int(DefaultTalkTail / time.Millisecond), TapToLock: true}
+		TalkTailMs: int(DefaultTalkTail / time.Millisecond), TapToLock: true, KeepMicReady: true}
 }
 
 // Settings stores Prefs. Save is called on the UI thread and must return
@@ -67,6 +70,7 @@ func (s PreferencesSettings) Load() Prefs {
 		VoiceGate:        p.BoolWithFallback("voiceGate", d.VoiceGate),
 		TalkTailMs:       p.IntWithFallback("talkTailMs", d.TalkTailMs),
 		TapToLock:        p.BoolWithFallback("tapToLock", d.TapToLock),
+		KeepMicReady:     p.BoolWithFallback("keepMicReady", d.KeepMicReady),
 		LastServer:       p.StringWithFallback("lastServer", d.LastServer),
 		LastUser:         p.StringWithFallback("lastUser", d.LastUser),
 	}
@@ -89,6 +93,7 @@ func (s PreferencesSettings) Save(v Prefs) error {
 	p.SetBool("voiceGate", v.VoiceGate)
 	p.SetInt("talkTailMs", v.TalkTailMs)
 	p.SetBool("tapToLock", v.TapToLock)
+	p.SetBool("keepMicReady", v.KeepMicReady)
 	p.SetString("lastServer", v.LastServer)
 	p.SetString("lastUser", v.LastUser)
 	return nil
