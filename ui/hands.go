@@ -46,6 +46,20 @@ func (t *talkState) pressAgain() {
 	}
 }
 
+// lock locks a transmission on (the talk button dragged up); the next press
+// ends and sends it.
+func (t *talkState) lock() {
+	if t.phase != talkOn {
+		return
+	}
+	if t.pending != nil {
+		t.pending()
+		t.pending = nil
+	}
+	t.locked, t.lockHeld = true, false
+	t.changed()
+}
+
 // release is a key or button release.
 func (t *talkState) release() {
 	if t.phase != talkOn {

@@ -3,6 +3,9 @@ package ui
 import (
 	"testing"
 	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/driver/desktop"
 )
 
 // fakeTimers replaces the talk state's clock and timers.
@@ -144,5 +147,32 @@ func TestLockedMaxLength(t *testing.T) {
 	clock.advance(time.Minute) // the harness's MaxTalk
 	if h.u.talk.Talking() || len(h.rec.sent) != 1 || h.u.talk.lastReason != stopTooLong {
 		t.Errorf("after the maximum: talking %v, sent %d, reason %v", h.u.talk.Talking(), len(h.rec.sent), h.u.talk.lastReason)
+	}
+}
+
+// TestTalkButtonDragUpLocks: dragging up off the button locks talking; the
+// next press on the button sends.
+func TestTalkButtonDragUpLocks(t *testing.T) {
+	h := newHarness(t, true)
+	h.u.handleHint(Hint{Kind: HintConversations})
+	b := h.u.main.talkBtn
+	primary := &desktop.MouseEvent{Button: desktop.MouseButtonPrimary}
+	b.MouseDown(primary)
+	b.Dragged(&fyne.DragEvent{PointEvent: fyne.PointEvent{Position: fyne.NewPos(10, -60)}})
+	if b.label() != "Release to talk hands-free" || b.Cancelled() {
+		t.Fatalf("dragged up: label %q, cancel armed %v", b.label(), b.Cancelled())
+	}
+	b.DragEnd()
+	if !h.u.talk.Locked() || len(h.rec.sent) != 0 {
+		t.Fatalf("after the drag: locked %v, sent %d", h.u.talk.Locked(), len(h.rec.sent))
+	}
+	h.u.ExitedForeground() // hands-free goes on in another window
+	if !h.u.talk.Talking() {
+		t.Fatal("focus loss ended a locked transmission")
+	}
+	b.MouseDown(primary)
+	b.MouseUp(primary)
+	if h.u.talk.Talking() || len(h.rec.sent) != 1 {
+		t.Errorf("after the next press: talking %v, sent %d", h.u.talk.Talking(), len(h.rec.sent))
 	}
 }
