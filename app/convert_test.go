@@ -20,6 +20,8 @@ func TestNormalizeAddress(t *testing.T) {
 		{"default port", "192.168.1.20", "192.168.1.20:7447"},
 		{"websocket URL", "ws://example.lan:9000/v1/ws", "example.lan:9000"},
 		{"http URL", "http://example.lan:9000/", "example.lan:9000"},
+		{"secure websocket URL", "wss://example.lan:9000/v1/ws", "example.lan:9000"},
+		{"https URL", "https://example.lan:9000/", "example.lan:9000"},
 		{"spaces", "  10.0.0.5:1  ", "10.0.0.5:1"},
 		{"IPv6", "[::1]:7447", "[::1]:7447"},
 	}
