@@ -135,11 +135,14 @@ func (s *Store) Pin(ctx context.Context, address string, fp wire.Fingerprint) er
 // rename.
 type PinFile struct {
 	path string
-	mu   gosync.Mutex
-	pins map[string]wire.Fingerprint
+	// writeMu serializes writers across their file write, so the file
+	// never goes back to an older map; readers never wait for the disk.
+	writeMu gosync.Mutex
+	mu      gosync.Mutex // guards pins, never held across I/O
+	pins    map[string]wire.Fingerprint
 }
 
-// pinFileVersion is the format of the file.
+// pinFileData is the format of the file.
 type pinFileData struct {
 	Pins map[string]wire.Fingerprint `json:"pins"`
 }
@@ -171,16 +174,17 @@ func (f *PinFile) Pinned(_ context.Context, address string) (wire.Fingerprint, e
 	return f.pins[address], nil
 }
 
-// Pin implements PinStore: the file is rewritten before Pin returns. (The
-// lock is held across the small local write so that two pins never race
-// their renames; no network I/O happens under it.)
+// Pin implements PinStore: the file is rewritten before Pin returns, and
+// the new pin is in effect only once it is on disk.
 func (f *PinFile) Pin(_ context.Context, address string, fp wire.Fingerprint) error {
+	f.writeMu.Lock()
+	defer f.writeMu.Unlock()
 	f.mu.Lock()
-	defer f.mu.Unlock()
 	next := make(map[string]wire.Fingerprint, len(f.pins)+1)
 	for k, v := range f.pins {
 		next[k] = v
 	}
+	f.mu.Unlock()
 	next[address] = fp
 	b, err := json.MarshalIndent(pinFileData{Pins: next}, "", "  ")
 	if err != nil {
@@ -189,7 +193,9 @@ func (f *PinFile) Pin(_ context.Context, address string, fp wire.Fingerprint) er
 	if err := writeFileAtomic(f.path, append(b, '\n')); err != nil {
 		return fmt.Errorf("pin %s in %q: %w", address, f.path, err)
 	}
+	f.mu.Lock()
 	f.pins = next
+	f.mu.Unlock()
 	return nil
 }
 

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"path/filepath"
 	"testing"
 	"time"
@@ -218,6 +219,37 @@ func TestPinFileBadFile(t *testing.T) {
 		}
 		if _, err := OpenPinFile(path); err == nil {
 			t.Errorf("OpenPinFile(%q) = nil error, want one", bad)
+		}
+	}
+}
+
+// TestPinFileConcurrentPins: pins made at once all reach the file.
+func TestPinFileConcurrentPins(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "pins.json")
+	pins, err := OpenPinFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n = 16
+	errs := make(chan error, n)
+	for i := range n {
+		go func() {
+			errs <- pins.Pin(context.Background(), fmt.Sprintf("host%d:7447", i), wire.CertFingerprint([]byte{byte(i)}))
+		}()
+	}
+	for range n {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	back, err := OpenPinFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range n {
+		addr := fmt.Sprintf("host%d:7447", i)
+		if got, _ := back.Pinned(context.Background(), addr); got != wire.CertFingerprint([]byte{byte(i)}) {
+			t.Errorf("%s: pinned %q on disk, want its fingerprint", addr, got)
 		}
 	}
 }
