@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"fyne.io/fyne/v2/test"
+
 	"parley/server"
 	"parley/ui"
 )
@@ -109,5 +111,72 @@ func TestMessengerTrust(t *testing.T) {
 	}
 	if err := m.SignIn("ana", "password-ana"); err != nil {
 		t.Fatalf("SignIn after accepting: %v", err)
+	}
+}
+
+// TestHostServesOnlyTLS: the hosted server makes its certificate in its
+// folder at first start, shows its fingerprint, serves wss:// and https://
+// with it and refuses plain http://, keeps it across restarts and replaces
+// it once when asked to rotate.
+func TestHostServesOnlyTLS(t *testing.T) {
+	log := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	hints := newHintBus()
+	defer hints.close()
+	dir := t.TempDir()
+	h := &host{dir: dir, name: "test", listenIP: "127.0.0.1", portFlag: freePort(t),
+		prefs: test.NewTempApp(t).Preferences(), log: log, hints: hints}
+	start := func() string {
+		t.Helper()
+		if err := h.Start(); err != nil {
+			t.Fatalf("Start: %v", err)
+		}
+		t.Cleanup(func() { h.Stop() })
+		fp := h.Fingerprint()
+		if len(fp) != len("3F2A 9C1B 77D0 E4A2 51C8 0B6E") {
+			t.Fatalf("Fingerprint() = %q while running, want the short form", fp)
+		}
+		return fp
+	}
+	first := start()
+	addr := "127.0.0.1:" + strconv.Itoa(h.portFlag)
+
+	resp, err := (&http.Client{Transport: &http.Transport{Proxy: nil}}).Get("http://" + addr + "/healthz")
+	if err != nil {
+		t.Fatalf("plain http://: %v", err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusBadRequest {
+		t.Errorf("plain http:// /healthz = %d, want 400", resp.StatusCode)
+	}
+	m := newMessenger(t.TempDir(), "desk", log, hints)
+	defer m.Close()
+	if err := m.Connect(addr); err != nil {
+		t.Fatalf("Connect over TLS: %v", err)
+	}
+	if got := m.ServerFingerprint(addr); got != first {
+		t.Errorf("client pinned %q, the host shows %q", got, first)
+	}
+
+	if err := h.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	if got := h.Fingerprint(); got != "" {
+		t.Errorf("Fingerprint() = %q when stopped, want none", got)
+	}
+	if again := start(); again != first {
+		t.Errorf("after a restart the fingerprint is %q, want the kept %q", again, first)
+	}
+	h.Stop()
+	h.rotateCert = true
+	rotated := start()
+	if rotated == first {
+		t.Errorf("rotateCert kept the fingerprint %q", first)
+	}
+	h.Stop()
+	if kept := start(); kept != rotated {
+		t.Errorf("rotation happened again at the next start: %q, want %q", kept, rotated)
+	}
+	if err := m.Connect(addr); !errors.Is(err, ui.ErrCertificateChanged) {
+		t.Errorf("Connect after rotation = %v, want ErrCertificateChanged", err)
 	}
 }

@@ -197,7 +197,8 @@ func TestParleydLinksNoGUI(t *testing.T) {
 }
 
 // TestParleydAdvertisesOnLoopback: parleyd with -mdns lo is found by a
-// browser limited to lo (and nothing is sent on other interfaces).
+// browser limited to lo (and nothing is sent on other interfaces), with
+// its certificate's fingerprint in the TXT record.
 func TestParleydAdvertisesOnLoopback(t *testing.T) {
 	lo, err := net.InterfaceByName("lo")
 	if err != nil || lo.Flags&net.FlagMulticast == 0 {
@@ -216,6 +217,9 @@ func TestParleydAdvertisesOnLoopback(t *testing.T) {
 	for list := range found {
 		for _, s := range list {
 			if s.Name == "advertised" && strconv.Itoa(s.Port) == port {
+				if s.Fingerprint != p.fingerprint {
+					t.Errorf("advertised fingerprint %q (TXT %v), parleyd logged %q", s.Fingerprint, s.Text, p.fingerprint)
+				}
 				return
 			}
 		}
