@@ -167,19 +167,20 @@ func TestHostAndDiscoveryShowFingerprints(t *testing.T) {
 	if !strings.Contains(u.connect.status.Text, "Fingerprint: 3F2A 9C1B") {
 		t.Errorf("host status %q does not show the fingerprint", u.connect.status.Text)
 	}
-	u.d.Discovery = &fakeDiscovery{servers: []Server{{Name: "Office", Address: "10.0.0.5:7420", Fingerprint: "AAAA 1111"}}}
+	u.d.Discovery = &fakeDiscovery{servers: []Server{{Name: "Office", Address: "10.0.0.5:7420", Fingerprint: "C41D 07E2 A98B 5F33 60E1 D7AA"}}}
 	u.handleHint(Hint{Kind: HintServers})
 	row := u.connect.list.CreateItem()
 	u.connect.list.UpdateItem(0, row)
 	found := false
 	for _, o := range test.LaidOutObjects(row) {
-		if l, ok := o.(*widget.Label); ok && strings.Contains(l.Text, "AAAA 1111") {
+		if l, ok := o.(*widget.Label); ok && strings.Contains(l.Text, "C41D 07E2 A98B 5F33 60E1 D7AA") {
 			found = true
 		}
 	}
 	if !found {
 		t.Errorf("discovered server row does not show its fingerprint")
 	}
+	test.AssertImageMatches(t, "connect_fingerprints.png", u.win.Canvas().Capture())
 }
 
 type fingerprintHost struct{ *fakeHost }
