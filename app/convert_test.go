@@ -96,8 +96,19 @@ func TestParseFlags(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.MDNSInterfaces != "lo" || !c.Host || c.HostPort != 9100 || c.Audio != "null" {
+	if c.MDNSInterfaces != "lo" || !c.Host || c.HostPort != 9100 || c.Audio != "null" || c.RotateCert {
 		t.Errorf("config = %+v", c)
+	}
+	fs = flag.NewFlagSet("parley", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	rotating := func(k string) string { return map[string]string{"PARLEY_ROTATE_CERT": "1"}[k] }
+	if c, err := ParseFlags(fs, []string{"-rotate-cert"}, rotating); err != nil || !c.RotateCert {
+		t.Errorf("-rotate-cert: RotateCert %v, %v", c.RotateCert, err)
+	}
+	fs = flag.NewFlagSet("parley", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	if c, _ := ParseFlags(fs, nil, rotating); c.RotateCert {
+		t.Errorf("an environment variable turned rotation on; only the flag may")
 	}
 	fs = flag.NewFlagSet("parley", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)

@@ -2,7 +2,8 @@
 // desktop app hosts with its "Host a server" switch, without any GUI or
 // audio library.
 //
-// Every flag has an environment variable; the flag wins:
+// Every flag but -rotate-cert has an environment variable; the flag wins
+// (a rotation variable left set would rotate at every start):
 //
 //	-addr          PARLEY_ADDR          listen address (default :7447)
 //	-data          PARLEY_DATA          data folder; the database is parley.db in it
