@@ -141,6 +141,7 @@ func Run(cfg Config) error {
 
 	hints.close() // ui has stopped reading: release every producer
 	gk.close()
+	bg.close()
 	var errs []error
 	errs = append(errs, rec.close())
 	wg.Wait()

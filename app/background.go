@@ -42,8 +42,13 @@ type background struct {
 	talking  bool
 	unplayed int
 	account  string // "alice on 10.0.0.5:7447"
-	shown    [2]any // last icon and tooltip applied (UI thread)
 	asking   bool   // the quit question is up (UI thread)
+
+	// The tray worker applies state changes off the UI thread: the tray is
+	// a D-Bus service on Linux, and a slow bus must not delay a key release.
+	changed chan struct{} // capacity 1: coalesces
+	stop    chan struct{}
+	done    chan struct{}
 }
 
 type trayState int
@@ -88,7 +93,45 @@ func (b *background) install() {
 	menu = fyne.NewMenu("Parley", show, mute, fyne.NewMenuItemSeparator(), trayQuit)
 	desk.SetSystemTrayMenu(menu)
 	desk.SetSystemTrayIcon(assets.Icon)
+	b.changed, b.stop, b.done = make(chan struct{}, 1), make(chan struct{}), make(chan struct{})
+	go b.trayLoop()
 	b.refresh()
+}
+
+// trayLoop applies the tray state when it changed, until close.
+func (b *background) trayLoop() {
+	defer close(b.done)
+	var shownState trayState
+	shownTip := ""
+	for {
+		select {
+		case <-b.stop:
+			return
+		case <-b.changed:
+		}
+		st, tip := b.trayNow()
+		if st != shownState {
+			systray.SetIcon(b.icons[st].Content()) // PNG, as Fyne hands it on Linux and Windows
+			shownState = st
+		}
+		if tip != shownTip {
+			systray.SetTooltip(tip) // Fyne 2.8 has no tooltip call of its own
+			shownTip = tip
+		}
+	}
+}
+
+// close stops the tray worker. Idempotent; safe without install.
+func (b *background) close() {
+	if b.stop == nil {
+		return
+	}
+	select {
+	case <-b.stop:
+	default:
+		close(b.stop)
+	}
+	<-b.done
 }
 
 // closeWindow hides the window instead of quitting. UI thread.
@@ -133,14 +176,14 @@ func (b *background) setTalking(on bool) {
 	b.mu.Lock()
 	b.talking = on
 	b.mu.Unlock()
-	fyne.Do(b.refresh)
+	b.refresh()
 }
 
 func (b *background) setUnplayed(n int) {
 	b.mu.Lock()
 	b.unplayed = n
 	b.mu.Unlock()
-	fyne.Do(b.refresh)
+	b.refresh()
 }
 
 func (b *background) setAccount(user, server string) {
@@ -150,7 +193,7 @@ func (b *background) setAccount(user, server string) {
 		b.account = fmt.Sprintf(lang.L("%s on %s"), user, server)
 	}
 	b.mu.Unlock()
-	fyne.Do(b.refresh)
+	b.refresh()
 }
 
 // tooltip and state are what the tray should show now.
@@ -171,20 +214,14 @@ func (b *background) trayNow() (trayState, string) {
 	return st, tip
 }
 
-// refresh applies the tray state if it changed. UI thread.
+// refresh asks the tray worker to apply the state; any goroutine.
 func (b *background) refresh() {
-	desk, ok := b.a.(desktop.App)
-	if !ok || b.icons[0] == nil {
+	if b.changed == nil {
 		return
 	}
-	st, tip := b.trayNow()
-	if b.shown[0] != any(st) {
-		desk.SetSystemTrayIcon(b.icons[st])
-		b.shown[0] = st
-	}
-	if b.shown[1] != any(tip) {
-		systray.SetTooltip(tip) // Fyne's tray is fyne.io/systray; Fyne 2.8 has no tooltip call of its own
-		b.shown[1] = tip
+	select {
+	case b.changed <- struct{}{}:
+	default: // a refresh is pending already
 	}
 }
 

@@ -16,6 +16,7 @@ func newTestBackground(t *testing.T, h *host) (*background, fyne.Window) {
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	bg := &background{a: a, win: win, host: h, prefs: a.Preferences(), sys: &audioSys{}, log: log}
 	bg.install()
+	t.Cleanup(bg.close)
 	win.Show()
 	return bg, win
 }

@@ -53,7 +53,7 @@ func TestSendFileSurvivesRestart(t *testing.T) {
 			hs.Listener.Close()
 			hs.Listener = ln
 		}
-		hs.Start()
+		hs.StartTLS() // httptest's one certificate: the pin holds across the restart
 		u, _ := url.Parse(hs.URL)
 		return u.Host, func() { hs.CloseClientConnections(); hs.Close(); srv.Close() }
 	}

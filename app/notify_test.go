@@ -106,7 +106,7 @@ func TestNotifyAfterSleep(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	hs := httptest.NewServer(srv)
+	hs := httptest.NewTLSServer(srv)
 	defer func() { hs.CloseClientConnections(); hs.Close(); srv.Close() }()
 	u, _ := url.Parse(hs.URL)
 	link := newSleepyLink(t, u.Host)
