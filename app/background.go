@@ -264,16 +264,19 @@ func (w talkWatch) Start(conv string) (string, error) {
 	id, err := w.Recorder.Start(conv)
 	if err == nil {
 		w.bg.setTalking(true)
+		w.bg.log.Debug("talk start", "message", id)
 	}
 	return id, err
 }
 
 func (w talkWatch) Stop() error {
 	w.bg.setTalking(false)
+	w.bg.log.Debug("talk stop")
 	return w.Recorder.Stop()
 }
 
 func (w talkWatch) Cancel() error {
 	w.bg.setTalking(false)
+	w.bg.log.Debug("talk cancel")
 	return w.Recorder.Cancel()
 }

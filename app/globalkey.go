@@ -91,6 +91,7 @@ func (g *globalKey) run() {
 				g.report(ui.GlobalKeyStatus{Note: "The talk key from other windows stopped working; it works while Parley's window has the focus."})
 				continue
 			}
+			g.log.Debug("talk key edge from other windows", "down", e.Down)
 			g.deliver(e.Down)
 		}
 	}
