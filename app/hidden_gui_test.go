@@ -153,9 +153,11 @@ func closeWindow(t *testing.T, window string) {
 	}
 }
 
-// earTone records the sink the app plays into while send runs and returns
-// how long a tone of freq (±2 %) sounded in it, in 100 ms steps.
-func earTone(t *testing.T, sink string, freq float64, send func()) time.Duration {
+// earTone records the sink the app plays into while send runs and for
+// after more, and returns how long a tone of freq dominated it (100 ms
+// windows where freq holds most of the power) and when it was first heard,
+// from the start of the recording.
+func earTone(t *testing.T, sink string, freq float64, after time.Duration, send func()) (heard, first time.Duration) {
 	t.Helper()
 	cmd := exec.Command("parec", "-d", sink+".monitor", "--raw", "--format=s16le", "--rate=48000", "--channels=1", "--latency-msec=20")
 	cmd.Env = append(os.Environ(), "PULSE_SERVER="+fixture.pulse)
@@ -165,6 +167,7 @@ func earTone(t *testing.T, sink string, freq float64, send func()) time.Duration
 		t.Fatalf("parec: %v", err)
 	}
 	send()
+	time.Sleep(after) // the live tail plays on after the last packet
 	cmd.Process.Kill()
 	cmd.Wait()
 	b := out.Bytes()
@@ -173,23 +176,26 @@ func earTone(t *testing.T, sink string, freq float64, send func()) time.Duration
 		pcm[i] = int16(binary.LittleEndian.Uint16(b[2*i:]))
 	}
 	const seg = 4800
-	var on time.Duration
+	first = -1
+	w := 2 * math.Pi * freq / 48000
+	c := 2 * math.Cos(w)
 	for i := 0; i+seg <= len(pcm); i += seg {
 		x := pcm[i : i+seg]
-		var e float64
-		zc := 0
-		for j, v := range x {
+		var e, s1, s2 float64
+		for _, v := range x {
 			e += float64(v) * float64(v)
-			if j > 0 && (x[j-1] < 0) != (v < 0) {
-				zc++
+			s0 := float64(v) + c*s1 - s2
+			s2, s1 = s1, s0
+		}
+		p := (s1*s1 + s2*s2 - c*s1*s2) * 2 / seg // power at freq, in the units of e
+		if math.Sqrt(e/seg) > 300 && p > 0.5*e {
+			heard += 100 * time.Millisecond
+			if first < 0 {
+				first = time.Duration(i) * time.Second / 48000
 			}
 		}
-		f := float64(zc) / 2 / 0.1
-		if math.Sqrt(e/seg) > 1000 && math.Abs(f-freq) < freq*0.02 {
-			on += 100 * time.Millisecond
-		}
 	}
-	return on
+	return heard, first
 }
 
 // TestHiddenWindowLife: closing the window hides it (the process goes on,
@@ -289,7 +295,10 @@ func TestHiddenWindowLife(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	heard := earTone(t, ear, 660, func() {
+	var sent time.Duration
+	heard, first := earTone(t, ear, 660, 1500*time.Millisecond, func() {
+		begin := time.Now()
+		defer func() { sent = time.Since(begin) }()
 		tick := time.NewTicker(20 * time.Millisecond) // a talker's pace
 		defer tick.Stop()
 		for _, p := range pkts {
@@ -303,13 +312,14 @@ func TestHiddenWindowLife(t *testing.T) {
 	if err := vs.End(3*time.Second, nil); err != nil {
 		t.Fatal(err)
 	}
-	// Any clean stretch of the tone heard while it is still being sent is
-	// live playback; on a loaded machine the player sheds and stretches, so
-	// ask for half a second of clean 100 ms windows, not all three.
-	if heard < 500*time.Millisecond {
-		t.Errorf("the hidden app played %v of the 3 s live message while it was being sent, want it live", heard)
+	// Live: the tone is heard before its last packet was sent. How much of
+	// it comes out clean is the live player's business (on this shared
+	// 2-core machine under load it sheds and stretches: 0.9–2.3 s seen), so
+	// half a second is asked for here.
+	if first < 0 || first >= sent || heard < 500*time.Millisecond {
+		t.Errorf("the hidden app played %v of the 3 s message, first heard at %v of a %v send; want it live", heard, first, sent)
 	} else {
-		t.Logf("the hidden app played %v of the 3 s message live, while it was being sent", heard)
+		t.Logf("the hidden app played %v of the 3 s message, first heard %v into the %v send", heard, first, sent)
 	}
 	bus.waitFor(t, regexp.MustCompile(`checker is talking|New voice message`), 20*time.Second, "notification of checker's message")
 }
