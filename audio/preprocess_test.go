@@ -92,36 +92,40 @@ func runPreprocess(t *testing.T, x []float32, cfg PreprocessConfig) []float32 {
 }
 
 // siSNR is the scale-invariant SNR of y against the reference s over the
-// masked frames, and their correlation, at the lag (±10 ms) that fits best.
+// masked frames, and their correlation, at the lag (±40 ms) that fits best.
+// The lag is searched on the first 100 masked frames (it is the
+// preprocessor's fixed delay), then everything is measured at it.
 func siSNR(s, y []float32, mask []bool) (snrDB, corr float64, lag int) {
-	best := math.Inf(-1)
-	for l := -1920; l <= 1920; l += 16 {
-		var ss, sy, yy float64
+	sums := func(l, maxFrames int) (ss, sy, yy float64) {
+		n := 0
 		for f, on := range mask {
 			if !on {
 				continue
 			}
+			if n++; maxFrames > 0 && n > maxFrames {
+				break
+			}
 			for i := f * FrameSamples; i < (f+1)*FrameSamples; i++ {
-				j := i + l
-				if j < 0 || j >= len(y) {
-					continue
+				if j := i + l; j >= 0 && j < len(y) {
+					ss += float64(s[i]) * float64(s[i])
+					sy += float64(s[i]) * float64(y[j])
+					yy += float64(y[j]) * float64(y[j])
 				}
-				ss += float64(s[i]) * float64(s[i])
-				sy += float64(s[i]) * float64(y[j])
-				yy += float64(y[j]) * float64(y[j])
 			}
 		}
-		c := sy / math.Sqrt(ss*yy)
-		if c > best {
+		return ss, sy, yy
+	}
+	best := math.Inf(-1)
+	for l := -1920; l <= 1920; l += 16 {
+		ss, sy, yy := sums(l, 100)
+		if c := sy / math.Sqrt(ss*yy); c > best {
 			best, lag = c, l
-			g := sy / ss
-			sig := g * g * ss
-			noise := yy - 2*g*sy + g*g*ss
-			snrDB = 10 * math.Log10(sig/noise)
-			corr = c
 		}
 	}
-	return snrDB, corr, lag
+	ss, sy, yy := sums(lag, 0)
+	g := sy / ss
+	snrDB = 10 * math.Log10(g*g*ss/(yy-2*g*sy+g*g*ss))
+	return snrDB, sy / math.Sqrt(ss*yy), lag
 }
 
 // TestPreprocessNoisySpeech mixes speech with fan noise at 5 dB SNR (the
