@@ -75,6 +75,9 @@ func TestBadInput(t *testing.T) {
 			c.sendRaw(websocket.TextMessage, envelope(typ, string(b)))
 		}
 	}
+	register := func(name string) func(*client) {
+		return req(wire.TypeHello, wire.Hello{Protocol: 1, Auth: wire.Auth{Mode: wire.AuthRegister, Username: name, Password: "long enough"}})
+	}
 	ownStream := func(c *client) uint32 {
 		return c.startVoice(c.lobby().ID, newID()).Stream
 	}
@@ -162,7 +165,20 @@ func TestBadInput(t *testing.T) {
 		{name: "revoked token", unauthed: true, do: req(wire.TypeHello, wire.Hello{Protocol: 1, Auth: wire.Auth{Mode: wire.AuthToken, Token: fx.revoked}}), wantClose: wire.CloseAuthFailed},
 		{name: "wrong password", unauthed: true, do: req(wire.TypeHello, wire.Hello{Protocol: 1, Auth: wire.Auth{Mode: wire.AuthLogin, Username: "alice", Password: "guess123"}}), wantClose: wire.CloseAuthFailed},
 		{name: "protocol mismatch", unauthed: true, do: req(wire.TypeHello, wire.Hello{Protocol: 99, Auth: wire.Auth{Mode: wire.AuthToken, Token: "x"}}), wantClose: wire.CloseAuthFailed},
-		{name: "username taken", unauthed: true, do: req(wire.TypeHello, wire.Hello{Protocol: 1, Auth: wire.Auth{Mode: wire.AuthRegister, Username: "ALICE", Password: "whatever1"}}), wantClose: wire.CloseAuthFailed},
+		{name: "username taken", unauthed: true, do: register("ALICE"), wantCode: wire.CodeUsernameTaken, wantClose: wire.CloseAuthFailed},
+		{name: "username with a Cyrillic look-alike", unauthed: true, do: register("\u0430lice"), wantCode: wire.CodeUsernameTaken, wantClose: wire.CloseAuthFailed},
+		{name: "username with Greek and digit look-alikes", unauthed: true, do: register("m\u03b1ll0ry"), wantCode: wire.CodeUsernameTaken, wantClose: wire.CloseAuthFailed},
+		{name: "username with a fullwidth letter and an accent", unauthed: true, do: register("\uff41lic\u00e9"), wantCode: wire.CodeUsernameTaken, wantClose: wire.CloseAuthFailed},
+		{name: "username with a bidi override", unauthed: true, do: register("alice\u202e"), wantCode: wire.CodeInvalidName, wantClose: wire.CloseAuthFailed},
+		{name: "username with a C1 control", unauthed: true, do: register("bob\u009b2J"), wantCode: wire.CodeInvalidName, wantClose: wire.CloseAuthFailed},
+		{name: "username with a zero-width space", unauthed: true, do: register("al\u200bice"), wantCode: wire.CodeInvalidName, wantClose: wire.CloseAuthFailed},
+		{name: "username of a Hangul filler", unauthed: true, do: register("\u3164"), wantCode: wire.CodeInvalidName, wantClose: wire.CloseAuthFailed},
+		{name: "username invalid UTF-8", unauthed: true, do: text(envelope(wire.TypeHello, `{"protocol":1,"auth":{"mode":"register","username":"a`+"\xff"+`b","password":"long enough"}}`)), wantCode: wire.CodeInvalidName, wantClose: wire.CloseAuthFailed},
+		{name: "device name with a bidi isolate", unauthed: true, do: req(wire.TypeHello, wire.Hello{Protocol: 1, Auth: wire.Auth{Mode: wire.AuthRegister, Username: "dora", Password: "long enough", Device: "\u2067laptop"}}), wantCode: wire.CodeInvalidName, wantClose: wire.CloseAuthFailed},
+		{name: "short password", unauthed: true, do: req(wire.TypeHello, wire.Hello{Protocol: 1, Auth: wire.Auth{Mode: wire.AuthRegister, Username: "erin", Password: "1234567"}}), wantCode: wire.CodeWeakPassword, wantClose: wire.CloseAuthFailed},
+		{name: "group title with a zero-width joiner", do: req(wire.TypeConversationCreate, wire.ConversationCreate{Kind: wire.ConversationGroup, Title: "sec\u200dret"}), wantCode: wire.CodeInvalidName},
+		{name: "group title with a bidi override", do: req(wire.TypeConversationCreate, wire.ConversationCreate{Kind: wire.ConversationGroup, Title: "\u202eterces"}), wantCode: wire.CodeInvalidName},
+		{name: "text with a NUL", do: req(wire.TypeTextSend, wire.TextSend{Conversation: "x", Message: newID(), Text: "a\x00b"}), wantCode: wire.CodeBadRequest},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -174,14 +190,15 @@ func TestBadInput(t *testing.T) {
 			}
 			c.pending = nil
 			tc.do(c)
-			if tc.wantClose != 0 {
-				if code := c.closeCode(); code != tc.wantClose {
-					t.Errorf("close code = %d, want %d (frames: %v)", code, tc.wantClose, c.pending)
-				}
-			} else {
+			if tc.wantCode != "" {
 				f := c.waitFor("error", isType(wire.TypeError))
 				if e := decodeAs[wire.Error](f.env); e.Code != tc.wantCode {
 					t.Errorf("error = %s (%s), want %s", e.Code, e.Message, tc.wantCode)
+				}
+			}
+			if tc.wantClose != 0 {
+				if code := c.closeCode(); code != tc.wantClose {
+					t.Errorf("close code = %d, want %d (frames: %v)", code, tc.wantClose, c.pending)
 				}
 			}
 			for _, f := range c.pending {

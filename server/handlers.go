@@ -203,6 +203,11 @@ func (s *session) conversationCreate(env wire.Envelope) error {
 	if err != nil {
 		return err
 	}
+	if req.Kind == wire.ConversationGroup {
+		if req.Title, err = canonicalName("title", req.Title); err != nil {
+			return err
+		}
+	}
 	users, err := s.srv.store.Users(s.ctx)
 	if err != nil {
 		return err

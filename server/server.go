@@ -119,6 +119,10 @@ func New(cfg Config) (*Server, error) {
 			return nil, fmt.Errorf("new server: reload message %s: %w", m.ID, err)
 		}
 	}
+	if err := store.BackfillNameKeys(context.Background(), nameKey); err != nil {
+		store.Close()
+		return nil, fmt.Errorf("new server: %w", err)
+	}
 	srv.mux = http.NewServeMux()
 	srv.mux.HandleFunc("/v1/ws", srv.serveWS)
 	srv.mux.HandleFunc("/healthz", srv.serveHealth)
@@ -277,6 +281,15 @@ func (srv *Server) authenticate(ctx context.Context, a wire.Auth) (wire.Welcome,
 	if device == "" {
 		device = "device"
 	}
+	if a.Mode != wire.AuthToken {
+		var err error
+		if a.Username, err = canonicalName("username", a.Username); err != nil {
+			return w, err
+		}
+		if device, err = canonicalName("device", device); err != nil {
+			return w, err
+		}
+	}
 	switch a.Mode {
 	case wire.AuthRegister:
 		if srv.cfg.RegistrationClosed {
@@ -289,11 +302,11 @@ func (srv *Server) authenticate(ctx context.Context, a wire.Auth) (wire.Welcome,
 		var events []wire.Event
 		err = srv.withEvents(func() ([]wire.Event, error) {
 			var err error
-			w.User, events, err = srv.store.CreateUser(ctx, a.Username, hash, srv.now())
+			w.User, events, err = srv.store.CreateUser(ctx, a.Username, nameKey(a.Username), hash, srv.now())
 			return events, err
 		})
 		if errors.Is(err, ErrNameTaken) {
-			return w, wire.Errorf(wire.CodeUsernameTaken, "the name %q is taken", a.Username)
+			return w, wire.Errorf(wire.CodeUsernameTaken, "the name %q is taken or too like a name in use", a.Username)
 		}
 		if err != nil {
 			return w, err

@@ -166,18 +166,18 @@ func appendEvent(ctx context.Context, q queryer, ev *wire.Event, subject string)
 	return err
 }
 
-func (s *sqliteStore) CreateUser(ctx context.Context, name, passHash string, now time.Time) (wire.User, []wire.Event, error) {
+func (s *sqliteStore) CreateUser(ctx context.Context, name, nameKey, passHash string, now time.Time) (wire.User, []wire.Event, error) {
 	u := wire.User{ID: ulid.Make().String(), Name: name}
 	var events []wire.Event
 	err := s.tx(ctx, func(tx *sql.Tx) error {
 		var exists int
-		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM users WHERE name = ?`, name).Scan(&exists); err != nil {
+		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM users WHERE name = ? OR name_key = ?`, name, nameKey).Scan(&exists); err != nil {
 			return err
 		}
 		if exists > 0 {
 			return ErrNameTaken
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO users (id, name, pass_hash, created) VALUES (?, ?, ?, ?)`, u.ID, name, passHash, now.UnixMilli()); err != nil {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO users (id, name, name_key, pass_hash, created) VALUES (?, ?, ?, ?, ?)`, u.ID, name, nameKey, passHash, now.UnixMilli()); err != nil {
 			return err
 		}
 		var lobby string
@@ -195,6 +195,39 @@ func (s *sqliteStore) CreateUser(ctx context.Context, name, passHash string, now
 		return wire.User{}, nil, fmt.Errorf("create user %q: %w", name, err)
 	}
 	return u, events, nil
+}
+
+func (s *sqliteStore) BackfillNameKeys(ctx context.Context, key func(string) string) error {
+	rows, err := s.db.QueryContext(ctx, `SELECT id, name FROM users WHERE name_key = ''`)
+	if err != nil {
+		return fmt.Errorf("backfill name keys: %w", err)
+	}
+	type pair struct{ id, name string }
+	var missing []pair
+	for rows.Next() {
+		var p pair
+		if err := rows.Scan(&p.id, &p.name); err != nil {
+			rows.Close()
+			return fmt.Errorf("backfill name keys: %w", err)
+		}
+		missing = append(missing, p)
+	}
+	rows.Close()
+	if len(missing) == 0 {
+		return nil
+	}
+	err = s.tx(ctx, func(tx *sql.Tx) error {
+		for _, p := range missing {
+			if _, err := tx.ExecContext(ctx, `UPDATE users SET name_key = ? WHERE id = ?`, key(p.name), p.id); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("backfill name keys: %w", err)
+	}
+	return nil
 }
 
 func (s *sqliteStore) UserByName(ctx context.Context, name string) (wire.User, string, error) {

@@ -31,7 +31,13 @@ type Store interface {
 	Epoch() string
 	ServerID() string
 
-	CreateUser(ctx context.Context, name, passHash string, now time.Time) (wire.User, []wire.Event, error)
+	// CreateUser creates an account named name (NFC) and adds it to the
+	// Lobby. nameKey is the name's look-alike skeleton: ErrNameTaken if an
+	// account has the same name (any case) or the same key.
+	CreateUser(ctx context.Context, name, nameKey, passHash string, now time.Time) (wire.User, []wire.Event, error)
+	// BackfillNameKeys sets the key of accounts stored without one (made
+	// before keys existed) to key(name).
+	BackfillNameKeys(ctx context.Context, key func(name string) string) error
 	UserByName(ctx context.Context, name string) (u wire.User, passHash string, err error)
 	Users(ctx context.Context) ([]wire.User, error)
 	// User returns one account by id (ErrNotFound if there is none).

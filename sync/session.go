@@ -169,6 +169,13 @@ func (c *Client) connect(ctx context.Context, wsURL string) (*websocket.Conn, wi
 	}
 	auth := wire.Auth{Mode: wire.AuthLogin, Username: c.cfg.Username, Password: c.cfg.Password, Device: c.cfg.DeviceName}
 	if c.cfg.Register {
+		// The server's own rules, checked before anything is sent.
+		if err := wire.CheckName("username", auth.Username); err != nil {
+			return nil, wire.Welcome{}, authError(err.(*wire.Error))
+		}
+		if err := wire.CheckPassword(auth.Username, auth.Password); err != nil {
+			return nil, wire.Welcome{}, authError(err.(*wire.Error))
+		}
 		reg := auth
 		reg.Mode = wire.AuthRegister
 		conn, w, err := c.hello(ctx, wsURL, reg)

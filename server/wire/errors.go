@@ -30,8 +30,18 @@ const (
 	CodeTokenInvalid Code = "token_invalid"
 	// CodeRegistrationClosed: the server does not accept new accounts. Final.
 	CodeRegistrationClosed Code = "registration_closed"
-	// CodeUsernameTaken: registration with a name already in use. Final.
+	// CodeUsernameTaken: registration with a name already in use, or one
+	// that differs from a name in use only by case or by look-alike
+	// letters (Latin/Cyrillic/Greek, accents, 0/O, 1/l/I). Final: pick
+	// another name.
 	CodeUsernameTaken Code = "username_taken"
+	// CodeInvalidName: a username, device name or group title breaks the
+	// rules of CheckName (control, format/bidi or invisible characters,
+	// stray spaces). Final: the message names the offending character.
+	CodeInvalidName Code = "invalid_name"
+	// CodeWeakPassword: a new password breaks the rules of CheckPassword
+	// (too short, or the username). Final: choose another password.
+	CodeWeakPassword Code = "weak_password"
 	// CodeNotMember: the conversation does not exist or the user is not a
 	// member; the two are not distinguished so nothing leaks. Final.
 	CodeNotMember Code = "not_member"

@@ -24,10 +24,12 @@ const (
 	FrameDuration = 20 * time.Millisecond
 	// MaxMessagePackets is MaxMessageDuration in packets.
 	MaxMessagePackets = uint32(MaxMessageDuration / FrameDuration)
-	// MaxNameBytes bounds usernames, device names and conversation titles.
+	// MaxNameBytes bounds usernames, device names and conversation titles
+	// (UTF-8, after NFC normalisation; see CheckName).
 	MaxNameBytes = 64
-	// MinPasswordBytes and MaxPasswordBytes bound a password.
-	MinPasswordBytes = 6
+	// MinPasswordRunes and MaxPasswordBytes bound a password (see
+	// CheckPassword).
+	MinPasswordRunes = 8
 	MaxPasswordBytes = 256
 	// MaxGroupMembers bounds the members named in one conversation.create.
 	MaxGroupMembers = 256

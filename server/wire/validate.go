@@ -48,33 +48,6 @@ func checkMessageID(id string) *Error {
 	return nil
 }
 
-// CheckName validates a username, device name or title: 1..MaxNameBytes of
-// printable UTF-8.
-func CheckName(field, name string) error {
-	if e := checkName(field, name); e != nil {
-		return e
-	}
-	return nil
-}
-
-func checkName(field, name string) *Error {
-	if name == "" {
-		return badf("%s is required", field)
-	}
-	if len(name) > MaxNameBytes {
-		return Errorf(CodeTooLarge, "%s longer than %d bytes", field, MaxNameBytes)
-	}
-	if !utf8.ValidString(name) {
-		return badf("%s is not UTF-8", field)
-	}
-	for _, r := range name {
-		if r < 0x20 || r == 0x7f {
-			return badf("%s contains a control character", field)
-		}
-	}
-	return nil
-}
-
 func truncate(s string) string {
 	if len(s) > 32 {
 		return s[:32] + "…"
@@ -103,11 +76,13 @@ func (h *Hello) Validate() error {
 		if len(a.Password) > MaxPasswordBytes {
 			return Errorf(CodeTooLarge, "password longer than %d bytes", MaxPasswordBytes)
 		}
-		if a.Mode == AuthRegister && len(a.Password) < MinPasswordBytes {
-			return badf("password shorter than %d bytes", MinPasswordBytes)
-		}
 		if a.Password == "" {
 			return badf("password is required")
+		}
+		if a.Mode == AuthRegister {
+			if e := checkPassword(a.Username, a.Password); e != nil {
+				return e
+			}
 		}
 		if a.Device != "" {
 			if e := checkName("device", a.Device); e != nil {
@@ -169,10 +144,7 @@ func (t *TextSend) Validate() error {
 	if len(t.Text) > MaxTextBytes {
 		return Errorf(CodeTooLarge, "text of %d bytes exceeds %d", len(t.Text), MaxTextBytes)
 	}
-	if !utf8.ValidString(t.Text) {
-		return badf("text is not UTF-8")
-	}
-	return nil
+	return nilIfOK(checkText(t.Text))
 }
 
 // Validate checks a Sync.
