@@ -137,6 +137,52 @@ func TestBadInput(t *testing.T) {
 			c.startVoice(c.lobby().ID, msg)
 			req(wire.TypeVoiceEnd, wire.VoiceEnd{Message: msg, Packets: 10, DurationMs: 200})(c)
 		}, wantCode: wire.CodeIncomplete},
+		{name: "end with fewer packets than stored", do: func(c *client) {
+			msg := newID()
+			st := c.startVoice(c.lobby().ID, msg)
+			for n := uint32(0); n < 10; n++ {
+				c.sendPacket(st.Stream, n, []byte{byte(n)})
+			}
+			c.waitAck(msg, 10)
+			req(wire.TypeVoiceEnd, wire.VoiceEnd{Message: msg, Packets: 5, DurationMs: 100})(c)
+		}, wantCode: wire.CodeMismatch},
+		{name: "end whose duration disagrees with its packets", do: req(wire.TypeVoiceEnd, wire.VoiceEnd{Message: newID(), Packets: 10, DurationMs: 5000}), wantCode: wire.CodeMismatch},
+		{name: "packet far ahead of upto", do: func(c *client) {
+			st := c.startVoice(c.lobby().ID, newID())
+			c.sendPacket(st.Stream, 0, []byte{1})
+			c.sendPacket(st.Stream, 1+wire.MaxPacketsAhead+1, []byte{2})
+		}, wantCode: wire.CodePacketGap},
+		{name: "packets behind gaps past the user's budget", do: func(c *client) {
+			// Every packet is within the window, but two messages' worth
+			// of them pass MaxPendingBytes.
+			big := make([]byte, wire.MaxPacketBytes)
+			for range 2 {
+				st := c.startVoice(c.lobby().ID, newID())
+				for n := uint32(1); n <= wire.MaxPacketsAhead; n++ {
+					c.sendPacket(st.Stream, n, big)
+				}
+			}
+		}, wantCode: wire.CodePacketGap},
+		{name: "listened past the end of a voice message", do: func(c *client) {
+			msg := newID()
+			st := c.startVoice(c.lobby().ID, msg)
+			c.sendPacket(st.Stream, 0, []byte{1})
+			c.waitAck(msg, 1)
+			c.endVoice(msg, 1)
+			req(wire.TypeReceipt, wire.ReceiptSend{Message: msg, Kind: wire.ReceiptListened, PositionMs: 600000})(c)
+		}, wantCode: wire.CodeOutOfRange},
+		{name: "listened past what arrived of a recording", do: func(c *client) {
+			msg := newID()
+			st := c.startVoice(c.lobby().ID, msg)
+			c.sendPacket(st.Stream, 0, []byte{1})
+			c.waitAck(msg, 1)
+			req(wire.TypeReceipt, wire.ReceiptSend{Message: msg, Kind: wire.ReceiptListened, PositionMs: 5000})(c)
+		}, wantCode: wire.CodeOutOfRange},
+		{name: "listened position on a text", do: func(c *client) {
+			msg := newID()
+			call[wire.TextSent](c, wire.TypeTextSend, wire.TextSend{Conversation: c.lobby().ID, Message: msg, Text: "hi"})
+			req(wire.TypeReceipt, wire.ReceiptSend{Message: msg, Kind: wire.ReceiptListened, PositionMs: 1000})(c)
+		}, wantCode: wire.CodeOutOfRange},
 		{name: "negative seek", do: text(envelope(wire.TypeAudioFetch, `{"message":"`+newID()+`","from":-5}`)), wantCode: wire.CodeBadRequest},
 		{name: "huge seek", do: req(wire.TypeAudioFetch, wire.AudioFetch{Message: newID(), From: 1 << 31}), wantCode: wire.CodeBadRequest},
 		{name: "fetch of alice's voice", do: req(wire.TypeAudioFetch, wire.AudioFetch{Message: fx.secretVoice}), wantCode: wire.CodeNotFound},

@@ -185,6 +185,13 @@ func (s *session) receipt(env wire.Envelope) error {
 	if err != nil {
 		return err
 	}
+	if req.Kind == wire.ReceiptListened {
+		if end := s.srv.playableMs(m); req.PositionMs > end {
+			return wire.Errorf(wire.CodeOutOfRange, "position %d ms is past the end of message %s (%d ms)", req.PositionMs, m.ID, end)
+		}
+	} else {
+		req.PositionMs = 0 // a delivered receipt has no position
+	}
 	r := wire.Receipt{Message: m.ID, Conversation: m.Conversation, User: s.user.ID, Device: s.device.ID,
 		Kind: req.Kind, PositionMs: req.PositionMs, At: s.srv.now().UnixMilli()}
 	err = s.srv.publishEvent(s.ctx, func() (*wire.Event, error) {
@@ -196,6 +203,27 @@ func (s *session) receipt(env wire.Envelope) error {
 	}
 	s.reply(wire.TypeOK, env.ID, wire.OK{})
 	return nil
+}
+
+// playableMs is how far into m a listener can have played: nothing of a
+// text, the duration of a finished voice message, what has arrived of one
+// still recording; plus one frame of slack for rounding.
+func (srv *Server) playableMs(m wire.Message) int64 {
+	frameMs := wire.FrameDuration.Milliseconds()
+	switch {
+	case m.Kind != wire.KindVoice:
+		return 0
+	case m.State == wire.StateRecording:
+		srv.liveMu.Lock()
+		lm := srv.live[m.ID]
+		srv.liveMu.Unlock()
+		if lm == nil {
+			return frameMs
+		}
+		return int64(lm.received())*frameMs + frameMs
+	default:
+		return max(m.DurationMs, int64(m.Packets)*frameMs) + frameMs
+	}
 }
 
 func (s *session) conversationCreate(env wire.Envelope) error {

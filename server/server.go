@@ -50,6 +50,8 @@ type Server struct {
 
 	liveMu gosync.Mutex
 	live   map[string]*liveMessage
+	// pending bounds the out-of-order packets each user makes us hold.
+	pending *pendingBudget
 
 	talkMu  gosync.Mutex
 	talking map[string]string // user -> conversation
@@ -91,6 +93,7 @@ func New(cfg Config) (*Server, error) {
 		broker:      newHub(),
 		metrics:     newMetrics(),
 		live:        make(map[string]*liveMessage),
+		pending:     newPendingBudget(wire.MaxPendingBytes),
 		talking:     make(map[string]string),
 		commits:     make(chan commitJob, 4096),
 		sessions:    make(map[*session]struct{}),

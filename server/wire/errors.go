@@ -60,6 +60,21 @@ const (
 	// CodeIncomplete: voice.end arrived before every packet was stored;
 	// resend from the last voice.ack's upto, then end again. Retry.
 	CodeIncomplete Code = "incomplete"
+	// CodeOutOfRange: a listened receipt's position is past the end of
+	// the message (its duration, or what has arrived of a message still
+	// recording, plus one FrameDuration), or a text message's receipt
+	// carries a position. Final.
+	CodeOutOfRange Code = "out_of_range"
+	// CodeMismatch: voice.end disagrees with the message: fewer packets
+	// than the server has stored, or a duration more than one
+	// FrameDuration away from packets x FrameDuration. Final.
+	CodeMismatch Code = "mismatch"
+	// CodePacketGap: a packet was dropped because it is more than
+	// MaxPacketsAhead past the first packet still missing (what the next
+	// voice.ack's upto will be), or because the packets this user has
+	// waiting behind gaps already hold MaxPendingBytes. Retry: resend from
+	// the last voice.ack's upto, in order.
+	CodePacketGap Code = "packet_gap"
 	// CodeRateLimited: the connection sends faster than allowed. Retry.
 	CodeRateLimited Code = "rate_limited"
 	// CodeUnavailable: the server is shutting down or overloaded. Retry.
@@ -70,6 +85,7 @@ const (
 
 var retryCodes = map[Code]bool{
 	CodeIncomplete:  true,
+	CodePacketGap:   true,
 	CodeRateLimited: true,
 	CodeUnavailable: true,
 	CodeInternal:    true,

@@ -24,6 +24,16 @@ const (
 	FrameDuration = 20 * time.Millisecond
 	// MaxMessagePackets is MaxMessageDuration in packets.
 	MaxMessagePackets = uint32(MaxMessageDuration / FrameDuration)
+	// MaxPacketsAhead is how far past the first missing packet of a voice
+	// message a packet may be (5 s of audio); one further is dropped with
+	// CodePacketGap.
+	MaxPacketsAhead = 250
+	// MaxPendingBytes bounds the packet bytes one user can make the
+	// server hold behind gaps (received out of order, not yet storable)
+	// across all of its connections and messages; a packet past it is
+	// dropped with CodePacketGap. Packets that arrive in order are held
+	// only until they are committed.
+	MaxPendingBytes = 512 << 10
 	// MaxNameBytes bounds usernames, device names and conversation titles
 	// (UTF-8, after NFC normalisation; see CheckName).
 	MaxNameBytes = 64

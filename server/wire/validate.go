@@ -127,6 +127,13 @@ func (v *VoiceEnd) Validate() error {
 	if e := checkWaveform(v.Waveform); e != nil {
 		return e
 	}
+	if v.Cancel {
+		return nil
+	}
+	frameMs := FrameDuration.Milliseconds()
+	if d := v.DurationMs - int64(v.Packets)*frameMs; d > frameMs || d < -frameMs {
+		return Errorf(CodeMismatch, "duration %d ms does not match %d packets of %d ms", v.DurationMs, v.Packets, frameMs)
+	}
 	return nil
 }
 
