@@ -1,10 +1,12 @@
 package server
 
 import (
+	"errors"
 	"io"
 	"net"
 	"net/http"
 	"runtime"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -159,5 +161,165 @@ func TestNoGoroutineLeak(t *testing.T) {
 	if n := runtime.NumGoroutine(); n > before {
 		buf := make([]byte, 1<<20)
 		t.Fatalf("%d goroutines before, %d after:\n%s", before, n, buf[:runtime.Stack(buf, true)])
+	}
+}
+
+// pausableReader is a listener whose reading a test can stop and resume,
+// as a client whose reader stalls (a suspended process, a blocked loop).
+type pausableReader struct {
+	conn   *websocket.Conn
+	pause  chan struct{} // closed: stop reading after the current frame
+	resume chan struct{} // closed: read again
+	ended  chan error    // the error that ended reading
+}
+
+func dialPausable(t *testing.T, ts *testServer, w wire.Welcome) *pausableReader {
+	t.Helper()
+	conn, _, err := websocket.DefaultDialer.Dial(ts.url(), nil)
+	if err != nil {
+		t.Fatalf("dial: %v", err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	r := &pausableReader{conn: conn, pause: make(chan struct{}), resume: make(chan struct{}), ended: make(chan error, 1)}
+	b, _ := wire.Marshal(wire.TypeHello, "h", wire.Hello{Protocol: wire.ProtocolVersion, Auth: wire.Auth{Mode: wire.AuthToken, Token: w.Token}})
+	if err := conn.WriteMessage(websocket.TextMessage, b); err != nil {
+		t.Fatalf("hello: %v", err)
+	}
+	go func() {
+		for {
+			select {
+			case <-r.pause:
+				<-r.resume
+			default:
+			}
+			if _, _, err := conn.ReadMessage(); err != nil {
+				r.ended <- err
+				return
+			}
+		}
+	}()
+	t.Cleanup(func() {
+		select {
+		case <-r.resume:
+		default:
+			close(r.resume)
+		}
+	})
+	return r
+}
+
+func p99(d []time.Duration) time.Duration {
+	s := append([]time.Duration(nil), d...)
+	slices.Sort(s)
+	return s[(len(s)*99)/100]
+}
+
+// TestSlowReaderByTime: with default settings, a live listener that stops
+// reading while a talker sends at voice rate is closed with
+// CloseSlowConsumer within SlowConsumerAfter (plus one probe interval and
+// the close handshake), long before the keepalive would notice, although
+// its socket buffers never fill; when it reads again it finds the typed
+// close. The other listener's p99 lag is not hurt.
+func TestSlowReaderByTime(t *testing.T) {
+	ts := startServer(t)
+	a := register(t, ts, "ana")
+	b := register(t, ts, "bo")
+	s := register(t, ts, "stalled")
+	sw := s.welcome
+	s.close()
+	stalled := dialPausable(t, ts, sw)
+	a.waitFor("stalled online", func(f frame) bool {
+		if f.env == nil || f.env.Type != wire.TypePresence {
+			return false
+		}
+		u := decodeAs[wire.Presence](f.env).Users
+		return len(u) == 1 && u[0].User == sw.User.ID && u[0].State == wire.PresenceOnline
+	})
+	lobby := a.lobby()
+	msg := newID()
+	st := a.startVoice(lobby.ID, msg)
+	bStream := liveStream(b, msg)
+
+	const baseline = 200 // 4 s at voice rate with everyone reading
+	limit := wire.SlowConsumerAfter + probeInterval + closeLinger + time.Second
+	var sent []time.Time
+	tick := time.NewTicker(wire.FrameDuration)
+	defer tick.Stop()
+	var stalledAt, goneAt time.Time
+	isGone := func(f frame) bool {
+		if f.env == nil || f.env.Type != wire.TypePresence {
+			return false
+		}
+		u := decodeAs[wire.Presence](f.env).Users
+		return len(u) == 1 && u[0].User == sw.User.ID && u[0].State == wire.PresenceOffline
+	}
+	var bFrames []frame
+	for n := uint32(0); goneAt.IsZero(); n++ {
+		<-tick.C
+		if n == baseline {
+			close(stalled.pause)
+			stalledAt = time.Now()
+		}
+		if !stalledAt.IsZero() && time.Since(stalledAt) > 3*limit {
+			t.Fatalf("stalled reader not closed %v after it stopped reading", time.Since(stalledAt))
+		}
+		sent = append(sent, time.Now())
+		a.sendPacket(st.Stream, n, packetData(msg, n))
+		// Collect what bo received so far without waiting.
+		for more := true; more; {
+			select {
+			case f := <-b.frames:
+				if isGone(f) {
+					goneAt = f.at
+				}
+				bFrames = append(bFrames, f)
+			default:
+				more = false
+			}
+		}
+	}
+	took := goneAt.Sub(stalledAt)
+	t.Logf("stalled reader closed %v after it stopped reading (limit %v, keepalive %v)", took, limit, 2*ts.cfg.PingInterval+ts.cfg.PingInterval/2)
+	if took > limit {
+		t.Errorf("stalled reader closed %v after it stopped reading, want within %v", took, limit)
+	}
+	if got := metricValue(t, ts, `parley_slow_consumers_total{reason="lag"}`); got != 1 {
+		t.Errorf("lag slow-consumer closes = %v, want 1", got)
+	}
+
+	// It reads again: the frames it missed, then the typed close.
+	close(stalled.resume)
+	select {
+	case err := <-stalled.ended:
+		var ce *websocket.CloseError
+		if !errors.As(err, &ce) || ce.Code != wire.CloseSlowConsumer {
+			t.Errorf("stalled reader's connection ended with %v, want close %d", err, wire.CloseSlowConsumer)
+		}
+	case <-time.After(waitTimeout):
+		t.Fatal("stalled reader's connection did not end")
+	}
+
+	// Bo's lag behind the talker, before and while the other one stalled.
+	var before, during []time.Duration
+	for _, f := range bFrames {
+		if f.bin == nil || f.bin.Stream != bStream {
+			continue
+		}
+		lag := f.at.Sub(sent[f.bin.First])
+		if f.bin.First < baseline {
+			before = append(before, lag)
+		} else {
+			during = append(during, lag)
+		}
+	}
+	if len(before) < baseline/2 || len(during) < baseline/2 {
+		t.Fatalf("bo got %d packets before and %d during the stall", len(before), len(during))
+	}
+	pb, pd := p99(before), p99(during)
+	t.Logf("bo's p99 lag: %v before, %v while a reader stalled (%.2fx)", pb, pd, float64(pd)/float64(pb))
+	// 1.2x, with 1 ms of allowance for scheduling noise on a shared machine
+	// (the lags are a fraction of a millisecond).
+	if pd > pb*12/10+time.Millisecond {
+		t.Errorf("bo's p99 lag %v while a reader stalled, %v before: more than 1.2x", pd, pb)
 	}
 }

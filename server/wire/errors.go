@@ -137,8 +137,9 @@ const (
 	CloseProtocolError = 1002
 	// CloseTooLarge: a frame exceeded MaxFrameBytes. Final.
 	CloseTooLarge = 1009
-	// CloseSlowConsumer: the client did not read fast enough and its queue
-	// overflowed. Retry (and resync).
+	// CloseSlowConsumer: the client did not read fast enough: its queue
+	// overflowed, or it was more than SlowConsumerAfter behind. Retry,
+	// then catch up (sync, audio.fetch of the messages it was hearing).
 	CloseSlowConsumer = 4000
 	// CloseAuthFailed: the hello failed; the error frame before it says why.
 	// Final for the same credentials.

@@ -24,6 +24,13 @@ const (
 	FrameDuration = 20 * time.Millisecond
 	// MaxMessagePackets is MaxMessageDuration in packets.
 	MaxMessagePackets = uint32(MaxMessageDuration / FrameDuration)
+	// SlowConsumerAfter is how far behind a reader may fall before the
+	// server closes it with CloseSlowConsumer: a write that blocks that
+	// long, or a ping the server sent after its frames that gets no pong
+	// in that time (the pong shows the client has read everything before
+	// it). Clients answer pings from their reader, as WebSocket libraries
+	// do by default. Well under the keepalive (two missed 30 s pings).
+	SlowConsumerAfter = 5 * time.Second
 	// MaxPacketsAhead is how far past the first missing packet of a voice
 	// message a packet may be (5 s of audio); one further is dropped with
 	// CodePacketGap.
