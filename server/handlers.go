@@ -280,17 +280,49 @@ func (s *session) conversationCreate(env wire.Envelope) error {
 	return nil
 }
 
+// listPageOverhead is room for the envelope and a list page's own fields
+// (conversation id, next, more) around its items.
+const listPageOverhead = 512
+
+// pageOf returns the items from from on that fit in one frame, the index
+// to ask from next and whether items remain: the paged lists of wire's
+// "Lists". At least one item is returned while any remain (every item is
+// far smaller than a frame).
+func pageOf[T any](items []T, from int) ([]T, int, bool, error) {
+	from = min(from, len(items))
+	size := listPageOverhead
+	end := from
+	for ; end < len(items); end++ {
+		b, err := json.Marshal(items[end])
+		if err != nil {
+			return nil, 0, false, err
+		}
+		if size += len(b) + 1; size > wire.MaxFrameBytes && end > from {
+			break
+		}
+	}
+	return append(make([]T, 0, end-from), items[from:end]...), end, end < len(items), nil
+}
+
 func (s *session) conversationList(env wire.Envelope) error {
+	req, err := wire.Decode[wire.Page](env)
+	if err != nil {
+		return err
+	}
 	convs, err := s.srv.store.Conversations(s.ctx, s.user.ID)
 	if err != nil {
 		return err
 	}
-	s.reply(wire.TypeConversations, env.ID, wire.Conversations{Conversations: convs})
+	page, next, more, err := pageOf(convs, req.From)
+	if err != nil {
+		return err
+	}
+	s.reply(wire.TypeConversations, env.ID, wire.Conversations{Conversations: page, Next: next, More: more})
 	return nil
 }
 
 func (s *session) conversationMembers(env wire.Envelope) error {
-	req, err := wire.Decode[wire.ConversationRef](env)
+	req, err := wire.Decode[wire.MemberList](env)
 	if err != nil {
 		return err
 	}
@@ -298,7 +330,11 @@ func (s *session) conversationMembers(env wire.Envelope) error {
 	if err != nil {
 		return err
 	}
-	s.reply(wire.TypeMembers, env.ID, wire.Members{Conversation: c.ID, Members: c.Members})
+	page, next, more, err := pageOf(c.Members, req.From)
+	if err != nil {
+		return err
+	}
+	s.reply(wire.TypeMembers, env.ID, wire.Members{Conversation: c.ID, Members: page, Next: next, More: more})
 	return nil
 }
 
@@ -356,15 +392,27 @@ func (s *session) conversationLeave(env wire.Envelope) error {
 }
 
 func (s *session) userList(env wire.Envelope) error {
+	req, err := wire.Decode[wire.Page](env)
+	if err != nil {
+		return err
+	}
 	users, err := s.srv.store.Users(s.ctx)
 	if err != nil {
 		return err
 	}
-	s.reply(wire.TypeUsers, env.ID, wire.Users{Users: users})
+	page, next, more, err := pageOf(users, req.From)
+	if err != nil {
+		return err
+	}
+	s.reply(wire.TypeUsers, env.ID, wire.Users{Users: page, Next: next, More: more})
 	return nil
 }
 
 func (s *session) deviceList(env wire.Envelope) error {
+	req, err := wire.Decode[wire.Page](env)
+	if err != nil {
+		return err
+	}
 	devices, err := s.srv.store.Devices(s.ctx, s.user.ID)
 	if err != nil {
 		return err
@@ -372,7 +420,11 @@ func (s *session) deviceList(env wire.Envelope) error {
 	for i := range devices {
 		devices[i].Current = devices[i].ID == s.device.ID
 	}
-	s.reply(wire.TypeDevices, env.ID, wire.Devices{Devices: devices})
+	page, next, more, err := pageOf(devices, req.From)
+	if err != nil {
+		return err
+	}
+	s.reply(wire.TypeDevices, env.ID, wire.Devices{Devices: page, Next: next, More: more})
 	return nil
 }
 

@@ -61,6 +61,11 @@ type session struct {
 	// probe is the number of the lag probe waiting for its pong, 0 if
 	// none; set by the writer, cleared by the reader's pong handler.
 	probe atomic.Uint64
+	// lastRead is when the reader last got or finished a frame (unix
+	// ns); handling is set while it handles one. Either means pongs may
+	// wait behind the reader's own work.
+	lastRead atomic.Int64
+	handling atomic.Bool
 
 	done      chan struct{} // closed by close
 	closeOnce gosync.Once
@@ -245,17 +250,11 @@ func (s *session) writeLoop() {
 		s.signal()
 	})
 	defer ping.Stop()
-	// The lag probe: probeWake only wakes the writer when the next probe
-	// may go; lagged fires when a probe stays unanswered too long.
+	// The lag probe: probeWake wakes the writer when the next probe may go
+	// or the outstanding one is due; the writer alone decides.
 	probeWake := time.AfterFunc(time.Hour, s.signal)
 	probeWake.Stop()
 	defer probeWake.Stop()
-	var lagged *time.Timer
-	defer func() {
-		if lagged != nil {
-			lagged.Stop()
-		}
-	}()
 	var probeSeq uint64
 	var lastProbe time.Time
 	wrote := false // frames written since the last probe
@@ -281,11 +280,31 @@ func (s *session) writeLoop() {
 		}
 		return true
 	}
-	// probe sends a lag probe if frames were written since the last one,
-	// none is outstanding and probeInterval has passed (else it arranges
-	// to be woken when it has).
+	// probe judges the outstanding lag probe, or sends one if frames were
+	// written since the last one and probeInterval has passed; it arranges
+	// to be woken when there is something to do. An unanswered probe
+	// closes the session once it is SlowConsumerAfter old, unless the
+	// reader is still busy with frames the client sent (the pong may wait
+	// behind them, and then the lag is ours): such a client is given up
+	// to the keepalive.
 	probe := func() bool {
-		if !wrote || s.probe.Load() != 0 {
+		if s.probe.Load() != 0 {
+			age := time.Since(lastProbe)
+			if age >= wire.SlowConsumerAfter {
+				busy := s.handling.Load() || time.Since(time.Unix(0, s.lastRead.Load())) < probeInterval
+				if !busy || age >= s.keepalive() {
+					s.srv.log.Warn("closing a slow consumer", "user", s.user.Name, "device", s.device.ID, "behind", age, "busy", busy)
+					s.srv.metrics.slowConsumers.WithLabelValues("lag").Inc()
+					s.close(wire.CloseSlowConsumer, "client more than "+wire.SlowConsumerAfter.String()+" behind")
+					return true
+				}
+				probeWake.Reset(probeInterval)
+				return true
+			}
+			probeWake.Reset(wire.SlowConsumerAfter - age)
+			return true
+		}
+		if !wrote {
 			return true
 		}
 		if wait := probeInterval - time.Since(lastProbe); wait > 0 {
@@ -293,22 +312,13 @@ func (s *session) writeLoop() {
 			return true
 		}
 		probeSeq++
-		seq := probeSeq
-		s.probe.Store(seq)
-		if err := s.conn.WriteControl(websocket.PingMessage, probePayload(seq), time.Now().Add(writeWait)); err != nil {
+		s.probe.Store(probeSeq)
+		if err := s.conn.WriteControl(websocket.PingMessage, probePayload(probeSeq), time.Now().Add(writeWait)); err != nil {
 			s.close(wire.CloseGoingAway, "ping failed")
 			return false
 		}
 		wrote, lastProbe = false, time.Now()
-		if lagged != nil {
-			lagged.Stop()
-		}
-		lagged = time.AfterFunc(wire.SlowConsumerAfter, func() {
-			if s.probe.Load() == seq {
-				s.srv.metrics.slowConsumers.WithLabelValues("lag").Inc()
-				s.close(wire.CloseSlowConsumer, "client more than "+wire.SlowConsumerAfter.String()+" behind")
-			}
-		})
+		probeWake.Reset(wire.SlowConsumerAfter)
 		return true
 	}
 	for {
@@ -422,12 +432,16 @@ func (s *session) readLoop() {
 			s.closeForReadError(err, true)
 			return
 		}
+		s.lastRead.Store(time.Now().UnixNano())
+		s.handling.Store(true)
 		s.conn.SetReadDeadline(time.Now().Add(keepalive))
 		if typ == websocket.BinaryMessage {
 			s.handleBinary(data)
 		} else {
 			s.handleText(data)
 		}
+		s.handling.Store(false)
+		s.lastRead.Store(time.Now().UnixNano())
 		select {
 		case <-s.done:
 			return

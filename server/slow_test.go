@@ -317,9 +317,11 @@ func TestSlowReaderByTime(t *testing.T) {
 	}
 	pb, pd := p99(before), p99(during)
 	t.Logf("bo's p99 lag: %v before, %v while a reader stalled (%.2fx)", pb, pd, float64(pd)/float64(pb))
-	// 1.2x, with 1 ms of allowance for scheduling noise on a shared machine
-	// (the lags are a fraction of a millisecond).
-	if pd > pb*12/10+time.Millisecond {
+	// 1.2x, with 10 ms of allowance: on a shared two-core machine (and
+	// under the race detector) a p99 of a few milliseconds moves by
+	// several from run to run, while a reader that held the others up
+	// would cost them hundreds of milliseconds.
+	if pd > pb*12/10+10*time.Millisecond {
 		t.Errorf("bo's p99 lag %v while a reader stalled, %v before: more than 1.2x", pd, pb)
 	}
 }

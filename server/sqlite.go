@@ -366,6 +366,23 @@ func loadConversation(ctx context.Context, q queryer, id string) (wire.Conversat
 	if err != nil {
 		return c, fmt.Errorf("members of %s: %w", id, err)
 	}
+	c.MemberCount = len(c.Members)
+	return c, nil
+}
+
+// loadConversationMeta loads a conversation without its members, with
+// their count.
+func loadConversationMeta(ctx context.Context, q queryer, id string) (wire.Conversation, error) {
+	c, err := scanConversation(q.QueryRowContext(ctx, `SELECT `+conversationColumns+` FROM conversations c WHERE c.id = ?`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return c, fmt.Errorf("conversation %s: %w", id, ErrNotFound)
+	}
+	if err != nil {
+		return c, fmt.Errorf("conversation %s: %w", id, err)
+	}
+	if err := q.QueryRowContext(ctx, `SELECT COUNT(*) FROM members WHERE conversation_id = ?`, id).Scan(&c.MemberCount); err != nil {
+		return c, fmt.Errorf("members of %s: %w", id, err)
+	}
 	return c, nil
 }
 
@@ -391,7 +408,7 @@ func (s *sqliteStore) Conversations(ctx context.Context, userID string) ([]wire.
 	rows.Close()
 	convs := make([]wire.Conversation, 0, len(ids))
 	for _, id := range ids {
-		c, err := loadConversation(ctx, s.db, id)
+		c, err := loadConversationMeta(ctx, s.db, id)
 		if err != nil {
 			return nil, err
 		}
@@ -474,15 +491,23 @@ func (s *sqliteStore) CreateConversation(ctx context.Context, c wire.Conversatio
 	return c, ev, nil
 }
 
+// addMember adds userID to a conversation; its event carries the
+// conversation without members and the one who joined (a delta, so that
+// the event's size does not grow with the conversation).
 func addMember(ctx context.Context, tx *sql.Tx, conversationID, userID string, now time.Time) (wire.Event, error) {
 	if _, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO members (conversation_id, user_id, joined) VALUES (?, ?, ?)`, conversationID, userID, now.UnixMilli()); err != nil {
 		return wire.Event{}, err
 	}
-	c, err := loadConversation(ctx, tx, conversationID)
+	c, err := loadConversationMeta(ctx, tx, conversationID)
 	if err != nil {
 		return wire.Event{}, err
 	}
+	var u wire.User
+	if err := tx.QueryRowContext(ctx, `SELECT id, name FROM users WHERE id = ?`, userID).Scan(&u.ID, &u.Name); err != nil {
+		return wire.Event{}, fmt.Errorf("user %s: %w", userID, err)
+	}
 	ev := conversationEvent(c)
+	ev.Added = []wire.User{u}
 	return ev, appendEvent(ctx, tx, &ev, "")
 }
 
@@ -509,11 +534,12 @@ func (s *sqliteStore) RemoveMember(ctx context.Context, conversationID, userID s
 		if n, _ := res.RowsAffected(); n == 0 {
 			return ErrNotFound
 		}
-		c, err := loadConversation(ctx, tx, conversationID)
+		c, err := loadConversationMeta(ctx, tx, conversationID)
 		if err != nil {
 			return err
 		}
 		ev = conversationEvent(c)
+		ev.Removed = []string{userID}
 		return appendEvent(ctx, tx, &ev, userID)
 	})
 	if err != nil {

@@ -48,7 +48,10 @@ type Store interface {
 	Devices(ctx context.Context, userID string) ([]wire.Device, error)
 	RevokeDevice(ctx context.Context, userID, deviceID string) error
 
+	// Conversations returns userID's conversations, Lobby first, without
+	// their members (MemberCount set).
 	Conversations(ctx context.Context, userID string) ([]wire.Conversation, error)
+	// Conversation returns a conversation with all its members.
 	Conversation(ctx context.Context, id string) (wire.Conversation, error)
 	MemberIDs(ctx context.Context, conversationID string) ([]string, error)
 	IsMember(ctx context.Context, conversationID, userID string) (bool, error)
@@ -56,6 +59,9 @@ type Store interface {
 	// set). A direct conversation is found by its directKey and returned
 	// unchanged if it exists, with a nil event.
 	CreateConversation(ctx context.Context, c wire.Conversation, directKey string) (wire.Conversation, *wire.Event, error)
+	// AddMember and RemoveMember change a membership; they return the
+	// conversation without members and an event that carries the change
+	// as a delta (Added, Removed).
 	AddMember(ctx context.Context, conversationID, userID string, now time.Time) (wire.Conversation, *wire.Event, error)
 	RemoveMember(ctx context.Context, conversationID, userID string) (wire.Conversation, *wire.Event, error)
 

@@ -412,6 +412,11 @@ func TestConversationsDevicesSignOut(t *testing.T) {
 	if err := a.AddMember(ctx, group.ID, bobID); err != nil {
 		t.Fatal(err)
 	}
+	// Bob learns he was added from a delta event and reads the members.
+	b.waitFor("bob in the band", func() bool {
+		c, err := b.store.Conversation(ctx, group.ID)
+		return err == nil && c.Member && len(c.Members) == 2
+	})
 	id, _ := a.SendText(group.ID, "hello band")
 	b.waitFor("group message", func() bool { _, err := b.store.Message(ctx, id); return err == nil })
 	if err := b.Leave(ctx, group.ID); err != nil {

@@ -96,8 +96,10 @@ func TestRoundTrip(t *testing.T) {
 		{"conversations", func(t *testing.T) {
 			roundTrip(t, TypeConversations, Conversations{Conversations: []Conversation{conv}})
 		}},
-		{"conversation.members", func(t *testing.T) { roundTrip(t, TypeConversationMembers, ConversationRef{Conversation: "c1"}) }},
-		{"members", func(t *testing.T) { roundTrip(t, TypeMembers, Members{Conversation: "c1", Members: conv.Members}) }},
+		{"conversation.members", func(t *testing.T) { roundTrip(t, TypeConversationMembers, MemberList{Conversation: "c1", From: 3}) }},
+		{"members", func(t *testing.T) {
+			roundTrip(t, TypeMembers, Members{Conversation: "c1", Members: conv.Members, Next: 2, More: true})
+		}},
 		{"conversation.add", func(t *testing.T) { roundTrip(t, TypeConversationAdd, ConversationAdd{Conversation: "c1", User: "u3"}) }},
 		{"users", func(t *testing.T) { roundTrip(t, TypeUsers, Users{Users: conv.Members}) }},
 		{"devices", func(t *testing.T) {

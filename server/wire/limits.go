@@ -29,7 +29,9 @@ const (
 	// long, or a ping the server sent after its frames that gets no pong
 	// in that time (the pong shows the client has read everything before
 	// it). Clients answer pings from their reader, as WebSocket libraries
-	// do by default. Well under the keepalive (two missed 30 s pings).
+	// do by default. Well under the keepalive (two missed 30 s pings). A
+	// client that keeps sending meanwhile (its pong may wait behind its
+	// own frames) is given up to the keepalive instead.
 	SlowConsumerAfter = 5 * time.Second
 	// MaxPacketsAhead is how far past the first missing packet of a voice
 	// message a packet may be (5 s of audio); one further is dropped with

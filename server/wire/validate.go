@@ -225,6 +225,22 @@ func (c *ConversationCreate) Validate() error {
 // Validate checks a ConversationRef.
 func (c *ConversationRef) Validate() error { return nilIfOK(checkID("conversation", c.Conversation)) }
 
+// Validate checks a Page.
+func (p *Page) Validate() error {
+	if p.From < 0 {
+		return badf("from %d is negative", p.From)
+	}
+	return nil
+}
+
+// Validate checks a MemberList.
+func (m *MemberList) Validate() error {
+	if m.From < 0 {
+		return badf("from %d is negative", m.From)
+	}
+	return nilIfOK(checkID("conversation", m.Conversation))
+}
+
 // Validate checks a ConversationAdd.
 func (c *ConversationAdd) Validate() error {
 	if e := checkID("conversation", c.Conversation); e != nil {
