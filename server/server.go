@@ -3,7 +3,7 @@
 // packets while they are recorded, history sync, receipts and presence,
 // over the protocol in package wire.
 //
-// A Server is an http.Handler (/v1/ws, /healthz, /metrics) usable
+// A Server is an http.Handler (/v1/ws, /healthz) usable
 // in-process (the desktop app's "Host a server" switch, tests through
 // httptest) or headless (cmd/parleyd). State lives behind two small
 // interfaces: Store (embedded SQLite by default) and Broker (in-memory
@@ -129,11 +129,17 @@ func New(cfg Config) (*Server, error) {
 	srv.mux = http.NewServeMux()
 	srv.mux.HandleFunc("/v1/ws", srv.serveWS)
 	srv.mux.HandleFunc("/healthz", srv.serveHealth)
-	srv.mux.Handle("/metrics", promhttp.HandlerFor(srv.metrics.registry, promhttp.HandlerOpts{}))
 	go srv.commitLoop()
 	go srv.janitor()
 	srv.log.Info("server ready", "name", cfg.Name, "epoch", store.Epoch(), "db", cfg.DBPath)
 	return srv, nil
+}
+
+// MetricsHandler serves the server's Prometheus metrics. It is not part
+// of the public handler: operational endpoints get a listener of their
+// own (parleyd's -metrics-addr, loopback by default).
+func (srv *Server) MetricsHandler() http.Handler {
+	return promhttp.HandlerFor(srv.metrics.registry, promhttp.HandlerOpts{})
 }
 
 // ServeHTTP implements http.Handler.
