@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -221,6 +222,14 @@ func TestBadInput(t *testing.T) {
 		{name: "username of a Hangul filler", unauthed: true, do: register("\u3164"), wantCode: wire.CodeInvalidName, wantClose: wire.CloseAuthFailed},
 		{name: "username invalid UTF-8", unauthed: true, do: text(envelope(wire.TypeHello, `{"protocol":1,"auth":{"mode":"register","username":"a`+"\xff"+`b","password":"long enough"}}`)), wantCode: wire.CodeInvalidName, wantClose: wire.CloseAuthFailed},
 		{name: "device name with a bidi isolate", unauthed: true, do: req(wire.TypeHello, wire.Hello{Protocol: 1, Auth: wire.Auth{Mode: wire.AuthRegister, Username: "dora", Password: "long enough", Device: "\u2067laptop"}}), wantCode: wire.CodeInvalidName, wantClose: wire.CloseAuthFailed},
+		{name: "guessing bob's password past the account's limit", unauthed: true, do: func(c *client) {
+			for i := range fx.ts.cfg.SigninAccountBurst {
+				g := dial(t, fx.ts.url())
+				g.request(wire.TypeHello, wire.Hello{Protocol: 1, Auth: wire.Auth{Mode: wire.AuthLogin, Username: "bob", Password: fmt.Sprintf("guess%04d", i)}})
+				g.close()
+			}
+			req(wire.TypeHello, wire.Hello{Protocol: 1, Auth: wire.Auth{Mode: wire.AuthLogin, Username: "bob", Password: "password-bob"}})(c)
+		}, wantCode: wire.CodeRateLimited, wantClose: wire.CloseRateLimited},
 		{name: "short password", unauthed: true, do: req(wire.TypeHello, wire.Hello{Protocol: 1, Auth: wire.Auth{Mode: wire.AuthRegister, Username: "erin", Password: "1234567"}}), wantCode: wire.CodeWeakPassword, wantClose: wire.CloseAuthFailed},
 		{name: "group title with a zero-width joiner", do: req(wire.TypeConversationCreate, wire.ConversationCreate{Kind: wire.ConversationGroup, Title: "sec\u200dret"}), wantCode: wire.CodeInvalidName},
 		{name: "group title with a bidi override", do: req(wire.TypeConversationCreate, wire.ConversationCreate{Kind: wire.ConversationGroup, Title: "\u202eterces"}), wantCode: wire.CodeInvalidName},

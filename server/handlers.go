@@ -62,12 +62,15 @@ func (s *session) hello(data []byte) bool {
 	if err != nil {
 		return fail(env.ID, asWireError(err), wire.CloseAuthFailed)
 	}
-	welcome, err := s.srv.authenticate(s.ctx, h.Auth)
+	welcome, err := s.srv.authenticate(s.ctx, h.Auth, s.addr)
 	if err != nil {
 		we := asWireError(err)
 		if we.Code == wire.CodeInternal {
 			s.srv.log.Error("hello failed", "err", err)
 			we = wire.Errorf(wire.CodeInternal, "server error")
+		}
+		if we.Code == wire.CodeRateLimited {
+			return fail(env.ID, we, wire.CloseRateLimited)
 		}
 		return fail(env.ID, we, wire.CloseAuthFailed)
 	}

@@ -20,6 +20,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	gosync "sync"
 	"sync/atomic"
@@ -63,7 +64,8 @@ type Server struct {
 	sessions map[*session]struct{}
 	sessWG   gosync.WaitGroup
 
-	pw *passwords
+	pw     *passwords
+	signin *signinLimiter
 
 	closing       chan struct{}
 	stopJanitor   chan struct{}
@@ -101,6 +103,7 @@ func New(cfg Config) (*Server, error) {
 		stopJanitor: make(chan struct{}),
 		janitorDone: make(chan struct{}),
 		pw:          newPasswords(cfg.PasswordTime, cfg.PasswordMemoryKiB, 2),
+		signin:      newSigninLimiter(cfg),
 
 		committerDone: make(chan struct{}),
 		upgrader: websocket.Upgrader{
@@ -197,6 +200,7 @@ func (srv *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 		return // the upgrader has answered
 	}
 	s := newSession(srv, conn)
+	s.addr = remoteIP(r)
 	srv.sessMu.Lock()
 	srv.sessions[s] = struct{}{}
 	select {
@@ -222,6 +226,15 @@ func (srv *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 		s.readLoop()
 		srv.endSession(s, written)
 	}()
+}
+
+// remoteIP is the client's IP address (without the port).
+func remoteIP(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
 }
 
 // endSession closes a session whose reader has returned, waits for its
@@ -283,8 +296,9 @@ func (srv *Server) Close() error {
 	return srv.closeErr
 }
 
-// authenticate checks a hello's credentials and returns the welcome.
-func (srv *Server) authenticate(ctx context.Context, a wire.Auth) (wire.Welcome, error) {
+// authenticate checks a hello's credentials from the client at addr (an
+// IP address) and returns the welcome.
+func (srv *Server) authenticate(ctx context.Context, a wire.Auth, addr string) (wire.Welcome, error) {
 	w := wire.Welcome{Protocol: wire.ProtocolVersion, ServerID: srv.store.ServerID(), ServerName: srv.cfg.Name, Epoch: srv.store.Epoch()}
 	device := a.Device
 	if device == "" {
@@ -297,6 +311,15 @@ func (srv *Server) authenticate(ctx context.Context, a wire.Auth) (wire.Welcome,
 		}
 		if device, err = canonicalName("device", device); err != nil {
 			return w, err
+		}
+	}
+	if a.Mode != wire.AuthToken {
+		account := ""
+		if a.Mode == wire.AuthLogin {
+			account = nameKey(a.Username)
+		}
+		if wait := srv.signin.allow(account, addr); wait > 0 {
+			return w, wire.Errorf(wire.CodeRateLimited, "too many sign-in attempts; try again in %d s", int(wait.Seconds()+0.999))
 		}
 	}
 	switch a.Mode {

@@ -76,6 +76,8 @@ type session struct {
 	cancel context.CancelFunc
 	tasks  gosync.WaitGroup // fetch streams
 
+	addr string // the client's IP address, set before the hello
+
 	// Set once by the hello, read-only afterwards.
 	user   wire.User
 	device wire.Device
