@@ -27,8 +27,8 @@ func heapAfterGC() uint64 {
 // taken at the end.
 func TestHeapReturns(t *testing.T) {
 	const (
-		senders = 8
-		packets = 1500
+		senders = 4
+		packets = 2000
 		size    = 1000
 	)
 	ts := startServer(t)
@@ -44,20 +44,28 @@ func TestHeapReturns(t *testing.T) {
 	}
 	before := heapAfterGC()
 
+	msgs := make([]string, senders)
+	streams := make([]uint32, senders)
+	for i, c := range clients {
+		msgs[i] = newID()
+		streams[i] = c.startVoice(groups[i], msgs[i]).Stream
+	}
 	var wg gosync.WaitGroup
 	for i, c := range clients {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			msg := newID()
-			st := c.startVoice(groups[i], msg)
 			data := make([]byte, size)
 			for n := uint32(0); n < packets; n++ {
 				data[0], data[1], data[2] = byte(n), byte(n>>8), byte(i)
-				c.sendPacket(st.Stream, n, data)
+				c.sendPacket(streams[i], n, data)
 			}
-			c.waitAck(msg, packets)
-			c.endVoice(msg, packets)
+			// Each ack within the wait, however long the whole takes on a
+			// busy machine.
+			for upto := uint32(0); upto < packets; {
+				upto = c.waitAck(msgs[i], upto+1).Upto
+			}
+			c.endVoice(msgs[i], packets)
 			c.close()
 		}()
 	}
