@@ -75,7 +75,10 @@ const (
 	// waiting behind gaps already hold MaxPendingBytes. Retry: resend from
 	// the last voice.ack's upto, in order.
 	CodePacketGap Code = "packet_gap"
-	// CodeRateLimited: the connection sends faster than allowed. Retry.
+	// CodeRateLimited: the connection sends faster than allowed, or (at
+	// hello, then closed with CloseRateLimited) too many password
+	// sign-ins for the account or from the address; the message says in
+	// how many seconds to try again. Retry.
 	CodeRateLimited Code = "rate_limited"
 	// CodeUnavailable: the server is shutting down or overloaded. Retry.
 	CodeUnavailable Code = "unavailable"
