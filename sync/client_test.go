@@ -352,6 +352,9 @@ func TestSignInErrors(t *testing.T) {
 		{"wrong password", func(c *Config) { c.Username, c.Password, c.Register = "ann", "not-her-password", false }, ErrAuthFailed},
 		{"taken name, other password", func(c *Config) { c.Username, c.Password = "ann", "not-her-password" }, ErrAuthFailed},
 		{"no credentials", func(c *Config) { c.Password = "" }, ErrNoCredentials},
+		{"weak password", func(c *Config) { c.Username, c.Password, c.Register = "zoe", "short", true }, ErrWeakPassword},
+		{"name with a bidi override", func(c *Config) { c.Username, c.Password, c.Register = "ann\u202e", "long enough", true }, ErrInvalidName},
+		{"look-alike of a name in use", func(c *Config) { c.Username, c.Password, c.Register = "\u0430nn", "long enough", true }, ErrAuthFailed},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
