@@ -28,7 +28,7 @@ func heapAfterGC() uint64 {
 func TestHeapReturns(t *testing.T) {
 	const (
 		senders = 4
-		packets = 2000
+		packets = 1000
 		size    = 1000
 	)
 	ts := startServer(t)
