@@ -37,15 +37,16 @@ func parleydBinary(t *testing.T) string {
 type proc struct {
 	cmd         *exec.Cmd
 	addr        string
-	metricsAddr string        // set before addr is; "" without metrics
-	done        chan struct{} // closed when the process has exited
-	err         error         // its exit status, set before done closes
+	metricsAddr string           // set before addr is; "" without metrics
+	fingerprint wire.Fingerprint // as logged in the listening line
+	done        chan struct{}    // closed when the process has exited
+	err         error            // its exit status, set before done closes
 }
 
-func (p *proc) url() string { return "ws://" + p.addr + "/v1/ws" }
+func (p *proc) url() string { return "wss://" + p.addr + "/v1/ws" }
 
 var (
-	listening     = regexp.MustCompile(`parleyd listening.* addr=(\S+)`)
+	listening     = regexp.MustCompile(`parleyd listening.* addr=(\S+).* fingerprint=(SHA256:[0-9a-f]{64})`)
 	metricsServed = regexp.MustCompile(`metrics served.* at=(\S+)`)
 )
 
@@ -67,7 +68,7 @@ func startCmd(t *testing.T, cmd *exec.Cmd) *proc {
 		t.Fatalf("start parleyd: %v", err)
 	}
 	p := &proc{cmd: cmd, done: make(chan struct{})}
-	addr := make(chan string, 1)
+	addr := make(chan []string, 1)
 	go func() {
 		sc := bufio.NewScanner(stderr)
 		for sc.Scan() {
@@ -77,7 +78,7 @@ func startCmd(t *testing.T, cmd *exec.Cmd) *proc {
 				p.metricsAddr = m[1] // logged before listening: read after addr
 			}
 			if m := listening.FindStringSubmatch(line); m != nil {
-				addr <- m[1]
+				addr <- m
 			}
 		}
 		p.err = cmd.Wait()
@@ -88,7 +89,13 @@ func startCmd(t *testing.T, cmd *exec.Cmd) *proc {
 		<-p.done
 	})
 	select {
-	case p.addr = <-addr:
+	case m := <-addr:
+		p.addr = m[1]
+		fp, err := wire.ParseFingerprint(m[2])
+		if err != nil {
+			t.Fatalf("listening line: %v", err)
+		}
+		p.fingerprint = fp
 	case <-p.done:
 		t.Fatalf("parleyd exited before listening: %v", p.err)
 	case <-time.After(30 * time.Second):
@@ -199,7 +206,8 @@ func TestParleydLinksNoGUI(t *testing.T) {
 }
 
 // TestParleydAdvertisesOnLoopback: parleyd with -mdns lo is found by a
-// browser limited to lo (and nothing is sent on other interfaces).
+// browser limited to lo (and nothing is sent on other interfaces), with
+// its certificate's fingerprint in the TXT record.
 func TestParleydAdvertisesOnLoopback(t *testing.T) {
 	lo, err := net.InterfaceByName("lo")
 	if err != nil || lo.Flags&net.FlagMulticast == 0 {
@@ -218,6 +226,9 @@ func TestParleydAdvertisesOnLoopback(t *testing.T) {
 	for list := range found {
 		for _, s := range list {
 			if s.Name == "advertised" && strconv.Itoa(s.Port) == port {
+				if s.Fingerprint != p.fingerprint {
+					t.Errorf("advertised fingerprint %q (TXT %v), parleyd logged %q", s.Fingerprint, s.Text, p.fingerprint)
+				}
 				return
 			}
 		}
@@ -230,8 +241,9 @@ func TestParleydAdvertisesOnLoopback(t *testing.T) {
 func TestParleydMetricsListener(t *testing.T) {
 	bin := parleydBinary(t)
 	p := startParleyd(t, bin, t.TempDir())
+	hc := &http.Client{Transport: &http.Transport{TLSClientConfig: testDialer.TLSClientConfig}}
 	get := func(url string) (int, string) {
-		resp, err := http.Get(url)
+		resp, err := hc.Get(url)
 		if err != nil {
 			t.Fatalf("GET %s: %v", url, err)
 		}
@@ -239,7 +251,7 @@ func TestParleydMetricsListener(t *testing.T) {
 		body, _ := io.ReadAll(resp.Body)
 		return resp.StatusCode, string(body)
 	}
-	if code, _ := get("http://" + p.addr + "/metrics"); code != http.StatusNotFound {
+	if code, _ := get("https://" + p.addr + "/metrics"); code != http.StatusNotFound {
 		t.Errorf("public /metrics: status %d, want 404", code)
 	}
 	if p.metricsAddr == "" {

@@ -14,6 +14,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"parley/server/wire"
 )
 
 // clockTicks is the kernel's USER_HZ, the unit of utime and stime in
@@ -36,6 +38,9 @@ type proc struct {
 	// metricsAddr is where it serves /metrics (127.0.0.1), logged before
 	// its listening line; "" for the baseline.
 	metricsAddr string
+	// fingerprint is parleyd's TLS certificate fingerprint from its
+	// listening line; zero for the baseline, which speaks plain ws://.
+	fingerprint wire.Fingerprint
 	done        chan struct{} // closed when the process has exited
 	err         error         // its exit status, set before done closes
 	logs        *tail
@@ -43,7 +48,7 @@ type proc struct {
 
 // listenLine matches the line both servers log once they accept
 // connections: "parleyd listening ... addr=HOST:PORT".
-var listenLine = regexp.MustCompile(`listening.* addr=(\S+)`)
+var listenLine = regexp.MustCompile(`listening.* addr=(\S+)(?:.* fingerprint=(SHA256:[0-9a-f]{64}))?`)
 
 // metricsAddrLine matches the line of a server's metrics listener.
 var metricsAddrLine = regexp.MustCompile(`metrics served.* at=(127\.0\.0\.1:\d+)`)
@@ -65,7 +70,7 @@ func startProc(ctx context.Context, name, bin string, args ...string) (*proc, er
 		return nil, fmt.Errorf("start %s: %w", name, err)
 	}
 	p := &proc{name: name, cmd: cmd, done: make(chan struct{}), logs: &tail{max: 40}}
-	addr := make(chan string, 1)
+	addr := make(chan []string, 1)
 	pprofAddr := make(chan string, 1)
 	metricsAddr := make(chan string, 1)
 	go func() {
@@ -87,7 +92,7 @@ func startProc(ctx context.Context, name, bin string, args ...string) (*proc, er
 			}
 			if m := listenLine.FindStringSubmatch(line); m != nil {
 				select {
-				case addr <- m[1]:
+				case addr <- m:
 				default:
 				}
 			}
@@ -97,7 +102,14 @@ func startProc(ctx context.Context, name, bin string, args ...string) (*proc, er
 		close(p.done)
 	}()
 	select {
-	case p.addr = <-addr:
+	case m := <-addr:
+		p.addr = m[1]
+		if m[2] != "" {
+			if p.fingerprint, err = wire.ParseFingerprint(m[2]); err != nil {
+				p.stop()
+				return nil, fmt.Errorf("%s: listening line: %w", name, err)
+			}
+		}
 		// A profiled server logs its pprof address before it listens.
 		select {
 		case p.pprofAddr = <-pprofAddr:
