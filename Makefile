@@ -11,7 +11,7 @@ CORE     := ./server/... ./sync/...
 GUI      := ./ui/... ./assets/... ./app/...
 FUZZTIME ?= 30s
 
-.PHONY: run test parleyd app bench package fuzz vet deps-build deps-test clean
+.PHONY: run test e2e parleyd app bench package fuzz vet deps-build deps-test clean
 
 deps-build:
 	@./.ci/deps.sh build
@@ -37,6 +37,13 @@ test: deps-test
 	$(GO) test -race -count=1 -timeout 20m $(CORE)
 	PARLEY_TEST_PULSE=1 $(GO) test -race -count=1 -timeout 20m ./audio/...
 	PARLEY_TEST_GUI=1 $(GO) test -count=1 -timeout 20m $(GUI)
+	./.ci/e2e.sh
+
+## e2e: the end-to-end scenarios (live, later, parleyd killed, lossy
+## network): two app processes, parleyd, PulseAudio, Xvfb (needs root for
+## the lossy network namespace). E2E=-run=TestLive picks one.
+e2e: deps-test
+	./.ci/e2e.sh $(E2E)
 
 ## bench: micro-benchmarks, then the load scenarios against a bare baseline
 ## (results in bench-results/). Not part of make test.

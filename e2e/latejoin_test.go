@@ -1,0 +1,110 @@
+package e2e
+
+import (
+	"math"
+	"slices"
+	"testing"
+	"time"
+)
+
+// longUtterance is long enough for a listener who joins a few seconds in
+// to catch up at 1.5x before it ends. No word repeats.
+const longUtterance = "This message is long on purpose. A listener who opens it while it is still " +
+	"being spoken should hear it from the very first word, played a little faster, with the pauses " +
+	"between sentences shortened, until the playback reaches what the talker is saying right now. " +
+	"From that moment on the message continues live at normal speed, without a gap and without any " +
+	"repeated syllable, exactly as if the listener had been there from the beginning."
+
+// TestLateJoin: bob's app connects while alice is already talking. He
+// hears her message from its first word at 1.5-2x until he reaches the
+// live edge, then live (issue 10, deliverable 5). Not in make e2e until
+// the feature lands: PARLEY_E2E_LATEJOIN=1 adds it.
+func TestLateJoin(t *testing.T) {
+	requireEnv(t)
+	s := makeSpeech(t)
+	long := speak(t, longUtterance)
+	b := newBus(t, "late")
+	srv := startServer(t)
+	w := watch(t, srv.addr, "watcher")
+	talker := startApp(t, appOptions{user: "alice", server: srv.addr, signUp: true,
+		env: []string{"PULSE_SOURCE=" + b.mic}, cueMuted: true})
+	bobData := t.TempDir()
+	startApp(t, appOptions{user: "bob", server: srv.addr, signUp: true, data: bobData,
+		env: []string{"PULSE_SINK=" + b.ear}, cueMuted: true}).quit(t)
+
+	floor := measureFloor(t, b, s)
+	var joined time.Duration
+	tk := talk(t, b, long, talker, w, talkOptions{
+		live: true,
+		during: func(tp *tape, from int) {
+			tp.waitFor(t, from, 20*time.Second, "three seconds of speech", func(mouth, ear []int16) bool {
+				return voicedFor(mouth) >= 3*time.Second
+			})
+			startApp(t, appOptions{user: "bob", server: srv.addr, data: bobData, env: []string{"PULSE_SINK=" + b.ear}})
+			joined = duration(tp.position() - from)
+			t.Logf("bob's app usable %v into the transmission", joined)
+		},
+	})
+	checkMessage(t, w, "alice", 0, tk, long)
+
+	got := compare(tk.mouth, tk.ear, 4*time.Second)
+	report(t, "late join", floor, got, targets{p50: 70 * time.Millisecond, p95: 90 * time.Millisecond})
+	// At the live edge by the end.
+	if rec := got.lags[len(got.lags)*5/6:]; len(rec) == 0 || percentile(slices.Sorted(slices.Values(rec)), 0.5) > floor.p50+300*time.Millisecond {
+		t.Errorf("late join: the end of the message plays at lags %v, want the live edge (floor %v + 300 ms)", rec, ms(floor.p50))
+	}
+	// From the first word: the ear's first speech is the mouth's first
+	// speech, sped up (short windows keep their waveform under WSOLA-like
+	// time stretching, so each matches somewhere in the mouth's start).
+	early := earlyMatch(trimToSpeech(tk.mouth, 0), trimToSpeech(tk.ear, 0))
+	t.Logf("late join: the ear's first second matches the mouth's first two seconds at %.3f", early)
+	if early < 0.5 {
+		t.Errorf("late join: the listener did not hear the message from its start (first-second match %.3f, want >= 0.5)", early)
+	}
+	first, last := speechSpan(tk.ear)
+	t.Logf("late join: the ear played speech from %v to %v of the take; joined at %v; the utterance is %v",
+		duration(first), duration(last), joined, long.duration())
+}
+
+// earlyMatch is the energy-weighted mean, over the 30 ms windows of the
+// first second of ear with speech, of each window's best correlation
+// anywhere in the first two seconds of mouth.
+func earlyMatch(mouth, ear []int16) float64 {
+	win := samples(30 * time.Millisecond)
+	fm, fe := toFloat(mouth[:min(len(mouth), samples(2*time.Second))]), toFloat(ear[:min(len(ear), samples(time.Second))])
+	var sum, weight float64
+	for start := 0; start+win <= len(fe); start += win {
+		seg := fe[start : start+win]
+		energy := 0.0
+		for _, v := range seg {
+			energy += v * v
+		}
+		if math.Sqrt(energy/float64(win)) < speechLevel*32768 {
+			continue
+		}
+		best := 0.0
+		for o := 0; o+win <= len(fm); o += 3 {
+			best = max(best, ncc(seg, fm[o:o+win]))
+		}
+		sum += best * energy
+		weight += energy
+	}
+	if weight == 0 {
+		return 0
+	}
+	return sum / weight
+}
+
+// speechSpan is the first and last sample of speech in s.
+func speechSpan(s []int16) (first, last int) {
+	first = -1
+	for i := 0; i+frameSamples <= len(s); i += frameSamples {
+		if voiced(s, i) {
+			if first < 0 {
+				first = i
+			}
+			last = i + frameSamples
+		}
+	}
+	return max(first, 0), last
+}

@@ -1,0 +1,128 @@
+package e2e
+
+import (
+	"context"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"parley/server/wire"
+	"parley/sync"
+)
+
+// replay has app play the newest voice message (its play button, clicked
+// with xdotool) and records the ear until the message has played out.
+func replay(t *testing.T, b bus, a *app, s speech) []int16 {
+	t.Helper()
+	tp := b.record(t)
+	from := tp.position()
+	a.playNewest(t)
+	tp.waitFor(t, from, s.duration()+30*time.Second, "the replay on the listener's speaker", func(mouth, ear []int16) bool {
+		return voicedFor(ear) >= s.voiced()*8/10 && quietTail(ear) >= 500*time.Millisecond
+	})
+	_, ear := tp.stop()
+	return ear
+}
+
+// compareReplay matches a replay (recorded later, on its own clock) with
+// what the mouth said: both are cut to their first speech, the ear with
+// more lead, so the replay lies at a small positive lag.
+func compareReplay(mouth, ear []int16) match {
+	return compare(trimToSpeech(mouth, 100*time.Millisecond), trimToSpeech(ear, 400*time.Millisecond), time.Second)
+}
+
+// checkReplay fails the test unless the replay carries the whole
+// utterance once: every sixth correlates, and nothing plays twice.
+func checkReplay(t *testing.T, what string, got match, mouth, ear []int16) {
+	t.Helper()
+	if got.minSixth() < minReplaySixth {
+		t.Errorf("%s: the replay does not carry the whole utterance: %s, want every sixth >= %.2f", what, got, minReplaySixth)
+	}
+	said, heard := voicedFor(mouth), voicedFor(ear)
+	if heard > said+said/8 {
+		t.Errorf("%s: the replay has %v of speech, the utterance %v: something played twice", what, heard, said)
+	}
+	if spread := got.spread[1] - got.spread[0]; spread > 100*time.Millisecond {
+		t.Errorf("%s: the replay's lag moves by %v: it skips or stalls", what, spread)
+	}
+}
+
+// openStore opens an app's sync store (read beside the running app;
+// SQLite WAL allows it).
+func openStore(t *testing.T, a *app, server string) *sync.Store {
+	t.Helper()
+	st, err := sync.OpenStore(sync.StorePath(filepath.Join(a.data, "accounts"), server, a.user))
+	if err != nil {
+		t.Fatalf("open %s's store: %v", a.user, err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return st
+}
+
+// poll re-checks cond every 100 ms until it holds or timeout passes: an
+// app's store, in another process, has no change notification to wait on.
+func poll(t *testing.T, timeout time.Duration, what string, cond func() bool) {
+	t.Helper()
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	deadline := time.After(timeout)
+	for !cond() {
+		select {
+		case <-tick.C:
+		case <-deadline:
+			t.Fatalf("%s: not within %v", what, timeout)
+		}
+	}
+}
+
+// TestLater: bob is offline while alice talks; he starts his app later
+// and plays the message, which sounds like the utterance, and alice's app
+// gets his listened receipt.
+func TestLater(t *testing.T) {
+	requireEnv(t)
+	s := makeSpeech(t)
+	b := newBus(t, "later")
+	srv := startServer(t)
+	w := watch(t, srv.addr, "watcher")
+	talker := startApp(t, appOptions{user: "alice", server: srv.addr, signUp: true,
+		env: []string{"PULSE_SOURCE=" + b.mic}, cueMuted: true})
+	// bob signs up, so he is in the Lobby, and quits.
+	bobData := t.TempDir()
+	listener := startApp(t, appOptions{user: "bob", server: srv.addr, signUp: true, data: bobData,
+		env: []string{"PULSE_SINK=" + b.ear}, cueMuted: true})
+	listener.quit(t)
+
+	floor := measureFloor(t, b, s)
+	tk := talk(t, b, s, talker, w, talkOptions{})
+	checkMessage(t, w, "alice", 0, tk, s)
+	if voicedFor(tk.ear) > 0 {
+		t.Errorf("the ear heard %v of speech while bob was offline", voicedFor(tk.ear))
+	}
+
+	listener = startApp(t, appOptions{user: "bob", server: srv.addr, data: bobData,
+		env: []string{"PULSE_SINK=" + b.ear}})
+	ear := replay(t, b, listener, s)
+	got := compareReplay(tk.mouth, ear)
+	report(t, "later (replay)", floor, got, targets{peak: 0.9})
+	checkReplay(t, "later", got, tk.mouth, ear)
+
+	// alice's app has bob's listened receipt for the whole message.
+	st := openStore(t, talker, srv.addr)
+	poll(t, 30*time.Second, "alice's app has bob's listened receipt", func() bool {
+		ctx := context.Background()
+		rs, err := st.Receipts(ctx, tk.msg.ID)
+		if err != nil {
+			return false
+		}
+		users, _ := st.Users(ctx)
+		for _, r := range rs {
+			for _, u := range users {
+				if u.ID == r.User && u.Name == "bob" && r.Kind == wire.ReceiptListened && r.Position >= tk.msg.Duration*9/10 {
+					return true
+				}
+			}
+		}
+		return false
+	})
+	t.Logf("alice's app shows bob listened to %s", describe(tk.msg))
+}
