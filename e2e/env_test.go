@@ -157,7 +157,7 @@ func startXvfb() error {
 		return err
 	}
 	defer r.Close()
-	env.xvfb = exec.Command("Xvfb", "-displayfd", "3", "-screen", "0", "1280x800x24", "-nolisten", "tcp")
+	env.xvfb = exec.Command("Xvfb", "-displayfd", "3", "-screen", "0", "1920x1080x24", "-nolisten", "tcp")
 	env.xvfb.ExtraFiles = []*os.File{w}
 	env.xvfb.SysProcAttr = childAttr()
 	if err := env.xvfb.Start(); err != nil {

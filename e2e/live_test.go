@@ -66,9 +66,9 @@ func TestLive(t *testing.T) {
 	w := watch(t, srv.addr, "watcher")
 	talker := startApp(t, appOptions{user: "alice", server: srv.addr, signUp: true,
 		env: []string{"PULSE_SOURCE=" + b.mic}, cueMuted: true})
-	listener := startApp(t, appOptions{user: "bob", server: srv.addr, signUp: true,
+	listener := startApp(t, appOptions{user: "bob", right: true, server: srv.addr, signUp: true,
 		env: []string{"PULSE_SINK=" + b.ear}, cueMuted: true})
-	defer listener.screenshot(t, "/tmp/e2e-live.png")
+	defer listener.screenshot(t, "/tmp/e2e-live.png") // TEMP
 
 	floor := measureFloor(t, b, s)
 	tk := talk(t, b, s, talker, w, talkOptions{live: true})

@@ -192,6 +192,7 @@ type appOptions struct {
 	netns    string   // run inside this network namespace
 	data     string   // profile folder; "" makes a new one
 	cueMuted bool     // cue sounds off (they would play on the ear)
+	right    bool     // place the window on the right half of the screen
 }
 
 var usable = regexp.MustCompile(`startup: usable after (\d+) ms`)
@@ -227,7 +228,12 @@ func startApp(t *testing.T, o appOptions) *app {
 	if o.netns != "" {
 		pid = a.childPID(t)
 	}
-	a.window = strings.Fields(xdotool(t, "search", "--sync", "--onlyvisible", "--pid", strconv.Itoa(pid), "--name", "^Parley$"))[0]
+	a.window = strings.Fields(xdotool(t, "search", "--all", "--sync", "--onlyvisible", "--pid", strconv.Itoa(pid), "--name", "^Parley$"))[0]
+	if o.right {
+		// Side by side with the other app (there is no window manager),
+		// so that a screenshot shows each.
+		xdotool(t, "windowmove", "--sync", a.window, "960", "0")
+	}
 	return a
 }
 
