@@ -41,7 +41,8 @@ func TestServerKilled(t *testing.T) {
 		},
 		completeWithin: 90 * time.Second,
 	})
-	checkMessage(t, w, "alice", 0, tk, s)
+	pk := checkMessage(t, w, "alice", 0, tk, s)
+	checkStored(t, "server killed", pk, tk.mouth)
 	live := compare(tk.mouth[:min(len(tk.mouth), samples(killedAt))], tk.ear, 1500*time.Millisecond)
 	t.Logf("live until the kill: %s", live)
 
@@ -98,6 +99,7 @@ func TestLossyNetwork(t *testing.T) {
 		t.Fatalf("bob's copy of %s is not the server's: %v", describe(tk.msg), err)
 	}
 	t.Logf("bob's copy of %s is bit-exact (%d packets)", describe(tk.msg), len(pk))
+	checkStored(t, "lossy", mine, tk.mouth)
 
 	rep, ear := bestReplay(t, b, listener, s, tk.mouth)
 	report(t, "lossy (replay)", floor, rep, targets{peak: 0.9})

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"parley/audio"
 	"parley/server/wire"
 	"parley/sync"
 )
@@ -40,7 +41,7 @@ func bestReplay(t *testing.T, b bus, a *app, s speech, mouth []int16) (match, []
 	for i := range replayAttempts {
 		ear := replay(t, b, a, s)
 		got := compareReplay(mouth, ear)
-		t.Logf("replay %d: %s", i+1, got)
+		t.Logf("replay %d: %s; lags %v", i+1, got, got.lags)
 		if bestEar == nil || got.minSixth() > best.minSixth() {
 			best, bestEar = got, ear
 		}
@@ -52,18 +53,57 @@ func bestReplay(t *testing.T, b bus, a *app, s speech, mouth []int16) (match, []
 }
 
 // compareReplay matches a replay (recorded later, on its own clock) with
-// what the mouth said: both are cut to their first speech, the ear with
-// replayLead more, so the replay lies near that lag whether the player
+// what the mouth said: both are cut to their first speech, the ear then
+// delayed by replayLead of silence, so the replay lies near that lag whether the player
 // shortens pauses (earlier) or the device stalls (later).
 func compareReplay(mouth, ear []int16) match {
 	const replayLead = 1500 * time.Millisecond
-	m := compare(trimToSpeech(mouth, 0), trimToSpeech(ear, replayLead), 2*replayLead)
+	padded := append(make([]int16, samples(replayLead)), trimToSpeech(ear, 0)...)
+	m := compare(trimToSpeech(mouth, 0), padded, 2*replayLead)
 	for i := range m.lags {
 		m.lags[i] -= replayLead
 	}
 	m.p50, m.p95 = m.p50-replayLead, m.p95-replayLead
 	m.spread[0], m.spread[1] = m.spread[0]-replayLead, m.spread[1]-replayLead
 	return m
+}
+
+// decode decodes a message's stored packets, as every replay does first.
+func decode(t *testing.T, pk []sync.Packet) []int16 {
+	t.Helper()
+	dec, err := audio.NewDecoder()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := make([]int16, 0, len(pk)*audio.FrameSamples)
+	frame := make([]int16, audio.FrameSamples)
+	for _, p := range pk {
+		n, err := dec.Decode(p.Data, frame)
+		if err != nil {
+			t.Fatalf("decode packet %d: %v", p.Seq, err)
+		}
+		out = append(out, frame[:n]...)
+	}
+	return out
+}
+
+// checkStored fails the test unless the stored message, decoded, is the
+// whole utterance once. It is the hard check of what was stored; the
+// replay through the listener's app and its speaker, which a loaded
+// machine can spoil, is printed beside it against a looser bound.
+func checkStored(t *testing.T, what string, pk []sync.Packet, mouth []int16) match {
+	t.Helper()
+	pcm := decode(t, pk)
+	got := compareReplay(mouth, pcm)
+	t.Logf("%s: the stored message decoded: %s", what, got)
+	if got.minSixth() < minStoredSixth {
+		t.Errorf("%s: the stored message does not hold the whole utterance: %s, want every sixth >= %.2f", what, got, minStoredSixth)
+	}
+	said, stored := voicedFor(mouth), voicedFor(pcm)
+	if stored > said+said/8 {
+		t.Errorf("%s: the stored message has %v of speech, the utterance %v: something is in it twice", what, stored, said)
+	}
+	return got
 }
 
 // checkReplay fails the test unless the replay carries the whole
@@ -129,7 +169,8 @@ func TestLater(t *testing.T) {
 
 	floor := measureFloor(t, b, s)
 	tk := talk(t, b, s, talker, w, talkOptions{})
-	checkMessage(t, w, "alice", 0, tk, s)
+	pk := checkMessage(t, w, "alice", 0, tk, s)
+	checkStored(t, "later", pk, tk.mouth)
 	if voicedFor(tk.ear) > 0 {
 		t.Errorf("the ear heard %v of speech while bob was offline", voicedFor(tk.ear))
 	}

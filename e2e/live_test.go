@@ -53,7 +53,8 @@ func report(t *testing.T, scenario string, floor, got match, want targets) {
 const (
 	minLivePeak      = 0.5
 	maxLiveOverFloor = 400 * time.Millisecond
-	minReplaySixth   = 0.5
+	minReplaySixth   = 0.3 // the replay through the device, on a loaded machine
+	minStoredSixth   = 0.6 // the stored message, decoded
 )
 
 // TestLive: alice holds the talk key and speaks; bob's app, online, plays
@@ -66,9 +67,8 @@ func TestLive(t *testing.T) {
 	w := watch(t, srv.addr, "watcher")
 	talker := startApp(t, appOptions{user: "alice", server: srv.addr, signUp: true,
 		env: []string{"PULSE_SOURCE=" + b.mic}, cueMuted: true})
-	listener := startApp(t, appOptions{user: "bob", right: true, server: srv.addr, signUp: true,
+	startApp(t, appOptions{user: "bob", right: true, server: srv.addr, signUp: true,
 		env: []string{"PULSE_SINK=" + b.ear}, cueMuted: true})
-	defer listener.screenshot(t, "/tmp/e2e-live.png") // TEMP
 
 	floor := measureFloor(t, b, s)
 	tk := talk(t, b, s, talker, w, talkOptions{live: true})

@@ -8,15 +8,23 @@ import (
 )
 
 // Mouth-to-ear analysis. The utterance is cut into windows; each window
-// with speech in it is matched on the ear channel at the lag where its
-// normalised cross-correlation peaks (coarse on 8x decimated signals, then
-// sample-exact around the coarse peak). The live path may change its delay
-// while it plays (a jitter buffer that grows after a stall and sheds it
-// again), so every window finds its own lag; the lags give p50 and p95.
+// with speech in it is matched on the ear channel. espeak-ng's voice keeps
+// an almost constant pitch, so a short window of a vowel matches other
+// vowels nearly as well as itself: the lag is found on the envelope (5 ms
+// RMS blocks) over a span around the window, within trackRange of the
+// previous window's lag (the first searches 0..maxLag on the whole
+// envelope), then refined on the waveform within refineRange. The live
+// path may change its delay while it plays (a jitter buffer that grows
+// after a stall and sheds it again), which the tracking follows; the lags
+// give p50 and p95, and each window's waveform correlation at its lag the
+// peak.
 
 const (
 	analysisWindow = 200 * time.Millisecond
-	decimation     = 8
+	envelopeBlock  = 5 * time.Millisecond
+	envelopeSpan   = 800 * time.Millisecond
+	trackRange     = 600 * time.Millisecond
+	refineRange    = 15 * time.Millisecond
 )
 
 // match is the comparison of what the mouth said with what the ear heard.
@@ -45,10 +53,13 @@ func ms(d time.Duration) string { return fmt.Sprintf("%.1f ms", float64(d)/float
 
 // compare matches every speech window of mouth on ear at lags 0..maxLag.
 func compare(mouth, ear []int16, maxLag time.Duration) match {
-	win := samples(analysisWindow)
+	win, blk := samples(analysisWindow), samples(envelopeBlock)
 	maxL := samples(maxLag)
 	fm, fe := toFloat(mouth), toFloat(ear)
-	dm, de := decimate(fm, decimation), decimate(fe, decimation)
+	em, ee := envelope(mouth, blk), envelope(ear, blk)
+
+	// The first lag: the whole envelope.
+	lag := bestEnvelopeLag(em, ee, 0, len(em), 0, maxL/blk) * blk
 
 	type window struct {
 		start  int
@@ -57,6 +68,8 @@ func compare(mouth, ear []int16, maxLag time.Duration) match {
 		lag    int
 	}
 	var ws []window
+	span := samples(envelopeSpan) / blk
+	track := samples(trackRange) / blk
 	for start := 0; start+win <= len(fm); start += win {
 		seg := fm[start : start+win]
 		energy := 0.0
@@ -66,33 +79,25 @@ func compare(mouth, ear []int16, maxLag time.Duration) match {
 		if math.Sqrt(energy/float64(win)) < speechLevel*32768 {
 			continue // a pause between words
 		}
-		// Coarse: every decimated lag.
-		dseg := dm[start/decimation : (start+win)/decimation]
-		best, bestLag := math.Inf(-1), 0
-		for l := 0; l <= maxL/decimation; l++ {
-			o := start/decimation + l
-			if o+len(dseg) > len(de) {
+		// Envelope around the window, near the previous lag.
+		c := (start + win/2) / blk
+		from, to := max(0, c-span/2), min(len(em), c+span/2)
+		l := bestEnvelopeLag(em, ee, from, to, max(0, lag/blk-track), min(maxL/blk, lag/blk+track)) * blk
+		// Waveform around the envelope's lag.
+		best, bestLag := math.Inf(-1), l
+		for k := max(0, l-samples(refineRange)); k <= l+samples(refineRange); k++ {
+			if start+k+win > len(fe) {
 				break
 			}
-			if c := ncc(dseg, de[o:o+len(dseg)]); c > best {
-				best, bestLag = c, l*decimation
+			if c := ncc(seg, fe[start+k:start+k+win]); c > best {
+				best, bestLag = c, k
 			}
 		}
-		// Fine: every sample around the coarse peak.
-		fine, fineLag := math.Inf(-1), bestLag
-		for l := max(0, bestLag-2*decimation); l <= bestLag+2*decimation; l++ {
-			o := start + l
-			if o+win > len(fe) {
-				break
-			}
-			if c := ncc(seg, fe[o:o+win]); c > fine {
-				fine, fineLag = c, l
-			}
+		if math.IsInf(best, -1) {
+			best = 0
 		}
-		if math.IsInf(fine, -1) {
-			fine = 0
-		}
-		ws = append(ws, window{start: start, energy: energy, corr: fine, lag: fineLag})
+		lag = bestLag
+		ws = append(ws, window{start: start, energy: energy, corr: best, lag: bestLag})
 	}
 	var m match
 	m.windows = len(ws)
@@ -155,16 +160,28 @@ func toFloat(s []int16) []float64 {
 	return out
 }
 
-func decimate(s []float64, n int) []float64 {
-	out := make([]float64, len(s)/n)
+// envelope is the RMS of each block of s.
+func envelope(s []int16, block int) []float64 {
+	out := make([]float64, len(s)/block)
 	for i := range out {
-		var sum float64
-		for _, v := range s[i*n : i*n+n] {
-			sum += v
-		}
-		out[i] = sum / float64(n)
+		out[i] = rms(s[i*block : (i+1)*block])
 	}
 	return out
+}
+
+// bestEnvelopeLag is the lag, in blocks lo..hi, at which b best matches
+// a[from:to].
+func bestEnvelopeLag(a, b []float64, from, to, lo, hi int) int {
+	best, bestLag := math.Inf(-1), lo
+	for l := lo; l <= hi; l++ {
+		if to+l > len(b) {
+			break
+		}
+		if c := pearson(a[from:to], b[from+l:to+l]); c > best {
+			best, bestLag = c, l
+		}
+	}
+	return bestLag
 }
 
 // ncc is the normalised cross-correlation of two equally long signals.
@@ -174,6 +191,30 @@ func ncc(a, b []float64) float64 {
 		ab += a[i] * b[i]
 		aa += a[i] * a[i]
 		bb += b[i] * b[i]
+	}
+	if aa == 0 || bb == 0 {
+		return 0
+	}
+	return ab / math.Sqrt(aa*bb)
+}
+
+// pearson is the correlation of two equally long signals about their
+// means (an envelope is never negative: plain ncc would favour any lag
+// with sound).
+func pearson(a, b []float64) float64 {
+	var ma, mb float64
+	for i := range a {
+		ma += a[i]
+		mb += b[i]
+	}
+	ma /= float64(len(a))
+	mb /= float64(len(b))
+	var ab, aa, bb float64
+	for i := range a {
+		x, y := a[i]-ma, b[i]-mb
+		ab += x * y
+		aa += x * x
+		bb += y * y
 	}
 	if aa == 0 || bb == 0 {
 		return 0
