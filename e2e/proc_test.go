@@ -59,13 +59,6 @@ func (l *logWatch) find(from int, re *regexp.Regexp) (string, int, chan struct{}
 	return "", len(l.lines), l.changed
 }
 
-// lineCount is the number of lines so far.
-func (l *logWatch) lineCount() int {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return len(l.lines)
-}
-
 // proc is one process of a scenario: an app or parleyd.
 type proc struct {
 	name   string
@@ -224,10 +217,7 @@ func startApp(t *testing.T, o appOptions) *app {
 	cmd.Env = append(cmd.Env, o.env...)
 	a := &app{user: o.user, data: o.data, p: start(t, "parley "+o.user, cmd)}
 	a.p.waitLog(t, 0, usable, 90*time.Second)
-	pid := cmd.Process.Pid
-	if o.netns != "" {
-		pid = a.childPID(t)
-	}
+	pid := cmd.Process.Pid // `ip netns exec` execs the app: the same process
 	a.window = strings.Fields(xdotool(t, "search", "--all", "--sync", "--onlyvisible", "--pid", strconv.Itoa(pid), "--name", "^Parley$"))[0]
 	if o.right {
 		// Side by side with the other app (there is no window manager),
@@ -236,10 +226,6 @@ func startApp(t *testing.T, o appOptions) *app {
 	}
 	return a
 }
-
-// childPID is the app's PID when `ip netns exec` started it (ip execs the
-// command, so it is the same process).
-func (a *app) childPID(t *testing.T) int { return a.p.cmd.Process.Pid }
 
 // writePrefs writes the Fyne preferences of a profile before its first
 // start (the app keeps them in <data>/config with -data).
