@@ -34,8 +34,9 @@ func TestLateJoin(t *testing.T) {
 
 	floor := measureFloor(t, b, s)
 	var joined time.Duration
+	// Not live: the key is let go when alice stops talking, by which time
+	// a listener who caught up hears her live.
 	tk := talk(t, b, long, talker, w, talkOptions{
-		live: true,
 		during: func(tp *tape, from int) {
 			tp.waitFor(t, from, 20*time.Second, "three seconds of speech", func(mouth, ear []int16) bool {
 				return voicedFor(mouth) >= 3*time.Second
@@ -47,6 +48,9 @@ func TestLateJoin(t *testing.T) {
 	})
 	checkMessage(t, w, "alice", 0, tk, long)
 
+	if heard, said := voicedFor(tk.ear), voicedFor(tk.mouth); heard < said/2 {
+		t.Fatalf("late join: bob's speaker played %v of speech while alice said %v", heard, said)
+	}
 	got := compare(tk.mouth, tk.ear, 4*time.Second)
 	report(t, "late join", floor, got, targets{p50: 70 * time.Millisecond, p95: 90 * time.Millisecond})
 	// At the live edge by the end.

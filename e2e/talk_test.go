@@ -38,6 +38,12 @@ func talk(t *testing.T, b bus, s speech, talker *app, w *watcher, o talkOptions)
 	tp := b.record(t)
 	from := tp.position()
 	talker.pressTalk(t)
+	released := false
+	defer func() {
+		if !released { // a failure above: let go, so the app can quit
+			talker.releaseTalk(t)
+		}
+	}()
 	// The key is down once the server fans the new message out.
 	rec := w.waitRecording(t, talker.user, before, 15*time.Second)
 	spoken := b.speakAsync(s)
@@ -58,6 +64,7 @@ func talk(t *testing.T, b bus, s speech, talker *app, w *watcher, o talkOptions)
 		})
 	}
 	talker.releaseTalk(t)
+	released = true
 	if o.completeWithin == 0 {
 		o.completeWithin = 20 * time.Second
 	}
