@@ -3,6 +3,7 @@ package e2e
 import (
 	"fmt"
 	"os"
+	"strings"
 	"testing"
 	"time"
 )
@@ -43,14 +44,27 @@ func report(t *testing.T, scenario string, floor, got match, want targets) {
 	if want.sixth > 0 {
 		line += fmt.Sprintf(", every sixth >= %.2f %s", want.sixth, verdict(got.minSixth() >= want.sixth))
 	}
+	if loaded(floor) {
+		line += " | machine loaded (floor peak < 0.85 or p95 > p50 + 100 ms): quality bounds not judged"
+	}
+	if l, err := os.ReadFile("/proc/loadavg"); err == nil {
+		line += " | loadavg " + strings.Join(strings.Fields(string(l))[:3], " ")
+	}
 	t.Log(line)
 	fmt.Fprintln(os.Stderr, line)
 }
 
 // Regression bounds: far looser than the targets, so that only a broken
 // path (no audio, the wrong audio, a delay that keeps building) fails on
-// a loaded machine.
+// a loaded machine. When even the floor, measured in the same run, shows
+// the machine too loaded to judge audio (loaded), audioCheck only logs
+// them; the must-hold bounds (mustPeak…) and every structural check
+// (complete, once, bit-exact, receipt) fail the test whatever the load.
 const (
+	mustLivePeak   = 0.2 // something of the utterance reached the speaker
+	mustReplayPeak = 0.2
+	mustStoredPeak = 0.5 // the stored message is the utterance
+
 	minLivePeak      = 0.35
 	maxLiveOverFloor = 600 * time.Millisecond
 	minReplayPeak    = 0.3 // the replay through the device, on a loaded machine
@@ -76,10 +90,31 @@ func TestLive(t *testing.T) {
 	checkMessage(t, w, "alice", 0, tk, s)
 	got := compare(tk.mouth, tk.ear, 1500*time.Millisecond)
 	report(t, "live", floor, got, targets{p50: 70 * time.Millisecond, p95: 90 * time.Millisecond, peak: 0.9})
-	if got.peak < minLivePeak {
-		t.Errorf("live: the listener's speaker does not carry the utterance: correlation %.3f, want >= %.2f", got.peak, minLivePeak)
+	if got.peak < mustLivePeak {
+		t.Errorf("live: the listener's speaker does not carry the utterance: correlation %.3f, want >= %.2f", got.peak, mustLivePeak)
 	}
-	if bound := floor.p50 + maxLiveOverFloor; got.p50 > bound {
-		t.Errorf("live: mouth-to-ear p50 %v, regression bound %v (floor %v + %v)", ms(got.p50), ms(bound), ms(floor.p50), maxLiveOverFloor)
+	audioCheck(t, floor, got.peak >= minLivePeak, "live: correlation %.3f, regression bound %.2f", got.peak, minLivePeak)
+	bound := floor.p50 + maxLiveOverFloor
+	audioCheck(t, floor, got.p50 <= bound, "live: mouth-to-ear p50 %v, regression bound %v (floor %v + %v)",
+		ms(got.p50), ms(bound), ms(floor.p50), maxLiveOverFloor)
+}
+
+// loaded reports whether the floor shows a machine too loaded to judge
+// audio quality: the devices alone, without the app, already correlate
+// poorly or jitter by more than 100 ms.
+func loaded(floor match) bool {
+	return floor.peak < 0.85 || floor.p95-floor.p50 > 100*time.Millisecond
+}
+
+// audioCheck fails the test unless ok, or logs instead when the floor
+// shows the machine too loaded to judge audio.
+func audioCheck(t *testing.T, floor match, ok bool, format string, args ...any) {
+	t.Helper()
+	switch {
+	case ok:
+	case loaded(floor):
+		t.Logf("NOT JUDGED, the machine is too loaded (floor %s): "+format, append([]any{floor}, args...)...)
+	default:
+		t.Errorf(format, args...)
 	}
 }

@@ -96,6 +96,16 @@ func compare(mouth, ear []int16, maxLag time.Duration) match {
 		if math.IsInf(best, -1) {
 			best = 0
 		}
+		if best < 0.5 {
+			// Lost track (the path dropped or added more than trackRange
+			// at once): search the whole range for this window.
+			l := bestEnvelopeLag(em, ee, from, to, 0, maxL/blk) * blk
+			for k := max(0, l-samples(refineRange)); k <= l+samples(refineRange) && start+k+win <= len(fe); k++ {
+				if c := ncc(seg, fe[start+k:start+k+win]); c > best {
+					best, bestLag = c, k
+				}
+			}
+		}
 		lag = bestLag
 		ws = append(ws, window{start: start, energy: energy, corr: best, lag: bestLag})
 	}
