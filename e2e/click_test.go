@@ -16,7 +16,7 @@ import (
 func (a *app) geometry(t *testing.T) image.Rectangle {
 	t.Helper()
 	geo := map[string]int{}
-	for _, line := range strings.Split(xdotool(t, "getwindowgeometry", "--shell", a.window), "\n") {
+	for _, line := range strings.Split(xdotool(t, a.display, "getwindowgeometry", "--shell", a.window), "\n") {
 		if k, v, ok := strings.Cut(line, "="); ok {
 			geo[k], _ = strconv.Atoi(v)
 		}
@@ -29,7 +29,7 @@ func (a *app) geometry(t *testing.T) image.Rectangle {
 func (a *app) screenshot(t *testing.T, path string) image.Image {
 	t.Helper()
 	cmd := exec.Command("import", "-window", "root", path)
-	cmd.Env = append(os.Environ(), "DISPLAY="+env.display)
+	cmd.Env = append(os.Environ(), "DISPLAY="+a.display)
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("import: %v\n%s", err, out)
 	}
@@ -68,8 +68,8 @@ func (a *app) playNewest(t *testing.T) {
 	}
 	x, y := (b.Min.X+b.Max.X)/2, (b.Min.Y+b.Max.Y)/2
 	t.Logf("%s: clicking the play button at %d,%d (of %d found)", a, x, y, len(buttons))
-	xdotool(t, "mousemove", "--sync", strconv.Itoa(x), strconv.Itoa(y))
-	xdotool(t, "click", "1")
+	xdotool(t, a.display, "mousemove", "--sync", strconv.Itoa(x), strconv.Itoa(y))
+	xdotool(t, a.display, "click", "1")
 	if d := os.Getenv("PARLEY_E2E_DEBUG"); d != "" {
 		a.screenshot(t, filepath.Join(d, "after-play.png"))
 	}

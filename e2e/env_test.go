@@ -21,16 +21,16 @@ import (
 var tools = []string{"Xvfb", "xdotool", "import", "pactl", "parec", "paplay", "pulseaudio", "espeak-ng", "go"}
 
 // env is the environment shared by the scenarios of one run: the built
-// binaries, one Xvfb and one private PulseAudio daemon. TestMain starts it
-// and stops it.
+// binaries, two Xvfb displays (one per app, as if on two computers: a
+// window mapped on one display cannot take the other app's focus, which
+// would end a transmission) and one private PulseAudio daemon. TestMain
+// starts it and stops it.
 var env struct {
 	err      error // why the environment is unusable
 	dir      string
 	parley   string // the app binary
 	parleyd  string // the server binary
-	display  string
-	xvfb     *exec.Cmd
-	xvfbDone chan struct{}
+	displays []display
 	pulseDir string
 	pulse    string // PULSE_SERVER
 	pulsePID int    // the daemon this run started (0: it was already running)
@@ -92,16 +92,23 @@ func setup() {
 	if env.err = buildBinaries(); env.err != nil {
 		return
 	}
-	if env.err = startXvfb(); env.err != nil {
-		return
+	for range 2 {
+		var d display
+		d, env.err = startXvfb()
+		if d.cmd != nil {
+			env.displays = append(env.displays, d)
+		}
+		if env.err != nil {
+			return
+		}
 	}
 	env.err = startPulse()
 }
 
 func teardown() error {
 	var errs []error
-	if env.xvfb != nil {
-		errs = append(errs, stopProcess("Xvfb", env.xvfb.Process, env.xvfbDone, 5*time.Second))
+	for _, d := range env.displays {
+		errs = append(errs, stopProcess("Xvfb "+d.name, d.cmd.Process, d.done, 5*time.Second))
 	}
 	if env.pulsePID != 0 {
 		errs = append(errs, stopPulse(), os.RemoveAll(env.pulseDir))
@@ -149,34 +156,40 @@ func childAttr() *syscall.SysProcAttr {
 	return &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 }
 
-// startXvfb starts one Xvfb on a display it picks itself (-displayfd), so
+// display is one Xvfb.
+type display struct {
+	name string // ":N"
+	cmd  *exec.Cmd
+	done chan struct{}
+}
+
+// startXvfb starts an Xvfb on a display it picks itself (-displayfd), so
 // it collides with no other engineer's or test's display.
-func startXvfb() error {
+func startXvfb() (display, error) {
 	r, w, err := os.Pipe()
 	if err != nil {
-		return err
+		return display{}, err
 	}
 	defer r.Close()
-	env.xvfb = exec.Command("Xvfb", "-displayfd", "3", "-screen", "0", "1920x1080x24", "-nolisten", "tcp")
-	env.xvfb.ExtraFiles = []*os.File{w}
-	env.xvfb.SysProcAttr = childAttr()
-	if err := env.xvfb.Start(); err != nil {
+	cmd := exec.Command("Xvfb", "-displayfd", "3", "-screen", "0", "1280x800x24", "-nolisten", "tcp")
+	cmd.ExtraFiles = []*os.File{w}
+	cmd.SysProcAttr = childAttr()
+	if err := cmd.Start(); err != nil {
 		w.Close()
-		env.xvfb = nil
-		return fmt.Errorf("start Xvfb: %w", err)
+		return display{}, fmt.Errorf("start Xvfb: %w", err)
 	}
 	w.Close()
-	env.xvfbDone = make(chan struct{})
+	d := display{cmd: cmd, done: make(chan struct{})}
 	go func() {
-		env.xvfb.Wait()
-		close(env.xvfbDone)
+		cmd.Wait()
+		close(d.done)
 	}()
 	line, err := bufio.NewReader(r).ReadString('\n')
 	if err != nil {
-		return fmt.Errorf("Xvfb display number: %w", err)
+		return d, fmt.Errorf("Xvfb display number: %w", err)
 	}
-	env.display = ":" + strings.TrimSpace(line)
-	return nil
+	d.name = ":" + strings.TrimSpace(line)
+	return d, nil
 }
 
 // startPulse starts the private PulseAudio daemon of .ci/pulseaudio.sh in
@@ -283,11 +296,11 @@ func pactl(args ...string) (string, error) {
 	return strings.TrimSpace(string(out)), nil
 }
 
-// xdotool runs xdotool on the suite's display.
-func xdotool(t *testing.T, args ...string) string {
+// xdotool runs xdotool on a display.
+func xdotool(t *testing.T, display string, args ...string) string {
 	t.Helper()
 	cmd := exec.Command("xdotool", args...)
-	cmd.Env = append(os.Environ(), "DISPLAY="+env.display)
+	cmd.Env = append(os.Environ(), "DISPLAY="+display)
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		t.Fatalf("xdotool %s: %v\n%s", strings.Join(args, " "), err, out)

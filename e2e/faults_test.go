@@ -23,7 +23,7 @@ func TestServerKilled(t *testing.T) {
 	w := watch(t, srv.addr, "watcher")
 	talker := startApp(t, appOptions{user: "alice", server: srv.addr, signUp: true,
 		env: []string{"PULSE_SOURCE=" + b.mic}, cueMuted: true})
-	listener := startApp(t, appOptions{user: "bob", right: true, server: srv.addr, signUp: true,
+	listener := startApp(t, appOptions{user: "bob", listener: true, server: srv.addr, signUp: true,
 		env: []string{"PULSE_SINK=" + b.ear}, cueMuted: true})
 
 	floor := measureFloor(t, b, s)
@@ -65,7 +65,7 @@ func TestLossyNetwork(t *testing.T) {
 	w := watch(t, srv.addr, "watcher")
 	talker := startApp(t, appOptions{user: "alice", server: srv.addr, signUp: true,
 		env: []string{"PULSE_SOURCE=" + b.mic}, cueMuted: true})
-	listener := startApp(t, appOptions{user: "bob", right: true, server: link.addr, signUp: true, netns: link.ns,
+	listener := startApp(t, appOptions{user: "bob", listener: true, server: link.addr, signUp: true, netns: link.ns,
 		env: []string{"PULSE_SINK=" + b.ear}, cueMuted: true})
 	t.Logf("bob reaches parleyd at %s through namespace %s:\n%s", link.addr, link.ns, link.ruleset())
 

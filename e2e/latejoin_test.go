@@ -29,7 +29,7 @@ func TestLateJoin(t *testing.T) {
 	talker := startApp(t, appOptions{user: "alice", server: srv.addr, signUp: true,
 		env: []string{"PULSE_SOURCE=" + b.mic}, cueMuted: true})
 	bobData := t.TempDir()
-	startApp(t, appOptions{user: "bob", right: true, server: srv.addr, signUp: true, data: bobData,
+	startApp(t, appOptions{user: "bob", listener: true, server: srv.addr, signUp: true, data: bobData,
 		env: []string{"PULSE_SINK=" + b.ear}, cueMuted: true}).quit(t)
 
 	floor := measureFloor(t, b, s)
@@ -41,7 +41,7 @@ func TestLateJoin(t *testing.T) {
 			tp.waitFor(t, from, 20*time.Second, "three seconds of speech", func(mouth, ear []int16) bool {
 				return voicedFor(mouth) >= 3*time.Second
 			})
-			startApp(t, appOptions{user: "bob", right: true, server: srv.addr, data: bobData, env: []string{"PULSE_SINK=" + b.ear}})
+			startApp(t, appOptions{user: "bob", listener: true, server: srv.addr, data: bobData, env: []string{"PULSE_SINK=" + b.ear}})
 			joined = duration(tp.position() - from)
 			t.Logf("bob's app usable %v into the transmission", joined)
 		},

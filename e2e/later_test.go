@@ -172,7 +172,7 @@ func TestLater(t *testing.T) {
 		env: []string{"PULSE_SOURCE=" + b.mic}, cueMuted: true})
 	// bob signs up, so he is in the Lobby, and quits.
 	bobData := t.TempDir()
-	listener := startApp(t, appOptions{user: "bob", right: true, server: srv.addr, signUp: true, data: bobData,
+	listener := startApp(t, appOptions{user: "bob", listener: true, server: srv.addr, signUp: true, data: bobData,
 		env: []string{"PULSE_SINK=" + b.ear}, cueMuted: true})
 	listener.quit(t)
 
@@ -184,7 +184,7 @@ func TestLater(t *testing.T) {
 		t.Errorf("the ear heard %v of speech while bob was offline", voicedFor(tk.ear))
 	}
 
-	listener = startApp(t, appOptions{user: "bob", right: true, server: srv.addr, data: bobData,
+	listener = startApp(t, appOptions{user: "bob", listener: true, server: srv.addr, data: bobData,
 		env: []string{"PULSE_SINK=" + b.ear}})
 	got, ear := bestReplay(t, b, listener, s, tk.mouth)
 	report(t, "later (replay)", floor, got, targets{peak: 0.9})

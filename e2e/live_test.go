@@ -82,7 +82,7 @@ func TestLive(t *testing.T) {
 	w := watch(t, srv.addr, "watcher")
 	talker := startApp(t, appOptions{user: "alice", server: srv.addr, signUp: true,
 		env: []string{"PULSE_SOURCE=" + b.mic}, cueMuted: true})
-	startApp(t, appOptions{user: "bob", right: true, server: srv.addr, signUp: true,
+	startApp(t, appOptions{user: "bob", listener: true, server: srv.addr, signUp: true,
 		env: []string{"PULSE_SINK=" + b.ear}, cueMuted: true})
 
 	floor := measureFloor(t, b, s)

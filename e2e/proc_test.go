@@ -170,10 +170,11 @@ func (s *server) restart(t *testing.T) {
 
 // app is one running desktop app with its own profile.
 type app struct {
-	user   string
-	data   string
-	p      *proc
-	window string
+	user    string
+	data    string
+	p       *proc
+	display string
+	window  string
 }
 
 // appOptions say how an app starts.
@@ -185,7 +186,7 @@ type appOptions struct {
 	netns    string   // run inside this network namespace
 	data     string   // profile folder; "" makes a new one
 	cueMuted bool     // cue sounds off (they would play on the ear)
-	right    bool     // place the window on the right half of the screen
+	listener bool     // on the listener's display (the talker has the other)
 }
 
 var usable = regexp.MustCompile(`startup: usable after (\d+) ms`)
@@ -212,18 +213,17 @@ func startApp(t *testing.T, o appOptions) *app {
 		name = "ip"
 	}
 	cmd := exec.Command(name, args...)
-	cmd.Env = append(os.Environ(), "DISPLAY="+env.display, "LANG=C.UTF-8", "PULSE_SERVER="+env.pulse,
+	disp := env.displays[0].name
+	if o.listener {
+		disp = env.displays[1].name
+	}
+	cmd.Env = append(os.Environ(), "DISPLAY="+disp, "LANG=C.UTF-8", "PULSE_SERVER="+env.pulse,
 		"XDG_RUNTIME_DIR="+t.TempDir())
 	cmd.Env = append(cmd.Env, o.env...)
-	a := &app{user: o.user, data: o.data, p: start(t, "parley "+o.user, cmd)}
+	a := &app{user: o.user, data: o.data, display: disp, p: start(t, "parley "+o.user, cmd)}
 	a.p.waitLog(t, 0, usable, 90*time.Second)
 	pid := cmd.Process.Pid // `ip netns exec` execs the app: the same process
-	a.window = strings.Fields(xdotool(t, "search", "--all", "--sync", "--onlyvisible", "--pid", strconv.Itoa(pid), "--name", "^Parley$"))[0]
-	if o.right {
-		// Side by side with the other app (there is no window manager),
-		// so that a screenshot shows each.
-		xdotool(t, "windowmove", "--sync", a.window, "960", "0")
-	}
+	a.window = strings.Fields(xdotool(t, disp, "search", "--all", "--sync", "--onlyvisible", "--pid", strconv.Itoa(pid), "--name", "^Parley$"))[0]
 	return a
 }
 
@@ -246,14 +246,14 @@ var micOpen = regexp.MustCompile(`microphone open`)
 func (a *app) pressTalk(t *testing.T) {
 	t.Helper()
 	a.p.waitLog(t, 0, micOpen, 30*time.Second)
-	xdotool(t, "windowfocus", "--sync", a.window)
-	xdotool(t, "keydown", "--window", a.window, "F8")
+	xdotool(t, a.display, "windowfocus", "--sync", a.window)
+	xdotool(t, a.display, "keydown", "--window", a.window, "F8")
 }
 
 // releaseTalk lets the talk key go.
 func (a *app) releaseTalk(t *testing.T) {
 	t.Helper()
-	xdotool(t, "keyup", "--window", a.window, "F8")
+	xdotool(t, a.display, "keyup", "--window", a.window, "F8")
 }
 
 func (a *app) String() string { return fmt.Sprintf("app %s (%s)", a.user, a.data) }

@@ -44,7 +44,7 @@ func talk(t *testing.T, b bus, s speech, talker *app, w *watcher, o talkOptions)
 	defer func() {
 		if !released { // a failure above: let go, so the app can quit
 			cmd := exec.Command("xdotool", "keyup", "--window", talker.window, "F8")
-			cmd.Env = append(os.Environ(), "DISPLAY="+env.display)
+			cmd.Env = append(os.Environ(), "DISPLAY="+talker.display)
 			if out, err := cmd.CombinedOutput(); err != nil {
 				t.Logf("xdotool keyup: %v: %s", err, out)
 			}
