@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 // geometry is the window's position and size on the screen.
@@ -54,11 +55,23 @@ func (a *app) screenshot(t *testing.T, path string) image.Image {
 // the talk button, and clicked with the pointer.
 func (a *app) playNewest(t *testing.T) {
 	t.Helper()
-	shot := filepath.Join(t.TempDir(), "before-play.png")
-	img := a.screenshot(t, shot)
-	buttons := blueSquares(img)
-	if len(buttons) == 0 {
-		t.Fatalf("no play button on the screen of %s (screenshot %s)", a, shot)
+	dir := os.Getenv("PARLEY_E2E_DEBUG")
+	if dir == "" {
+		dir = t.TempDir()
+	}
+	shot := filepath.Join(dir, "before-play.png")
+	// The window may still be drawing the conversation it just read: the
+	// screen has no change notification, so look again every 200 ms.
+	var buttons []image.Rectangle
+	tick := time.NewTicker(200 * time.Millisecond)
+	defer tick.Stop()
+	deadline := time.After(15 * time.Second)
+	for buttons = blueSquares(a.screenshot(t, shot)); len(buttons) == 0; buttons = blueSquares(a.screenshot(t, shot)) {
+		select {
+		case <-tick.C:
+		case <-deadline:
+			t.Fatalf("no play button on the screen of %s within 15 s (screenshot %s)", a, shot)
+		}
 	}
 	b := buttons[0]
 	for _, c := range buttons[1:] {
