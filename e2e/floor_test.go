@@ -67,9 +67,16 @@ func measureFloor(t *testing.T, b bus, s speech) match {
 	if _, err := rec.Stop(); err != nil {
 		t.Fatalf("floor: stop recording: %v", err)
 	}
-	for ev := range p.Events() {
-		if ev.Kind == audio.PlayerFinished {
-			break
+	finished := time.After(10 * time.Second)
+wait:
+	for {
+		select {
+		case ev, ok := <-p.Events():
+			if !ok || ev.Kind == audio.PlayerFinished {
+				break wait
+			}
+		case <-finished:
+			t.Fatalf("floor: the live player did not finish within 10 s of the recording's end")
 		}
 	}
 	mouth, ear := tp.stop()
