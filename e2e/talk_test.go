@@ -92,7 +92,7 @@ func checkMessage(t *testing.T, w *watcher, sender string, before int, tk take, 
 		t.Fatalf("the new message is %s, want %s", ms[len(ms)-1].ID, tk.msg.ID)
 	}
 	// A loaded machine can lose some capture time to device stalls: the
-	// bound is nine tenths of the utterance.
+	// bound is 85 % of the utterance.
 	if d := tk.msg.Duration; d < s.duration()*85/100 {
 		t.Errorf("%s is shorter than the utterance (%v)", describe(tk.msg), s.duration())
 	}
