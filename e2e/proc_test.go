@@ -90,6 +90,9 @@ func start(t *testing.T, name string, cmd *exec.Cmd) *proc {
 		if err := p.stop(15 * time.Second); err != nil {
 			t.Error(err)
 		}
+		if t.Failed() {
+			t.Logf("%s (pid %d) wrote:\n%s", name, cmd.Process.Pid, p.log)
+		}
 	})
 	return p
 }
