@@ -374,14 +374,24 @@ func TestSignInErrors(t *testing.T) {
 		c := e.client("yan")
 		c.proxy.setBackend("")
 		c.proxy.cutAll()
+		// The hint carries the state it reports: polling State could miss
+		// a short Offline between two retries on a loaded machine.
 		var seen error
-		c.waitFor("offline with a retry error", func() bool {
-			s, err := c.State()
-			if s == StateOffline {
-				seen = err
+		deadline := time.NewTimer(waitTimeout)
+		defer deadline.Stop()
+		for seen == nil {
+			select {
+			case h, ok := <-c.Hints():
+				if !ok {
+					t.Fatalf("hints closed before an offline state")
+				}
+				if cc, isConn := h.(ConnectionChanged); isConn && cc.State == StateOffline {
+					seen = cc.Err
+				}
+			case <-deadline.C:
+				t.Fatalf("timed out waiting for offline with a retry error")
 			}
-			return seen != nil
-		})
+		}
 		if !errors.Is(seen, ErrServerUnreachable) || !Retryable(seen) {
 			t.Errorf("state error = %v, want retryable ErrServerUnreachable", seen)
 		}
