@@ -36,8 +36,6 @@ const (
 	// maxListed is how many of a conversation's newest messages
 	// Messages returns.
 	maxListed = 10000
-	// maxLiveSources bounds the live sources waiting for the player.
-	maxLiveSources = 16
 	// liveQuiet is how long after a live start no "new message"
 	// notification is sent for the conversation (ui announced the talker).
 	liveQuiet = 10 * time.Minute
@@ -45,8 +43,8 @@ const (
 
 // messenger is ui.Messenger over the sync engine: one sync.Client (one
 // account on one server) at a time, its store read for the UI, its hints
-// translated into ui hints. It also keeps the live sources sync.Incoming
-// hands out until the player takes them.
+// translated into ui hints. Its account's incoming live streams go
+// straight to the live router (live.go), not through hints.
 type messenger struct {
 	dir    string // accounts folder: one store per server and account
 	device string
@@ -55,6 +53,9 @@ type messenger struct {
 	// newVoice is called (on the pump goroutine) when voice messages from
 	// others arrived in a conversation that was not just live.
 	newVoice func(title string, count int)
+	// router takes the account's incoming live streams; nil closes them
+	// unplayed (set before the first account starts).
+	router *liveRouter
 	// firstRead receives the length of the first Messages answer, once.
 	firstRead chan int
 	readOnce  gosync.Once
@@ -63,7 +64,6 @@ type messenger struct {
 	server   string
 	acc      *account
 	status   ui.ConnStatus
-	live     map[string]*sync.PacketSource
 	liveConv map[string]time.Time
 	unplayed map[string]int // nil until the first count after sign-in
 }
@@ -83,7 +83,7 @@ type account struct {
 func newMessenger(dir, device string, log *slog.Logger, hints *hintBus) *messenger {
 	return &messenger{dir: dir, device: device, log: log, hints: hints,
 		newVoice: func(string, int) {}, firstRead: make(chan int, 1),
-		live: map[string]*sync.PacketSource{}, liveConv: map[string]time.Time{}}
+		liveConv: map[string]time.Time{}}
 }
 
 // normalizeAddress turns what a user typed into host:port.
@@ -222,7 +222,8 @@ func (m *messenger) signIn(username, password string, register bool) error {
 	_, statErr := os.Stat(path)
 	fresh := errors.Is(statErr, os.ErrNotExist)
 	c, err := sync.New(sync.Config{URL: server, StorePath: path, Username: username, Password: password,
-		Register: register, DeviceName: m.device, AutoDeliver: true, Logger: m.log.With("account", username)})
+		Register: register, DeviceName: m.device, AutoDeliver: true, Logger: m.log.With("account", username),
+		Trace: syncTrace()})
 	if err != nil {
 		return fmt.Errorf("sign in %s: %w", username, err)
 	}
@@ -286,7 +287,7 @@ func (m *messenger) restore(server, user string) bool {
 		return false
 	}
 	c, err := sync.New(sync.Config{URL: server, StorePath: path, Username: user, DeviceName: m.device,
-		AutoDeliver: true, Logger: m.log.With("account", user)})
+		AutoDeliver: true, Logger: m.log.With("account", user), Trace: syncTrace()})
 	if err != nil {
 		m.log.Warn("restore account", "user", user, "server", server, "err", err)
 		return false
@@ -313,7 +314,6 @@ func (m *messenger) startAccount(c *sync.Client, server, user string, signedIn b
 	m.mu.Lock()
 	m.acc = acc
 	m.unplayed = nil
-	m.live = map[string]*sync.PacketSource{}
 	m.mu.Unlock()
 	acc.wg.Add(3)
 	go func() {
@@ -330,7 +330,18 @@ func (m *messenger) startAccount(c *sync.Client, server, user string, signedIn b
 	}()
 	go func() {
 		defer acc.wg.Done()
-		m.takeIncoming(ctx, acc)
+		if m.router != nil {
+			m.router.run(ctx, c.Incoming())
+			return
+		}
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case in := <-c.Incoming():
+				in.Source.Close()
+			}
+		}
 	}()
 	return acc
 }
@@ -341,7 +352,6 @@ func (m *messenger) stopAccount() {
 	m.mu.Lock()
 	acc := m.acc
 	m.acc = nil
-	m.live = map[string]*sync.PacketSource{}
 	if acc != nil {
 		m.status = ui.ConnStatus{State: ui.StateDisconnected, Server: m.server}
 	}
@@ -458,9 +468,6 @@ func (m *messenger) forward(acc *account, batch []sync.Hint) {
 		case sync.MessageChanged:
 			add(ui.Hint{Kind: ui.HintMessage, Conversation: h.Conversation, Message: h.Message})
 		case sync.MessageEnded:
-			m.mu.Lock()
-			delete(m.live, h.Message)
-			m.mu.Unlock()
 			add(ui.Hint{Kind: ui.HintConversation, Conversation: h.Conversation})
 			add(ui.Hint{Kind: ui.HintMessage, Conversation: h.Conversation, Message: h.Message})
 		case sync.PresenceChanged:
@@ -517,38 +524,6 @@ func (m *messenger) checkUnplayed(acc *account) {
 	for _, g := range gains {
 		m.newVoice(g.title, g.n)
 	}
-}
-
-// takeIncoming keeps the live sources sync hands out until the player
-// asks for one (Player.Play at ui.LiveEdge).
-func (m *messenger) takeIncoming(ctx context.Context, acc *account) {
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case in := <-acc.c.Incoming():
-			m.mu.Lock()
-			if m.acc == acc {
-				if len(m.live) >= maxLiveSources {
-					for id := range m.live {
-						delete(m.live, id)
-						break
-					}
-				}
-				m.live[in.Message.ID] = in.Source
-			}
-			m.mu.Unlock()
-		}
-	}
-}
-
-// liveSource hands over the live source of message, if sync gave one.
-func (m *messenger) liveSource(message string) *sync.PacketSource {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	src := m.live[message]
-	delete(m.live, message)
-	return src
 }
 
 // Conversations implements ui.Messenger.
@@ -732,5 +707,5 @@ func (p packetSource) Next(ctx context.Context) (audio.Packet, error) {
 	if err != nil {
 		return audio.Packet{}, err
 	}
-	return audio.Packet{Seq: pk.Seq, Data: pk.Data}, nil
+	return audio.Packet{Seq: pk.Seq, Data: pk.Data, Arrived: pk.Arrived}, nil
 }
