@@ -93,14 +93,6 @@ func (f *liveFeed) isAttached() bool {
 // seqBefore reports whether packet number a comes before b (wrap-around).
 func seqBefore(a, b uint32) bool { return int32(a-b) < 0 }
 
-// feedFor returns the live feed of message, if its Incoming source is
-// open.
-func (c *Client) feedFor(message string) *liveFeed {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.feeds[message]
-}
-
 // dropFeed forgets message's feed (its source closed or the message
 // ended) and closes it if it is f (nil: whichever).
 func (c *Client) dropFeed(message string, f *liveFeed) {
