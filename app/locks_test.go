@@ -2,9 +2,9 @@ package app
 
 import (
 	"fmt"
+	"log/slog"
 	"os"
 	"runtime"
-	"log/slog"
 	"testing"
 	"time"
 
