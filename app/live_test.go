@@ -81,7 +81,7 @@ func (e *liveEnv) newTalker(name string) *sync.Client {
 	t.Helper()
 	log := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	c, err := sync.New(sync.Config{URL: e.addr, StorePath: filepath.Join(t.TempDir(), name+".db"), Username: name,
-		Password: "password of " + name, Register: true, DeviceName: name + "-desktop", Logger: log})
+		Password: "password of " + name, Register: true, DeviceName: name + "-desktop", Logger: log, Trace: syncTrace()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -186,6 +186,8 @@ func (e *liveEnv) talk(c *sync.Client, conv string, n int) (id string, done <-ch
 // packet reaches the jitter buffer within 5 ms of being read off the
 // connection. The listener hears it to the end.
 func TestLiveRouterPlaysOnItsOwn(t *testing.T) {
+	audio.EnableTrace(true) // before the clients start: sync's hook is set at sign-in
+	defer audio.EnableTrace(false)
 	e := newLiveEnv(t, livePolicy{AutoPlay: true})
 	e.router.OpenConversation(e.lobby)
 	id, done := e.talk(e.talker, e.lobby, 100)
@@ -208,10 +210,22 @@ func TestLiveRouterPlaysOnItsOwn(t *testing.T) {
 	if err := <-done; err != nil {
 		t.Fatal(err)
 	}
+	t.Logf("jitter at the talker's end: %+v", cur.JitterStats())
 	e.waitHint("bob hears it to the end", func() bool {
 		pb := e.pl.Playback()
 		return pb.Message == id && pb.State == ui.PlayFinished && pb.Position >= 1900*time.Millisecond
 	})
+	stats := audio.TraceReport()
+	t.Logf("per-stage latency (pre-encoded packets, talker and listener in this process):\n%s", audio.FormatTrace(stats))
+	have := map[audio.Stage]bool{}
+	for _, s := range stats {
+		have[s.Stage] = true
+	}
+	for _, s := range []audio.Stage{audio.StageSend, audio.StageServer, audio.StageReceive, audio.StageJitter, audio.StageDecode, audio.StageMixer, audio.StageDevice} {
+		if !have[s] {
+			t.Errorf("trace has no %v stage", s)
+		}
+	}
 }
 
 // TestLiveDecide: which live messages start by themselves.

@@ -229,7 +229,13 @@ func (j *JitterBuffer) Pop(now time.Time) JitterFrame {
 	// Shrink the delay (or absorb a fast sender) by skipping packets, the
 	// faster the further over the target the queue is.
 	targetFrames := int((target + FrameDuration - 1) / FrameDuration)
-	if over := depth - targetFrames - jitterHeadroom; over > 0 {
+	// Over is counted in time, not in whole frames of target: rounding
+	// the target up to frames kept up to a frame more queued than needed.
+	over := 0
+	if ex := time.Duration(depth-jitterHeadroom)*FrameDuration - target; ex > 0 {
+		over = int((ex + FrameDuration - 1) / FrameDuration)
+	}
+	if over > 0 {
 		j.overTarget++
 		if j.overTarget >= max(jitterDropMinGap, jitterDropAfter/over) {
 			j.overTarget = 0
