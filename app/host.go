@@ -1,6 +1,7 @@
 package app
 
 import (
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -15,6 +16,7 @@ import (
 
 	"parley/server"
 	"parley/server/discovery"
+	"parley/server/wire"
 	"parley/ui"
 )
 
@@ -23,8 +25,9 @@ const prefHostPort = "hostPort"
 
 // host is ui.Host: the bundled server in-process, listening on the port
 // kept in preferences (falling back to a free port, which is then kept),
-// its database in the data folder, advertised by mDNS on the chosen
-// interfaces.
+// its database and TLS certificate in the data folder, advertised by mDNS
+// (with the certificate's fingerprint) on the chosen interfaces. It serves
+// only TLS.
 type host struct {
 	dir        string // server database folder
 	name       string
@@ -32,6 +35,7 @@ type host struct {
 	portFlag   int    // overrides the preference when set
 	prefs      fyne.Preferences
 	interfaces []string // mDNS; nil disables
+	rotateCert bool     // replace the TLS certificate at the next Start (once)
 	log        *slog.Logger
 	hints      *hintBus
 
@@ -45,7 +49,16 @@ type host struct {
 	httpSrv   *http.Server
 	adv       *discovery.Advertisement
 	addr      string
+	fp        wire.Fingerprint
 	serveDone chan struct{}
+}
+
+// Fingerprint implements ui.HostFingerprint: the short form of the hosted
+// server's certificate fingerprint, "" when stopped.
+func (h *host) Fingerprint() string {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.fp.Short()
 }
 
 // Running implements ui.Host.
@@ -91,12 +104,20 @@ func (h *host) start() (bool, error) {
 	}
 	port = ln.Addr().(*net.TCPAddr).Port
 	h.prefs.SetInt(prefHostPort, port)
+	cert, err := server.LoadCertificate(h.dir, h.name, h.rotateCert)
+	if err != nil {
+		ln.Close()
+		return false, fmt.Errorf("host a server: %w", err)
+	}
+	h.rotateCert = false
+	ln = tls.NewListener(ln, cert.TLSConfig())
 	srv, err := server.New(server.Config{DBPath: filepath.Join(h.dir, "parley.db"), Name: h.name, Logger: h.log.With("component", "server")})
 	if err != nil {
 		ln.Close()
 		return false, fmt.Errorf("host a server: %w", err)
 	}
-	httpSrv := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second}
+	httpSrv := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second,
+		ErrorLog: slog.NewLogLogger(h.log.Handler(), slog.LevelInfo)} // TLS handshake failures
 	serveDone := make(chan struct{})
 	go func() {
 		defer close(serveDone)
@@ -105,7 +126,7 @@ func (h *host) start() (bool, error) {
 		}
 	}()
 	addr := net.JoinHostPort(h.reachableIP(), strconv.Itoa(port))
-	adv, err := discovery.Advertise(discovery.Config{Name: h.name, Port: port, Interfaces: h.interfaces, Logger: h.log})
+	adv, err := discovery.Advertise(discovery.Config{Name: h.name, Port: port, Fingerprint: cert.Fingerprint, Interfaces: h.interfaces, Logger: h.log})
 	switch {
 	case errors.Is(err, discovery.ErrDisabled):
 	case err != nil:
@@ -113,9 +134,9 @@ func (h *host) start() (bool, error) {
 		adv = nil
 	}
 	h.mu.Lock()
-	h.srv, h.httpSrv, h.serveDone, h.addr, h.adv = srv, httpSrv, serveDone, addr, adv
+	h.srv, h.httpSrv, h.serveDone, h.addr, h.adv, h.fp = srv, httpSrv, serveDone, addr, adv, cert.Fingerprint
 	h.mu.Unlock()
-	h.log.Info("hosting a server", "address", addr)
+	h.log.Info("hosting a server", "address", addr, "fingerprint", cert.Fingerprint.String(), "short", cert.Fingerprint.Short())
 	return true, nil
 }
 
@@ -179,7 +200,7 @@ func (h *host) stop() (bool, error) {
 	err = errors.Join(err, srv.Close())
 	<-serveDone
 	h.mu.Lock()
-	h.srv, h.httpSrv, h.serveDone, h.addr, h.adv = nil, nil, nil, "", nil
+	h.srv, h.httpSrv, h.serveDone, h.addr, h.adv, h.fp = nil, nil, nil, "", nil, wire.Fingerprint{}
 	h.mu.Unlock()
 	if err != nil {
 		return true, fmt.Errorf("stop hosting: %w", err)

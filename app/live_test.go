@@ -5,7 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"math"
-	"net/http/httptest"
+	"net/http"
 	"path/filepath"
 	"testing"
 	"time"
@@ -16,7 +16,7 @@ import (
 	"parley/ui"
 )
 
-// liveEnv is a server on 127.0.0.1 (httptest), a talker (a bare
+// liveEnv is a TLS server on 127.0.0.1, a talker (a bare
 // sync.Client) and a listener built from this package's messenger, player
 // and live router over the null audio backend. No ui: the router must
 // start live playback on its own.
@@ -42,8 +42,21 @@ func newLiveEnv(t *testing.T, policy livePolicy) *liveEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	hs := httptest.NewServer(srv)
-	e := &liveEnv{t: t, addr: hs.Listener.Addr().String(), hints: newHintBus()}
+	cert, err := server.LoadCertificate(t.TempDir(), "test", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := server.ListenTLS("127.0.0.1:0", cert)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second}
+	served := make(chan struct{})
+	go func() {
+		defer close(served)
+		hs.Serve(ln)
+	}()
+	e := &liveEnv{t: t, addr: ln.Addr().String(), hints: newHintBus()}
 	e.sys = startAudio(audio.Config{Backend: audio.BackendNull, Logger: log}, log)
 	e.msgr = newMessenger(t.TempDir(), "bob-desktop", log, e.hints)
 	e.pl = newPlayer(e.sys, e.msgr, e.hints, log)
@@ -51,8 +64,9 @@ func newLiveEnv(t *testing.T, policy livePolicy) *liveEnv {
 	e.msgr.router = e.router
 
 	e.srvClose = func() {
+		hs.Close() // stops accepting; the WebSockets are the server's
 		srv.Close()
-		hs.Close()
+		<-served
 	}
 	t.Cleanup(func() { // reverse order of start
 		e.hints.close()
