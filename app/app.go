@@ -29,6 +29,7 @@ import (
 func Run(cfg Config) error {
 	start := time.Now()
 	log := cfg.logger()
+	traceOn(cfg)
 	if cfg.DataDir != "" {
 		if err := isolatePreferences(cfg.DataDir); err != nil {
 			return err
@@ -87,6 +88,9 @@ func Run(cfg Config) error {
 			a.SendNotification(fyne.NewNotification("Parley", text))
 		}
 	}
+	pl := newPlayer(sys, msgr, hints, log)
+	router := newLiveRouter(sys, pl, livePolicyOf(prefs), log)
+	msgr.router = router
 	signInAtStart(cfg, &prefs, store, msgr, h, log)
 
 	var wg gosync.WaitGroup
@@ -96,7 +100,6 @@ func Run(cfg Config) error {
 		defer wg.Done()
 		rec.warm()
 	}()
-	pl := newPlayer(sys, msgr, hints, log)
 
 	u := ui.New(a, ui.Deps{
 		Messenger: msgr,
@@ -105,9 +108,10 @@ func Run(cfg Config) error {
 		Discovery: disc,
 		Host:      h,
 		Devices:   devices{sys},
-		Settings:  settings{store: store, sys: sys},
+		Settings:  settings{store: store, sys: sys, router: router},
 		Hints:     hints.ch,
 		Cue:       sys.cue,
+		Focus:     router.OpenConversation,
 	})
 	win := u.Window()
 	win.SetMaster()
@@ -140,6 +144,7 @@ func Run(cfg Config) error {
 	errs = append(errs, msgr.Close())
 	disc.close()
 	errs = append(errs, h.Stop(), sys.close())
+	printTrace(traceOut)
 	return errors.Join(errs...)
 }
 
