@@ -28,6 +28,7 @@ import (
 func Run(cfg Config) error {
 	start := time.Now()
 	log := cfg.logger()
+	traceOn(cfg)
 	if cfg.DataDir != "" {
 		if err := isolatePreferences(cfg.DataDir); err != nil {
 			return err
@@ -86,6 +87,9 @@ func Run(cfg Config) error {
 			a.SendNotification(fyne.NewNotification("Parley", text))
 		}
 	}
+	pl := newPlayer(sys, msgr, hints, log)
+	router := newLiveRouter(sys, pl, livePolicyOf(prefs), log)
+	msgr.router = router
 	signInAtStart(cfg, &prefs, store, msgr, h, log)
 	bg := &background{a: a, host: h, prefs: a.Preferences(), sys: sys, log: log.With("component", "background")}
 	msgr.unplayedChanged = func(user, server string, n int) {
@@ -97,7 +101,6 @@ func Run(cfg Config) error {
 	rec := newRecorder(sys, msgr, log)
 	rec.setClean(cleanOf(prefs))
 	rec.setKeepReady(prefs.KeepMicReady) // opens the microphone now when kept ready
-	pl := newPlayer(sys, msgr, hints, log)
 	gk := newGlobalKey(log.With("component", "hotkey"))
 
 	u := ui.New(a, ui.Deps{
@@ -107,9 +110,10 @@ func Run(cfg Config) error {
 		Discovery: disc,
 		Host:      h,
 		Devices:   devices{sys},
-		Settings:  settings{store: store, sys: sys, rec: rec},
+		Settings:  settings{store: store, sys: sys, rec: rec, router: router},
 		Hints:     hints.ch,
 		Cue:       sys.cue,
+		Focus:     router.OpenConversation,
 		GlobalKey: gk,
 		Files:     fileSender{msgr: msgr, log: log.With("component", "files")},
 	})
@@ -149,6 +153,7 @@ func Run(cfg Config) error {
 	errs = append(errs, msgr.Close())
 	disc.close()
 	errs = append(errs, h.Stop(), sys.close())
+	printTrace(traceOut)
 	return errors.Join(errs...)
 }
 

@@ -8,9 +8,10 @@ import (
 // effect at once (devices, cue volume). The host switch is applied by ui
 // through Host, the language at the next start.
 type settings struct {
-	store ui.PreferencesSettings
-	sys   *audioSys
-	rec   *recorder // nil in tests without a microphone
+	store  ui.PreferencesSettings
+	sys    *audioSys
+	rec    *recorder   // nil in tests without a microphone
+	router *liveRouter // nil: no live policy to update
 }
 
 // Load implements ui.Settings.
@@ -23,6 +24,9 @@ func (s settings) Save(p ui.Prefs) error {
 		return err
 	}
 	s.sys.setCueVolume(p.CueVolume)
+	if s.router != nil {
+		s.router.setPolicy(livePolicyOf(p))
+	}
 	s.sys.setDevices(p.InputDevice, p.OutputDevice)
 	if s.rec != nil {
 		s.rec.setClean(cleanOf(p))
