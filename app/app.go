@@ -38,8 +38,10 @@ func Run(cfg Config) error {
 	a.SetIcon(assets.Icon)
 	store := ui.PreferencesSettings{P: a.Preferences()}
 	prefs := store.Load()
-	if err := assets.LoadTranslations(prefs.Language); err != nil {
+	if code, err := assets.LoadTranslations(prefs.Language); err != nil {
 		log.Warn("translations", "err", err)
+	} else {
+		log.Debug("translations", "language", code, "setting", prefs.Language)
 	}
 	root := cfg.DataDir
 	if root == "" {
@@ -80,9 +82,10 @@ func Run(cfg Config) error {
 	msgr.newVoice = func(title string, n int) {
 		sys.cue(ui.CueMessage)
 		if !focused.Load() && !sys.muted.Load() {
-			text := lang.L("New voice message in ") + title
+			data := map[string]any{"Conversation": title, "Count": n}
+			text := lang.L("New voice message in {{.Conversation}}", data)
 			if n > 1 {
-				text = strconv.Itoa(n) + lang.L(" new voice messages in ") + title
+				text = lang.L("{{.Count}} new voice messages in {{.Conversation}}", data)
 			}
 			a.SendNotification(fyne.NewNotification("Parley", text))
 		}
