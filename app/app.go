@@ -111,6 +111,7 @@ func Run(cfg Config) error {
 		Settings:  settings{store: store, sys: sys},
 		Hints:     hints.ch,
 		Cue:       sys.cue,
+		Logger:    log.With("component", "ui"),
 	})
 	win := u.Window()
 	win.SetMaster()

@@ -94,35 +94,12 @@ func normalizeAddress(s string) (string, error) {
 	}
 	s = strings.TrimSuffix(strings.TrimSuffix(s, "/v1/ws"), "/")
 	if s == "" {
-		return "", errors.New("no server address")
+		return "", fmt.Errorf("server address %q: %w", s, ui.ErrBadAddress)
 	}
 	if _, _, err := net.SplitHostPort(s); err != nil {
 		s = net.JoinHostPort(strings.Trim(s, "[]"), strconv.Itoa(DefaultHostPort))
 	}
 	return s, nil
-}
-
-// userError wraps err with the ui error the user should see.
-func userError(err error) error {
-	if err == nil {
-		return nil
-	}
-	var kind error
-	switch {
-	case errors.Is(err, sync.ErrAuthFailed), errors.Is(err, sync.ErrTokenInvalid), errors.Is(err, sync.ErrNoCredentials):
-		kind = ui.ErrWrongPassword
-	case errors.Is(err, sync.ErrUsernameTaken):
-		kind = ui.ErrUsernameTaken
-	case errors.Is(err, sync.ErrServerUnreachable), errors.Is(err, sync.ErrNotConnected):
-		kind = ui.ErrServerUnreachable
-	case errors.Is(err, audio.ErrNoMicrophone), errors.Is(err, audio.ErrNoAudioSystem), errors.Is(err, audio.ErrPermissionDenied):
-		kind = ui.ErrNoMicrophone
-	case errors.Is(err, audio.ErrDeviceBusy):
-		kind = ui.ErrDeviceBusy
-	default:
-		return err
-	}
-	return fmt.Errorf("%w: %w", kind, err)
 }
 
 // Status implements ui.Messenger.
@@ -145,7 +122,7 @@ func (m *messenger) current() *account {
 func (m *messenger) store() (*sync.Store, *sync.Client, error) {
 	acc := m.current()
 	if acc == nil {
-		return nil, nil, errors.New("not signed in")
+		return nil, nil, ui.ErrNotSignedIn
 	}
 	return acc.c.Store(), acc.c, nil
 }
@@ -170,7 +147,7 @@ func (m *messenger) Connect(address string) error {
 	}
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("connect %s: %w: not a Parley server (HTTP %d)", addr, ui.ErrServerUnreachable, resp.StatusCode)
+		return fmt.Errorf("connect %s: %w (HTTP %d)", addr, ui.ErrNotParley, resp.StatusCode)
 	}
 	m.stopAccount()
 	m.mu.Lock()
@@ -664,7 +641,7 @@ func (m *messenger) CreateGroup(title string, members []string) (ui.Conversation
 func (m *messenger) create(kind wire.ConversationKind, title string, names []string) (ui.Conversation, error) {
 	acc := m.current()
 	if acc == nil {
-		return ui.Conversation{}, errors.New("create conversation: not signed in")
+		return ui.Conversation{}, fmt.Errorf("create conversation: %w", ui.ErrNotSignedIn)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), requestTimeout)
 	defer cancel()
@@ -680,7 +657,7 @@ func (m *messenger) create(kind wire.ConversationKind, title string, names []str
 	for _, n := range names {
 		id, ok := byName[strings.ToLower(strings.TrimSpace(n))]
 		if !ok {
-			return ui.Conversation{}, fmt.Errorf("create conversation: no user %q on this server", n)
+			return ui.Conversation{}, fmt.Errorf("create conversation: %w", &ui.InputError{Field: ui.FieldMembers, Problem: ui.ProblemUnknown, Value: n})
 		}
 		ids = append(ids, id)
 	}

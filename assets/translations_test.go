@@ -103,7 +103,7 @@ func TestCodeStringsTranslated(t *testing.T) {
 	if len(files) < 10 {
 		t.Fatalf("found %d source files in %v: wrong directory?", len(files), sourceDirs)
 	}
-	used := 0
+	used := map[string]bool{}
 	fset := token.NewFileSet()
 	for _, path := range files {
 		src, err := os.ReadFile(path)
@@ -131,7 +131,7 @@ func TestCodeStringsTranslated(t *testing.T) {
 					return true
 				}
 				key, _ := strconv.Unquote(lit.Value)
-				used++
+				used[key] = true
 				for _, l := range Languages {
 					if _, ok := keys[l][key]; !ok {
 						t.Errorf("%s: %q has no %s translation", pos, key, l)
@@ -155,8 +155,13 @@ func TestCodeStringsTranslated(t *testing.T) {
 			return true
 		})
 	}
-	if used < 50 {
-		t.Errorf("found %d lang calls, want the ui's (at least 50): is the parser looking at the code?", used)
+	if len(used) < 50 {
+		t.Fatalf("found %d lang keys, want the ui's (at least 50): is the parser looking at the code?", len(used))
+	}
+	for k := range keys["en"] {
+		if !used[k] {
+			t.Errorf("key %q is in the bundles but no code uses it", k)
+		}
 	}
 }
 

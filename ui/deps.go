@@ -2,6 +2,7 @@ package ui
 
 import (
 	"io"
+	"log/slog"
 	"time"
 )
 
@@ -242,6 +243,8 @@ type Deps struct {
 	Cue func(Cue)
 	// MaxTalk caps one transmission; zero means DefaultMaxTalk.
 	MaxTalk time.Duration
+	// Logger, if set, records the full error behind each message shown.
+	Logger *slog.Logger
 }
 
 // DefaultMaxTalk is the longest transmission when Deps.MaxTalk is zero.

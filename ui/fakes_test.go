@@ -7,6 +7,8 @@ import (
 	"slices"
 	gosync "sync"
 	"time"
+
+	"parley/server/wire"
 )
 
 // fakeMessenger is an in-memory Messenger: accounts, conversations, messages
@@ -21,6 +23,8 @@ type fakeMessenger struct {
 	listened  map[string]time.Duration
 	nextID    int
 	now       time.Time
+	// signInCalls counts SignIn and SignUp requests that reached the fake.
+	signInCalls int
 }
 
 func newFakeMessenger() *fakeMessenger {
@@ -87,6 +91,12 @@ func (f *fakeMessenger) Connect(addr string) error {
 func (f *fakeMessenger) SignIn(user, pass string) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	f.signInCalls++
+	// The server's checks of a hello (wire.Hello.Validate).
+	h := wire.Hello{Protocol: wire.ProtocolVersion, Auth: wire.Auth{Mode: wire.AuthLogin, Username: user, Password: pass}}
+	if err := h.Validate(); err != nil {
+		return fmt.Errorf("sign in %s: %w", user, err)
+	}
 	if p, ok := f.accounts[user]; !ok || p != pass {
 		return fmt.Errorf("sign in %s: %w", user, ErrWrongPassword)
 	}
@@ -96,6 +106,12 @@ func (f *fakeMessenger) SignIn(user, pass string) error {
 
 func (f *fakeMessenger) SignUp(user, pass string) error {
 	f.mu.Lock()
+	h := wire.Hello{Protocol: wire.ProtocolVersion, Auth: wire.Auth{Mode: wire.AuthRegister, Username: user, Password: pass}}
+	if err := h.Validate(); err != nil {
+		f.signInCalls++
+		f.mu.Unlock()
+		return fmt.Errorf("sign up %s: %w", user, err)
+	}
 	if _, ok := f.accounts[user]; ok {
 		f.mu.Unlock()
 		return fmt.Errorf("sign up %s: %w", user, ErrUsernameTaken)

@@ -143,10 +143,12 @@ func (u *UI) showError(err error) {
 		}
 		return
 	}
-	u.banner.SetText(userMessage(err))
+	if u.d.Logger != nil {
+		u.d.Logger.Info("error shown", "screen", u.screen, "err", err)
+	}
+	u.banner.SetText(userMessage(err, u.screen))
 	u.bannerBox.Show()
 	u.root.Refresh() // Border lays out only visible objects: place the banner
-
 }
 
 func (u *UI) setScreen(name string, content fyne.CanvasObject) {
@@ -233,8 +235,13 @@ func (u *UI) handleHint(h Hint) {
 	case HintConnection:
 		fyne.Do(func() {
 			u.main.refreshStatus()
-			if u.screen == "main" && m.Status().User == "" {
+			if st := m.Status(); u.screen != "signin" && u.screen != "connect" && st.User == "" && st.Server != "" {
+				// Signed out by the server (revoked, expired): say why
+				// where the user signs in again.
 				u.showSignIn()
+				if st.Err != nil {
+					u.showError(st.Err)
+				}
 			}
 		})
 	case HintConversations, HintPresence:
