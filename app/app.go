@@ -79,15 +79,10 @@ func Run(cfg Config) error {
 	var focused atomic.Bool
 	focused.Store(true)
 	msgr := newMessenger(dirs.accounts, deviceName(), log, hints)
-	msgr.newVoice = func(title string, n int) {
+	msgr.newMessages = func(title string, voice, text int) {
 		sys.cue(ui.CueMessage)
 		if !focused.Load() && !sys.muted.Load() {
-			data := map[string]any{"Conversation": title, "Count": n}
-			text := lang.L("New voice message in {{.Conversation}}", data)
-			if n > 1 {
-				text = lang.L("{{.Count}} new voice messages in {{.Conversation}}", data)
-			}
-			a.SendNotification(fyne.NewNotification("Parley", text))
+			a.SendNotification(fyne.NewNotification("Parley", newMessagesText(title, voice, text)))
 		}
 	}
 	signInAtStart(cfg, &prefs, store, msgr, h, log)
@@ -187,6 +182,24 @@ func signInAtStart(cfg Config, prefs *ui.Prefs, store ui.PreferencesSettings, m 
 		return
 	}
 	m.choose(prefs.LastServer)
+}
+
+// newMessagesText is the notification for messages that arrived in a
+// conversation.
+func newMessagesText(title string, voice, text int) string {
+	data := map[string]any{"Conversation": title, "Voice": voice, "Text": text}
+	switch {
+	case voice > 0 && text > 0:
+		return lang.L("{{.Voice}} voice and {{.Text}} text messages in {{.Conversation}}", data)
+	case voice > 1:
+		return lang.L("{{.Voice}} new voice messages in {{.Conversation}}", data)
+	case voice == 1:
+		return lang.L("New voice message in {{.Conversation}}", data)
+	case text > 1:
+		return lang.L("{{.Text}} new messages in {{.Conversation}}", data)
+	default:
+		return lang.L("New message in {{.Conversation}}", data)
+	}
 }
 
 // setupTray adds the system tray menu (show, mute incoming, quit) where

@@ -52,9 +52,10 @@ type messenger struct {
 	device string
 	log    *slog.Logger
 	hints  *hintBus
-	// newVoice is called (on the pump goroutine) when voice messages from
-	// others arrived in a conversation that was not just live.
-	newVoice func(title string, count int)
+	// newMessages is called (on the pump goroutine) when messages that
+	// wait for the user arrived: voice ones in a conversation that was not
+	// just live, and text ones.
+	newMessages func(title string, voice, text int)
 	// firstRead receives the length of the first Messages answer, once.
 	firstRead chan int
 	readOnce  gosync.Once
@@ -65,7 +66,7 @@ type messenger struct {
 	status   ui.ConnStatus
 	live     map[string]*sync.PacketSource
 	liveConv map[string]time.Time
-	unplayed map[string]int // nil until the first count after sign-in
+	waiting  map[string]waitCount // nil until the first count after sign-in
 }
 
 // account is one running sync.Client and the goroutines the messenger
@@ -82,7 +83,7 @@ type account struct {
 
 func newMessenger(dir, device string, log *slog.Logger, hints *hintBus) *messenger {
 	return &messenger{dir: dir, device: device, log: log, hints: hints,
-		newVoice: func(string, int) {}, firstRead: make(chan int, 1),
+		newMessages: func(string, int, int) {}, firstRead: make(chan int, 1),
 		live: map[string]*sync.PacketSource{}, liveConv: map[string]time.Time{}}
 }
 
@@ -289,7 +290,7 @@ func (m *messenger) startAccount(c *sync.Client, server, user string, signedIn b
 	acc := &account{c: c, server: server, user: user, cancel: cancel, state: make(chan struct{}, 1), signedIn: signedIn}
 	m.mu.Lock()
 	m.acc = acc
-	m.unplayed = nil
+	m.waiting = nil
 	m.live = map[string]*sync.PacketSource{}
 	m.mu.Unlock()
 	acc.wg.Add(3)
@@ -464,35 +465,43 @@ func (m *messenger) forward(acc *account, batch []sync.Hint) {
 	}
 }
 
-// checkUnplayed compares unplayed counts with the last ones and reports
-// conversations that gained voice messages without being live just now.
+// waitCount is a conversation's messages that wait for the user, as
+// sync counts them (the same numbers the badge shows).
+type waitCount struct{ voice, text int }
+
+// checkUnplayed compares the waiting counts with the last ones and reports
+// conversations that gained messages: voice ones unless the conversation
+// was live just now (ui announced the talker), and text ones.
 func (m *messenger) checkUnplayed(acc *account) {
 	convs, err := acc.c.Store().Conversations(context.Background())
 	if err != nil {
 		return
 	}
 	type gain struct {
-		title string
-		n     int
+		title       string
+		voice, text int
 	}
 	var gains []gain
 	m.mu.Lock()
-	first := m.unplayed == nil
-	prev := m.unplayed
-	m.unplayed = make(map[string]int, len(convs))
+	first := m.waiting == nil
+	prev := m.waiting
+	m.waiting = make(map[string]waitCount, len(convs))
 	for _, c := range convs {
-		m.unplayed[c.ID] = c.Unplayed
-		if first || c.Unplayed <= prev[c.ID] {
+		m.waiting[c.ID] = waitCount{c.Unplayed, c.Unread}
+		if first || !c.Member {
 			continue
 		}
+		g := gain{title: convTitle(c, acc.user), voice: c.Unplayed - prev[c.ID].voice, text: c.Unread - prev[c.ID].text}
 		if t, ok := m.liveConv[c.ID]; ok && time.Since(t) < liveQuiet {
-			continue
+			g.voice = 0
 		}
-		gains = append(gains, gain{convTitle(c, acc.user), c.Unplayed - prev[c.ID]})
+		if g.voice > 0 || g.text > 0 {
+			gains = append(gains, gain{g.title, max(g.voice, 0), max(g.text, 0)})
+		}
 	}
 	m.mu.Unlock()
 	for _, g := range gains {
-		m.newVoice(g.title, g.n)
+		m.newMessages(g.title, g.voice, g.text)
 	}
 }
 
@@ -624,6 +633,18 @@ func (m *messenger) MarkListened(message string, position time.Duration, done bo
 	}
 	if err := c.MarkListened(message, position); err != nil {
 		return fmt.Errorf("mark listened: %w", err)
+	}
+	return nil
+}
+
+// MarkSeen implements ui.Messenger.
+func (m *messenger) MarkSeen(conversation string) error {
+	_, c, err := m.store()
+	if err != nil {
+		return err
+	}
+	if _, err := c.MarkSeen(conversation); err != nil {
+		return fmt.Errorf("mark seen: %w", err)
 	}
 	return nil
 }

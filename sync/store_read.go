@@ -26,9 +26,10 @@ func (s *Store) Conversations(ctx context.Context) ([]Conversation, error) {
 		SELECT c.id, c.kind, c.title, c.lobby, c.created, c.member,
 			COALESCE((SELECT MAX(m.created) FROM messages m WHERE m.conversation = c.id), 0),
 			(SELECT COUNT(*) FROM messages m LEFT JOIN playback p ON p.message = m.id
-				WHERE m.conversation = c.id AND m.kind = 'voice' AND m.sender != ?
-				AND COALESCE(p.listened, 0) = 0)
-		FROM conversations c`, me)
+				WHERE m.conversation = c.id AND m.kind = 'voice' AND `+waitingSQL+`),
+			(SELECT COUNT(*) FROM messages m LEFT JOIN playback p ON p.message = m.id
+				WHERE m.conversation = c.id AND m.kind = 'text' AND `+waitingSQL+`)
+		FROM conversations c`, me, me)
 	if err != nil {
 		return nil, fmt.Errorf("conversations: %w", err)
 	}
@@ -38,7 +39,7 @@ func (s *Store) Conversations(ctx context.Context) ([]Conversation, error) {
 	for rows.Next() {
 		var c Conversation
 		var created, last int64
-		if err := rows.Scan(&c.ID, &c.Kind, &c.Title, &c.Lobby, &created, &c.Member, &last, &c.Unplayed); err != nil {
+		if err := rows.Scan(&c.ID, &c.Kind, &c.Title, &c.Lobby, &created, &c.Member, &last, &c.Unplayed, &c.Unread); err != nil {
 			return nil, fmt.Errorf("conversations: %w", err)
 		}
 		c.Created = msTime(created)

@@ -40,7 +40,8 @@ type Conversation struct {
 	ID       string
 	Title    string
 	Kind     ConversationKind
-	Unplayed int      // voice messages not yet listened to by this user
+	Unplayed int      // voice messages from others not played to the end (sync's one definition)
+	Unread   int      // text messages from others not seen yet
 	Talking  []string // display names of members transmitting right now
 }
 
@@ -77,7 +78,7 @@ type Message struct {
 	Duration     time.Duration // for voice; grows while live
 	Waveform     []float32     // 0..1 amplitudes, a few dozen points; grows while live
 	State        MessageState
-	Listened     bool          // this user listened to the end (or marked it so)
+	Listened     bool          // voice: played to the end (or marked so); text: seen
 	Position     time.Duration // last playback position of this user
 }
 
@@ -109,8 +110,13 @@ type Messenger interface {
 
 	SendText(conversation, text string) (Message, error)
 	MarkListened(message string, position time.Duration, done bool) error
+	// MarkSeen marks the conversation's text messages from others as seen.
+	// It only writes the local store and outbox.
+	MarkSeen(conversation string) error
 	CreateDirect(username string) (Conversation, error)
 	CreateGroup(title string, members []string) (Conversation, error)
+
+	People
 
 	// ExportOpus writes a voice message as an Ogg Opus file to w. It may
 	// fetch missing packets from the server, so ui calls it off the UI thread.

@@ -25,6 +25,8 @@ type fakeMessenger struct {
 	now       time.Time
 	// signInCalls counts SignIn and SignUp requests that reached the fake.
 	signInCalls int
+	seenCalls   int
+	people      *fakePeople
 }
 
 func newFakeMessenger() *fakeMessenger {
@@ -35,6 +37,7 @@ func newFakeMessenger() *fakeMessenger {
 		listened:  map[string]time.Duration{},
 		convs:     []Conversation{{ID: "lobby", Title: "Lobby", Kind: KindLobby}},
 		now:       time.Date(2026, 3, 14, 9, 30, 0, 0, time.UTC),
+		people:    newFakePeople(),
 	}
 }
 
@@ -49,10 +52,17 @@ func (f *fakeMessenger) Conversations() ([]Conversation, error) {
 	defer f.mu.Unlock()
 	out := slices.Clone(f.convs)
 	for i := range out {
-		out[i].Unplayed = 0
+		out[i].Unplayed, out[i].Unread = 0, 0
 		for _, m := range f.msgs[out[i].ID] {
-			if m.Kind == MessageVoice && !m.Mine && !m.Listened {
+			// sync's definition: from others, not withdrawn, not played
+			// to the end or seen.
+			if m.Mine || m.Listened || m.State == StateAbandoned {
+				continue
+			}
+			if m.Kind == MessageVoice {
 				out[i].Unplayed++
+			} else {
+				out[i].Unread++
 			}
 		}
 	}
@@ -170,6 +180,18 @@ func (f *fakeMessenger) MarkListened(id string, pos time.Duration, done bool) er
 	return nil
 }
 
+func (f *fakeMessenger) MarkSeen(conv string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.seenCalls++
+	for i, m := range f.msgs[conv] {
+		if m.Kind == MessageText && !m.Mine {
+			f.msgs[conv][i].Listened = true
+		}
+	}
+	return nil
+}
+
 func (f *fakeMessenger) CreateDirect(user string) (Conversation, error) {
 	return f.CreateGroup(user, []string{user})
 }
@@ -178,11 +200,26 @@ func (f *fakeMessenger) CreateGroup(title string, members []string) (Conversatio
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	kind := KindGroup
-	if len(members) == 1 {
+	if len(members) == 1 && title == members[0] {
 		kind = KindDirect
+	}
+	ids := []string{"u-a"}
+	for _, name := range members {
+		found := ""
+		for _, p := range f.people.users {
+			if p.Name == name && name != f.people.createFails {
+				found = p.ID
+			}
+		}
+		if found == "" {
+			// What app/ returns when the directory has no such name.
+			return Conversation{}, fmt.Errorf("create conversation: %w", &InputError{Field: FieldMembers, Problem: ProblemUnknown, Value: name})
+		}
+		ids = append(ids, found)
 	}
 	c := Conversation{ID: fmt.Sprintf("c%d", len(f.convs)), Title: title, Kind: kind}
 	f.convs = append(f.convs, c)
+	f.people.members[c.ID] = ids
 	return c, nil
 }
 

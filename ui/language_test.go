@@ -64,6 +64,7 @@ func TestMainScreenInChinese(t *testing.T) {
 			}
 			h := newHarness(t, true)
 			seedConversations(h)
+			h.u.handleHint(Hint{Kind: HintConversations}) // after the open conversation was seen
 			texts := renderedTexts(h.u.win)
 			seen := map[string]bool{}
 			for _, s := range texts {

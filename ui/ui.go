@@ -36,7 +36,8 @@ type UI struct {
 	connect  *connectScreen
 	signIn   *signInScreen
 	main     *mainScreen
-	screen   string // "connect", "signin", "main", "settings"
+	picker   *userPicker // the user picker last opened
+	screen   string      // "connect", "signin", "main", "settings"
 	notified map[string]bool
 
 	foreground bool
@@ -120,7 +121,10 @@ func (u *UI) ExitedForeground() {
 
 // EnteredForeground notes that the window has focus again (notifications are
 // only sent while it has not).
-func (u *UI) EnteredForeground() { u.foreground = true }
+func (u *UI) EnteredForeground() {
+	u.foreground = true
+	u.main.markSeen()
+}
 
 // Close stops the hint loop and any transmission and waits for the loop.
 // Call it on the UI thread before the app quits.
@@ -246,6 +250,7 @@ func (u *UI) handleHint(h Hint) {
 		})
 	case HintConversations, HintPresence:
 		u.reloadConversations()
+		fyne.Do(u.main.members.reload)
 	case HintConversation:
 		u.reloadConversations()
 		fyne.Do(func() {

@@ -1,0 +1,33 @@
+package app
+
+import (
+	"testing"
+
+	"parley/server/wire"
+	"parley/sync"
+	"parley/ui"
+)
+
+func TestMembersOf(t *testing.T) {
+	c := sync.Conversation{ID: "g", Members: []sync.User{{ID: "u-c", Name: "carol"}, {ID: "u-a", Name: "Alice"}, {ID: "u-b", Name: "bob"}, {ID: "u-d", Name: "dave"}}}
+	pres := []sync.Presence{
+		{User: "u-b", State: wire.PresenceTalking, Conversation: "g"},
+		{User: "u-c", State: wire.PresenceTalking, Conversation: "other"},
+		{User: "u-d", State: wire.PresenceOffline},
+	}
+	got := membersOf(c, pres, "u-a")
+	want := []ui.Person{
+		{ID: "u-a", Name: "Alice", Presence: ui.PresenceOnline, Me: true},
+		{ID: "u-b", Name: "bob", Presence: ui.PresenceTalking},
+		{ID: "u-c", Name: "carol", Presence: ui.PresenceOnline},
+		{ID: "u-d", Name: "dave", Presence: ui.PresenceOffline},
+	}
+	if len(got) != len(want) {
+		t.Fatalf("members = %+v, want %+v", got, want)
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Errorf("member %d = %+v, want %+v", i, got[i], want[i])
+		}
+	}
+}
