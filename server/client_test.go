@@ -193,23 +193,6 @@ func (c *client) sendPacket(stream, n uint32, data []byte) {
 	c.sendRaw(websocket.BinaryMessage, b)
 }
 
-// next returns the next frame, first from those set aside by waitFor.
-func (c *client) next() frame {
-	c.t.Helper()
-	if len(c.pending) > 0 {
-		f := c.pending[0]
-		c.pending = c.pending[1:]
-		return f
-	}
-	select {
-	case f := <-c.frames:
-		return f
-	case <-time.After(waitTimeout):
-		c.t.Fatalf("no frame within %v", waitTimeout)
-		return frame{}
-	}
-}
-
 // waitFor returns the first frame that matches, setting the others aside
 // in order. It fails the test if the connection ends first.
 func (c *client) waitFor(what string, match func(frame) bool) frame {

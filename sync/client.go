@@ -396,15 +396,6 @@ func (c *Client) session() *session {
 	return c.sess
 }
 
-// request sends a request on the current session.
-func (c *Client) request(ctx context.Context, typ string, payload any) (wire.Envelope, error) {
-	s := c.session()
-	if s == nil {
-		return wire.Envelope{}, fmt.Errorf("%s: %w", typ, ErrNotConnected)
-	}
-	return s.request(ctx, typ, payload)
-}
-
 // Incoming is a voice message from another user starting to arrive live.
 type Incoming struct {
 	Message Message
