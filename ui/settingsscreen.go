@@ -129,6 +129,10 @@ func (u *UI) showSettings() {
 		widget.NewFormItem(lang.L("Language"), container.NewVBox(language,
 			widget.NewLabel(lang.L("Language changes apply after a restart.")))),
 		widget.NewFormItem(lang.L("Server"), host),
+		widget.NewFormItem(lang.L("Devices"), widget.NewButtonWithIcon(lang.L("Signed-in devices…"), theme.ComputerIcon(), func() {
+			u.keys.capture = nil
+			u.showDevices()
+		})),
 	)
 	content := container.NewBorder(
 		container.NewBorder(nil, nil, back, nil, widget.NewLabelWithStyle(lang.L("Settings"), fyne.TextAlignCenter, fyne.TextStyle{Bold: true})),

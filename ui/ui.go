@@ -37,6 +37,7 @@ type UI struct {
 	signIn   *signInScreen
 	main     *mainScreen
 	picker   *userPicker // the user picker last opened
+	devices  *devicesScreen
 	screen   string      // "connect", "signin", "main", "settings"
 	notified map[string]bool
 
