@@ -38,7 +38,7 @@ type UI struct {
 	main     *mainScreen
 	picker   *userPicker // the user picker last opened
 	devices  *devicesScreen
-	screen   string      // "connect", "signin", "main", "settings"
+	screen   string // "connect", "signin", "main", "settings"
 	notified map[string]bool
 
 	foreground bool
