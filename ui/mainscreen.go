@@ -203,8 +203,15 @@ func (s *mainScreen) setConversations(convs []Conversation) {
 		// with the open conversation (open ignores the same id).
 		s.convList.Select(sel)
 	case len(convs) > 0:
+		// Nothing open yet (or it went away): the one open last time,
+		// else the first.
+		for _, c := range convs {
+			if c.ID == s.u.prefs.LastConversation {
+				s.open(c.ID)
+				return
+			}
+		}
 		s.open(convs[0].ID)
-		s.convList.Select(0)
 	}
 }
 
@@ -215,6 +222,10 @@ func (s *mainScreen) open(id string) {
 	}
 	s.u.talk.Stop() // a transmission belongs to the conversation it started in
 	s.current = id
+	if s.u.prefs.LastConversation != id {
+		s.u.prefs.LastConversation = id
+		s.u.savePrefs()
+	}
 	s.msgs = nil
 	s.talkNote.SetText("")
 	for i, c := range s.convs {

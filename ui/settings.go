@@ -14,6 +14,12 @@ type Prefs struct {
 	HostServer   bool    // run the bundled server
 	LastServer   string  // host:port
 	LastUser     string
+	// LastConversation is the conversation open when the app last
+	// showed one; it opens again at start.
+	LastConversation string
+	// WindowWidth and WindowHeight are the window's size when it last
+	// closed; 0 means the default size.
+	WindowWidth, WindowHeight float64
 }
 
 // DefaultPrefs are the settings of a fresh install.
@@ -48,6 +54,10 @@ func (s PreferencesSettings) Load() Prefs {
 		HostServer:   p.BoolWithFallback("hostServer", d.HostServer),
 		LastServer:   p.StringWithFallback("lastServer", d.LastServer),
 		LastUser:     p.StringWithFallback("lastUser", d.LastUser),
+
+		LastConversation: p.StringWithFallback("lastConversation", d.LastConversation),
+		WindowWidth:      p.FloatWithFallback("windowWidth", d.WindowWidth),
+		WindowHeight:     p.FloatWithFallback("windowHeight", d.WindowHeight),
 	}
 }
 
@@ -64,5 +74,8 @@ func (s PreferencesSettings) Save(v Prefs) error {
 	p.SetBool("hostServer", v.HostServer)
 	p.SetString("lastServer", v.LastServer)
 	p.SetString("lastUser", v.LastUser)
+	p.SetString("lastConversation", v.LastConversation)
+	p.SetFloat("windowWidth", v.WindowWidth)
+	p.SetFloat("windowHeight", v.WindowHeight)
 	return nil
 }

@@ -67,7 +67,7 @@ func newUI(a fyne.App, d Deps, async func(func())) *UI {
 		foreground: true, stopHints: make(chan struct{}), hintsDone: make(chan struct{})}
 	u.prefs = d.Settings.Load()
 	u.win = a.NewWindow("Parley")
-	u.win.Resize(fyne.NewSize(900, 620))
+	u.win.Resize(windowSize(u.prefs))
 
 	u.talk = newTalkState(d.Recorder, d.MaxTalk)
 	u.talk.fail = u.showError
@@ -131,12 +131,41 @@ func (u *UI) EnteredForeground() {
 // Call it on the UI thread before the app quits.
 func (u *UI) Close() {
 	u.talk.Stop()
+	u.rememberWindow()
 	select {
 	case <-u.stopHints:
 	default:
 		close(u.stopHints)
 	}
 	<-u.hintsDone
+}
+
+// Window sizes: the default and the smallest one remembered.
+var (
+	defaultWindowSize = fyne.NewSize(900, 620)
+	minWindowSize     = fyne.NewSize(480, 360)
+)
+
+// windowSize is the remembered window size, or the default.
+func windowSize(p Prefs) fyne.Size {
+	if p.WindowWidth < float64(minWindowSize.Width) || p.WindowHeight < float64(minWindowSize.Height) {
+		return defaultWindowSize
+	}
+	return fyne.NewSize(float32(p.WindowWidth), float32(p.WindowHeight))
+}
+
+// rememberWindow saves the window's size for the next start. (Fyne 2.8
+// has no API for a window's position, so the window manager places it.)
+func (u *UI) rememberWindow() {
+	sz := u.win.Canvas().Size()
+	if sz.Width < minWindowSize.Width || sz.Height < minWindowSize.Height {
+		return
+	}
+	w, h := float64(sz.Width), float64(sz.Height)
+	if w != u.prefs.WindowWidth || h != u.prefs.WindowHeight {
+		u.prefs.WindowWidth, u.prefs.WindowHeight = w, h
+		u.savePrefs()
+	}
 }
 
 // showError is the one way an error reaches the user: a banner in their words.

@@ -1,0 +1,62 @@
+package ui
+
+import (
+	"testing"
+
+	"fyne.io/fyne/v2"
+)
+
+func TestWindowSize(t *testing.T) {
+	cases := []struct {
+		name string
+		w, h float64
+		want fyne.Size
+	}{
+		{"fresh install", 0, 0, defaultWindowSize},
+		{"remembered", 1200, 800, fyne.NewSize(1200, 800)},
+		{"too small to be useful", 100, 800, defaultWindowSize},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			if got := windowSize(Prefs{WindowWidth: c.w, WindowHeight: c.h}); got != c.want {
+				t.Errorf("windowSize = %v, want %v", got, c.want)
+			}
+		})
+	}
+}
+
+// TestRemembersConversationAndSize: the conversation open last time opens
+// at start with its row highlighted, and closing saves the window size.
+func TestRemembersConversationAndSize(t *testing.T) {
+	h := newHarness(t, true)
+	seedConversations(h)
+	h.u.main.open("d1")
+	if h.set.p.LastConversation != "d1" {
+		t.Fatalf("LastConversation = %q, want d1 saved on open", h.set.p.LastConversation)
+	}
+	h.u.win.Resize(fyne.NewSize(1000, 700))
+	h.u.Close()
+	if h.set.p.WindowWidth != 1000 || h.set.p.WindowHeight != 700 {
+		t.Errorf("saved size = %vx%v, want 1000x700", h.set.p.WindowWidth, h.set.p.WindowHeight)
+	}
+
+	// Next start, with those settings.
+	h2 := newHarness(t, true)
+	h2.set.p = h.set.p
+	h2.u.prefs = h.set.p
+	h2.u.main.current = ""
+	seedConversations(h2)
+	s := h2.u.main
+	if s.current != "d1" {
+		t.Errorf("open at start = %q, want d1", s.current)
+	}
+	if s.highlight < 0 || s.highlight >= len(s.convs) || s.convs[s.highlight].ID != "d1" {
+		t.Errorf("highlighted row %d, want d1's", s.highlight)
+	}
+	// A re-sort (new activity elsewhere) moves the highlight with it.
+	h2.m.convs[0], h2.m.convs[2] = h2.m.convs[2], h2.m.convs[0]
+	h2.u.handleHint(Hint{Kind: HintConversations})
+	if s.convs[s.highlight].ID != s.current {
+		t.Errorf("after re-sort: highlight on %s, open %s", s.convs[s.highlight].ID, s.current)
+	}
+}
