@@ -117,6 +117,7 @@ type Messenger interface {
 	CreateGroup(title string, members []string) (Conversation, error)
 
 	People
+	Searcher
 
 	// ExportOpus writes a voice message as an Ogg Opus file to w. It may
 	// fetch missing packets from the server, so ui calls it off the UI thread.

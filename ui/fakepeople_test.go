@@ -140,3 +140,18 @@ func (f *fakeMessenger) RevokeDevice(id string) error {
 	}
 	return &wire.Error{Code: wire.CodeNotFound, Message: "device " + id + " not found"}
 }
+
+func (f *fakeMessenger) Search(q string) ([]SearchHit, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []SearchHit
+	for _, c := range f.convs {
+		for _, m := range f.msgs[c.ID] {
+			if m.Kind == MessageText && strings.Contains(strings.ToLower(m.Text), strings.ToLower(q)) {
+				out = append(out, SearchHit{Message: m, ConversationTitle: conversationTitle(c)})
+			}
+		}
+	}
+	slices.SortFunc(out, func(a, b SearchHit) int { return b.Message.Sent.Compare(a.Message.Sent) })
+	return out, nil
+}

@@ -35,16 +35,19 @@ type mainScreen struct {
 	title     *widget.Label
 	talking   *widget.Label
 	members   *membersPanel
-	convPane  *fyne.Container
-	msgList   *keyList
-	entry     *talkEntry
-	send      *widget.Button
-	talkBtn   *talkButton
-	meter     *levelMeter
-	elapsed   *widget.Label
-	talkNote  *widget.Label
-	talkInfo  *fyne.Container
-	content   fyne.CanvasObject
+	search    *searchPanel
+	// jump is the message to scroll to once its conversation is shown.
+	jump     string
+	convPane *fyne.Container
+	msgList  *keyList
+	entry    *talkEntry
+	send     *widget.Button
+	talkBtn  *talkButton
+	meter    *levelMeter
+	elapsed  *widget.Label
+	talkNote *widget.Label
+	talkInfo *fyne.Container
+	content  fyne.CanvasObject
 }
 
 func newMainScreen(u *UI) *mainScreen {
@@ -100,7 +103,8 @@ func newMainScreen(u *UI) *mainScreen {
 		}
 	}
 	newConv := widget.NewButtonWithIcon(lang.L("New conversation"), theme.ContentAddIcon(), s.newConversation)
-	left := container.NewBorder(nil, newConv, nil, nil, s.convList)
+	s.search = newSearchPanel(s)
+	left := container.NewBorder(s.search.entry, newConv, nil, nil, container.NewStack(s.convList, s.search.content))
 
 	act := &bubbleActions{play: s.play, pause: s.pause, seek: s.seek, speed: s.cycleSpeed, export: s.export}
 	s.msgList = newKeyList(u.keys,
@@ -255,7 +259,24 @@ func (s *mainScreen) setMessages(msgs []Message) {
 	if atBottom {
 		s.msgList.ScrollToBottom()
 	}
+	if i, ok := s.index[s.jump]; ok && s.jump != "" {
+		s.msgList.ScrollTo(i)
+		s.jump = ""
+	}
 	s.markSeen()
+}
+
+// jumpTo opens m's conversation scrolled to m (a search result).
+func (s *mainScreen) jumpTo(m Message) {
+	s.jump = m.ID
+	if m.Conversation != s.current {
+		s.open(m.Conversation)
+		return
+	}
+	if i, ok := s.index[m.ID]; ok {
+		s.msgList.ScrollTo(i)
+		s.jump = ""
+	}
 }
 
 // markSeen marks the open conversation's text messages as seen when the
