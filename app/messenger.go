@@ -584,6 +584,7 @@ func (m *messenger) Messages(conversation string) ([]ui.Message, error) {
 	for i, msg := range ms {
 		out[i] = toUIMessage(msg)
 	}
+	addReceipts(context.Background(), st, conversation, "", out)
 	m.readOnce.Do(func() { m.firstRead <- len(out) })
 	return out, nil
 }
@@ -598,7 +599,9 @@ func (m *messenger) Message(id string) (ui.Message, error) {
 	if err != nil {
 		return ui.Message{}, err
 	}
-	return toUIMessage(msg), nil
+	out := []ui.Message{toUIMessage(msg)}
+	addReceipts(context.Background(), st, msg.Conversation, id, out)
+	return out[0], nil
 }
 
 // SendText implements ui.Messenger.

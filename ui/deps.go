@@ -80,6 +80,7 @@ type Message struct {
 	State        MessageState
 	Listened     bool          // voice: played to the end (or marked so); text: seen
 	Position     time.Duration // last playback position of this user
+	Receipts     Receipts      // for own messages: delivered to and heard by whom
 }
 
 // Server is a Parley server found on the local network.
