@@ -124,7 +124,7 @@ func newMainScreen(u *UI) *mainScreen {
 	header := container.NewBorder(nil, nil, container.NewHBox(s.title, s.talking), membersBtn)
 
 	s.entry = newTalkEntry(u.keys)
-	s.entry.SetPlaceHolder(lang.L("Type a message, or hold F8 to talk"))
+	s.refreshTalkHint()
 	s.entry.OnSubmitted = func(string) { s.sendText() }
 	s.send = widget.NewButtonWithIcon("", theme.MailSendIcon(), s.sendText)
 	s.talkBtn = newTalkButton(u.talk)
@@ -163,6 +163,11 @@ func talkingText(names []string) string {
 		return ""
 	}
 	return "🎙 " + strings.Join(names, ", ") + lang.L(" talking…")
+}
+
+// refreshTalkHint names the configured talk key in the entry's hint.
+func (s *mainScreen) refreshTalkHint() {
+	s.entry.SetPlaceHolder(lang.L("Type a message, or hold {{.Key}} to talk", map[string]any{"Key": s.u.keys.key.String()}))
 }
 
 // refreshStatus redraws the connection indicator.

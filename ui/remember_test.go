@@ -4,6 +4,8 @@ import (
 	"testing"
 
 	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/test"
+	"fyne.io/fyne/v2/widget"
 )
 
 func TestWindowSize(t *testing.T) {
@@ -58,5 +60,29 @@ func TestRemembersConversationAndSize(t *testing.T) {
 	h2.u.handleHint(Hint{Kind: HintConversations})
 	if s.convs[s.highlight].ID != s.current {
 		t.Errorf("after re-sort: highlight on %s, open %s", s.convs[s.highlight].ID, s.current)
+	}
+}
+
+// TestTalkHintNamesConfiguredKey: the entry's hint follows the talk key
+// chosen in settings.
+func TestTalkHintNamesConfiguredKey(t *testing.T) {
+	h := newHarness(t, true)
+	if got := h.u.main.entry.PlaceHolder; got != "Type a message, or hold F8 to talk" {
+		t.Errorf("hint = %q", got)
+	}
+	h.u.showSettings()
+	var keyBtn *widget.Button
+	for _, o := range test.LaidOutObjects(h.u.win.Content()) {
+		if b, ok := o.(*widget.Button); ok && b.Text == "F8" {
+			keyBtn = b
+		}
+	}
+	if keyBtn == nil {
+		t.Fatal("no talk key button in settings")
+	}
+	test.Tap(keyBtn)
+	h.u.keys.capture(&fyne.KeyEvent{Name: fyne.KeyF9})
+	if got := h.u.main.entry.PlaceHolder; got != "Type a message, or hold F9 to talk" {
+		t.Errorf("hint after choosing F9 = %q", got)
 	}
 }

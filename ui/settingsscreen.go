@@ -61,6 +61,7 @@ func (u *UI) showSettings() {
 			p.TalkKey = talkKeyFromEvent(ev)
 			u.keys.key = parseTalkKey(p.TalkKey)
 			keyBtn.SetText(u.keys.key.String())
+			u.main.refreshTalkHint()
 			save()
 		}
 	})
