@@ -148,3 +148,17 @@ func msTime(ms int64) time.Time {
 	}
 	return time.UnixMilli(ms)
 }
+
+// Rename implements ui.People.
+func (m *messenger) Rename(conversation, title string) error {
+	acc := m.current()
+	if acc == nil {
+		return fmt.Errorf("rename: %w", ui.ErrNotSignedIn)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), requestTimeout)
+	defer cancel()
+	if err := acc.c.Rename(ctx, conversation, title); err != nil {
+		return fmt.Errorf("rename %s: %w", conversation, userError(err))
+	}
+	return nil
+}

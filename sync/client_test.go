@@ -530,3 +530,43 @@ func TestCancelWithdraws(t *testing.T) {
 		}
 	}
 }
+
+// TestRenameReachesMembers: a rename answered by the server is in the
+// renamer's store at once and reaches the other member's through events.
+func TestRenameReachesMembers(t *testing.T) {
+	e := newEnv(t)
+	e.start("a.db")
+	a := e.client("ann")
+	a.waitOnline()
+	b := e.client("bob")
+	b.waitOnline()
+	ctx := context.Background()
+	users, err := a.ListUsers(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var bobID string
+	for _, u := range users {
+		if u.Name == "bob" {
+			bobID = u.ID
+		}
+	}
+	g, err := a.CreateConversation(ctx, wire.ConversationGroup, "g", []string{bobID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Rename(ctx, g.ID, "Night shift"); err != nil {
+		t.Fatalf("Rename: %v", err)
+	}
+	if c, _ := a.store.Conversation(ctx, g.ID); c.Title != "Night shift" {
+		t.Errorf("renamer's title = %q", c.Title)
+	}
+	b.waitFor("renamed at the other member", func() bool {
+		c, err := b.store.Conversation(ctx, g.ID)
+		return err == nil && c.Title == "Night shift"
+	})
+	var re *RequestError
+	if err := a.Rename(ctx, g.ID, ""); !errors.As(err, &re) || re.Code() != wire.CodeBadRequest {
+		t.Errorf("empty title: %v, want a bad_request answer", err)
+	}
+}

@@ -102,6 +102,24 @@ func (f *fakeMessenger) AddMembers(conv string, ids []string) error {
 	return nil
 }
 
+func (f *fakeMessenger) Rename(conv, title string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	i, ok := f.conv(conv)
+	if !ok {
+		return &wire.Error{Code: wire.CodeNotMember, Message: "not a member"}
+	}
+	r := wire.ConversationRename{Conversation: conv, Title: title}
+	if err := r.Validate(); err != nil {
+		return err
+	}
+	if f.convs[i].Kind != KindGroup {
+		return &wire.Error{Code: wire.CodeBadRequest, Message: "only groups can be renamed"}
+	}
+	f.convs[i].Title = title
+	return nil
+}
+
 func (f *fakeMessenger) Leave(conv string) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()

@@ -2,6 +2,7 @@ package ui
 
 import (
 	"image/color"
+	"strings"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/canvas"
@@ -29,6 +30,7 @@ type membersPanel struct {
 	heading *widget.Label
 	list    *widget.List
 	add     *widget.Button
+	rename  *widget.Button
 	leave   *widget.Button
 	content *fyne.Container
 }
@@ -73,10 +75,11 @@ func newMembersPanel(u *UI) *membersPanel {
 		})
 	p.list.OnSelected = func(widget.ListItemID) { p.list.UnselectAll() }
 	p.add = widget.NewButtonWithIcon(lang.L("Add people"), theme.ContentAddIcon(), p.addPeople)
+	p.rename = widget.NewButtonWithIcon(lang.L("Rename group"), theme.DocumentCreateIcon(), p.askRename)
 	p.leave = widget.NewButtonWithIcon(lang.L("Leave group"), theme.LogoutIcon(), p.confirmLeave)
 	p.leave.Importance = widget.DangerImportance
 	p.content = container.New(fixedWidth{membersWidth},
-		container.NewBorder(p.heading, container.NewVBox(p.add, p.leave), widget.NewSeparator(), nil, p.list))
+		container.NewBorder(p.heading, container.NewVBox(p.add, p.rename, p.leave), widget.NewSeparator(), nil, p.list))
 	p.content.Hide()
 	return p
 }
@@ -112,7 +115,7 @@ func (p *membersPanel) setConversation(c Conversation) {
 	changed := c.ID != p.conv.ID
 	p.conv = c
 	group := c.Kind == KindGroup
-	for _, b := range []*widget.Button{p.add, p.leave} {
+	for _, b := range []*widget.Button{p.add, p.rename, p.leave} {
 		if group {
 			b.Show()
 		} else {
@@ -176,6 +179,38 @@ func (p *membersPanel) addPeople() {
 		}
 		fyne.Do(p.reload)
 		return nil
+	})
+}
+
+// askRename asks for the group's new name.
+func (p *membersPanel) askRename() {
+	conv := p.conv
+	title := widget.NewEntry()
+	title.SetText(conv.Title)
+	title.Validator = func(s string) error { return checkName(FieldTitle, strings.TrimSpace(s)) }
+	dialog.ShowForm(lang.L("Rename group"), lang.L("Rename"), lang.L("Cancel"),
+		[]*widget.FormItem{widget.NewFormItem(lang.L("Name"), title)}, func(ok bool) {
+			if ok {
+				p.renameNow(conv, strings.TrimSpace(title.Text))
+			}
+		}, p.u.win)
+}
+
+// renameNow renames conv off the UI thread, checking the name first.
+func (p *membersPanel) renameNow(conv Conversation, title string) {
+	if err := checkName(FieldTitle, title); err != nil {
+		p.u.showError(err)
+		return
+	}
+	p.u.async(func() {
+		err := p.u.d.Messenger.Rename(conv.ID, title)
+		fyne.Do(func() {
+			if err != nil {
+				p.u.showError(err)
+				return
+			}
+			p.u.reloadConversations()
+		})
 	})
 }
 

@@ -171,3 +171,36 @@ func TestLeaveGroup(t *testing.T) {
 		t.Errorf("banner = %q", got)
 	}
 }
+
+func TestRenameGroup(t *testing.T) {
+	h := newHarness(t, true)
+	openGroup(t, h)
+	p := h.u.main.members
+	p.toggle()
+	if !p.rename.Visible() {
+		t.Fatal("a group offers rename")
+	}
+	cases := []struct {
+		name, title, wantTitle, wantBanner string
+	}{
+		{"renamed", "Night shift", "Night shift", ""},
+		{"empty", "", "Night shift", "Give the group a name."},
+		{"too long", strings.Repeat("x", 65), "Night shift", "A group name can be at most 64 bytes long."},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			h.u.showError(nil)
+			p.renameNow(p.conv, c.title)
+			if got := h.u.main.title.Text; got != c.wantTitle {
+				t.Errorf("title = %q, want %q", got, c.wantTitle)
+			}
+			if got := h.bannerText(); got != c.wantBanner {
+				t.Errorf("banner = %q, want %q", got, c.wantBanner)
+			}
+		})
+	}
+	h.u.main.open("lobby")
+	if p.rename.Visible() {
+		t.Errorf("the Lobby offers rename")
+	}
+}

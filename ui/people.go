@@ -45,6 +45,7 @@ type People interface {
 	// the user types).
 	Directory() ([]Person, error)
 	AddMembers(conversation string, userIDs []string) error
+	Rename(conversation, title string) error
 	Leave(conversation string) error
 
 	Devices() ([]SignedInDevice, error)
