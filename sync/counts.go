@@ -2,6 +2,7 @@ package sync
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"time"
 
@@ -70,26 +71,51 @@ func (s *Store) Waiting(ctx context.Context, conversation string, kind MessageKi
 // MarkSeen records that this account saw every text message of a
 // conversation that waits for it: at once in the store and, through the
 // outbox, on the server (the senders see "seen") and the account's other
-// devices. It returns how many were marked.
+// devices. It writes one transaction however many there are, and returns
+// how many were marked.
 func (c *Client) MarkSeen(conversation string) (int, error) {
-	ids, err := c.store.Waiting(c.ctx, conversation, wire.KindText, maxSeenBatch)
+	n, err := c.store.queueSeen(c.ctx, conversation, time.Now())
 	if err != nil {
 		return 0, err
 	}
-	now := time.Now()
-	for _, id := range ids {
-		if err := c.store.queueReceipt(c.ctx, id, wire.ReceiptListened, 0, now); err != nil {
-			return 0, err
-		}
-	}
-	if len(ids) > 0 {
+	if n > 0 {
 		c.hints.post(ConversationChanged{Conversation: conversation})
 		c.hints.post(ConversationsChanged{})
 		wake(c.receiptWake)
 	}
-	return len(ids), nil
+	return n, nil
 }
 
-// maxSeenBatch bounds the receipts one MarkSeen queues; the rest wait for
-// the next call.
-const maxSeenBatch = 500
+// queueSeen queues a listened receipt (position 0: seen) for each text
+// message of conversation that waits for this account, and marks them
+// seen, in one transaction.
+func (s *Store) queueSeen(ctx context.Context, conversation string, now time.Time) (int, error) {
+	var n int64
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		me, err := getMeta(ctx, tx, metaUserID)
+		if err != nil {
+			return err
+		}
+		res, err := tx.ExecContext(ctx, `
+			INSERT INTO outbox_receipts (message, kind, position_ms, at)
+			SELECT m.id, ?, 0, ? FROM messages m LEFT JOIN playback p ON p.message = m.id
+			WHERE m.conversation = ? AND m.kind = 'text' AND `+waitingSQL+`
+			ON CONFLICT (message, kind) DO UPDATE SET position_ms = excluded.position_ms, at = excluded.at`,
+			wire.ReceiptListened, now.UnixNano(), conversation, me)
+		if err != nil {
+			return err
+		}
+		n, _ = res.RowsAffected()
+		_, err = tx.ExecContext(ctx, `
+			INSERT INTO playback (message, listened, position_ms, at)
+			SELECT m.id, 1, 0, ? FROM messages m LEFT JOIN playback p ON p.message = m.id
+			WHERE m.conversation = ? AND m.kind = 'text' AND `+waitingSQL+`
+			ON CONFLICT (message) DO UPDATE SET listened = 1, at = excluded.at`,
+			now.UnixMilli(), conversation, me)
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("mark %s seen: %w", conversation, err)
+	}
+	return int(n), nil
+}

@@ -114,3 +114,35 @@ func TestWaitingCounts(t *testing.T) {
 		})
 	}
 }
+
+func TestQueueSeen(t *testing.T) {
+	ctx := context.Background()
+	s := openTestStore(t)
+	signIn(t, s, "e1")
+	me, bob := wire.User{ID: "u-me", Name: "me"}, wire.User{ID: "u-b", Name: "bob"}
+	conv := wire.Conversation{ID: "c", Kind: wire.ConversationGroup, Title: "g", Members: []wire.User{me, bob}}
+	evs := []wire.Event{{Cursor: 1, Kind: wire.EventConversation, Info: &conv}}
+	for i, from := range []wire.User{bob, bob, me, bob} {
+		m := wire.Message{ID: newMessageID(), Conversation: "c", Seq: int64(i + 1), Sender: from, Kind: wire.KindText, State: wire.StateComplete, Text: "t"}
+		evs = append(evs, wire.Event{Cursor: int64(i + 2), Kind: wire.EventMessage, Message: &m})
+	}
+	voice := wire.Message{ID: newMessageID(), Conversation: "c", Seq: 9, Sender: bob, Kind: wire.KindVoice, State: wire.StateComplete, DurationMs: 1000, Packets: 50}
+	evs = append(evs, wire.Event{Cursor: 9, Kind: wire.EventMessage, Message: &voice})
+	if _, err := s.applyEvents(ctx, evs, true, 9, ""); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []int{3, 0} {
+		n, err := s.queueSeen(ctx, "c", time.Now())
+		if err != nil || n != want {
+			t.Errorf("queueSeen = %d, %v; want %d", n, err, want)
+		}
+	}
+	cs, _ := s.Conversations(ctx)
+	if cs[0].Unread != 0 || cs[0].Unplayed != 1 {
+		t.Errorf("after seen: unread %d unplayed %d, want 0 and 1 (voice is not seen by reading)", cs[0].Unread, cs[0].Unplayed)
+	}
+	rs, err := s.queuedReceipts(ctx, 10)
+	if err != nil || len(rs) != 3 {
+		t.Errorf("queued receipts = %d, %v; want 3", len(rs), err)
+	}
+}
