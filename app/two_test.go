@@ -155,7 +155,11 @@ func TestTwoInstances(t *testing.T) {
 		h, err := acc.c.Store().Heard(context.Background(), lobby, sent.ID)
 		return err == nil && len(h[sent.ID].Heard) > 0
 	})
-	b.poll(t, 2*time.Second, "B's bubble shows 'Seen by alice'", func() bool { return b.shows("Seen by alice") })
+	if m, err := b.msgr.Message(sent.ID); err == nil {
+		t.Logf("B's message: state %v receipts %+v", m.State, m.Receipts)
+	}
+	// alice is the only other member of this Lobby: everyone saw it.
+	b.poll(t, 2*time.Second, "B's bubble shows 'Seen by everyone'", func() bool { return b.shows("Seen by everyone") })
 	shot := filepath.Join(t.TempDir(), "a.png")
 	if dir := os.Getenv("PARLEY_TEST_SCREENSHOTS"); dir != "" {
 		shot = filepath.Join(dir, "two_instances_a.png")
