@@ -39,6 +39,9 @@ func userError(err error) error {
 	if err == nil {
 		return nil
 	}
+	if te := trustError(err); te != nil {
+		return te
+	}
 	for _, e := range userErrors {
 		for _, from := range e.from {
 			if errors.Is(err, from) {

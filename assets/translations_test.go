@@ -84,8 +84,9 @@ func TestTranslationKeySetsMatch(t *testing.T) {
 }
 
 // TestCodeStringsTranslated parses ui/ and app/ and fails for a lang.L call
-// whose key is in no bundle or is not a literal, and for a literal passed
-// straight to a widget.
+// whose key is in no bundle or is not a literal (or a string constant of
+// the file), for a literal passed straight to a widget, and for a bundle
+// key no code uses.
 func TestCodeStringsTranslated(t *testing.T) {
 	keys := readKeys(t)
 	var files []string
@@ -114,6 +115,20 @@ func TestCodeStringsTranslated(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		// String constants of the file, for lang.L(someConst).
+		consts := map[string]string{}
+		for _, d := range f.Decls {
+			if g, ok := d.(*ast.GenDecl); ok && g.Tok == token.CONST {
+				for _, sp := range g.Specs {
+					vs := sp.(*ast.ValueSpec)
+					for i, v := range vs.Values {
+						if lit, ok := v.(*ast.BasicLit); ok && lit.Kind == token.STRING && i < len(vs.Names) {
+							consts[vs.Names[i].Name], _ = strconv.Unquote(lit.Value)
+						}
+					}
+				}
+			}
+		}
 		ast.Inspect(f, func(n ast.Node) bool {
 			call, ok := n.(*ast.CallExpr)
 			if !ok {
@@ -125,12 +140,21 @@ func TestCodeStringsTranslated(t *testing.T) {
 			}
 			pos := fset.Position(call.Pos())
 			if id, ok := sel.X.(*ast.Ident); ok && id.Name == "lang" && len(call.Args) > 0 {
-				lit, ok := call.Args[0].(*ast.BasicLit)
-				if !ok || lit.Kind != token.STRING {
-					t.Errorf("%s: lang.%s with a key that is not a string literal", pos, sel.Sel.Name)
+				var key string
+				switch a := call.Args[0].(type) {
+				case *ast.BasicLit:
+					key, _ = strconv.Unquote(a.Value)
+				case *ast.Ident:
+					k, ok := consts[a.Name]
+					if !ok {
+						t.Errorf("%s: lang.%s(%s): not a string constant of this file", pos, sel.Sel.Name, a.Name)
+						return true
+					}
+					key = k
+				default:
+					t.Errorf("%s: lang.%s with a key that is not a string literal or constant", pos, sel.Sel.Name)
 					return true
 				}
-				key, _ := strconv.Unquote(lit.Value)
 				used[key] = true
 				for _, l := range Languages {
 					if _, ok := keys[l][key]; !ok {

@@ -117,7 +117,7 @@ func dial(t *testing.T, url string) *client {
 // reader starts (handlers must not change under a running reader).
 func dialWith(t *testing.T, url string, setup func(*websocket.Conn)) *client {
 	t.Helper()
-	conn, _, err := websocket.DefaultDialer.Dial(url, nil)
+	conn, _, err := testDialer.Dial(url, nil)
 	if err != nil {
 		t.Fatalf("dial %s: %v", url, err)
 	}

@@ -176,6 +176,8 @@ func userMessage(err error, screen string) string {
 		return lang.L("The voice message could not be saved to that file.")
 	case errors.Is(err, ErrSaveSettings):
 		return lang.L("Your settings could not be saved.")
+	case errors.Is(err, ErrCertificateChanged):
+		return lang.L("The server's certificate changed, so nothing was sent to it. Compare its fingerprint before you trust it.")
 	case errors.As(err, &we):
 		return codeMessage(we.Code)
 	default:

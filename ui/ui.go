@@ -5,6 +5,7 @@ import (
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/dialog"
 	"fyne.io/fyne/v2/lang"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
@@ -45,6 +46,11 @@ type UI struct {
 	stopHints  chan struct{}
 	hintsDone  chan struct{}
 	stopLevel  chan struct{}
+
+	// trustOpen is set while the trust prompt (trustDialog) is shown.
+	trustOpen      bool
+	trustDialog    dialog.Dialog
+	trustDismissed string // fingerprint whose prompt was cancelled
 }
 
 // New builds Parley's window on a; it shows nothing until Show. The caller
@@ -269,7 +275,9 @@ func (u *UI) handleHint(h Hint) {
 	case HintConnection:
 		fyne.Do(func() {
 			u.main.refreshStatus()
-			if st := m.Status(); u.screen != "signin" && u.screen != "connect" && st.User == "" && st.Server != "" {
+			st := m.Status()
+			u.askTrustStatus(st.Err)
+			if u.screen != "signin" && u.screen != "connect" && st.User == "" && st.Server != "" {
 				// Signed out by the server (revoked, expired): say why
 				// where the user signs in again.
 				u.showSignIn()
