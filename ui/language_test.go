@@ -1,11 +1,13 @@
 package ui
 
 import (
+	"slices"
 	"testing"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/canvas"
 	"fyne.io/fyne/v2/test"
+	"fyne.io/fyne/v2/widget"
 
 	"parley/assets"
 )
@@ -82,5 +84,44 @@ func TestMainScreenInChinese(t *testing.T) {
 				test.AssertImageMatches(t, "main_zh.png", h.u.win.Canvas().Capture())
 			}
 		})
+	}
+}
+
+// TestLanguageSwitchAppliesNow: choosing 中文 in Settings redraws the
+// window in Chinese at once, without a restart.
+func TestLanguageSwitchAppliesNow(t *testing.T) {
+	useLanguage(t, "en_US.UTF-8", "")
+	zh, err := assets.TranslationKeys("zh")
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := newHarness(t, true)
+	seedConversations(h)
+	h.u.showSettings()
+	var sel *widget.Select
+	for _, o := range test.LaidOutObjects(h.u.win.Content()) {
+		if s, ok := o.(*widget.Select); ok && slices.Contains(s.Options, "中文") {
+			sel = s
+		}
+	}
+	if sel == nil {
+		t.Fatal("no language choice in settings")
+	}
+	sel.SetSelected("中文")
+	if h.set.p.Language != "zh" {
+		t.Errorf("saved language = %q, want zh", h.set.p.Language)
+	}
+	if texts := renderedTexts(h.u.win); !slices.Contains(texts, zh["Settings"]) {
+		t.Errorf("settings not redrawn in Chinese: %q", texts)
+	}
+	h.u.showMain()
+	texts := renderedTexts(h.u.win)
+	for _, want := range []string{zh["Hold to talk"], zh["New conversation"], zh["Lobby"]} {
+		if !slices.Contains(texts, want) {
+			t.Errorf("%q not drawn after the switch; drawn: %q", want, texts)
+		}
+	}
+	if h.u.main.current == "" || len(h.u.main.msgs) == 0 {
+		t.Errorf("the rebuilt main screen lost the open conversation")
 	}
 }

@@ -93,9 +93,14 @@ func (u *UI) showSettings() {
 		}
 	}
 	language.OnChanged = func(string) {
-		p.Language = languages[language.SelectedIndex()].code
+		code := languages[language.SelectedIndex()].code
+		if code == p.Language {
+			return
+		}
+		p.Language = code
 		save()
 		u.showError(nil)
+		u.applyLanguage()
 	}
 	host := widget.NewCheck(lang.L("Host a server on this computer"), func(on bool) { u.connect.setHosting(on) })
 	host.Checked = u.d.Host != nil && u.d.Host.Running()
@@ -127,8 +132,7 @@ func (u *UI) showSettings() {
 		widget.NewFormItem(lang.L("Auto-play"), autoPlay),
 		widget.NewFormItem(lang.L("Cue volume"), cue),
 		widget.NewFormItem(lang.L("Default speed"), speed),
-		widget.NewFormItem(lang.L("Language"), container.NewVBox(language,
-			widget.NewLabel(lang.L("Language changes apply after a restart.")))),
+		widget.NewFormItem(lang.L("Language"), language),
 		widget.NewFormItem(lang.L("Server"), host),
 		widget.NewFormItem(lang.L("Devices"), widget.NewButtonWithIcon(lang.L("Signed-in devices…"), theme.ComputerIcon(), func() {
 			u.keys.capture = nil

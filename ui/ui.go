@@ -9,6 +9,8 @@ import (
 	"fyne.io/fyne/v2/lang"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
+
+	"parley/assets"
 )
 
 // levelRefresh is how often the talk panel re-reads the input level.
@@ -144,6 +146,24 @@ func (u *UI) Close() {
 		close(u.stopHints)
 	}
 	<-u.hintsDone
+}
+
+// applyLanguage makes the language setting take effect now: the bundles
+// are reloaded and the screens rebuilt in it (their texts are looked up
+// when they are built), then the settings screen shows again. Fyne's own
+// dialogs follow from the next one opened.
+func (u *UI) applyLanguage() {
+	if _, err := assets.LoadTranslations(u.prefs.Language); err != nil {
+		u.showError(err)
+		return
+	}
+	u.connect = newConnectScreen(u)
+	u.signIn = newSignInScreen(u)
+	u.main = newMainScreen(u)
+	u.devices = nil
+	u.main.refreshStatus()
+	u.reloadConversations()
+	u.showSettings()
 }
 
 // Window sizes: the default and the smallest one remembered.
