@@ -31,3 +31,21 @@ func TestMembersOf(t *testing.T) {
 		}
 	}
 }
+
+func TestNewMessagesText(t *testing.T) {
+	cases := []struct {
+		voice, text int
+		want        string
+	}{
+		{1, 0, "New voice message in crew"},
+		{3, 0, "3 new voice messages in crew"},
+		{0, 1, "New message in crew"},
+		{0, 4, "4 new messages in crew"},
+		{2, 1, "2 voice and 1 text messages in crew"},
+	}
+	for _, c := range cases {
+		if got := newMessagesText("crew", c.voice, c.text); got != c.want {
+			t.Errorf("newMessagesText(%d, %d) = %q, want %q", c.voice, c.text, got, c.want)
+		}
+	}
+}
