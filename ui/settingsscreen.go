@@ -8,7 +8,8 @@ import (
 	"fyne.io/fyne/v2/widget"
 )
 
-// languages offered in settings; "" follows the system.
+// languages offered in settings, each named in its own language; ""
+// follows the system (named in the current language).
 var languages = []struct{ code, name string }{{"", "System"}, {"en", "English"}, {"zh", "中文"}}
 
 // showSettings replaces the window content with the settings screen.
@@ -85,6 +86,9 @@ func (u *UI) showSettings() {
 	langNames := make([]string, len(languages))
 	for i, l := range languages {
 		langNames[i] = l.name
+		if l.code == "" {
+			langNames[i] = lang.L("System language")
+		}
 	}
 	language := widget.NewSelect(langNames, nil)
 	for i, l := range languages {
