@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"parley/audio"
+	"parley/server/wire"
 	"parley/sync"
 	"parley/ui"
 )
@@ -20,6 +21,9 @@ var userErrors = []struct {
 	{[]error{sync.ErrTokenInvalid}, ui.ErrSignInExpired},
 	{[]error{sync.ErrRevoked}, ui.ErrRevoked},
 	{[]error{sync.ErrUsernameTaken}, ui.ErrUsernameTaken},
+	{[]error{sync.ErrInvalidName}, &ui.InputError{Field: ui.FieldUsername, Problem: ui.ProblemInvalid}},
+	{[]error{sync.ErrWeakPassword}, &ui.InputError{Field: ui.FieldPassword, Problem: ui.ProblemWeak, Limit: wire.MinPasswordRunes}},
+	{[]error{sync.ErrInsecure}, ui.ErrBadAddress},
 	{[]error{sync.ErrRegistrationClosed}, ui.ErrRegistrationOff},
 	{[]error{sync.ErrProtocolMismatch}, ui.ErrOtherVersion},
 	{[]error{sync.ErrServerUnreachable}, ui.ErrServerUnreachable},

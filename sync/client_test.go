@@ -359,6 +359,9 @@ func TestSignInErrors(t *testing.T) {
 		{"wrong password", func(c *Config) { c.Username, c.Password, c.Register = "ann", "not-her-password", false }, ErrAuthFailed},
 		{"taken name, other password", func(c *Config) { c.Username, c.Password = "ann", "not-her-password" }, ErrAuthFailed},
 		{"no credentials", func(c *Config) { c.Password = "" }, ErrNoCredentials},
+		{"weak password", func(c *Config) { c.Username, c.Password, c.Register = "zoe", "short", true }, ErrWeakPassword},
+		{"name with a bidi override", func(c *Config) { c.Username, c.Password, c.Register = "ann\u202e", "long enough", true }, ErrInvalidName},
+		{"look-alike of a name in use", func(c *Config) { c.Username, c.Password, c.Register = "\u0430nn", "long enough", true }, ErrAuthFailed},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -419,6 +422,11 @@ func TestConversationsDevicesSignOut(t *testing.T) {
 	if err := a.AddMember(ctx, group.ID, bobID); err != nil {
 		t.Fatal(err)
 	}
+	// Bob learns he was added from a delta event and reads the members.
+	b.waitFor("bob in the band", func() bool {
+		c, err := b.store.Conversation(ctx, group.ID)
+		return err == nil && c.Member && len(c.Members) == 2
+	})
 	id, _ := a.SendText(group.ID, "hello band")
 	b.waitFor("group message", func() bool { _, err := b.store.Message(ctx, id); return err == nil })
 	if err := b.Leave(ctx, group.ID); err != nil {
@@ -566,7 +574,7 @@ func TestRenameReachesMembers(t *testing.T) {
 		return err == nil && c.Title == "Night shift"
 	})
 	var re *RequestError
-	if err := a.Rename(ctx, g.ID, ""); !errors.As(err, &re) || re.Code() != wire.CodeBadRequest {
-		t.Errorf("empty title: %v, want a bad_request answer", err)
+	if err := a.Rename(ctx, g.ID, ""); !errors.As(err, &re) || re.Code() != wire.CodeInvalidName {
+		t.Errorf("empty title: %v, want an invalid_name answer", err)
 	}
 }

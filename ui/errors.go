@@ -3,6 +3,7 @@ package ui
 import (
 	"errors"
 	"fmt"
+	"unicode/utf8"
 
 	"fyne.io/fyne/v2/lang"
 
@@ -58,6 +59,7 @@ const (
 	ProblemInvalid                 // not allowed characters
 	ProblemUnknown                 // Value names no user on the server
 	ProblemTooMany                 // more than Limit entries
+	ProblemWeak                    // a password the server's rules refuse
 )
 
 // InputError is input the user must correct. It is checked before sending
@@ -106,16 +108,21 @@ func checkName(f Field, name string) error {
 	return nil
 }
 
-// checkPassword applies the server's password rules; signUp adds the
-// minimum length that only registration enforces.
-func checkPassword(pass string, signUp bool) error {
+// checkPassword applies the server's password rules (wire.CheckPassword)
+// for a new account; signing in only needs a password of allowed length.
+func checkPassword(user, pass string, signUp bool) error {
 	switch {
 	case pass == "":
 		return &InputError{Field: FieldPassword, Problem: ProblemMissing}
 	case len(pass) > wire.MaxPasswordBytes:
 		return &InputError{Field: FieldPassword, Problem: ProblemTooLong, Limit: wire.MaxPasswordBytes}
-	case signUp && len(pass) < wire.MinPasswordBytes:
-		return &InputError{Field: FieldPassword, Problem: ProblemTooShort, Limit: wire.MinPasswordBytes}
+	case !signUp:
+		return nil
+	case utf8.RuneCountInString(pass) < wire.MinPasswordRunes:
+		return &InputError{Field: FieldPassword, Problem: ProblemTooShort, Limit: wire.MinPasswordRunes}
+	}
+	if err := wire.CheckPassword(user, pass); err != nil {
+		return &InputError{Field: FieldPassword, Problem: ProblemWeak, Limit: wire.MinPasswordRunes}
 	}
 	return nil
 }
@@ -196,13 +203,15 @@ func inputMessage(e *InputError) string {
 		case ProblemTooLong:
 			return lang.L("A username can be at most {{.Limit}} bytes long.", data)
 		}
-		return lang.L("A username cannot contain control characters.")
+		return lang.L("A username can only use visible characters, with single spaces between words.")
 	case FieldPassword:
 		switch e.Problem {
 		case ProblemMissing:
 			return lang.L("Enter a password.")
 		case ProblemTooShort:
 			return lang.L("A password needs at least {{.Limit}} characters.", data)
+		case ProblemWeak:
+			return lang.L("Choose a stronger password: at least {{.Limit}} characters, and not your username.", data)
 		}
 		return lang.L("A password can be at most {{.Limit}} bytes long.", data)
 	case FieldMembers:
@@ -220,7 +229,7 @@ func inputMessage(e *InputError) string {
 		case ProblemTooLong:
 			return lang.L("A group name can be at most {{.Limit}} bytes long.", data)
 		}
-		return lang.L("A group name cannot contain control characters.")
+		return lang.L("A group name can only use visible characters, with single spaces between words.")
 	default:
 		if e.Problem == ProblemMissing {
 			return lang.L("Enter the server's address, or pick a server found on this network.")
@@ -250,6 +259,10 @@ func codeMessage(c wire.Code) string {
 		return lang.L("This server does not accept new accounts. Ask the person who runs it.")
 	case wire.CodeUsernameTaken:
 		return lang.L("That username is taken. Choose another, or sign in if it is yours.")
+	case wire.CodeInvalidName:
+		return lang.L("The server does not allow that name. Use visible characters, with single spaces between words.")
+	case wire.CodeWeakPassword:
+		return lang.L("The server finds that password too weak. Choose a longer one that is not your username.")
 	case wire.CodeNotMember:
 		return lang.L("You are not in that conversation any more.")
 	case wire.CodeNotFound:
@@ -262,6 +275,12 @@ func codeMessage(c wire.Code) string {
 		return lang.L("That voice message is already finished.")
 	case wire.CodeIncomplete:
 		return lang.L("The voice message is still arriving at the server; it completes on its own.")
+	case wire.CodeOutOfRange:
+		return lang.L("The server did not accept where playback stopped; it keeps the last position it had.")
+	case wire.CodeMismatch:
+		return lang.L("The server did not accept the end of that voice message: its length does not match what arrived.")
+	case wire.CodePacketGap:
+		return lang.L("Part of the voice message did not arrive in order; it is sent again from where the server has it.")
 	case wire.CodeRateLimited:
 		return lang.L("You are sending faster than the server allows. Wait a moment and try again.")
 	case wire.CodeUnavailable:

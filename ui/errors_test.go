@@ -80,7 +80,7 @@ func TestEveryWireCodeHasWords(t *testing.T) {
 				if got == "" || got == userMessage(errors.New("x"), "main") {
 					t.Errorf("%s: generic or empty message %q", c, got)
 				}
-				for _, leak := range []string{raw.Message, string(c), "ref", "hello", "64"} {
+				for _, leak := range []string{raw.Message, string(c), raw.Ref, "hello", "64"} {
 					if strings.Contains(got, leak) {
 						t.Errorf("%s: message %q shows protocol text %q", c, got, leak)
 					}
@@ -128,8 +128,11 @@ func TestUserMessage(t *testing.T) {
 			"There is no user “bbo” on this server."},
 		{"long username", checkUsername(strings.Repeat("a", wire.MaxNameBytes+1)), "signin",
 			"A username can be at most 64 bytes long."},
-		{"control character", checkUsername("bob\x07"), "signin", "A username cannot contain control characters."},
-		{"short password on sign-up", checkPassword("abc", true), "signin", "A password needs at least 6 characters."},
+		{"control character", checkUsername("bob\x07"), "signin", "A username can only use visible characters, with single spaces between words."},
+		{"bidi override", checkUsername("bob\u202e"), "signin", "A username can only use visible characters, with single spaces between words."},
+		{"short password on sign-up", checkPassword("dave", "abc", true), "signin", "A password needs at least 8 characters."},
+		{"password is the username", checkPassword("davedave", "davedave", true), "signin", "Choose a stronger password: at least 8 characters, and not your username."},
+		{"short password signing in", checkPassword("dave", "abc", false), "signin", ""},
 		{"local failure", errors.New("open store /x: disk I/O error"), "main",
 			"Something went wrong. Try again; if it keeps happening, restart Parley."},
 	}
@@ -152,7 +155,9 @@ func TestSignUpChecksRulesBeforeSending(t *testing.T) {
 	}{
 		{"empty username", "", "secret1", true, "Enter a username."},
 		{"username too long", strings.Repeat("é", 33), "secret1", true, "A username can be at most 64 bytes long."},
-		{"password too short", "dave", "abc", true, "A password needs at least 6 characters."},
+		{"password too short", "dave", "abc", true, "A password needs at least 8 characters."},
+		{"password is the username", "davedave", "davedave", true, "Choose a stronger password: at least 8 characters, and not your username."},
+		{"doubled space in username", "dave  smith", "secret-password", true, "A username can only use visible characters, with single spaces between words."},
 		{"password too long", "dave", strings.Repeat("p", wire.MaxPasswordBytes+1), false, "A password can be at most 256 bytes long."},
 		{"empty password", "dave", "", false, "Enter a password."},
 	}

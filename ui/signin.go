@@ -76,7 +76,7 @@ func (s *signInScreen) submit(create bool) {
 	user, pass := strings.TrimSpace(s.username.Text), s.password.Text
 	check := checkUsername(user)
 	if check == nil {
-		check = checkPassword(pass, create)
+		check = checkPassword(user, pass, create)
 	}
 	if check != nil {
 		s.u.showError(check)

@@ -142,8 +142,8 @@ func TestSignIn(t *testing.T) {
 		{"right password", "alice", "secret", false, "main", ""},
 		{"wrong password", "alice", "nope", false, "signin", "Wrong username or password."},
 		{"unknown user", "bob", "x", false, "signin", "Wrong username or password."},
-		{"create account", "bob", "secret2", true, "main", ""},
-		{"create taken", "alice", "secret2", true, "signin", "That username is taken. Choose another, or sign in if it is yours."},
+		{"create account", "bob", "secret-2026", true, "main", ""},
+		{"create taken", "alice", "secret-2026", true, "signin", "That username is taken. Choose another, or sign in if it is yours."},
 		{"empty password", "alice", "", false, "signin", "Enter a password."},
 	}
 	for _, c := range cases {
