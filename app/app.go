@@ -29,6 +29,7 @@ import (
 func Run(cfg Config) error {
 	start := time.Now()
 	log := cfg.logger()
+	traceOn(cfg)
 	if cfg.DataDir != "" {
 		if err := isolatePreferences(cfg.DataDir); err != nil {
 			return err
@@ -85,6 +86,9 @@ func Run(cfg Config) error {
 			a.SendNotification(fyne.NewNotification("Parley", newMessagesText(title, voice, text)))
 		}
 	}
+	pl := newPlayer(sys, msgr, hints, log)
+	router := newLiveRouter(sys, pl, livePolicyOf(prefs), log)
+	msgr.router = router
 	signInAtStart(cfg, &prefs, store, msgr, h, log)
 
 	var wg gosync.WaitGroup
@@ -94,7 +98,6 @@ func Run(cfg Config) error {
 		defer wg.Done()
 		rec.warm()
 	}()
-	pl := newPlayer(sys, msgr, hints, log)
 
 	u := ui.New(a, ui.Deps{
 		Messenger: msgr,
@@ -103,10 +106,11 @@ func Run(cfg Config) error {
 		Discovery: disc,
 		Host:      h,
 		Devices:   devices{sys},
-		Settings:  settings{store: store, sys: sys},
+		Settings:  settings{store: store, sys: sys, router: router},
 		Hints:     hints.ch,
 		Cue:       sys.cue,
 		Logger:    log.With("component", "ui"),
+		Focus:     router.OpenConversation,
 	})
 	win := u.Window()
 	win.SetMaster()
@@ -139,6 +143,7 @@ func Run(cfg Config) error {
 	errs = append(errs, msgr.Close())
 	disc.close()
 	errs = append(errs, h.Stop(), sys.close())
+	printTrace(traceOut)
 	return errors.Join(errs...)
 }
 

@@ -58,11 +58,14 @@ type Recorder struct {
 	peaks     []float32
 	frames    framer
 	history   []int16 // last maxPreRoll of input, a ring
-	histPos   int
-	histFull  bool
-	finished  *Recording // set when a file source ended the recording
-	pktBuf    [maxPacketBytes]byte
-	err       error
+	// frameStart is when the first sample of the frame being filled was
+	// read (trace only).
+	frameStart time.Time
+	histPos    int
+	histFull   bool
+	finished   *Recording // set when a file source ended the recording
+	pktBuf     [maxPacketBytes]byte
+	err        error
 }
 
 // Flowing is closed once the microphone has been delivering audio for about
@@ -282,6 +285,15 @@ func (r *Recorder) process(s []int16) {
 		}
 	}
 	if r.recording {
+		if TraceEnabled() {
+			// The oldest of these samples has waited about as long as
+			// they last (they were read when the newest arrived).
+			now := time.Now()
+			Trace(StageCapture, samplesToDuration(int64(len(s))))
+			if r.frames.n == 0 {
+				r.frameStart = now
+			}
+		}
 		r.frames.push(s, r.onFrame)
 	}
 }
@@ -301,7 +313,19 @@ func (r *Recorder) lastHistory(n int) []int16 {
 }
 
 func (r *Recorder) onFrame(frame []int16) {
+	tracing := TraceEnabled()
+	var t0 time.Time
+	if tracing {
+		t0 = time.Now()
+		if !r.frameStart.IsZero() {
+			Trace(StageFramer, t0.Sub(r.frameStart))
+		}
+		r.frameStart = t0 // the next frame starts in this chunk
+	}
 	n, err := r.enc.EncodeTo(frame, r.pktBuf[:])
+	if tracing {
+		Trace(StageEncode, time.Since(t0))
+	}
 	if err != nil {
 		r.err = err // keep recording: a bad frame must not end the message
 		n = 0

@@ -235,6 +235,9 @@ func (s *mainScreen) open(id string) {
 		s.u.prefs.LastConversation = id
 		s.u.savePrefs()
 	}
+	if s.u.d.Focus != nil {
+		s.u.d.Focus(id)
+	}
 	s.msgs = nil
 	s.talkNote.SetText("")
 	for i, c := range s.convs {
@@ -316,7 +319,8 @@ func (s *mainScreen) atBottom() bool {
 }
 
 // messageChanged updates one message in place (live growth, state) and
-// starts live playback when it should.
+// notifies of a live talker while in the background. Live playback is
+// started by the app's live router, not here.
 func (s *mainScreen) messageChanged(m Message) {
 	i, ok := s.index[m.ID]
 	if m.Conversation == s.current {
@@ -333,13 +337,6 @@ func (s *mainScreen) messageChanged(m Message) {
 	if !s.u.foreground && !s.u.notified[m.ID] {
 		s.u.notified[m.ID] = true
 		s.u.app.SendNotification(fyne.NewNotification("Parley", m.Sender+lang.L(" is talking")))
-	}
-	pb := s.u.d.Player.Playback()
-	idle := pb.State != PlayPlaying
-	if idle && (m.Conversation == s.current || s.u.prefs.AutoPlayLive) {
-		if err := s.u.d.Player.Play(m.ID, LiveEdge, 1); err != nil {
-			s.u.showError(err)
-		}
 	}
 }
 

@@ -1,0 +1,50 @@
+package app
+
+// Notifications: "new messages" for conversations that gained messages
+// waiting for the user (sync's counts, the ones the badge shows): voice
+// ones unless the conversation was live just now, and text ones.
+
+import (
+	"context"
+	"time"
+)
+
+// waitCount is a conversation's messages that wait for the user, as
+// sync counts them (the same numbers the badge shows).
+type waitCount struct{ voice, text int }
+
+// checkUnplayed compares the waiting counts with the last ones and reports
+// conversations that gained messages: voice ones unless the conversation
+// was live just now (ui announced the talker), and text ones.
+func (m *messenger) checkUnplayed(acc *account) {
+	convs, err := acc.c.Store().Conversations(context.Background())
+	if err != nil {
+		return
+	}
+	type gain struct {
+		title       string
+		voice, text int
+	}
+	var gains []gain
+	m.mu.Lock()
+	first := m.waiting == nil
+	prev := m.waiting
+	m.waiting = make(map[string]waitCount, len(convs))
+	for _, c := range convs {
+		m.waiting[c.ID] = waitCount{c.Unplayed, c.Unread}
+		if first || !c.Member {
+			continue
+		}
+		g := gain{title: convTitle(c, acc.user), voice: c.Unplayed - prev[c.ID].voice, text: c.Unread - prev[c.ID].text}
+		if t, ok := m.liveConv[c.ID]; ok && time.Since(t) < liveQuiet {
+			g.voice = 0
+		}
+		if g.voice > 0 || g.text > 0 {
+			gains = append(gains, gain{g.title, max(g.voice, 0), max(g.text, 0)})
+		}
+	}
+	m.mu.Unlock()
+	for _, g := range gains {
+		m.newMessages(g.title, g.voice, g.text)
+	}
+}
