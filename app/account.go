@@ -16,7 +16,7 @@ func (m *messenger) startAccount(c *sync.Client, server, user string, signedIn b
 	acc := &account{c: c, server: server, user: user, cancel: cancel, state: make(chan struct{}, 1), signedIn: signedIn}
 	m.mu.Lock()
 	m.acc = acc
-	m.unplayed = nil
+	m.waiting = nil
 	m.mu.Unlock()
 	acc.wg.Add(3)
 	go func() {

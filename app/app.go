@@ -38,8 +38,10 @@ func Run(cfg Config) error {
 	a.SetIcon(assets.Icon)
 	store := ui.PreferencesSettings{P: a.Preferences()}
 	prefs := store.Load()
-	if err := assets.LoadTranslations(prefs.Language); err != nil {
+	if code, err := assets.LoadTranslations(prefs.Language); err != nil {
 		log.Warn("translations", "err", err)
+	} else {
+		log.Debug("translations", "language", code, "setting", prefs.Language)
 	}
 	root := cfg.DataDir
 	if root == "" {
@@ -77,14 +79,10 @@ func Run(cfg Config) error {
 	var focused atomic.Bool
 	focused.Store(true)
 	msgr := newMessenger(dirs.accounts, deviceName(), log, hints)
-	msgr.newVoice = func(title string, n int) {
+	msgr.newMessages = func(title string, voice, text int) {
 		sys.cue(ui.CueMessage)
 		if !focused.Load() && !sys.muted.Load() {
-			text := lang.L("New voice message in ") + title
-			if n > 1 {
-				text = strconv.Itoa(n) + lang.L(" new voice messages in ") + title
-			}
-			a.SendNotification(fyne.NewNotification("Parley", text))
+			a.SendNotification(fyne.NewNotification("Parley", newMessagesText(title, voice, text)))
 		}
 	}
 	pl := newPlayer(sys, msgr, hints, log)
@@ -113,6 +111,7 @@ func Run(cfg Config) error {
 		Settings:  settings{store: store, sys: sys, rec: rec, router: router},
 		Hints:     hints.ch,
 		Cue:       sys.cue,
+		Logger:    log.With("component", "ui"),
 		Focus:     router.OpenConversation,
 		GlobalKey: gk,
 		Files:     fileSender{msgr: msgr, log: log.With("component", "files")},
@@ -197,6 +196,24 @@ func signInAtStart(cfg Config, prefs *ui.Prefs, store ui.PreferencesSettings, m 
 		return
 	}
 	m.choose(prefs.LastServer)
+}
+
+// newMessagesText is the notification for messages that arrived in a
+// conversation.
+func newMessagesText(title string, voice, text int) string {
+	data := map[string]any{"Conversation": title, "Voice": voice, "Text": text}
+	switch {
+	case voice > 0 && text > 0:
+		return lang.L("{{.Voice}} voice and {{.Text}} text messages in {{.Conversation}}", data)
+	case voice > 1:
+		return lang.L("{{.Voice}} new voice messages in {{.Conversation}}", data)
+	case voice == 1:
+		return lang.L("New voice message in {{.Conversation}}", data)
+	case text > 1:
+		return lang.L("{{.Text}} new messages in {{.Conversation}}", data)
+	default:
+		return lang.L("New message in {{.Conversation}}", data)
+	}
 }
 
 // reportStartup prints, once the signed-in account's first conversation

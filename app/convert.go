@@ -48,10 +48,10 @@ func toUIMessage(m sync.Message) ui.Message {
 				out.Waveform[i] = float32(v) / 255
 			}
 		}
-		// sync marks any listened receipt; the end is reached when the
-		// position is at the duration (MarkListened with done sets it so).
-		out.Listened = m.Listened && out.State != ui.StateLive && m.Position >= out.Duration
 	}
+	// sync's Listened is the one definition of played to the end (voice)
+	// or seen (text), the same the counts use.
+	out.Listened = m.Listened
 	return out
 }
 
@@ -74,7 +74,7 @@ func convTitle(c sync.Conversation, me string) string {
 }
 
 func toUIConversation(c sync.Conversation, me string, talkingIDs []string) ui.Conversation {
-	out := ui.Conversation{ID: c.ID, Title: convTitle(c, me), Kind: ui.KindGroup, Unplayed: c.Unplayed}
+	out := ui.Conversation{ID: c.ID, Title: convTitle(c, me), Kind: ui.KindGroup, Unplayed: c.Unplayed, Unread: c.Unread}
 	switch {
 	case c.Lobby:
 		out.Kind = ui.KindLobby

@@ -50,7 +50,7 @@ func TestToUIMessage(t *testing.T) {
 	}{
 		{"complete, unplayed", func(*sync.Message) {}, ui.StateComplete, false, 3 * time.Second},
 		{"listened to the end", func(m *sync.Message) { m.Listened, m.Position = true, 3*time.Second }, ui.StateComplete, true, 3 * time.Second},
-		{"paused half way", func(m *sync.Message) { m.Listened, m.Position = true, time.Second }, ui.StateComplete, false, 3 * time.Second},
+		{"paused half way", func(m *sync.Message) { m.Listened, m.Position = false, time.Second }, ui.StateComplete, false, 3 * time.Second},
 		{"live grows with packets", func(m *sync.Message) { m.State, m.Duration, m.Packets = wire.StateRecording, 0, 50 }, ui.StateLive, false, time.Second},
 		{"pending beats live", func(m *sync.Message) { m.State, m.Pending = wire.StateRecording, true }, ui.StatePending, false, 3 * time.Second},
 		{"abandoned", func(m *sync.Message) { m.State = wire.StateAbandoned }, ui.StateAbandoned, false, 3 * time.Second},

@@ -70,7 +70,7 @@ func (g *globalKey) run() {
 		case r := <-g.req:
 			closeSrc()
 			if !r.on {
-				g.report(ui.GlobalKeyStatus{Note: "The talk key works while Parley's window has the focus."})
+				g.report(ui.GlobalKeyStatus{Note: ui.GlobalKeyWindowOnly})
 				continue
 			}
 			s, err := g.open(hotkey.ParseKey(r.key))
@@ -81,14 +81,14 @@ func (g *globalKey) run() {
 			}
 			src, events = s, s.Events()
 			g.log.Info("global talk key", "key", r.key, "via", s.Name())
-			g.report(ui.GlobalKeyStatus{Active: true, Note: "The talk key works in every window."})
+			g.report(ui.GlobalKeyStatus{Active: true, Note: ui.GlobalKeyEverywhere})
 		case e, ok := <-events:
 			if !ok {
 				err := src.Err()
 				g.log.Warn("global talk key ended", "err", err)
 				src.Close()
 				src, events = nil, nil
-				g.report(ui.GlobalKeyStatus{Note: "The talk key from other windows stopped working; it works while Parley's window has the focus."})
+				g.report(ui.GlobalKeyStatus{Note: ui.GlobalKeyStopped})
 				continue
 			}
 			g.log.Debug("talk key edge from other windows", "down", e.Down)
@@ -97,17 +97,17 @@ func (g *globalKey) run() {
 	}
 }
 
-// globalKeyNote is the Settings sentence for why the global key is off.
-func globalKeyNote(err error) string {
+// globalKeyNote is what Settings says about why the global key is off.
+func globalKeyNote(err error) ui.GlobalKeyNote {
 	switch {
 	case errors.Is(err, hotkey.ErrNoPortal):
-		return "No desktop portal answered for global shortcuts: the talk key works while Parley's window has the focus."
+		return ui.GlobalKeyNoPortal
 	case errors.Is(err, hotkey.ErrKeyTaken):
-		return "Another program already uses this key globally: choose another talk key, or use it in Parley's window."
+		return ui.GlobalKeyTaken
 	case errors.Is(err, hotkey.ErrUnknownKey):
-		return "This talk key cannot be used from other windows: choose another one, such as F8."
+		return ui.GlobalKeyUnknownKey
 	default:
-		return "The talk key from other windows is not available here: it works while Parley's window has the focus."
+		return ui.GlobalKeyUnavailable
 	}
 }
 

@@ -12,7 +12,6 @@ import (
 	gosync "sync"
 	"time"
 
-	"parley/audio"
 	"parley/server/wire"
 	"parley/sync"
 	"parley/ui"
@@ -48,11 +47,13 @@ type messenger struct {
 	device string
 	log    *slog.Logger
 	hints  *hintBus
-	// newVoice is called (on the pump goroutine) when voice messages from
-	// others arrived in a conversation that was not just live.
-	newVoice func(title string, count int)
+	// newMessages is called (on the pump goroutine) when messages that
+	// wait for the user arrived: voice ones in a conversation that was not
+	// just live, and text ones.
+	newMessages func(title string, voice, text int)
 	// unplayedChanged is called (on the pump goroutine) with the account
-	// and its total of unplayed voice messages after each count.
+	// and its total of waiting messages (unplayed voice and unread text)
+	// after each count.
 	unplayedChanged func(user, server string, total int)
 	// router takes the account's incoming live streams; nil closes them
 	// unplayed (set before the first account starts).
@@ -66,7 +67,7 @@ type messenger struct {
 	acc      *account
 	status   ui.ConnStatus
 	liveConv map[string]time.Time
-	unplayed map[string]int // nil until the first count after sign-in
+	waiting  map[string]waitCount // nil until the first count after sign-in
 
 	// pins is the pin file of every server's certificate (trust.go).
 	pins     *sync.PinFile
@@ -88,7 +89,7 @@ type account struct {
 
 func newMessenger(dir, device string, log *slog.Logger, hints *hintBus) *messenger {
 	return &messenger{dir: dir, device: device, log: log, hints: hints,
-		newVoice: func(string, int) {}, unplayedChanged: func(string, string, int) {}, firstRead: make(chan int, 1),
+		newMessages: func(string, int, int) {}, unplayedChanged: func(string, string, int) {}, firstRead: make(chan int, 1),
 		liveConv: map[string]time.Time{}}
 }
 
@@ -100,38 +101,12 @@ func normalizeAddress(s string) (string, error) {
 	}
 	s = strings.TrimSuffix(strings.TrimSuffix(s, "/v1/ws"), "/")
 	if s == "" {
-		return "", errors.New("no server address")
+		return "", fmt.Errorf("server address %q: %w", s, ui.ErrBadAddress)
 	}
 	if _, _, err := net.SplitHostPort(s); err != nil {
 		s = net.JoinHostPort(strings.Trim(s, "[]"), strconv.Itoa(DefaultHostPort))
 	}
 	return s, nil
-}
-
-// userError wraps err with the ui error the user should see.
-func userError(err error) error {
-	if err == nil {
-		return nil
-	}
-	if te := trustError(err); te != nil {
-		return te
-	}
-	var kind error
-	switch {
-	case errors.Is(err, sync.ErrAuthFailed), errors.Is(err, sync.ErrTokenInvalid), errors.Is(err, sync.ErrNoCredentials):
-		kind = ui.ErrWrongPassword
-	case errors.Is(err, sync.ErrUsernameTaken):
-		kind = ui.ErrUsernameTaken
-	case errors.Is(err, sync.ErrServerUnreachable), errors.Is(err, sync.ErrNotConnected):
-		kind = ui.ErrServerUnreachable
-	case errors.Is(err, audio.ErrNoMicrophone), errors.Is(err, audio.ErrNoAudioSystem), errors.Is(err, audio.ErrPermissionDenied):
-		kind = ui.ErrNoMicrophone
-	case errors.Is(err, audio.ErrDeviceBusy):
-		kind = ui.ErrDeviceBusy
-	default:
-		return err
-	}
-	return fmt.Errorf("%w: %w", kind, err)
 }
 
 // Status implements ui.Messenger.
@@ -154,7 +129,7 @@ func (m *messenger) current() *account {
 func (m *messenger) store() (*sync.Store, *sync.Client, error) {
 	acc := m.current()
 	if acc == nil {
-		return nil, nil, errors.New("not signed in")
+		return nil, nil, ui.ErrNotSignedIn
 	}
 	return acc.c.Store(), acc.c, nil
 }
@@ -388,6 +363,7 @@ func (m *messenger) Messages(conversation string) ([]ui.Message, error) {
 	for i, msg := range ms {
 		out[i] = toUIMessage(msg)
 	}
+	addReceipts(context.Background(), st, conversation, "", out)
 	m.readOnce.Do(func() { m.firstRead <- len(out) })
 	return out, nil
 }
@@ -402,7 +378,9 @@ func (m *messenger) Message(id string) (ui.Message, error) {
 	if err != nil {
 		return ui.Message{}, err
 	}
-	return toUIMessage(msg), nil
+	out := []ui.Message{toUIMessage(msg)}
+	addReceipts(context.Background(), st, msg.Conversation, id, out)
+	return out[0], nil
 }
 
 // SendText implements ui.Messenger.
@@ -441,6 +419,18 @@ func (m *messenger) MarkListened(message string, position time.Duration, done bo
 	return nil
 }
 
+// MarkSeen implements ui.Messenger.
+func (m *messenger) MarkSeen(conversation string) error {
+	_, c, err := m.store()
+	if err != nil {
+		return err
+	}
+	if _, err := c.MarkSeen(conversation); err != nil {
+		return fmt.Errorf("mark seen: %w", err)
+	}
+	return nil
+}
+
 // CreateDirect implements ui.Messenger.
 func (m *messenger) CreateDirect(username string) (ui.Conversation, error) {
 	return m.create(wire.ConversationDirect, "", []string{username})
@@ -454,7 +444,7 @@ func (m *messenger) CreateGroup(title string, members []string) (ui.Conversation
 func (m *messenger) create(kind wire.ConversationKind, title string, names []string) (ui.Conversation, error) {
 	acc := m.current()
 	if acc == nil {
-		return ui.Conversation{}, errors.New("create conversation: not signed in")
+		return ui.Conversation{}, fmt.Errorf("create conversation: %w", ui.ErrNotSignedIn)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), requestTimeout)
 	defer cancel()
@@ -470,7 +460,7 @@ func (m *messenger) create(kind wire.ConversationKind, title string, names []str
 	for _, n := range names {
 		id, ok := byName[strings.ToLower(strings.TrimSpace(n))]
 		if !ok {
-			return ui.Conversation{}, fmt.Errorf("create conversation: no user %q on this server", n)
+			return ui.Conversation{}, fmt.Errorf("create conversation: %w", &ui.InputError{Field: ui.FieldMembers, Problem: ui.ProblemUnknown, Value: n})
 		}
 		ids = append(ids, id)
 	}

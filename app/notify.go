@@ -1,46 +1,55 @@
 package app
 
-// Notifications: "new voice message" for conversations that gained
-// unplayed voice messages without being live just now.
+// Notifications: "new messages" for conversations that gained messages
+// waiting for the user (sync's counts, the ones the badge shows): voice
+// ones unless the conversation was live just now, and text ones.
 
 import (
 	"context"
 	"time"
 )
 
-// checkUnplayed compares unplayed counts with the last ones and reports
-// conversations that gained voice messages without being live just now.
+// waitCount is a conversation's messages that wait for the user, as
+// sync counts them (the same numbers the badge shows).
+type waitCount struct{ voice, text int }
+
+// checkUnplayed compares the waiting counts with the last ones and reports
+// conversations that gained messages: voice ones unless the conversation
+// was live just now (ui announced the talker), and text ones.
 func (m *messenger) checkUnplayed(acc *account) {
 	convs, err := acc.c.Store().Conversations(context.Background())
 	if err != nil {
 		return
 	}
 	type gain struct {
-		title string
-		n     int
+		title       string
+		voice, text int
 	}
 	var gains []gain
 	total := 0
 	for _, c := range convs {
-		total += c.Unplayed
+		total += c.Unplayed + c.Unread
 	}
 	m.unplayedChanged(acc.user, acc.server, total)
 	m.mu.Lock()
-	first := m.unplayed == nil
-	prev := m.unplayed
-	m.unplayed = make(map[string]int, len(convs))
+	first := m.waiting == nil
+	prev := m.waiting
+	m.waiting = make(map[string]waitCount, len(convs))
 	for _, c := range convs {
-		m.unplayed[c.ID] = c.Unplayed
-		if first || c.Unplayed <= prev[c.ID] {
+		m.waiting[c.ID] = waitCount{c.Unplayed, c.Unread}
+		if first || !c.Member {
 			continue
 		}
+		g := gain{title: convTitle(c, acc.user), voice: c.Unplayed - prev[c.ID].voice, text: c.Unread - prev[c.ID].text}
 		if t, ok := m.liveConv[c.ID]; ok && time.Since(t) < liveQuiet {
-			continue
+			g.voice = 0
 		}
-		gains = append(gains, gain{convTitle(c, acc.user), c.Unplayed - prev[c.ID]})
+		if g.voice > 0 || g.text > 0 {
+			gains = append(gains, gain{g.title, max(g.voice, 0), max(g.text, 0)})
+		}
 	}
 	m.mu.Unlock()
 	for _, g := range gains {
-		m.newVoice(g.title, g.n)
+		m.newMessages(g.title, g.voice, g.text)
 	}
 }

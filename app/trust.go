@@ -55,7 +55,7 @@ func (m *messenger) checkServer(ctx context.Context, addr string) error {
 	}
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("%w: not a Parley server (HTTP %d)", ui.ErrServerUnreachable, resp.StatusCode)
+		return fmt.Errorf("%w (HTTP %d)", ui.ErrNotParley, resp.StatusCode)
 	}
 	return nil
 }

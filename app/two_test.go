@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"log/slog"
+	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -106,7 +107,64 @@ func TestTwoInstances(t *testing.T) {
 		}
 		return false
 	})
-	screenshot(t, filepath.Join(t.TempDir(), "a.png"))
+
+	// A starts again and withdraws with Esc while holding: B, which was
+	// playing it live, keeps no unplayed badge for it.
+	xdotool(t, "windowfocus", "--sync", a.window)
+	xdotool(t, "keydown", "--window", a.window, "F8")
+	var withdrawn string
+	b.poll(t, 10*time.Second, "B plays alice's second live message", func() bool {
+		pb := b.pl.Playback()
+		if pb.Message == "" || pb.Message == liveID {
+			return false
+		}
+		withdrawn = pb.Message
+		return true
+	})
+	xdotool(t, "key", "--window", a.window, "Escape")
+	xdotool(t, "keyup", "--window", a.window, "F8")
+	b.poll(t, 20*time.Second, "B's store has the withdrawal", func() bool {
+		acc := b.msgr.current()
+		if acc == nil {
+			return false
+		}
+		m, err := acc.c.Store().Message(context.Background(), withdrawn)
+		return err == nil && m.State == wire.StateCancelled
+	})
+	b.poll(t, 5*time.Second, "B's Lobby has no badge", func() bool {
+		cs, _ := b.msgr.Conversations()
+		for _, c := range cs {
+			if c.ID == lobby {
+				return c.Unplayed+c.Unread == 0
+			}
+		}
+		return false
+	})
+
+	// B writes; A has the Lobby open and in focus, so alice sees it: B's
+	// bubble says so within 2 s of her receipt reaching B's store.
+	sent, err := b.msgr.SendText(lobby, "hello alice, got it")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.poll(t, 20*time.Second, "alice's seen receipt in B's store", func() bool {
+		acc := b.msgr.current()
+		if acc == nil {
+			return false
+		}
+		h, err := acc.c.Store().Heard(context.Background(), lobby, sent.ID)
+		return err == nil && len(h[sent.ID].Heard) > 0
+	})
+	if m, err := b.msgr.Message(sent.ID); err == nil {
+		t.Logf("B's message: state %v receipts %+v", m.State, m.Receipts)
+	}
+	// alice is the only other member of this Lobby: everyone saw it.
+	b.poll(t, 2*time.Second, "B's bubble shows 'Seen by everyone'", func() bool { return b.shows("Seen by everyone") })
+	shot := filepath.Join(t.TempDir(), "a.png")
+	if dir := os.Getenv("PARLEY_TEST_SCREENSHOTS"); dir != "" {
+		shot = filepath.Join(dir, "two_instances_a.png")
+	}
+	screenshot(t, shot)
 }
 
 // inProcess is an app instance built from this package's components, with

@@ -36,6 +36,7 @@ func init() {
 		wire.TypeConversationList:    (*session).conversationList,
 		wire.TypeConversationMembers: (*session).conversationMembers,
 		wire.TypeConversationAdd:     (*session).conversationAdd,
+		wire.TypeConversationRename:  (*session).conversationRename,
 		wire.TypeConversationLeave:   (*session).conversationLeave,
 		wire.TypeUserList:            (*session).userList,
 		wire.TypeDeviceList:          (*session).deviceList,
@@ -362,6 +363,31 @@ func (s *session) conversationAdd(env wire.Envelope) error {
 		var ev *wire.Event
 		var err error
 		c, ev, err = s.srv.store.AddMember(s.ctx, req.Conversation, req.User, s.srv.now())
+		return ev, err
+	})
+	if err != nil {
+		return err
+	}
+	s.reply(wire.TypeConversationInfo, env.ID, wire.ConversationInfo{Conversation: c})
+	return nil
+}
+
+func (s *session) conversationRename(env wire.Envelope) error {
+	req, err := wire.Decode[wire.ConversationRename](env)
+	if err != nil {
+		return err
+	}
+	c, err := s.memberConversation(req.Conversation)
+	if err != nil {
+		return err
+	}
+	if c.Kind != wire.ConversationGroup || c.Lobby {
+		return wire.Errorf(wire.CodeBadRequest, "only groups can be renamed")
+	}
+	err = s.srv.publishEvent(s.ctx, func() (*wire.Event, error) {
+		var ev *wire.Event
+		var err error
+		c, ev, err = s.srv.store.RenameConversation(s.ctx, req.Conversation, req.Title)
 		return ev, err
 	})
 	if err != nil {

@@ -2,6 +2,7 @@ package server
 
 import (
 	"slices"
+	"strings"
 	"testing"
 
 	"parley/server/wire"
@@ -178,5 +179,45 @@ func TestConversations(t *testing.T) {
 	convs := call[wire.Conversations](b, wire.TypeConversationList, nil).Conversations
 	if len(convs) != 2 || !convs[0].Lobby {
 		t.Errorf("bo's conversations = %+v, want Lobby then the direct one", convs)
+	}
+}
+
+// TestConversationRename: a member renames a group and every member gets
+// the event; the Lobby, direct conversations, non-members and bad titles
+// are refused with typed codes.
+func TestConversationRename(t *testing.T) {
+	ts := startServer(t)
+	a := register(t, ts, "ana")
+	b := register(t, ts, "bo")
+	c := register(t, ts, "cy")
+	g := call[wire.ConversationInfo](a, wire.TypeConversationCreate, wire.ConversationCreate{Kind: wire.ConversationGroup, Title: "g", Members: []string{b.welcome.User.ID}}).Conversation
+	got := call[wire.ConversationInfo](b, wire.TypeConversationRename, wire.ConversationRename{Conversation: g.ID, Title: "Night shift"}).Conversation
+	if got.Title != "Night shift" || got.ID != g.ID || len(got.Members) != 2 {
+		t.Errorf("renamed = %+v", got)
+	}
+	a.waitFor("rename event", func(f frame) bool {
+		return f.env != nil && f.env.Type == wire.TypeEvent && decodeAs[wire.Event](f.env).Info != nil &&
+			decodeAs[wire.Event](f.env).Info.Title == "Night shift"
+	})
+	d := call[wire.ConversationInfo](a, wire.TypeConversationCreate, wire.ConversationCreate{Kind: wire.ConversationDirect, Members: []string{b.welcome.User.ID}}).Conversation
+	cases := []struct {
+		name string
+		by   *client
+		req  wire.ConversationRename
+		want wire.Code
+	}{
+		{"the Lobby", a, wire.ConversationRename{Conversation: a.lobby().ID, Title: "x"}, wire.CodeBadRequest},
+		{"a direct conversation", a, wire.ConversationRename{Conversation: d.ID, Title: "x"}, wire.CodeBadRequest},
+		{"not a member", c, wire.ConversationRename{Conversation: g.ID, Title: "x"}, wire.CodeNotMember},
+		{"empty title", a, wire.ConversationRename{Conversation: g.ID, Title: ""}, wire.CodeInvalidName},
+		{"bidi override in the title", a, wire.ConversationRename{Conversation: g.ID, Title: "abc\u202e"}, wire.CodeInvalidName},
+		{"title too long", a, wire.ConversationRename{Conversation: g.ID, Title: strings.Repeat("x", wire.MaxNameBytes+1)}, wire.CodeTooLarge},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			if e := tc.by.callErr(wire.TypeConversationRename, tc.req); e.Code != tc.want {
+				t.Errorf("code = %s, want %s", e.Code, tc.want)
+			}
+		})
 	}
 }

@@ -548,6 +548,29 @@ func (s *sqliteStore) RemoveMember(ctx context.Context, conversationID, userID s
 	return *ev.Info, &ev, nil
 }
 
+func (s *sqliteStore) RenameConversation(ctx context.Context, conversationID, title string) (wire.Conversation, *wire.Event, error) {
+	var ev wire.Event
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE conversations SET title = ? WHERE id = ?`, title, conversationID)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return ErrNotFound
+		}
+		c, err := loadConversation(ctx, tx, conversationID)
+		if err != nil {
+			return err
+		}
+		ev = conversationEvent(c)
+		return appendEvent(ctx, tx, &ev, "")
+	})
+	if err != nil {
+		return wire.Conversation{}, nil, fmt.Errorf("rename %s: %w", conversationID, err)
+	}
+	return *ev.Info, &ev, nil
+}
+
 const messageColumns = `m.id, m.conversation_id, m.seq, m.sender_id, u.name, m.kind, m.created, m.state, m.codec, m.duration_ms, m.packets, m.waveform, m.body`
 
 func scanMessage(sc interface{ Scan(...any) error }) (wire.Message, error) {

@@ -64,6 +64,8 @@ type Store interface {
 	// as a delta (Added, Removed).
 	AddMember(ctx context.Context, conversationID, userID string, now time.Time) (wire.Conversation, *wire.Event, error)
 	RemoveMember(ctx context.Context, conversationID, userID string) (wire.Conversation, *wire.Event, error)
+	// RenameConversation sets a conversation's title.
+	RenameConversation(ctx context.Context, conversationID, title string) (wire.Conversation, *wire.Event, error)
 
 	// CreateMessage stores m with the conversation's next sequence number.
 	// If m.ID exists it returns the stored message and a nil event.

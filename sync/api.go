@@ -209,6 +209,20 @@ func (c *Client) AddMember(ctx context.Context, conversation, user string) error
 	return err
 }
 
+// Rename gives a group a new title.
+func (c *Client) Rename(ctx context.Context, conversation, title string) error {
+	s := c.session()
+	if s == nil {
+		return fmt.Errorf("rename: %w", ErrNotConnected)
+	}
+	ci, err := call[wire.ConversationInfo](ctx, s, wire.TypeConversationRename, wire.ConversationRename{Conversation: conversation, Title: title})
+	if err != nil {
+		return err
+	}
+	_, err = c.storeConversation(ctx, ci.Conversation)
+	return err
+}
+
 // Leave leaves a group. Its history stays in the store.
 func (c *Client) Leave(ctx context.Context, conversation string) error {
 	s := c.session()

@@ -301,29 +301,36 @@ func TestTwoDevicesConverge(t *testing.T) {
 			return err == nil && m.State == wire.StateComplete
 		})
 	}
+	// The message is 1 s long: positions short of it move the position
+	// on both devices but leave it unplayed until one reaches the end.
 	steps := []struct {
 		name     string
 		from, to *testClient
 		pos      time.Duration
+		played   bool
 	}{
-		{"first device to second", a1, a2, 700 * time.Millisecond},
-		{"second device moves it back", a2, a1, 300 * time.Millisecond},
-		{"first device to the end", a1, a2, time.Second},
+		{"first device to second", a1, a2, 700 * time.Millisecond, false},
+		{"second device moves it back", a2, a1, 300 * time.Millisecond, false},
+		{"first device to the end", a1, a2, time.Second, true},
 	}
 	for _, st := range steps {
 		t.Run(st.name, func(t *testing.T) {
 			if err := st.from.MarkListened(id, st.pos); err != nil {
 				t.Fatal(err)
 			}
-			want := Playback{Listened: true, Position: st.pos}
+			want := Playback{Listened: st.played, Position: st.pos}
 			st.to.waitFor("playback", func() bool {
 				p, _ := st.to.store.Playback(context.Background(), id)
 				return p == want
 			})
+			wantUnplayed := 1
+			if st.played {
+				wantUnplayed = 0
+			}
 			for _, c := range []*testClient{a1, a2} {
 				cs, _ := c.store.Conversations(context.Background())
-				if cs[0].Unplayed != 0 {
-					t.Errorf("unplayed = %d, want 0", cs[0].Unplayed)
+				if cs[0].Unplayed != wantUnplayed {
+					t.Errorf("unplayed = %d, want %d", cs[0].Unplayed, wantUnplayed)
 				}
 			}
 		})
@@ -540,6 +547,46 @@ func TestCancelWithdraws(t *testing.T) {
 			}
 			break
 		}
+	}
+}
+
+// TestRenameReachesMembers: a rename answered by the server is in the
+// renamer's store at once and reaches the other member's through events.
+func TestRenameReachesMembers(t *testing.T) {
+	e := newEnv(t)
+	e.start("a.db")
+	a := e.client("ann")
+	a.waitOnline()
+	b := e.client("bob")
+	b.waitOnline()
+	ctx := context.Background()
+	users, err := a.ListUsers(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var bobID string
+	for _, u := range users {
+		if u.Name == "bob" {
+			bobID = u.ID
+		}
+	}
+	g, err := a.CreateConversation(ctx, wire.ConversationGroup, "g", []string{bobID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Rename(ctx, g.ID, "Night shift"); err != nil {
+		t.Fatalf("Rename: %v", err)
+	}
+	if c, _ := a.store.Conversation(ctx, g.ID); c.Title != "Night shift" {
+		t.Errorf("renamer's title = %q", c.Title)
+	}
+	b.waitFor("renamed at the other member", func() bool {
+		c, err := b.store.Conversation(ctx, g.ID)
+		return err == nil && c.Title == "Night shift"
+	})
+	var re *RequestError
+	if err := a.Rename(ctx, g.ID, ""); !errors.As(err, &re) || re.Code() != wire.CodeInvalidName {
+		t.Errorf("empty title: %v, want an invalid_name answer", err)
 	}
 }
 

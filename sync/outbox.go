@@ -305,9 +305,7 @@ func (s *Store) queueReceipt(ctx context.Context, message string, kind wire.Rece
 		if err != nil || kind != wire.ReceiptListened {
 			return err
 		}
-		_, err = tx.ExecContext(ctx, `INSERT INTO playback (message, listened, position_ms, at) VALUES (?, 1, ?, ?)
-			ON CONFLICT (message) DO UPDATE SET listened = 1, position_ms = excluded.position_ms, at = excluded.at`,
-			message, positionMs, now.UnixMilli())
+		_, err = tx.ExecContext(ctx, playedUpsertSQL, message, positionMs, now.UnixMilli())
 		return err
 	})
 	if err != nil {

@@ -176,10 +176,7 @@ func applyReceipt(ctx context.Context, tx *sql.Tx, me string, r wire.Receipt, ch
 	if pending > 0 {
 		return nil
 	}
-	_, err = tx.ExecContext(ctx, `
-		INSERT INTO playback (message, listened, position_ms, at) VALUES (?, 1, ?, ?)
-		ON CONFLICT (message) DO UPDATE SET listened = 1, position_ms = excluded.position_ms, at = excluded.at`,
-		r.Message, r.PositionMs, r.At)
+	_, err = tx.ExecContext(ctx, playedUpsertSQL, r.Message, r.PositionMs, r.At)
 	if err != nil {
 		return fmt.Errorf("store playback of %s: %w", r.Message, err)
 	}

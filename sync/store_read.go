@@ -22,13 +22,17 @@ func (s *Store) Conversations(ctx context.Context) ([]Conversation, error) {
 	if err != nil {
 		return nil, fmt.Errorf("conversations: %w", err)
 	}
+	// One pass over the messages gives every conversation's last
+	// activity and its waiting voice and text counts.
 	rows, err := s.db.QueryContext(ctx, `
 		SELECT c.id, c.kind, c.title, c.lobby, c.created, c.member,
-			COALESCE((SELECT MAX(m.created) FROM messages m WHERE m.conversation = c.id), 0),
-			(SELECT COUNT(*) FROM messages m LEFT JOIN playback p ON p.message = m.id
-				WHERE m.conversation = c.id AND m.kind = 'voice' AND m.sender != ?
-				AND COALESCE(p.listened, 0) = 0)
-		FROM conversations c`, me)
+			COALESCE(a.last, 0), COALESCE(a.voice, 0), COALESCE(a.text, 0)
+		FROM conversations c LEFT JOIN (
+			SELECT m.conversation, MAX(m.created) AS last,
+				SUM(m.kind = 'voice' AND `+waitingSQL+`) AS voice,
+				SUM(m.kind = 'text' AND `+waitingSQL+`) AS text
+			FROM messages m LEFT JOIN playback p ON p.message = m.id
+			GROUP BY m.conversation) a ON a.conversation = c.id`, me, me)
 	if err != nil {
 		return nil, fmt.Errorf("conversations: %w", err)
 	}
@@ -38,7 +42,7 @@ func (s *Store) Conversations(ctx context.Context) ([]Conversation, error) {
 	for rows.Next() {
 		var c Conversation
 		var created, last int64
-		if err := rows.Scan(&c.ID, &c.Kind, &c.Title, &c.Lobby, &created, &c.Member, &last, &c.Unplayed); err != nil {
+		if err := rows.Scan(&c.ID, &c.Kind, &c.Title, &c.Lobby, &created, &c.Member, &last, &c.Unplayed, &c.Unread); err != nil {
 			return nil, fmt.Errorf("conversations: %w", err)
 		}
 		c.Created = msTime(created)

@@ -35,9 +35,11 @@ type Conversation struct {
 	// stays readable.
 	Member  bool
 	Members []User
-	// Unplayed counts voice messages from others not listened to by any
-	// of this account's devices.
+	// Unplayed counts voice messages and Unread text messages that wait
+	// for this account (waitingSQL: from others, not withdrawn, not
+	// played to the end or seen on any of its devices).
 	Unplayed int
+	Unread   int
 	// LastActivity is the newest message's time, or Created.
 	LastActivity time.Time
 }
@@ -66,7 +68,9 @@ type Message struct {
 	Pending bool
 	// Mine is true for messages sent by this account.
 	Mine bool
-	// Listened and Position are this account's playback state.
+	// Listened and Position are this account's playback state: Listened
+	// is true once it was played to the end (or marked so) on any of the
+	// account's devices, or for text, seen; Position is the last position.
 	Listened bool
 	Position time.Duration
 }

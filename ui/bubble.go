@@ -134,8 +134,8 @@ func (b *voiceBubble) Set(v bubbleView) {
 		b.state.SetText(lang.L("Interrupted"))
 		b.state.Importance = widget.LowImportance
 	default:
-		b.state.SetText("")
-		b.state.Importance = widget.MediumImportance
+		b.state.SetText(receiptText(m))
+		b.state.Importance = widget.LowImportance
 	}
 	b.state.Refresh()
 	if m.Listened || m.Mine {
@@ -218,9 +218,11 @@ func (t *textBubble) Set(m Message) {
 	t.sent.SetText(m.Sent.Local().Format("15:04"))
 	t.text.SetText(m.Text)
 	if m.State == StatePending {
+		t.state.Importance = widget.WarningImportance
 		t.state.SetText(lang.L("Pending"))
 	} else {
-		t.state.SetText("")
+		t.state.Importance = widget.LowImportance
+		t.state.SetText(receiptText(m))
 	}
 	th := t.Theme()
 	vr := fyne.CurrentApp().Settings().ThemeVariant()

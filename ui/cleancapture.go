@@ -12,7 +12,7 @@ import (
 func (u *UI) cleanCaptureSetting() fyne.CanvasObject {
 	p := &u.prefs
 	check := func(label string, v *bool) *widget.Check {
-		c := widget.NewCheck(lang.L(label), func(on bool) {
+		c := widget.NewCheck(label, func(on bool) {
 			*v = on
 			u.savePrefs()
 		})
@@ -20,10 +20,10 @@ func (u *UI) cleanCaptureSetting() fyne.CanvasObject {
 		return c
 	}
 	return container.NewVBox(
-		check("Suppress background noise", &p.NoiseSuppression),
-		check("Even out my volume", &p.AutoGain),
-		check("Quiet the pauses between words", &p.VoiceGate),
-		check("Keep the microphone ready (the first word is never cut; the system shows the microphone in use)", &p.KeepMicReady),
+		check(lang.L("Suppress background noise"), &p.NoiseSuppression),
+		check(lang.L("Even out my volume"), &p.AutoGain),
+		check(lang.L("Quiet the pauses between words"), &p.VoiceGate),
+		check(lang.L("Keep the microphone ready (the first word is never cut; the system shows the microphone in use)"), &p.KeepMicReady),
 	)
 }
 

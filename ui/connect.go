@@ -1,6 +1,8 @@
 package ui
 
 import (
+	"strings"
+
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/canvas"
 	"fyne.io/fyne/v2/container"
@@ -96,9 +98,9 @@ func (s *connectScreen) refresh() {
 		s.host.OnChanged = s.setHosting
 	}
 	if running {
-		text := lang.L("This computer is hosting a server at ") + h.Address()
+		text := lang.L("This computer is hosting a server at {{.Address}}", map[string]any{"Address": h.Address()})
 		if fp := s.u.hostFingerprint(); fp != "" {
-			text += "\n" + lang.L("Fingerprint: ") + fp
+			text += "\n" + lang.L("Fingerprint: {{.Fingerprint}}", map[string]any{"Fingerprint": fp})
 		}
 		s.status.SetText(text)
 	} else if !s.busy {
@@ -134,11 +136,15 @@ func (s *connectScreen) setBusy(b bool, note string) {
 
 // dial connects to the address in the entry, off the UI thread.
 func (s *connectScreen) dial() {
-	addr := s.address.Text
-	if addr == "" || s.busy {
+	addr := strings.TrimSpace(s.address.Text)
+	if s.busy {
 		return
 	}
-	s.setBusy(true, lang.L("Connecting to ")+addr+"…")
+	if addr == "" {
+		s.u.showError(&InputError{Field: FieldAddress, Problem: ProblemMissing})
+		return
+	}
+	s.setBusy(true, lang.L("Connecting to {{.Address}}…", map[string]any{"Address": addr}))
 	s.u.async(func() {
 		err := s.u.d.Messenger.Connect(addr)
 		fyne.Do(func() {

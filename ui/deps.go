@@ -2,6 +2,7 @@ package ui
 
 import (
 	"io"
+	"log/slog"
 	"time"
 )
 
@@ -39,7 +40,8 @@ type Conversation struct {
 	ID       string
 	Title    string
 	Kind     ConversationKind
-	Unplayed int      // voice messages not yet listened to by this user
+	Unplayed int      // voice messages from others not played to the end (sync's one definition)
+	Unread   int      // text messages from others not seen yet
 	Talking  []string // display names of members transmitting right now
 }
 
@@ -76,8 +78,9 @@ type Message struct {
 	Duration     time.Duration // for voice; grows while live
 	Waveform     []float32     // 0..1 amplitudes, a few dozen points; grows while live
 	State        MessageState
-	Listened     bool          // this user listened to the end (or marked it so)
+	Listened     bool          // voice: played to the end (or marked so); text: seen
 	Position     time.Duration // last playback position of this user
+	Receipts     Receipts      // for own messages: delivered to and heard by whom
 }
 
 // Server is a Parley server found on the local network.
@@ -111,8 +114,14 @@ type Messenger interface {
 
 	SendText(conversation, text string) (Message, error)
 	MarkListened(message string, position time.Duration, done bool) error
+	// MarkSeen marks the conversation's text messages from others as seen.
+	// It only writes the local store and outbox.
+	MarkSeen(conversation string) error
 	CreateDirect(username string) (Conversation, error)
 	CreateGroup(title string, members []string) (Conversation, error)
+
+	People
+	Searcher
 
 	// ExportOpus writes a voice message as an Ogg Opus file to w. It may
 	// fetch missing packets from the server, so ui calls it off the UI thread.
@@ -254,6 +263,8 @@ type Deps struct {
 	GlobalKey GlobalKey
 	// Files, if set, sends audio files (file button, drag and drop).
 	Files FileSender
+	// Logger, if set, records the full error behind each message shown.
+	Logger *slog.Logger
 }
 
 // DefaultMaxTalk is the longest transmission when Deps.MaxTalk is zero.

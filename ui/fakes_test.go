@@ -7,6 +7,8 @@ import (
 	"slices"
 	gosync "sync"
 	"time"
+
+	"parley/server/wire"
 )
 
 // fakeMessenger is an in-memory Messenger: accounts, conversations, messages
@@ -21,6 +23,10 @@ type fakeMessenger struct {
 	listened  map[string]time.Duration
 	nextID    int
 	now       time.Time
+	// signInCalls counts SignIn and SignUp requests that reached the fake.
+	signInCalls int
+	seenCalls   int
+	people      *fakePeople
 }
 
 func newFakeMessenger() *fakeMessenger {
@@ -31,6 +37,7 @@ func newFakeMessenger() *fakeMessenger {
 		listened:  map[string]time.Duration{},
 		convs:     []Conversation{{ID: "lobby", Title: "Lobby", Kind: KindLobby}},
 		now:       time.Date(2026, 3, 14, 9, 30, 0, 0, time.UTC),
+		people:    newFakePeople(),
 	}
 }
 
@@ -45,10 +52,17 @@ func (f *fakeMessenger) Conversations() ([]Conversation, error) {
 	defer f.mu.Unlock()
 	out := slices.Clone(f.convs)
 	for i := range out {
-		out[i].Unplayed = 0
+		out[i].Unplayed, out[i].Unread = 0, 0
 		for _, m := range f.msgs[out[i].ID] {
-			if m.Kind == MessageVoice && !m.Mine && !m.Listened {
+			// sync's definition: from others, not withdrawn, not played
+			// to the end or seen.
+			if m.Mine || m.Listened || m.State == StateAbandoned {
+				continue
+			}
+			if m.Kind == MessageVoice {
 				out[i].Unplayed++
+			} else {
+				out[i].Unread++
 			}
 		}
 	}
@@ -87,6 +101,12 @@ func (f *fakeMessenger) Connect(addr string) error {
 func (f *fakeMessenger) SignIn(user, pass string) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	f.signInCalls++
+	// The server's checks of a hello (wire.Hello.Validate).
+	h := wire.Hello{Protocol: wire.ProtocolVersion, Auth: wire.Auth{Mode: wire.AuthLogin, Username: user, Password: pass}}
+	if err := h.Validate(); err != nil {
+		return fmt.Errorf("sign in %s: %w", user, err)
+	}
 	if p, ok := f.accounts[user]; !ok || p != pass {
 		return fmt.Errorf("sign in %s: %w", user, ErrWrongPassword)
 	}
@@ -96,6 +116,12 @@ func (f *fakeMessenger) SignIn(user, pass string) error {
 
 func (f *fakeMessenger) SignUp(user, pass string) error {
 	f.mu.Lock()
+	h := wire.Hello{Protocol: wire.ProtocolVersion, Auth: wire.Auth{Mode: wire.AuthRegister, Username: user, Password: pass}}
+	if err := h.Validate(); err != nil {
+		f.signInCalls++
+		f.mu.Unlock()
+		return fmt.Errorf("sign up %s: %w", user, err)
+	}
 	if _, ok := f.accounts[user]; ok {
 		f.mu.Unlock()
 		return fmt.Errorf("sign up %s: %w", user, ErrUsernameTaken)
@@ -154,6 +180,18 @@ func (f *fakeMessenger) MarkListened(id string, pos time.Duration, done bool) er
 	return nil
 }
 
+func (f *fakeMessenger) MarkSeen(conv string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.seenCalls++
+	for i, m := range f.msgs[conv] {
+		if m.Kind == MessageText && !m.Mine {
+			f.msgs[conv][i].Listened = true
+		}
+	}
+	return nil
+}
+
 func (f *fakeMessenger) CreateDirect(user string) (Conversation, error) {
 	return f.CreateGroup(user, []string{user})
 }
@@ -162,11 +200,26 @@ func (f *fakeMessenger) CreateGroup(title string, members []string) (Conversatio
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	kind := KindGroup
-	if len(members) == 1 {
+	if len(members) == 1 && title == members[0] {
 		kind = KindDirect
+	}
+	ids := []string{"u-a"}
+	for _, name := range members {
+		found := ""
+		for _, p := range f.people.users {
+			if p.Name == name && name != f.people.createFails {
+				found = p.ID
+			}
+		}
+		if found == "" {
+			// What app/ returns when the directory has no such name.
+			return Conversation{}, fmt.Errorf("create conversation: %w", &InputError{Field: FieldMembers, Problem: ProblemUnknown, Value: name})
+		}
+		ids = append(ids, found)
 	}
 	c := Conversation{ID: fmt.Sprintf("c%d", len(f.convs)), Title: title, Kind: kind}
 	f.convs = append(f.convs, c)
+	f.people.members[c.ID] = ids
 	return c, nil
 }
 

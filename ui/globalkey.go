@@ -18,9 +18,43 @@ type GlobalKey interface {
 // GlobalKeyStatus says whether the talk key works from other windows.
 type GlobalKeyStatus struct {
 	Active bool
-	// Note is an English sentence for Settings (translated through lang.L):
-	// which mechanism serves the key, or why it does not work.
-	Note string
+	// Note says, for Settings, where the key works or why it does not.
+	Note GlobalKeyNote
+}
+
+// GlobalKeyNote is what Settings says about the talk key from other
+// windows; ui turns it into a sentence in the user's language.
+type GlobalKeyNote int
+
+// The notes app/ reports.
+const (
+	GlobalKeyWindowOnly  GlobalKeyNote = iota // switched off: the window key only
+	GlobalKeyEverywhere                       // the key works in every window
+	GlobalKeyStopped                          // it worked, then its source went away
+	GlobalKeyNoPortal                         // Wayland: no portal answered
+	GlobalKeyTaken                            // another program holds the key
+	GlobalKeyUnknownKey                       // the key cannot be grabbed globally
+	GlobalKeyUnavailable                      // not available on this desktop
+)
+
+// text is the note's sentence.
+func (n GlobalKeyNote) text() string {
+	switch n {
+	case GlobalKeyEverywhere:
+		return lang.L("The talk key works in every window.")
+	case GlobalKeyStopped:
+		return lang.L("The talk key from other windows stopped working; it works while Parley's window has the focus.")
+	case GlobalKeyNoPortal:
+		return lang.L("No desktop portal answered for global shortcuts: the talk key works while Parley's window has the focus.")
+	case GlobalKeyTaken:
+		return lang.L("Another program already uses this key globally: choose another talk key, or use it in Parley's window.")
+	case GlobalKeyUnknownKey:
+		return lang.L("This talk key cannot be used from other windows: choose another one, such as F8.")
+	case GlobalKeyUnavailable:
+		return lang.L("The talk key from other windows is not available here: it works while Parley's window has the focus.")
+	default:
+		return lang.L("The talk key works while Parley's window has the focus.")
+	}
 }
 
 // GlobalTalk feeds the global talk key into the one talk state. Call it on
@@ -45,7 +79,7 @@ func (u *UI) SetGlobalKeyStatus(s GlobalKeyStatus) {
 		u.talk.Stop()
 	}
 	if u.globalNote != nil {
-		u.globalNote.SetText(lang.L(s.Note))
+		u.globalNote.SetText(s.Note.text())
 	}
 }
 
@@ -67,7 +101,7 @@ func (u *UI) globalKeySetting() fyne.CanvasObject {
 	if u.d.GlobalKey == nil {
 		check.Disable()
 	}
-	u.globalNote = widget.NewLabel(lang.L(u.globalStatus.Note))
+	u.globalNote = widget.NewLabel(u.globalStatus.Note.text())
 	u.globalNote.Wrapping = fyne.TextWrapWord
 	u.globalNote.Importance = widget.LowImportance
 	return container.NewVBox(check, u.globalNote)

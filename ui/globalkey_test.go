@@ -63,7 +63,7 @@ func TestGlobalKeyLost(t *testing.T) {
 	h := newHarness(t, true)
 	h.u.handleHint(Hint{Kind: HintConversations})
 	h.u.GlobalTalk(true)
-	h.u.SetGlobalKeyStatus(GlobalKeyStatus{Note: "X display connection closed"})
+	h.u.SetGlobalKeyStatus(GlobalKeyStatus{Note: GlobalKeyStopped})
 	if h.u.talk.Talking() {
 		t.Fatal("still talking after the global key went away")
 	}
@@ -78,7 +78,7 @@ func TestGlobalKeySetting(t *testing.T) {
 	h := newHarness(t, true)
 	g := &fakeGlobalKey{}
 	h.u.d.GlobalKey = g
-	h.u.SetGlobalKeyStatus(GlobalKeyStatus{Note: "No desktop portal answered: the talk key works while Parley has the focus."})
+	h.u.SetGlobalKeyStatus(GlobalKeyStatus{Note: GlobalKeyNoPortal})
 	row := h.u.globalKeySetting()
 	if row == nil || h.u.globalNote.Text == "" {
 		t.Fatal("no status note in the settings row")

@@ -19,27 +19,35 @@ import (
 type mainScreen struct {
 	u *UI
 
-	convs    []Conversation
-	current  string
-	msgs     []Message
-	index    map[string]int // message id -> row
-	speedFor map[string]float64
-	playing  Playback
+	convs   []Conversation
+	current string
+	// highlight is the conversation list's selected row; it always shows
+	// current.
+	highlight int
+	msgs      []Message
+	index     map[string]int // message id -> row
+	speedFor  map[string]float64
+	playing   Playback
 
 	connDot   *canvas.Circle
 	connLabel *widget.Label
 	convList  *keyList
 	title     *widget.Label
 	talking   *widget.Label
-	msgList   *keyList
-	entry     *talkEntry
-	send      *widget.Button
-	talkBtn   *talkButton
-	meter     *levelMeter
-	elapsed   *widget.Label
-	talkNote  *widget.Label
-	talkInfo  *fyne.Container
-	content   fyne.CanvasObject
+	members   *membersPanel
+	search    *searchPanel
+	// jump is the message to scroll to once its conversation is shown.
+	jump     string
+	convPane *fyne.Container
+	msgList  *keyList
+	entry    *talkEntry
+	send     *widget.Button
+	talkBtn  *talkButton
+	meter    *levelMeter
+	elapsed  *widget.Label
+	talkNote *widget.Label
+	talkInfo *fyne.Container
+	content  fyne.CanvasObject
 }
 
 func newMainScreen(u *UI) *mainScreen {
@@ -70,7 +78,7 @@ func newMainScreen(u *UI) *mainScreen {
 			c := s.convs[id]
 			row := o.(*fyne.Container)
 			texts := row.Objects[0].(*fyne.Container)
-			texts.Objects[0].(*widget.Label).SetText(c.Title)
+			texts.Objects[0].(*widget.Label).SetText(conversationTitle(c))
 			texts.Objects[1].(*widget.Label).SetText(talkingText(c.Talking))
 			icon := row.Objects[1].(*widget.Icon)
 			switch c.Kind {
@@ -82,19 +90,21 @@ func newMainScreen(u *UI) *mainScreen {
 				icon.SetResource(theme.AccountIcon())
 			}
 			badge := row.Objects[2].(*widget.Label)
-			if c.Unplayed > 0 {
-				badge.SetText(itoa(c.Unplayed))
+			if n := c.Unplayed + c.Unread; n > 0 {
+				badge.SetText(itoa(n))
 			} else {
 				badge.SetText("")
 			}
 		})
 	s.convList.OnSelected = func(id widget.ListItemID) {
+		s.highlight = id
 		if id < len(s.convs) {
 			s.open(s.convs[id].ID)
 		}
 	}
 	newConv := widget.NewButtonWithIcon(lang.L("New conversation"), theme.ContentAddIcon(), s.newConversation)
-	left := container.NewBorder(nil, newConv, nil, nil, s.convList)
+	s.search = newSearchPanel(s)
+	left := container.NewBorder(s.search.entry, newConv, nil, nil, container.NewStack(s.convList, s.search.content))
 
 	act := &bubbleActions{play: s.play, pause: s.pause, seek: s.seek, speed: s.cycleSpeed, export: s.export}
 	s.msgList = newKeyList(u.keys,
@@ -108,10 +118,13 @@ func newMainScreen(u *UI) *mainScreen {
 	s.title = widget.NewLabelWithStyle("", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
 	s.talking = widget.NewLabel("")
 	s.talking.Importance = widget.DangerImportance
-	header := container.NewHBox(s.title, s.talking)
+	s.members = newMembersPanel(u)
+	membersBtn := widget.NewButtonWithIcon(lang.L("Members"), theme.AccountIcon(), func() { s.members.toggle() })
+	membersBtn.Importance = widget.LowImportance
+	header := container.NewBorder(nil, nil, container.NewHBox(s.title, s.talking), membersBtn)
 
 	s.entry = newTalkEntry(u.keys)
-	s.entry.SetPlaceHolder(lang.L("Type a message, or hold F8 to talk"))
+	s.refreshTalkHint()
 	s.entry.OnSubmitted = func(string) { s.sendText() }
 	s.send = widget.NewButtonWithIcon("", theme.MailSendIcon(), s.sendText)
 	s.talkBtn = newTalkButton(u.talk)
@@ -130,8 +143,8 @@ func newMainScreen(u *UI) *mainScreen {
 		talkInfo,
 		s.talkBtn,
 	)
-	conv := container.NewBorder(header, bottom, nil, nil, s.msgList)
-	split := container.NewHSplit(left, conv)
+	s.convPane = container.NewBorder(header, bottom, nil, s.members.content, s.msgList)
+	split := container.NewHSplit(left, s.convPane)
 	split.Offset = 0.28
 	s.content = container.NewBorder(top, nil, nil, nil, split)
 	s.refreshTalk()
@@ -154,6 +167,11 @@ func talkingText(names []string) string {
 		return ""
 	}
 	return "🎙 " + strings.Join(names, ", ") + lang.L(" talking…")
+}
+
+// refreshTalkHint names the configured talk key in the entry's hint.
+func (s *mainScreen) refreshTalkHint() {
+	s.entry.SetPlaceHolder(lang.L("Type a message, or hold {{.Key}} to talk", map[string]any{"Key": s.u.keys.key.String()}))
 }
 
 // refreshStatus redraws the connection indicator.
@@ -187,12 +205,26 @@ func (s *mainScreen) setConversations(convs []Conversation) {
 	for i, c := range convs {
 		if c.ID == s.current {
 			sel = i
-			s.title.SetText(c.Title)
+			s.title.SetText(conversationTitle(c))
 			s.talking.SetText(talkingText(c.Talking))
+			s.members.setConversation(c)
 		}
 	}
-	if sel < 0 && len(convs) > 0 {
-		s.convList.Select(0)
+	switch {
+	case sel >= 0:
+		// The list re-sorts (newest activity first): move the highlight
+		// with the open conversation (open ignores the same id).
+		s.convList.Select(sel)
+	case len(convs) > 0:
+		// Nothing open yet (or it went away): the one open last time,
+		// else the first.
+		for _, c := range convs {
+			if c.ID == s.u.prefs.LastConversation {
+				s.open(c.ID)
+				return
+			}
+		}
+		s.open(convs[0].ID)
 	}
 }
 
@@ -203,15 +235,21 @@ func (s *mainScreen) open(id string) {
 	}
 	s.u.talk.End() // a transmission belongs to the conversation it started in
 	s.current = id
+	if s.u.prefs.LastConversation != id {
+		s.u.prefs.LastConversation = id
+		s.u.savePrefs()
+	}
 	if s.u.d.Focus != nil {
 		s.u.d.Focus(id)
 	}
 	s.msgs = nil
 	s.talkNote.SetText("")
-	for _, c := range s.convs {
+	for i, c := range s.convs {
 		if c.ID == id {
-			s.title.SetText(c.Title)
+			s.title.SetText(conversationTitle(c))
 			s.talking.SetText(talkingText(c.Talking))
+			s.members.setConversation(c)
+			s.convList.Select(i) // the highlight follows whoever opened it
 		}
 	}
 	s.msgList.Refresh()
@@ -233,6 +271,49 @@ func (s *mainScreen) setMessages(msgs []Message) {
 	if atBottom {
 		s.msgList.ScrollToBottom()
 	}
+	if i, ok := s.index[s.jump]; ok && s.jump != "" {
+		s.msgList.ScrollTo(i)
+		s.jump = ""
+	}
+	s.markSeen()
+}
+
+// jumpTo opens m's conversation scrolled to m (a search result).
+func (s *mainScreen) jumpTo(m Message) {
+	s.jump = m.ID
+	if m.Conversation != s.current {
+		s.open(m.Conversation)
+		return
+	}
+	if i, ok := s.index[m.ID]; ok {
+		s.msgList.ScrollTo(i)
+		s.jump = ""
+	}
+}
+
+// markSeen marks the open conversation's text messages as seen when the
+// user can see them: the main screen shows, the window has focus and one
+// of them waits.
+func (s *mainScreen) markSeen() {
+	if s.u.screen != "main" || !s.u.foreground || s.current == "" {
+		return
+	}
+	waiting := false
+	for _, m := range s.msgs {
+		if m.Kind == MessageText && !m.Mine && !m.Listened {
+			waiting = true
+			break
+		}
+	}
+	if !waiting {
+		return
+	}
+	conv := s.current
+	s.u.async(func() {
+		if err := s.u.d.Messenger.MarkSeen(conv); err != nil {
+			fyne.Do(func() { s.u.showError(err) })
+		}
+	})
 }
 
 func (s *mainScreen) atBottom() bool {
@@ -424,49 +505,31 @@ func (s *mainScreen) refreshTalk() {
 	}
 }
 
-// newConversation asks for a username (direct) or a title and members (group).
+// newConversation picks people from the directory: one makes a direct
+// conversation, several (or a group name) a group. It opens on success; on
+// failure the picker stays with what was chosen and says why.
 func (s *mainScreen) newConversation() {
-	who := widget.NewEntry()
-	who.SetPlaceHolder(lang.L("username, or several separated by commas"))
-	title := widget.NewEntry()
-	title.SetPlaceHolder(lang.L("group name (for several people)"))
-	items := []*widget.FormItem{
-		widget.NewFormItem(lang.L("With"), who),
-		widget.NewFormItem(lang.L("Name"), title),
-	}
-	dialog.ShowForm(lang.L("New conversation"), lang.L("Create"), lang.L("Cancel"), items, func(ok bool) {
-		if !ok {
-			return
-		}
-		var names []string
-		for _, n := range strings.Split(who.Text, ",") {
-			if n = strings.TrimSpace(n); n != "" {
-				names = append(names, n)
+	showUserPicker(s.u, pickCreate, nil, func(chosen []Person, title string) error {
+		var c Conversation
+		var err error
+		if len(chosen) == 1 && title == "" {
+			c, err = s.u.d.Messenger.CreateDirect(chosen[0].Name)
+		} else {
+			names := make([]string, len(chosen))
+			for i, p := range chosen {
+				names[i] = p.Name
 			}
+			c, err = s.u.d.Messenger.CreateGroup(title, names)
 		}
-		if len(names) == 0 {
-			return
+		if err != nil {
+			return err
 		}
-		groupTitle := title.Text
-		s.u.async(func() {
-			var c Conversation
-			var err error
-			if len(names) == 1 && groupTitle == "" {
-				c, err = s.u.d.Messenger.CreateDirect(names[0])
-			} else {
-				c, err = s.u.d.Messenger.CreateGroup(groupTitle, names)
-			}
-			fyne.Do(func() {
-				if err != nil {
-					s.u.showError(err)
-					return
-				}
-				s.current = ""
-				s.u.reloadConversations()
-				s.open(c.ID)
-			})
+		fyne.Do(func() {
+			s.u.reloadConversations()
+			s.open(c.ID)
 		})
-	}, s.u.win)
+		return nil
+	})
 }
 
 // messageRow is one row of the message list: a voice or a text bubble.

@@ -30,6 +30,12 @@ type Prefs struct {
 	KeepMicReady bool
 	LastServer   string // host:port
 	LastUser     string
+	// LastConversation is the conversation open when the app last
+	// showed one; it opens again at start.
+	LastConversation string
+	// WindowWidth and WindowHeight are the window's size when it last
+	// closed; 0 means the default size.
+	WindowWidth, WindowHeight float64
 }
 
 // DefaultPrefs are the settings of a fresh install.
@@ -73,6 +79,9 @@ func (s PreferencesSettings) Load() Prefs {
 		KeepMicReady:     p.BoolWithFallback("keepMicReady", d.KeepMicReady),
 		LastServer:       p.StringWithFallback("lastServer", d.LastServer),
 		LastUser:         p.StringWithFallback("lastUser", d.LastUser),
+		LastConversation: p.StringWithFallback("lastConversation", d.LastConversation),
+		WindowWidth:      p.FloatWithFallback("windowWidth", d.WindowWidth),
+		WindowHeight:     p.FloatWithFallback("windowHeight", d.WindowHeight),
 	}
 }
 
@@ -96,5 +105,8 @@ func (s PreferencesSettings) Save(v Prefs) error {
 	p.SetBool("keepMicReady", v.KeepMicReady)
 	p.SetString("lastServer", v.LastServer)
 	p.SetString("lastUser", v.LastUser)
+	p.SetString("lastConversation", v.LastConversation)
+	p.SetFloat("windowWidth", v.WindowWidth)
+	p.SetFloat("windowHeight", v.WindowHeight)
 	return nil
 }

@@ -8,7 +8,8 @@ import (
 	"fyne.io/fyne/v2/widget"
 )
 
-// languages offered in settings; "" follows the system.
+// languages offered in settings, each named in its own language; ""
+// follows the system (named in the current language).
 var languages = []struct{ code, name string }{{"", "System"}, {"en", "English"}, {"zh", "中文"}}
 
 // showSettings replaces the window content with the settings screen.
@@ -61,6 +62,7 @@ func (u *UI) showSettings() {
 			p.TalkKey = talkKeyFromEvent(ev)
 			u.keys.key = parseTalkKey(p.TalkKey)
 			keyBtn.SetText(u.keys.key.String())
+			u.main.refreshTalkHint()
 			save()
 			u.applyGlobalKey()
 		}
@@ -85,6 +87,9 @@ func (u *UI) showSettings() {
 	langNames := make([]string, len(languages))
 	for i, l := range languages {
 		langNames[i] = l.name
+		if l.code == "" {
+			langNames[i] = lang.L("System language")
+		}
 	}
 	language := widget.NewSelect(langNames, nil)
 	for i, l := range languages {
@@ -93,9 +98,14 @@ func (u *UI) showSettings() {
 		}
 	}
 	language.OnChanged = func(string) {
-		p.Language = languages[language.SelectedIndex()].code
+		code := languages[language.SelectedIndex()].code
+		if code == p.Language {
+			return
+		}
+		p.Language = code
 		save()
 		u.showError(nil)
+		u.applyLanguage()
 	}
 	host := widget.NewCheck(lang.L("Host a server on this computer"), func(on bool) { u.connect.setHosting(on) })
 	host.Checked = u.d.Host != nil && u.d.Host.Running()
@@ -130,9 +140,12 @@ func (u *UI) showSettings() {
 		widget.NewFormItem(lang.L("Auto-play"), autoPlay),
 		widget.NewFormItem(lang.L("Cue volume"), cue),
 		widget.NewFormItem(lang.L("Default speed"), speed),
-		widget.NewFormItem(lang.L("Language"), container.NewVBox(language,
-			widget.NewLabel(lang.L("Language changes apply after a restart.")))),
+		widget.NewFormItem(lang.L("Language"), language),
 		widget.NewFormItem(lang.L("Server"), host),
+		widget.NewFormItem(lang.L("Devices"), widget.NewButtonWithIcon(lang.L("Signed-in devices…"), theme.ComputerIcon(), func() {
+			u.keys.capture = nil
+			u.showDevices()
+		})),
 	)
 	content := container.NewBorder(
 		container.NewBorder(nil, nil, back, nil, widget.NewLabelWithStyle(lang.L("Settings"), fyne.TextAlignCenter, fyne.TextStyle{Bold: true})),

@@ -1,6 +1,8 @@
 package ui
 
 import (
+	"strings"
+
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/lang"
@@ -51,9 +53,9 @@ func newSignInScreen(u *UI) *signInScreen {
 
 func (s *signInScreen) refresh() {
 	addr := s.u.d.Messenger.Status().Server
-	text := lang.L("Server: ") + addr
+	text := lang.L("Server: {{.Address}}", map[string]any{"Address": addr})
 	if fp := s.u.serverFingerprint(addr); fp != "" {
-		text += "\n" + lang.L("Fingerprint: ") + fp
+		text += "\n" + lang.L("Fingerprint: {{.Fingerprint}}", map[string]any{"Fingerprint": fp})
 	}
 	s.server.SetText(text)
 }
@@ -71,12 +73,21 @@ func (s *signInScreen) setBusy(b bool, note string) {
 
 // submit signs in (or up) off the UI thread.
 func (s *signInScreen) submit(create bool) {
-	user, pass := s.username.Text, s.password.Text
-	if user == "" || pass == "" {
-		s.status.SetText(lang.L("Enter a username and a password."))
+	user, pass := strings.TrimSpace(s.username.Text), s.password.Text
+	check := checkUsername(user)
+	if check == nil {
+		check = checkPassword(user, pass, create)
+	}
+	if check != nil {
+		s.u.showError(check)
 		return
 	}
-	s.setBusy(true, lang.L("Signing in…"))
+	s.u.showError(nil)
+	if create {
+		s.setBusy(true, lang.L("Creating the account…"))
+	} else {
+		s.setBusy(true, lang.L("Signing in…"))
+	}
 	s.u.async(func() {
 		var err error
 		if create {

@@ -9,6 +9,8 @@ import (
 	"fyne.io/fyne/v2/lang"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
+
+	"parley/assets"
 )
 
 // levelRefresh is how often the talk panel re-reads the input level.
@@ -37,6 +39,8 @@ type UI struct {
 	connect  *connectScreen
 	signIn   *signInScreen
 	main     *mainScreen
+	picker   *userPicker // the user picker last opened
+	devices  *devicesScreen
 	screen   string // "connect", "signin", "main", "settings"
 	notified map[string]bool
 
@@ -76,7 +80,7 @@ func newUI(a fyne.App, d Deps, async func(func())) *UI {
 		foreground: true, stopHints: make(chan struct{}), hintsDone: make(chan struct{})}
 	u.prefs = d.Settings.Load()
 	u.win = a.NewWindow("Parley")
-	u.win.Resize(fyne.NewSize(900, 620))
+	u.win.Resize(windowSize(u.prefs))
 
 	u.talk = newTalkState(d.Recorder, d.MaxTalk)
 	u.talk.fail = u.showError
@@ -135,18 +139,68 @@ func (u *UI) ExitedForeground() {
 
 // EnteredForeground notes that the window has focus again (notifications are
 // only sent while it has not).
-func (u *UI) EnteredForeground() { u.foreground = true }
+func (u *UI) EnteredForeground() {
+	u.foreground = true
+	u.main.markSeen()
+}
 
 // Close stops the hint loop and any transmission and waits for the loop.
 // Call it on the UI thread before the app quits.
 func (u *UI) Close() {
 	u.talk.End()
+	u.rememberWindow()
 	select {
 	case <-u.stopHints:
 	default:
 		close(u.stopHints)
 	}
 	<-u.hintsDone
+}
+
+// applyLanguage makes the language setting take effect now: the bundles
+// are reloaded and the screens rebuilt in it (their texts are looked up
+// when they are built), then the settings screen shows again. Fyne's own
+// dialogs follow from the next one opened.
+func (u *UI) applyLanguage() {
+	if _, err := assets.LoadTranslations(u.prefs.Language); err != nil {
+		u.showError(err)
+		return
+	}
+	u.connect = newConnectScreen(u)
+	u.signIn = newSignInScreen(u)
+	u.main = newMainScreen(u)
+	u.devices = nil
+	u.main.refreshStatus()
+	u.reloadConversations()
+	u.showSettings()
+}
+
+// Window sizes: the default and the smallest one remembered.
+var (
+	defaultWindowSize = fyne.NewSize(900, 620)
+	minWindowSize     = fyne.NewSize(480, 360)
+)
+
+// windowSize is the remembered window size, or the default.
+func windowSize(p Prefs) fyne.Size {
+	if p.WindowWidth < float64(minWindowSize.Width) || p.WindowHeight < float64(minWindowSize.Height) {
+		return defaultWindowSize
+	}
+	return fyne.NewSize(float32(p.WindowWidth), float32(p.WindowHeight))
+}
+
+// rememberWindow saves the window's size for the next start. (Fyne 2.8
+// has no API for a window's position, so the window manager places it.)
+func (u *UI) rememberWindow() {
+	sz := u.win.Canvas().Size()
+	if sz.Width < minWindowSize.Width || sz.Height < minWindowSize.Height {
+		return
+	}
+	w, h := float64(sz.Width), float64(sz.Height)
+	if w != u.prefs.WindowWidth || h != u.prefs.WindowHeight {
+		u.prefs.WindowWidth, u.prefs.WindowHeight = w, h
+		u.savePrefs()
+	}
 }
 
 // showError is the one way an error reaches the user: a banner in their words.
@@ -158,10 +212,12 @@ func (u *UI) showError(err error) {
 		}
 		return
 	}
-	u.banner.SetText(userMessage(err))
+	if u.d.Logger != nil {
+		u.d.Logger.Info("error shown", "screen", u.screen, "err", err)
+	}
+	u.banner.SetText(userMessage(err, u.screen))
 	u.bannerBox.Show()
 	u.root.Refresh() // Border lays out only visible objects: place the banner
-
 }
 
 func (u *UI) setScreen(name string, content fyne.CanvasObject) {
@@ -248,13 +304,20 @@ func (u *UI) handleHint(h Hint) {
 	case HintConnection:
 		fyne.Do(func() {
 			u.main.refreshStatus()
-			u.askTrustStatus(m.Status().Err)
-			if u.screen == "main" && m.Status().User == "" {
+			st := m.Status()
+			u.askTrustStatus(st.Err)
+			if u.screen != "signin" && u.screen != "connect" && st.User == "" && st.Server != "" {
+				// Signed out by the server (revoked, expired): say why
+				// where the user signs in again.
 				u.showSignIn()
+				if st.Err != nil {
+					u.showError(st.Err)
+				}
 			}
 		})
 	case HintConversations, HintPresence:
 		u.reloadConversations()
+		fyne.Do(u.main.members.reload)
 	case HintConversation:
 		u.reloadConversations()
 		fyne.Do(func() {

@@ -1,7 +1,6 @@
 package ui
 
 import (
-	"errors"
 	"os"
 	"strings"
 	"testing"
@@ -86,7 +85,7 @@ func TestConnectScreen(t *testing.T) {
 		wantScreen string
 		wantBanner string
 	}{
-		{"unreachable", "10.0.0.99:7420", "connect", "Can't reach the server"},
+		{"unreachable", "10.0.0.99:7420", "connect", "Can't reach a server at that address"},
 		{"reachable", "10.0.0.5:7420", "signin", ""},
 	}
 	for _, c := range cases {
@@ -145,9 +144,9 @@ func TestSignIn(t *testing.T) {
 		{"right password", "alice", "secret", false, "main", ""},
 		{"wrong password", "alice", "nope", false, "signin", "Wrong username or password."},
 		{"unknown user", "bob", "x", false, "signin", "Wrong username or password."},
-		{"create account", "bob", "pw", true, "main", ""},
-		{"create taken", "alice", "pw", true, "signin", "That username is taken."},
-		{"empty password", "alice", "", false, "signin", ""},
+		{"create account", "bob", "secret-2026", true, "main", ""},
+		{"create taken", "alice", "secret-2026", true, "signin", "That username is taken. Choose another, or sign in if it is yours."},
+		{"empty password", "alice", "", false, "signin", "Enter a password."},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -489,27 +488,6 @@ func TestTalkErrors(t *testing.T) {
 	}
 	if got, want := h.bannerText(), "No microphone found. Plug one in or choose another input in Settings."; got != want {
 		t.Errorf("banner = %q, want %q", got, want)
-	}
-}
-
-func TestUserMessage(t *testing.T) {
-	cases := []struct {
-		name string
-		err  error
-		want string
-	}{
-		{"nil", nil, ""},
-		{"wrapped unreachable", errors.Join(errors.New("dial tcp"), ErrServerUnreachable), "Can't reach the server. Messages wait and are sent when it is back."},
-		{"device busy", ErrDeviceBusy, "The audio device is busy in another program."},
-		{"server reset", ErrServerReset, "The server was reset. Your unsent messages are being sent again."},
-		{"unknown", errors.New("disk full"), "Something went wrong: disk full"},
-	}
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			if got := userMessage(c.err); got != c.want {
-				t.Errorf("userMessage = %q, want %q", got, c.want)
-			}
-		})
 	}
 }
 

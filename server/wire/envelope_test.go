@@ -101,6 +101,9 @@ func TestRoundTrip(t *testing.T) {
 			roundTrip(t, TypeMembers, Members{Conversation: "c1", Members: conv.Members, Next: 2, More: true})
 		}},
 		{"conversation.add", func(t *testing.T) { roundTrip(t, TypeConversationAdd, ConversationAdd{Conversation: "c1", User: "u3"}) }},
+		{"conversation.rename", func(t *testing.T) {
+			roundTrip(t, TypeConversationRename, ConversationRename{Conversation: "c1", Title: "Night shift"})
+		}},
 		{"users", func(t *testing.T) { roundTrip(t, TypeUsers, Users{Users: conv.Members}) }},
 		{"devices", func(t *testing.T) {
 			roundTrip(t, TypeDevices, Devices{Devices: []Device{{ID: "d1", Name: "x", Created: 1}}})
@@ -251,7 +254,7 @@ func FuzzDecodeEnvelope(f *testing.F) {
 		if env.Type == "" {
 			t.Fatalf("accepted envelope without type")
 		}
-		for _, decode := range []func(Envelope) error{dec[Hello], dec[VoiceStart], dec[VoiceEnd], dec[TextSend], dec[Sync], dec[AudioFetch], dec[ReceiptSend], dec[ConversationCreate], dec[ConversationAdd]} {
+		for _, decode := range []func(Envelope) error{dec[Hello], dec[VoiceStart], dec[VoiceEnd], dec[TextSend], dec[Sync], dec[AudioFetch], dec[ReceiptSend], dec[ConversationCreate], dec[ConversationAdd], dec[ConversationRename]} {
 			if err := decode(env); err != nil {
 				var e *Error
 				if !errors.As(err, &e) {

@@ -36,6 +36,7 @@ const (
 	TypeMembers             = "members"              // answer: Members
 	TypeConversationAdd     = "conversation.add"     // request: ConversationAdd -> ConversationInfo
 	TypeConversationLeave   = "conversation.leave"   // request: ConversationRef -> OK
+	TypeConversationRename  = "conversation.rename"  // request: ConversationRename -> ConversationInfo
 
 	TypeUserList = "user.list" // request: Page (or none) -> Users
 	TypeUsers    = "users"     // answer: Users
@@ -393,6 +394,13 @@ type ConversationRef struct {
 type ConversationAdd struct {
 	Conversation string `json:"conversation"`
 	User         string `json:"user"`
+}
+
+// ConversationRename gives a group (not the Lobby) a new title; every
+// member gets the conversation event.
+type ConversationRename struct {
+	Conversation string `json:"conversation"`
+	Title        string `json:"title"`
 }
 
 // # Lists

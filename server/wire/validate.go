@@ -249,6 +249,14 @@ func (c *ConversationAdd) Validate() error {
 	return nilIfOK(checkID("user", c.User))
 }
 
+// Validate checks a ConversationRename: the title follows the name rules.
+func (c *ConversationRename) Validate() error {
+	if e := checkID("conversation", c.Conversation); e != nil {
+		return e
+	}
+	return nilIfOK(checkName("title", c.Title))
+}
+
 // Validate checks a DeviceRevoke.
 func (d *DeviceRevoke) Validate() error { return nilIfOK(checkID("device", d.Device)) }
 

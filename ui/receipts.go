@@ -1,0 +1,57 @@
+package ui
+
+import (
+	"strings"
+
+	"fyne.io/fyne/v2/lang"
+)
+
+// Receipts is who has one of the user's own messages, from the members'
+// receipts: Delivered names those whose device received it, Heard those
+// who played it to the end (voice) or saw it (text); Others counts the
+// other members of the conversation.
+type Receipts struct {
+	Delivered []string
+	Heard     []string
+	Others    int
+}
+
+// maxReceiptNames is how many names a receipt label spells out.
+const maxReceiptNames = 3
+
+// receiptText is the small label on an own, sent message: heard (or seen)
+// by whom, else delivered, else nothing.
+func receiptText(m Message) string {
+	r := m.Receipts
+	if !m.Mine || m.State == StatePending || m.State == StateAbandoned {
+		return ""
+	}
+	voice := m.Kind == MessageVoice
+	switch {
+	case r.Others > 0 && len(r.Heard) >= r.Others:
+		if voice {
+			return lang.L("Heard by everyone")
+		}
+		return lang.L("Seen by everyone")
+	case len(r.Heard) > 0:
+		data := map[string]any{"Names": nameList(r.Heard)}
+		if voice {
+			return lang.L("Heard by {{.Names}}", data)
+		}
+		return lang.L("Seen by {{.Names}}", data)
+	case r.Others > 0 && len(r.Delivered) >= r.Others:
+		return lang.L("Delivered")
+	case len(r.Delivered) > 0:
+		return lang.L("Delivered to {{.Count}} of {{.Others}}", map[string]any{"Count": len(r.Delivered), "Others": r.Others})
+	}
+	return ""
+}
+
+// nameList spells out the first few names and counts the rest.
+func nameList(names []string) string {
+	if len(names) <= maxReceiptNames {
+		return strings.Join(names, ", ")
+	}
+	return lang.L("{{.Names}} and {{.More}} more", map[string]any{
+		"Names": strings.Join(names[:maxReceiptNames], ", "), "More": len(names) - maxReceiptNames})
+}

@@ -1,0 +1,58 @@
+package ui
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+
+	"fyne.io/fyne/v2/test"
+)
+
+func TestSearchJumpsToMessage(t *testing.T) {
+	h := newHarness(t, true)
+	seedConversations(h)
+	for i := range 40 {
+		h.m.put(Message{Conversation: "g1", Sender: "carol", Kind: MessageText, Text: fmt.Sprintf("filler %d", i), State: StateComplete})
+	}
+	target := h.m.put(Message{Conversation: "g1", Sender: "carol", Kind: MessageText, Text: "the forklift key is in the office", State: StateComplete})
+	for i := range 40 {
+		h.m.put(Message{Conversation: "g1", Sender: "carol", Kind: MessageText, Text: fmt.Sprintf("more %d", i), State: StateComplete})
+	}
+	s := h.u.main
+	test.Type(s.search.entry, "FORKLIFT")
+	if s.convList.Visible() || !s.search.content.Visible() {
+		t.Fatalf("results do not replace the conversation list while searching")
+	}
+	if len(s.search.hits) != 1 || s.search.hits[0].Message.ID != target.ID || s.search.hits[0].ConversationTitle != "Warehouse crew" {
+		t.Fatalf("hits = %+v", s.search.hits)
+	}
+	s.search.results.Select(0)
+	if s.current != "g1" {
+		t.Fatalf("open = %q, want the hit's conversation", s.current)
+	}
+	i := s.index[target.ID]
+	if off := s.msgList.GetScrollOffset(); off <= 0 || s.jump != "" {
+		t.Errorf("scroll offset %v (jump %q): the list did not move to row %d", off, s.jump, i)
+	}
+	test.Type(s.search.entry, "zzz")
+	if len(s.search.hits) != 0 || !strings.Contains(s.search.empty.Text, "FORKLIFTzzz") {
+		t.Errorf("no-hit note = %q", s.search.empty.Text)
+	}
+	s.search.entry.SetText("")
+	if !s.convList.Visible() || s.search.content.Visible() {
+		t.Errorf("clearing the search does not bring the list back")
+	}
+}
+
+func TestSnippet(t *testing.T) {
+	long := strings.Repeat("a", 100) + " needle " + strings.Repeat("b", 100)
+	cases := []struct{ name, text, q, want string }{
+		{"short", "hello  world\nagain", "world", "hello world again"},
+		{"around the match", long, "needle", "…" + strings.Repeat("a", 19) + " needle " + strings.Repeat("b", 53) + "…"},
+	}
+	for _, c := range cases {
+		if got := snippet(c.text, c.q); got != c.want {
+			t.Errorf("%s: snippet = %q, want %q", c.name, got, c.want)
+		}
+	}
+}
