@@ -11,7 +11,7 @@ CORE     := ./server/... ./sync/...
 GUI      := ./ui/... ./assets/... ./app/...
 FUZZTIME ?= 30s
 
-.PHONY: run test parleyd app bench package fuzz vet deps-build deps-test clean
+.PHONY: run test parleyd app bench cpu package fuzz vet deps-build deps-test clean
 
 deps-build:
 	@./.ci/deps.sh build
@@ -42,6 +42,12 @@ test: deps-test
 ## (results in bench-results/). Not part of make test.
 bench: deps-build
 	./.ci/bench.sh
+
+## cpu: the real app's CPU use from /proc, idle and listening to a live
+## message (app/cpu_test.go; PARLEY_CPU_PROFILE=dir adds pprof profiles).
+## A measurement that prints numbers, not part of make test.
+cpu: deps-test
+	PARLEY_CPU=1 PARLEY_TEST_GUI=1 $(GO) test -count=1 -v -run '^TestCPU$$' -timeout 15m ./app/
 
 ## package: the Linux installable archive through the fyne CLI (dist/).
 package: deps-build
