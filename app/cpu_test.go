@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sort"
 	"strconv"
 	"strings"
 	gosync "sync"
@@ -48,6 +49,11 @@ import (
 //	PARLEY_CPU_PROFILE  a folder: also take a pprof CPU profile of each
 //	                    window (idle.pprof, live.pprof); the binary is
 //	                    then built with -tags pprof (see main_pprof.go)
+//	PARLEY_CPU_TAGS     extra build tags, comma-separated, to compare
+//	                    builds (for example no_animations)
+//	PARLEY_CPU_STATES   which states to measure: "idle,live" (default)
+//	PARLEY_CPU_AUDIO    the app's -audio (default pulse; null leaves the
+//	                    audio devices out, and live is then not heard)
 //
 // Output lines start with "cpu:" and read
 //
@@ -61,14 +67,26 @@ func TestCPU(t *testing.T) {
 	warmup := envSeconds(t, "PARLEY_CPU_WARMUP", 10)
 	profileDir := os.Getenv("PARLEY_CPU_PROFILE")
 
+	states := os.Getenv("PARLEY_CPU_STATES")
+	if states == "" {
+		states = "idle,live"
+	}
 	binary := fixture.binary
+	tags := appBuildTags
+	if extra := os.Getenv("PARLEY_CPU_TAGS"); extra != "" {
+		tags += "," + extra
+	}
 	var pprofAddr string
 	if profileDir != "" {
 		if err := os.MkdirAll(profileDir, 0o755); err != nil {
 			t.Fatal(err)
 		}
-		binary = buildBinary(t, appBuildTags+",pprof")
+		tags += ",pprof"
 		pprofAddr = "127.0.0.1:" + strconv.Itoa(freePort(t))
+	}
+	if tags != appBuildTags {
+		binary = buildBinary(t, tags)
+		t.Logf("app built with -tags=%s", tags)
 	}
 
 	addr := startTestServer(t)
@@ -89,14 +107,23 @@ func TestCPU(t *testing.T) {
 	if pprofAddr != "" {
 		env = append(env, "PARLEY_PPROF="+pprofAddr)
 	}
+	backend := os.Getenv("PARLEY_CPU_AUDIO")
+	if backend == "" {
+		backend = "pulse"
+	}
 	inst := startBinaryAt(t, binary, t.TempDir(), env,
-		"-server", addr, "-user", "listener", "-password", "listener's password", "-signup", "-audio", "pulse")
+		"-server", addr, "-user", "listener", "-password", "listener's password", "-signup", "-audio", backend)
 	pid := inst.cmd.Process.Pid
 	t.Logf("app started: %s", inst.startup)
 	time.Sleep(warmup) // a measurement setting: start-up transients are not idle
 
-	idle := measureCPU(t, pid, window, pprofAddr, filepath.Join(profileDir, "idle.pprof"))
-	report(t, "idle", idle)
+	if strings.Contains(states, "idle") {
+		idle := measureCPU(t, pid, window, pprofAddr, filepath.Join(profileDir, "idle.pprof"))
+		report(t, "idle", idle)
+	}
+	if !strings.Contains(states, "live") {
+		return
+	}
 
 	// Live: the talker transmits for longer than the window; the window
 	// starts when the app's speaker carries sound.
@@ -314,6 +341,7 @@ type cpuUse struct {
 	wall         time.Duration
 	utime, stime time.Duration
 	slices       []float64 // % of a core per tenth of the window
+	threads      map[string]time.Duration // CPU per thread name (comm)
 	load         [2]string // 1-minute load average before and after
 }
 
@@ -326,9 +354,21 @@ func report(t *testing.T, state string, c cpuUse) {
 	for _, s := range c.slices {
 		sl = append(sl, strconv.FormatFloat(s, 'f', 1, 64))
 	}
-	line := fmt.Sprintf("cpu: %s %.1f %% of a core (utime %.2f s, stime %.2f s over %.1f s); per %v: %s; load %s→%s",
+	names := make([]string, 0, len(c.threads))
+	for n := range c.threads {
+		names = append(names, n)
+	}
+	sort.Slice(names, func(i, j int) bool { return c.threads[names[i]] > c.threads[names[j]] })
+	var th []string
+	for _, n := range names {
+		if pct := 100 * float64(c.threads[n]) / float64(c.wall); pct >= 0.05 {
+			th = append(th, fmt.Sprintf("%s %.1f", n, pct))
+		}
+	}
+	line := fmt.Sprintf("cpu: %s %.1f %% of a core (utime %.2f s, stime %.2f s over %.1f s); per %v: %s; by thread: %s; load %s→%s",
 		state, c.percent(), c.utime.Seconds(), c.stime.Seconds(), c.wall.Seconds(),
-		(c.wall / time.Duration(max(len(c.slices), 1))).Round(time.Second), strings.Join(sl, " "), c.load[0], c.load[1])
+		(c.wall / time.Duration(max(len(c.slices), 1))).Round(time.Second), strings.Join(sl, " "),
+		strings.Join(th, ", "), c.load[0], c.load[1])
 	t.Log(line)
 	fmt.Println(line)
 }
@@ -348,6 +388,7 @@ func measureCPU(t *testing.T, pid int, window time.Duration, pprofAddr, profileP
 		}()
 	}
 	c := cpuUse{load: [2]string{loadAvg(), ""}}
+	threads0 := threadCPU(pid)
 	start := time.Now()
 	u0, s0 := procCPU(t, pid)
 	pu, ps, pt := u0, s0, start
@@ -362,6 +403,11 @@ func measureCPU(t *testing.T, pid int, window time.Duration, pprofAddr, profileP
 	tick.Stop()
 	c.wall = pt.Sub(start)
 	c.utime, c.stime = pu-u0, ps-s0
+	c.threads = map[string]time.Duration{}
+	for id, now := range threadCPU(pid) {
+		before := threads0[id] // zero for a thread started meanwhile
+		c.threads[now.name] += now.cpu - before.cpu
+	}
 	c.load[1] = loadAvg()
 	wg.Wait()
 	return c
@@ -400,19 +446,64 @@ var clockTick = gosync.OnceValue(func() time.Duration {
 // procCPU reads a process's user and system time (all its threads).
 func procCPU(t *testing.T, pid int) (utime, stime time.Duration) {
 	t.Helper()
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	path := "/proc/" + strconv.Itoa(pid) + "/stat"
+	b, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatalf("read CPU time: %v", err)
 	}
-	// The command name (field 2) may hold spaces: fields count from after ')'.
-	rest := b[bytes.LastIndexByte(b, ')')+2:]
-	f := strings.Fields(string(rest))
+	_, utime, stime, err = parseStat(b)
+	if err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	return utime, stime
+}
+
+// parseStat reads the name, utime and stime of a /proc stat file.
+func parseStat(b []byte) (name string, utime, stime time.Duration, err error) {
+	// The name (field 2, in parentheses) may hold spaces and parentheses.
+	open, end := bytes.IndexByte(b, '('), bytes.LastIndexByte(b, ')')
+	if open < 0 || end < open || end+2 > len(b) {
+		return "", 0, 0, fmt.Errorf("parse stat %q: no name", b)
+	}
+	f := strings.Fields(string(b[end+2:]))
+	if len(f) < 13 {
+		return "", 0, 0, fmt.Errorf("parse stat %q: %d fields", b, len(f))
+	}
 	u, err1 := strconv.ParseInt(f[11], 10, 64) // field 14
 	s, err2 := strconv.ParseInt(f[12], 10, 64) // field 15
 	if err1 != nil || err2 != nil {
-		t.Fatalf("parse /proc/%d/stat: %q", pid, b)
+		return "", 0, 0, fmt.Errorf("parse stat %q: times", b)
 	}
-	return time.Duration(u) * clockTick(), time.Duration(s) * clockTick()
+	return string(b[open+1 : end]), time.Duration(u) * clockTick(), time.Duration(s) * clockTick(), nil
+}
+
+type threadTime struct {
+	name string
+	cpu  time.Duration
+}
+
+// threadCPU reads the CPU time of each thread of pid, by thread id. A
+// thread that ends between listing and reading is left out.
+func threadCPU(pid int) map[string]threadTime {
+	dir := "/proc/" + strconv.Itoa(pid) + "/task"
+	ids, err := os.ReadDir(dir)
+	if err != nil {
+		return nil
+	}
+	out := make(map[string]threadTime, len(ids))
+	for _, id := range ids {
+		b, err := os.ReadFile(filepath.Join(dir, id.Name(), "stat"))
+		if err != nil {
+			continue
+		}
+		name, u, s, err := parseStat(b)
+		if err != nil {
+			continue
+		}
+		// Numbered workers (llvmpipe-0, llvmpipe-1) count as one name.
+		out[id.Name()] = threadTime{name: strings.TrimRight(name, "0123456789-:"), cpu: u + s}
+	}
+	return out
 }
 
 func loadAvg() string {
