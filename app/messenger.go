@@ -33,9 +33,6 @@ const (
 	// passing them on: a talker pushes 50 packets a second, and each
 	// would otherwise make the UI re-read the conversation.
 	hintWindow = 60 * time.Millisecond
-	// maxListed is how many of a conversation's newest messages
-	// Messages returns.
-	maxListed = 10000
 	// maxLiveSources bounds the live sources waiting for the player.
 	maxLiveSources = 16
 	// liveQuiet is how long after a live start no "new message"
@@ -585,12 +582,12 @@ func (m *messenger) Conversations() ([]ui.Conversation, error) {
 }
 
 // Messages implements ui.Messenger.
-func (m *messenger) Messages(conversation string) ([]ui.Message, error) {
+func (m *messenger) Messages(conversation string, before int64, limit int) ([]ui.Message, error) {
 	st, _, err := m.store()
 	if err != nil {
 		return nil, nil
 	}
-	ms, err := st.Messages(context.Background(), conversation, 0, maxListed)
+	ms, err := st.Messages(context.Background(), conversation, before, limit)
 	if err != nil {
 		return nil, err
 	}

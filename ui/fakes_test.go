@@ -55,10 +55,25 @@ func (f *fakeMessenger) Conversations() ([]Conversation, error) {
 	return out, nil
 }
 
-func (f *fakeMessenger) Messages(conv string) ([]Message, error) {
+// Messages pages as the store does: numbered messages by Seq, pending ones
+// (Seq 0) after the newest page.
+func (f *fakeMessenger) Messages(conv string, before int64, limit int) ([]Message, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	return slices.Clone(f.msgs[conv]), nil
+	var numbered, pending []Message
+	for _, m := range f.msgs[conv] {
+		switch {
+		case m.Seq == 0:
+			pending = append(pending, m)
+		case before == 0 || m.Seq < before:
+			numbered = append(numbered, m)
+		}
+	}
+	out := slices.Clone(numbered[max(0, len(numbered)-limit):])
+	if before == 0 {
+		out = append(out, pending...)
+	}
+	return out, nil
 }
 
 func (f *fakeMessenger) Message(id string) (Message, error) {

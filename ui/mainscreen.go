@@ -2,6 +2,7 @@ package ui
 
 import (
 	"image/color"
+	"slices"
 	"strings"
 	"time"
 
@@ -21,17 +22,26 @@ type mainScreen struct {
 
 	convs    []Conversation
 	current  string
-	msgs     []Message
-	index    map[string]int // message id -> row
+	msgs     []Message      // the loaded part of the open conversation, oldest first
+	index    map[string]int // message id -> position in msgs
+	rows     []timelineRow  // msgs with a separator before each day
+	rowOf    map[string]int // message id -> row
+	bound    map[string]*messageRow
+	heights  map[string]rowHeight // measured text rows
+	older    bool                 // the store may hold older messages than msgs[0]
+	loading  bool                 // an older page is being read
 	speedFor map[string]float64
 	playing  Playback
+	voiceH   float32 // height of a voice row
+	sepH     float32 // height of a day separator
+	measurer *textBubble
 
 	connDot   *canvas.Circle
 	connLabel *widget.Label
 	convList  *keyList
 	title     *widget.Label
 	talking   *widget.Label
-	msgList   *keyList
+	msgList   *timeline
 	entry     *talkEntry
 	send      *widget.Button
 	talkBtn   *talkButton
@@ -43,7 +53,8 @@ type mainScreen struct {
 }
 
 func newMainScreen(u *UI) *mainScreen {
-	s := &mainScreen{u: u, index: map[string]int{}, speedFor: map[string]float64{}}
+	s := &mainScreen{u: u, index: map[string]int{}, rowOf: map[string]int{}, bound: map[string]*messageRow{},
+		heights: map[string]rowHeight{}, speedFor: map[string]float64{}}
 
 	s.connDot = canvas.NewCircle(color.Gray{Y: 128})
 	s.connLabel = widget.NewLabel("")
@@ -97,13 +108,12 @@ func newMainScreen(u *UI) *mainScreen {
 	left := container.NewBorder(nil, newConv, nil, nil, s.convList)
 
 	act := &bubbleActions{play: s.play, pause: s.pause, seek: s.seek, speed: s.cycleSpeed, export: s.export}
-	s.msgList = newKeyList(u.keys,
-		func() int { return len(s.msgs) },
-		func() fyne.CanvasObject { return newMessageRow(act) },
-		func(id widget.ListItemID, o fyne.CanvasObject) {
-			o.(*messageRow).Set(s.msgs[id], s.bubbleViewOf(s.msgs[id]))
-		})
-	s.msgList.OnSelected = func(widget.ListItemID) { s.msgList.UnselectAll() }
+	s.voiceH = newVoiceBubble(act).MinSize().Height + theme.Padding()
+	s.sepH = newDaySeparator().MinSize().Height
+	s.measurer = newTextBubble()
+	s.msgList = newTimeline(func() int { return len(s.rows) }, s.rowHeight,
+		func() fyne.CanvasObject { return newMessageRow(act) }, s.updateRow)
+	s.msgList.onTop = s.loadOlder
 
 	s.title = widget.NewLabelWithStyle("", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
 	s.talking = widget.NewLabel("")
@@ -199,7 +209,8 @@ func (s *mainScreen) open(id string) {
 	}
 	s.u.talk.Stop() // a transmission belongs to the conversation it started in
 	s.current = id
-	s.msgs = nil
+	s.msgs, s.older, s.loading = nil, false, false
+	s.layoutRows()
 	s.talkNote.SetText("")
 	for _, c := range s.convs {
 		if c.ID == id {
@@ -207,31 +218,204 @@ func (s *mainScreen) open(id string) {
 			s.talking.SetText(talkingText(c.Talking))
 		}
 	}
-	s.msgList.Refresh()
+	s.msgList.Reload()
 	s.u.reloadMessages()
 	s.refreshTalk()
 }
 
-// setMessages shows msgs, keeping the scroll position unless the list was at
-// the bottom (then it follows new messages).
-func (s *mainScreen) setMessages(msgs []Message) {
+// pageSize is how many messages one read of the store brings: a screen or
+// two, so opening a conversation costs the same with 100 or 100 000
+// cached messages.
+const pageSize = 60
+
+// setMessages shows the newest page of the open conversation (oldest
+// first, pending last), merged with the older pages already loaded. It
+// keeps the scroll position unless the list was at the bottom (then it
+// follows new messages), and re-sets only the rows that changed.
+func (s *mainScreen) setMessages(page []Message) {
 	first := len(s.msgs) == 0
-	atBottom := first || s.atBottom()
-	s.msgs = msgs
-	s.index = make(map[string]int, len(msgs))
-	for i, m := range msgs {
-		s.index[m.ID] = i
+	atBottom := first || s.msgList.AtBottom()
+	if first {
+		s.older = len(page) >= pageSize
 	}
-	s.msgList.Refresh()
+	merged := mergePage(s.msgs, page)
+	if sameIDs(merged, s.msgs) {
+		for i, m := range merged {
+			if !messagesEqual(m, s.msgs[i]) {
+				s.msgs[i] = m
+				s.refreshMessage(m)
+			}
+		}
+		return
+	}
+	s.msgs = merged
+	s.layoutRows()
+	s.msgList.Reload()
 	if atBottom {
 		s.msgList.ScrollToBottom()
 	}
 }
 
-func (s *mainScreen) atBottom() bool {
-	row := newMessageRow(&bubbleActions{}).MinSize().Height + theme.Padding()
-	total := row * float32(len(s.msgs))
-	return s.msgList.GetScrollOffset() >= total-s.msgList.Size().Height-row
+// mergePage puts the newest page after the loaded messages older than it.
+func mergePage(loaded, page []Message) []Message {
+	if len(loaded) == 0 {
+		return page
+	}
+	var oldest int64 // the page's first numbered message
+	for _, m := range page {
+		if m.Seq > 0 {
+			oldest = m.Seq
+			break
+		}
+	}
+	keep := 0
+	for keep < len(loaded) && loaded[keep].Seq > 0 && (oldest == 0 || loaded[keep].Seq < oldest) {
+		keep++
+	}
+	if oldest > 0 && keep == len(loaded) && keep > 0 && loaded[keep-1].Seq < oldest-1 {
+		// A gap: more arrived than a page while away. Start again from the page.
+		return page
+	}
+	return append(slices.Clone(loaded[:keep]), page...)
+}
+
+func sameIDs(a, b []Message) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i].ID != b[i].ID {
+			return false
+		}
+	}
+	return true
+}
+
+// messagesEqual reports whether two reads of a message show the same.
+func messagesEqual(a, b Message) bool {
+	return a.ID == b.ID && a.Conversation == b.Conversation && a.Seq == b.Seq && a.Sender == b.Sender &&
+		a.Mine == b.Mine && a.Kind == b.Kind && a.Text == b.Text && a.Sent.Equal(b.Sent) &&
+		a.Duration == b.Duration && a.State == b.State && a.Listened == b.Listened &&
+		a.Position == b.Position && slices.Equal(a.Waveform, b.Waveform)
+}
+
+// loadOlder reads the page before the first loaded message, once at a
+// time, when the top of the timeline comes into view.
+func (s *mainScreen) loadOlder() {
+	if !s.older || s.loading || len(s.msgs) == 0 || s.msgs[0].Seq <= 1 {
+		return
+	}
+	s.loading = true
+	conv, before := s.current, s.msgs[0].Seq
+	s.u.async(func() {
+		page, err := s.u.d.Messenger.Messages(conv, before, pageSize)
+		fyne.Do(func() {
+			if conv != s.current || len(s.msgs) == 0 || s.msgs[0].Seq != before {
+				return // another conversation, or reloaded meanwhile
+			}
+			s.loading = false
+			if err != nil {
+				s.u.showError(err)
+				return
+			}
+			s.prependPage(page)
+		})
+	})
+}
+
+// prependPage adds an older page before the loaded messages, keeping the
+// rows on screen in place.
+func (s *mainScreen) prependPage(page []Message) {
+	s.older = len(page) >= pageSize
+	if len(page) == 0 {
+		return
+	}
+	before := len(s.rows)
+	s.msgs = append(slices.Clone(page), s.msgs...)
+	s.layoutRows()
+	s.msgList.Prepend(len(s.rows) - before)
+}
+
+// timelineRow is one row: a message, or the day of the next messages.
+type timelineRow struct {
+	msg int       // index in msgs, or -1 for a day separator
+	day time.Time // the separator's day
+}
+
+// layoutRows derives the rows from msgs.
+func (s *mainScreen) layoutRows() {
+	s.rows = s.rows[:0]
+	clear(s.index)
+	clear(s.rowOf)
+	var last time.Time
+	for i, m := range s.msgs {
+		s.index[m.ID] = i
+		t := m.Sent.Local()
+		if y, mo, d := t.Date(); i == 0 || y != last.Year() || mo != last.Month() || d != last.Day() {
+			s.rows = append(s.rows, timelineRow{msg: -1, day: t})
+		}
+		last = t
+		s.rowOf[m.ID] = len(s.rows)
+		s.rows = append(s.rows, timelineRow{msg: i})
+	}
+}
+
+// rowHeight is a measured text row: its height at a width, for a text.
+type rowHeight struct {
+	width, height float32
+	text          string
+}
+
+// rowHeight is row i's height at width: fixed for voice and separators,
+// measured (and remembered) for text, which wraps to its full length.
+func (s *mainScreen) rowHeight(i int, width float32) float32 {
+	r := s.rows[i]
+	if r.msg < 0 {
+		return s.sepH
+	}
+	m := s.msgs[r.msg]
+	if m.Kind != MessageText {
+		return s.voiceH
+	}
+	bw := bubbleWidth(width)
+	if h, ok := s.heights[m.ID]; ok && h.width == bw && h.text == m.Text {
+		return h.height
+	}
+	s.measurer.Set(m)
+	s.measurer.Resize(fyne.NewSize(bw, s.voiceH))
+	h := s.measurer.MinSize().Height + theme.Padding()
+	s.heights[m.ID] = rowHeight{width: bw, height: h, text: m.Text}
+	return h
+}
+
+// updateRow makes row object o show row i.
+func (s *mainScreen) updateRow(i int, o fyne.CanvasObject) {
+	row := o.(*messageRow)
+	if id, ok := row.bound(); ok && s.bound[id] == row {
+		delete(s.bound, id)
+	}
+	r := s.rows[i]
+	if r.msg < 0 {
+		row.setDay(dayText(r.day, s.u.now().Local()))
+		return
+	}
+	m := s.msgs[r.msg]
+	s.bound[m.ID] = row
+	row.Set(m, s.bubbleViewOf(m))
+}
+
+// refreshMessage re-sets the row showing m, if it is on screen. A text
+// whose height changed lays the rows out again.
+func (s *mainScreen) refreshMessage(m Message) {
+	if m.Kind == MessageText {
+		if h, ok := s.heights[m.ID]; ok && h.text != m.Text {
+			s.msgList.Reload()
+			return
+		}
+	}
+	if row := s.bound[m.ID]; row != nil {
+		row.Set(m, s.bubbleViewOf(m))
+	}
 }
 
 // messageChanged updates one message in place (live growth, state) and
@@ -241,9 +425,9 @@ func (s *mainScreen) messageChanged(m Message) {
 	if m.Conversation == s.current {
 		if !ok {
 			s.u.reloadMessages()
-		} else {
+		} else if !messagesEqual(s.msgs[i], m) {
 			s.msgs[i] = m
-			s.msgList.RefreshItem(i)
+			s.refreshMessage(m)
 		}
 	}
 	if m.Kind != MessageVoice || m.Mine || m.State != StateLive {
@@ -263,7 +447,8 @@ func (s *mainScreen) messageChanged(m Message) {
 }
 
 func (s *mainScreen) bubbleViewOf(m Message) bubbleView {
-	v := bubbleView{Msg: m, Position: m.Position, Speed: s.speedOf(m.ID)}
+	v := bubbleView{Msg: m, Position: m.Position, Speed: s.speedOf(m.ID),
+		Sending: m.Mine && s.u.talk.Talking() && s.u.talk.message == m.ID}
 	if s.playing.Message == m.ID && (s.playing.State == PlayPlaying || s.playing.State == PlayPaused) {
 		v.Playing = s.playing.State == PlayPlaying
 		v.Position = s.playing.Position
@@ -288,10 +473,10 @@ func (s *mainScreen) playbackChanged() {
 	now := s.u.d.Player.Playback()
 	s.playing = now
 	if i, ok := s.index[old.Message]; ok && old.Message != now.Message {
-		s.msgList.RefreshItem(i)
+		s.refreshMessage(s.msgs[i])
 	}
 	if i, ok := s.index[now.Message]; ok {
-		s.msgList.RefreshItem(i)
+		s.refreshMessage(s.msgs[i])
 	}
 	if now.State == PlayFinished && old.State != PlayFinished {
 		done := now.Message
@@ -360,7 +545,7 @@ func (s *mainScreen) cycleSpeed(m Message) {
 		s.playbackChanged()
 	}
 	if i, ok := s.index[m.ID]; ok {
-		s.msgList.RefreshItem(i)
+		s.refreshMessage(s.msgs[i])
 	}
 }
 
@@ -466,35 +651,96 @@ func (s *mainScreen) newConversation() {
 	}, s.u.win)
 }
 
-// messageRow is one row of the message list: a voice or a text bubble.
+// maxBubbleShare is how much of the timeline's width a bubble may take;
+// own bubbles sit on the right of the rest, others' on the left.
+const maxBubbleShare = 0.8
+
+// bubbleWidth is a bubble's width in a timeline of width w.
+func bubbleWidth(w float32) float32 { return max(w*maxBubbleShare, min(w, 320)) }
+
+// messageRow is one row of the timeline: a voice or a text bubble, or a
+// day separator.
 type messageRow struct {
 	widget.BaseWidget
 	voice *voiceBubble
 	text  *textBubble
+	day   *daySeparator
+	id    string // the message shown, "" for a separator
+	mine  bool
 }
 
 func newMessageRow(act *bubbleActions) *messageRow {
-	r := &messageRow{voice: newVoiceBubble(act), text: newTextBubble()}
+	r := &messageRow{voice: newVoiceBubble(act), text: newTextBubble(), day: newDaySeparator()}
 	r.text.Hide()
+	r.day.Hide()
 	r.ExtendBaseWidget(r)
 	return r
 }
 
-// Set shows m.
-func (r *messageRow) Set(m Message, v bubbleView) {
-	if m.Kind == MessageText {
-		r.voice.Hide()
-		r.text.Show()
-		r.text.Set(m)
-		return
+func (r *messageRow) bound() (string, bool) { return r.id, r.id != "" }
+
+// show makes o the visible part of the row.
+func (r *messageRow) show(o fyne.CanvasObject, mine bool) {
+	changed := setVisible(r.voice, o == r.voice)
+	changed = setVisible(r.text, o == r.text) || changed
+	changed = setVisible(r.day, o == r.day) || changed
+	if changed || mine != r.mine {
+		r.mine = mine
+		r.Refresh() // lay the bubble out on its side
 	}
-	r.text.Hide()
-	r.voice.Show()
-	r.voice.Set(v)
 }
 
-// CreateRenderer implements fyne.Widget. Both bubbles share one row height so
-// the list stays uniform and fast for long histories.
+func (r *messageRow) setDay(text string) {
+	r.id = ""
+	r.day.Set(text)
+	r.show(r.day, false)
+}
+
+// Set shows m.
+func (r *messageRow) Set(m Message, v bubbleView) {
+	r.id = m.ID
+	if m.Kind == MessageText {
+		r.text.Set(m)
+		r.show(r.text, m.Mine)
+		return
+	}
+	r.voice.Set(v)
+	r.show(r.voice, m.Mine)
+}
+
+// CreateRenderer implements fyne.Widget.
 func (r *messageRow) CreateRenderer() fyne.WidgetRenderer {
-	return widget.NewSimpleRenderer(container.NewStack(r.voice, r.text))
+	return widget.NewSimpleRenderer(container.New(&rowLayout{r: r}, r.voice, r.text, r.day))
+}
+
+// rowLayout places the bubble on its side at bubbleWidth, the separator
+// across the whole row.
+type rowLayout struct{ r *messageRow }
+
+func (l *rowLayout) Layout(objs []fyne.CanvasObject, s fyne.Size) {
+	bw := bubbleWidth(s.Width)
+	h := s.Height - theme.Padding()
+	for _, o := range objs {
+		switch {
+		case o == fyne.CanvasObject(l.r.day):
+			o.Move(fyne.NewPos(0, 0))
+			o.Resize(s)
+		case l.r.mine:
+			o.Move(fyne.NewPos(s.Width-bw, 0))
+			o.Resize(fyne.NewSize(bw, h))
+		default:
+			o.Move(fyne.NewPos(0, 0))
+			o.Resize(fyne.NewSize(bw, h))
+		}
+	}
+}
+
+func (l *rowLayout) MinSize(objs []fyne.CanvasObject) fyne.Size {
+	var m fyne.Size
+	for _, o := range objs {
+		if o.Visible() {
+			m = m.Max(o.MinSize())
+		}
+	}
+	return m
 }

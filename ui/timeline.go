@@ -1,0 +1,186 @@
+package ui
+
+import (
+	"sort"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/canvas"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/widget"
+)
+
+// timeline is a virtualised list of rows of different heights that grows
+// at the top as older history loads. Only the rows on screen exist as
+// objects (recycled from a pool); row positions are prefix sums of the
+// heights, so finding what is visible is a binary search however long the
+// history is. Updating one row re-sets that row only.
+//
+// widget.List was not enough here: its variable heights are a map walked
+// on every scroll and re-keyed on every insertion at the top, and each
+// RefreshItem or SetItemHeight refreshes every visible row.
+type timeline struct {
+	widget.BaseWidget
+
+	// length, height, create and update describe the rows: height(i, w)
+	// is row i's height at width w; update(i, o) makes o show row i.
+	length func() int
+	height func(i int, width float32) float32
+	create func() fyne.CanvasObject
+	update func(i int, o fyne.CanvasObject)
+	// onTop is called when the first row comes on screen (load older).
+	onTop func()
+
+	scroll  *container.Scroll
+	body    *fyne.Container
+	tops    []float32 // tops[i] is row i's y; tops[n] the total height
+	width   float32
+	visible map[int]fyne.CanvasObject
+	pool    []fyne.CanvasObject
+}
+
+func newTimeline(length func() int, height func(int, float32) float32, create func() fyne.CanvasObject,
+	update func(int, fyne.CanvasObject)) *timeline {
+	t := &timeline{length: length, height: height, create: create, update: update,
+		visible: map[int]fyne.CanvasObject{}, tops: []float32{0}}
+	t.body = container.New(&timelineBody{t: t})
+	t.scroll = container.NewVScroll(t.body)
+	t.scroll.OnScrolled = func(fyne.Position) { t.place() }
+	t.ExtendBaseWidget(t)
+	return t
+}
+
+// timelineBody is the scrolled content: as tall as all rows, laying out
+// only the visible ones.
+type timelineBody struct{ t *timeline }
+
+func (b *timelineBody) MinSize([]fyne.CanvasObject) fyne.Size {
+	return fyne.NewSize(0, b.t.tops[len(b.t.tops)-1])
+}
+
+func (b *timelineBody) Layout(_ []fyne.CanvasObject, s fyne.Size) {
+	if s.Width != b.t.width && s.Width > 0 {
+		b.t.width = s.Width
+		b.t.measure()
+	}
+	b.t.place()
+}
+
+// measure recomputes every row's top at the current width.
+func (t *timeline) measure() {
+	n := t.length()
+	t.tops = append(t.tops[:0], 0)
+	var y float32
+	for i := range n {
+		y += t.height(i, t.width)
+		t.tops = append(t.tops, y)
+	}
+}
+
+// Reload re-reads every row (the rows changed, other than by Prepend).
+func (t *timeline) Reload() {
+	for i, o := range t.visible {
+		t.pool = append(t.pool, o)
+		delete(t.visible, i)
+	}
+	if t.width > 0 {
+		t.measure()
+	}
+	t.scroll.Refresh()
+	t.place()
+}
+
+// Prepend notes that k rows were added before the first one and keeps the
+// rows on screen where they are.
+func (t *timeline) Prepend(k int) {
+	if k <= 0 {
+		return
+	}
+	old := t.tops[len(t.tops)-1]
+	moved := make(map[int]fyne.CanvasObject, len(t.visible))
+	for i, o := range t.visible {
+		moved[i+k] = o
+	}
+	t.visible = moved
+	if t.width > 0 {
+		t.measure()
+	}
+	added := t.tops[len(t.tops)-1] - old
+	t.scroll.Refresh()
+	t.scroll.ScrollToOffset(fyne.NewPos(0, t.scroll.Offset.Y+added))
+	t.place()
+}
+
+// RefreshRow re-sets row i if it is on screen.
+func (t *timeline) RefreshRow(i int) {
+	if o, ok := t.visible[i]; ok {
+		t.update(i, o)
+	}
+}
+
+// ScrollToBottom shows the newest rows.
+func (t *timeline) ScrollToBottom() {
+	t.scroll.ScrollToBottom()
+	t.place()
+}
+
+// AtBottom reports whether the newest row is (nearly) in view.
+func (t *timeline) AtBottom() bool {
+	total := t.tops[len(t.tops)-1]
+	return t.scroll.Offset.Y+t.scroll.Size().Height >= total-32
+}
+
+// Offset is the scroll position.
+func (t *timeline) Offset() float32 { return t.scroll.Offset.Y }
+
+// place lays out the rows in view, recycling the others.
+func (t *timeline) place() {
+	n := len(t.tops) - 1
+	if t.width <= 0 {
+		return
+	}
+	off, h := t.scroll.Offset.Y, t.scroll.Size().Height
+	first := sort.Search(n, func(i int) bool { return t.tops[i+1] > off })
+	last := first
+	for last < n && t.tops[last] < off+h {
+		last++
+	}
+	changed := false
+	for i, o := range t.visible {
+		if i < first || i >= last {
+			t.pool = append(t.pool, o)
+			delete(t.visible, i)
+			changed = true
+		}
+	}
+	for i := first; i < last; i++ {
+		o, ok := t.visible[i]
+		if !ok {
+			if k := len(t.pool); k > 0 {
+				o, t.pool = t.pool[k-1], t.pool[:k-1]
+			} else {
+				o = t.create()
+			}
+			t.visible[i] = o
+			t.update(i, o)
+			changed = true
+		}
+		o.Move(fyne.NewPos(0, t.tops[i]))
+		o.Resize(fyne.NewSize(t.width, t.tops[i+1]-t.tops[i]))
+	}
+	if changed {
+		objs := t.body.Objects[:0]
+		for i := first; i < last; i++ {
+			objs = append(objs, t.visible[i])
+		}
+		t.body.Objects = objs
+		canvas.Refresh(t.body) // the rows set themselves; only the set changed
+	}
+	if first == 0 && n > 0 && t.onTop != nil {
+		t.onTop()
+	}
+}
+
+// CreateRenderer implements fyne.Widget.
+func (t *timeline) CreateRenderer() fyne.WidgetRenderer {
+	return widget.NewSimpleRenderer(t.scroll)
+}
