@@ -2,7 +2,12 @@
 # install the Debian packages they need first.
 
 GO       ?= go
-TAGS     := nolibopusfile
+# migrated_fynedo: every UI call is on Fyne's thread (ui only touches widgets
+# there, goroutines go through fyne.Do), so Fyne's per-Refresh thread check
+# (runtime.Stack) is off; FyneApp.toml says the same to fyne package.
+# no_animations: no blinking cursor, which repainted the whole window about
+# 12 times a second while the message field had focus (see make cpu).
+TAGS     := nolibopusfile,migrated_fynedo,no_animations
 GOFLAGS  := -tags=$(TAGS)
 export GOFLAGS
 BIN      := bin

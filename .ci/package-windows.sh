@@ -16,7 +16,7 @@
 #     CFLAGS carries -D_FORTIFY_SOURCE=0: with fortify on, the final link
 #     fails on __memcpy_chk, which mingw's runtime does not provide.
 #  3. The fyne CLI (fyne.io/tools/cmd/fyne@v1.7.4), built for this machine.
-#  4. fyne package -os windows --release --tags nolibopusfile with
+#  4. fyne package -os windows --release --tags nolibopusfile,no_animations with
 #     CGO_ENABLED=1 GOOS=windows GOARCH=amd64 and the mingw CC/CXX, against
 #     the static libopus through PKG_CONFIG_PATH. Result: one self-contained
 #     exe (no DLLs besides Windows' own), moved to dist/Parley.exe.
@@ -137,11 +137,11 @@ restore() { cp "$work/FyneApp.toml.orig" "$root/FyneApp.toml"; rm -f "$root/fyne
 trap restore EXIT INT TERM
 rm -f "$root/Parley.exe" "$root/parley.exe"
 t=$(now)
-say "fyne package -os windows --release --tags nolibopusfile (log: $work/build.log)"
+say "fyne package -os windows --release --tags nolibopusfile,no_animations (log: $work/build.log)"
 if ! env CGO_ENABLED=1 GOOS=windows GOARCH=amd64 \
 	CC=$target-gcc CXX=$target-g++ \
 	PKG_CONFIG_PATH="$prefix/lib/pkgconfig" GOFLAGS="$goflags" \
-	"$fyne" package -os windows --release --tags nolibopusfile >"$work/build.log" 2>&1; then
+	"$fyne" package -os windows --release --tags nolibopusfile,no_animations >"$work/build.log" 2>&1; then
 	tail -n 40 "$work/build.log" >&2
 	say "fyne package failed; full log in $work/build.log"
 	exit 1

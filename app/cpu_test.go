@@ -340,9 +340,9 @@ func waitSound(t *testing.T, monitor string, timeout time.Duration) {
 type cpuUse struct {
 	wall         time.Duration
 	utime, stime time.Duration
-	slices       []float64 // % of a core per tenth of the window
+	slices       []float64                // % of a core per tenth of the window
 	threads      map[string]time.Duration // CPU per thread name (comm)
-	load         [2]string // 1-minute load average before and after
+	load         [2]string                // 1-minute load average before and after
 }
 
 func (c cpuUse) percent() float64 {

@@ -130,8 +130,8 @@ func setupFixture() {
 	f.pulse = strings.TrimSpace(string(out))
 }
 
-// appBuildTags are the tags the app is built with (as the Makefile does).
-const appBuildTags = "nolibopusfile"
+// appBuildTags are the tags the app is built with (as the Makefile's TAGS).
+const appBuildTags = "nolibopusfile,migrated_fynedo,no_animations"
 
 // goBuild builds the app binary to path with tags.
 func goBuild(path, tags string) error {

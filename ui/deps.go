@@ -97,7 +97,7 @@ type Server struct {
 // quickly.
 type Messenger interface {
 	Status() ConnStatus
-	Conversations() ([]Conversation, error)          // Lobby first, then most recent first
+	Conversations() ([]Conversation, error) // Lobby first, then most recent first
 	// Messages returns up to limit messages of a conversation, oldest
 	// first: with before == 0 the newest ones followed by those not yet
 	// numbered by the server (pending); otherwise the newest with
