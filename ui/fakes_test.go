@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"sort"
 	gosync "sync"
 	"time"
 )
@@ -60,20 +61,12 @@ func (f *fakeMessenger) Conversations() ([]Conversation, error) {
 func (f *fakeMessenger) Messages(conv string, before int64, limit int) ([]Message, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	var numbered, pending []Message
-	for _, m := range f.msgs[conv] {
-		switch {
-		case m.Seq == 0:
-			pending = append(pending, m)
-		case before == 0 || m.Seq < before:
-			numbered = append(numbered, m)
-		}
+	ms := f.msgs[conv] // in Seq order: add numbers them 1, 2, 3…
+	end := len(ms)
+	if before > 0 {
+		end = sort.Search(len(ms), func(i int) bool { return ms[i].Seq >= before })
 	}
-	out := slices.Clone(numbered[max(0, len(numbered)-limit):])
-	if before == 0 {
-		out = append(out, pending...)
-	}
-	return out, nil
+	return slices.Clone(ms[max(0, end-limit):end]), nil
 }
 
 func (f *fakeMessenger) Message(id string) (Message, error) {

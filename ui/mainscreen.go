@@ -667,6 +667,7 @@ type messageRow struct {
 	day   *daySeparator
 	id    string // the message shown, "" for a separator
 	mine  bool
+	sets  int // how many times Set ran (tests check that one change sets one row)
 }
 
 func newMessageRow(act *bubbleActions) *messageRow {
@@ -699,6 +700,7 @@ func (r *messageRow) setDay(text string) {
 // Set shows m.
 func (r *messageRow) Set(m Message, v bubbleView) {
 	r.id = m.ID
+	r.sets++
 	if m.Kind == MessageText {
 		r.text.Set(m)
 		r.show(r.text, m.Mine)

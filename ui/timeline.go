@@ -44,7 +44,10 @@ func newTimeline(length func() int, height func(int, float32) float32, create fu
 		visible: map[int]fyne.CanvasObject{}, tops: []float32{0}}
 	t.body = container.New(&timelineBody{t: t})
 	t.scroll = container.NewVScroll(t.body)
-	t.scroll.OnScrolled = func(fyne.Position) { t.place() }
+	t.scroll.OnScrolled = func(fyne.Position) {
+		t.place()
+		t.checkTop()
+	}
 	t.ExtendBaseWidget(t)
 	return t
 }
@@ -87,6 +90,16 @@ func (t *timeline) Reload() {
 	}
 	t.scroll.Refresh()
 	t.place()
+	if t.tops[len(t.tops)-1] <= t.scroll.Size().Height {
+		t.checkTop() // nothing to scroll: load older to fill the screen
+	}
+}
+
+// checkTop asks for older rows when the first row is on screen.
+func (t *timeline) checkTop() {
+	if t.onTop != nil && len(t.tops) > 1 && t.scroll.Offset.Y < t.tops[1] {
+		t.onTop()
+	}
 }
 
 // Prepend notes that k rows were added before the first one and keeps the
@@ -95,7 +108,7 @@ func (t *timeline) Prepend(k int) {
 	if k <= 0 {
 		return
 	}
-	old := t.tops[len(t.tops)-1]
+	old, off := t.tops[len(t.tops)-1], t.scroll.Offset.Y
 	moved := make(map[int]fyne.CanvasObject, len(t.visible))
 	for i, o := range t.visible {
 		moved[i+k] = o
@@ -106,7 +119,7 @@ func (t *timeline) Prepend(k int) {
 	}
 	added := t.tops[len(t.tops)-1] - old
 	t.scroll.Refresh()
-	t.scroll.ScrollToOffset(fyne.NewPos(0, t.scroll.Offset.Y+added))
+	t.scroll.ScrollToOffset(fyne.NewPos(0, off+added))
 	t.place()
 }
 
@@ -174,9 +187,6 @@ func (t *timeline) place() {
 		}
 		t.body.Objects = objs
 		canvas.Refresh(t.body) // the rows set themselves; only the set changed
-	}
-	if first == 0 && n > 0 && t.onTop != nil {
-		t.onTop()
 	}
 }
 

@@ -32,7 +32,7 @@ type harness struct {
 
 // newHarness builds a UI on fakes; signedIn starts on the main screen with
 // alice signed in. Async work runs inline so tests see results at once.
-func newHarness(t *testing.T, signedIn bool) *harness {
+func newHarness(t testing.TB, signedIn bool) *harness {
 	t.Helper()
 	a := test.NewTempApp(t)
 	h := &harness{m: newFakeMessenger(), pl: &fakePlayer{},
