@@ -22,10 +22,9 @@ type mainScreen struct {
 
 	convs    []Conversation
 	current  string
-	msgs     []Message      // the loaded part of the open conversation, oldest first
-	index    map[string]int // message id -> position in msgs
-	rows     []timelineRow  // msgs with a separator before each day
-	rowOf    map[string]int // message id -> row
+	msgs     []Message      // the loaded part of the open conversation, oldest first: row i is msgs[i]
+	index    map[string]int // message id -> position in msgs, less shift
+	shift    int            // added to index: a page loaded above shifts every position at once
 	bound    map[string]*messageRow
 	heights  map[string]rowHeight // measured text rows
 	older    bool                 // the store may hold older messages than msgs[0]
@@ -53,7 +52,7 @@ type mainScreen struct {
 }
 
 func newMainScreen(u *UI) *mainScreen {
-	s := &mainScreen{u: u, index: map[string]int{}, rowOf: map[string]int{}, bound: map[string]*messageRow{},
+	s := &mainScreen{u: u, index: map[string]int{}, bound: map[string]*messageRow{},
 		heights: map[string]rowHeight{}, speedFor: map[string]float64{}}
 
 	s.connDot = canvas.NewCircle(color.Gray{Y: 128})
@@ -111,7 +110,7 @@ func newMainScreen(u *UI) *mainScreen {
 	s.voiceH = newVoiceBubble(act).MinSize().Height + theme.Padding()
 	s.sepH = newDaySeparator().MinSize().Height
 	s.measurer = newTextBubble()
-	s.msgList = newTimeline(func() int { return len(s.rows) }, s.rowHeight,
+	s.msgList = newTimeline(func() int { return len(s.msgs) }, s.rowHeight,
 		func() fyne.CanvasObject { return newMessageRow(act) }, s.updateRow)
 	s.msgList.onTop = s.loadOlder
 
@@ -210,7 +209,7 @@ func (s *mainScreen) open(id string) {
 	s.u.talk.Stop() // a transmission belongs to the conversation it started in
 	s.current = id
 	s.msgs, s.older, s.loading = nil, false, false
-	s.layoutRows()
+	s.indexAll()
 	s.talkNote.SetText("")
 	for _, c := range s.convs {
 		if c.ID == id {
@@ -249,7 +248,7 @@ func (s *mainScreen) setMessages(page []Message) {
 		return
 	}
 	s.msgs = merged
-	s.layoutRows()
+	s.indexAll()
 	s.msgList.Reload()
 	if atBottom {
 		s.msgList.ScrollToBottom()
@@ -324,40 +323,44 @@ func (s *mainScreen) loadOlder() {
 }
 
 // prependPage adds an older page before the loaded messages, keeping the
-// rows on screen in place.
+// rows on screen in place. It costs the page, not the history loaded.
 func (s *mainScreen) prependPage(page []Message) {
 	s.older = len(page) >= pageSize
 	if len(page) == 0 {
 		return
 	}
-	before := len(s.rows)
 	s.msgs = append(slices.Clone(page), s.msgs...)
-	s.layoutRows()
-	s.msgList.Prepend(len(s.rows) - before)
+	s.shift += len(page)
+	for i, m := range page {
+		s.index[m.ID] = i - s.shift
+	}
+	s.msgList.Prepend(len(page))
 }
 
-// timelineRow is one row: a message, or the day of the next messages.
-type timelineRow struct {
-	msg int       // index in msgs, or -1 for a day separator
-	day time.Time // the separator's day
-}
-
-// layoutRows derives the rows from msgs.
-func (s *mainScreen) layoutRows() {
-	s.rows = s.rows[:0]
+// indexAll indexes msgs afresh.
+func (s *mainScreen) indexAll() {
 	clear(s.index)
-	clear(s.rowOf)
-	var last time.Time
+	s.shift = 0
 	for i, m := range s.msgs {
 		s.index[m.ID] = i
-		t := m.Sent.Local()
-		if y, mo, d := t.Date(); i == 0 || y != last.Year() || mo != last.Month() || d != last.Day() {
-			s.rows = append(s.rows, timelineRow{msg: -1, day: t})
-		}
-		last = t
-		s.rowOf[m.ID] = len(s.rows)
-		s.rows = append(s.rows, timelineRow{msg: i})
 	}
+}
+
+// pos is the position of message id in msgs.
+func (s *mainScreen) pos(id string) (int, bool) {
+	i, ok := s.index[id]
+	return i + s.shift, ok
+}
+
+// startsDay reports whether msgs[i] is the first of its day (a day
+// separator shows above it).
+func (s *mainScreen) startsDay(i int) bool {
+	if i == 0 {
+		return true
+	}
+	y1, m1, d1 := s.msgs[i-1].Sent.Local().Date()
+	y2, m2, d2 := s.msgs[i].Sent.Local().Date()
+	return y1 != y2 || m1 != m2 || d1 != d2
 }
 
 // rowHeight is a measured text row: its height at a width, for a text.
@@ -369,23 +372,23 @@ type rowHeight struct {
 // rowHeight is row i's height at width: fixed for voice and separators,
 // measured (and remembered) for text, which wraps to its full length.
 func (s *mainScreen) rowHeight(i int, width float32) float32 {
-	r := s.rows[i]
-	if r.msg < 0 {
-		return s.sepH
+	var day float32
+	if s.startsDay(i) {
+		day = s.sepH
 	}
-	m := s.msgs[r.msg]
+	m := s.msgs[i]
 	if m.Kind != MessageText {
-		return s.voiceH
+		return day + s.voiceH
 	}
 	bw := bubbleWidth(width)
 	if h, ok := s.heights[m.ID]; ok && h.width == bw && h.text == m.Text {
-		return h.height
+		return day + h.height
 	}
 	s.measurer.Set(m)
 	s.measurer.Resize(fyne.NewSize(bw, s.voiceH))
 	h := s.measurer.MinSize().Height + theme.Padding()
 	s.heights[m.ID] = rowHeight{width: bw, height: h, text: m.Text}
-	return h
+	return day + h
 }
 
 // updateRow makes row object o show row i.
@@ -394,12 +397,12 @@ func (s *mainScreen) updateRow(i int, o fyne.CanvasObject) {
 	if id, ok := row.bound(); ok && s.bound[id] == row {
 		delete(s.bound, id)
 	}
-	r := s.rows[i]
-	if r.msg < 0 {
-		row.setDay(dayText(r.day, s.u.now().Local()))
-		return
+	m := s.msgs[i]
+	day := ""
+	if s.startsDay(i) {
+		day = dayText(m.Sent.Local(), s.u.now().Local())
 	}
-	m := s.msgs[r.msg]
+	row.setDay(day)
 	s.bound[m.ID] = row
 	row.Set(m, s.bubbleViewOf(m))
 }
@@ -421,7 +424,7 @@ func (s *mainScreen) refreshMessage(m Message) {
 // messageChanged updates one message in place (live growth, state) and
 // starts live playback when it should.
 func (s *mainScreen) messageChanged(m Message) {
-	i, ok := s.index[m.ID]
+	i, ok := s.pos(m.ID)
 	if m.Conversation == s.current {
 		if !ok {
 			s.u.reloadMessages()
@@ -472,15 +475,15 @@ func (s *mainScreen) playbackChanged() {
 	old := s.playing
 	now := s.u.d.Player.Playback()
 	s.playing = now
-	if i, ok := s.index[old.Message]; ok && old.Message != now.Message {
+	if i, ok := s.pos(old.Message); ok && old.Message != now.Message {
 		s.refreshMessage(s.msgs[i])
 	}
-	if i, ok := s.index[now.Message]; ok {
+	if i, ok := s.pos(now.Message); ok {
 		s.refreshMessage(s.msgs[i])
 	}
 	if now.State == PlayFinished && old.State != PlayFinished {
 		done := now.Message
-		if i, ok := s.index[done]; ok {
+		if i, ok := s.pos(done); ok {
 			s.markListened(s.msgs[i], s.msgs[i].Duration, true)
 			for _, m := range s.msgs[i+1:] {
 				if m.Kind == MessageVoice && !m.Mine && !m.Listened {
@@ -544,7 +547,7 @@ func (s *mainScreen) cycleSpeed(m Message) {
 		}
 		s.playbackChanged()
 	}
-	if i, ok := s.index[m.ID]; ok {
+	if i, ok := s.pos(m.ID); ok {
 		s.refreshMessage(s.msgs[i])
 	}
 }
@@ -658,8 +661,8 @@ const maxBubbleShare = 0.8
 // bubbleWidth is a bubble's width in a timeline of width w.
 func bubbleWidth(w float32) float32 { return max(w*maxBubbleShare, min(w, 320)) }
 
-// messageRow is one row of the timeline: a voice or a text bubble, or a
-// day separator.
+// messageRow is one row of the timeline: a voice or a text bubble, under
+// a day separator when it is the first message of its day.
 type messageRow struct {
 	widget.BaseWidget
 	voice *voiceBubble
@@ -680,21 +683,22 @@ func newMessageRow(act *bubbleActions) *messageRow {
 
 func (r *messageRow) bound() (string, bool) { return r.id, r.id != "" }
 
-// show makes o the visible part of the row.
+// show makes o the visible bubble of the row.
 func (r *messageRow) show(o fyne.CanvasObject, mine bool) {
 	changed := setVisible(r.voice, o == r.voice)
 	changed = setVisible(r.text, o == r.text) || changed
-	changed = setVisible(r.day, o == r.day) || changed
 	if changed || mine != r.mine {
 		r.mine = mine
 		r.Refresh() // lay the bubble out on its side
 	}
 }
 
+// setDay shows the day separator with text, or none for "".
 func (r *messageRow) setDay(text string) {
-	r.id = ""
 	r.day.Set(text)
-	r.show(r.day, false)
+	if setVisible(r.day, text != "") {
+		r.Refresh()
+	}
 }
 
 // Set shows m.
@@ -715,23 +719,27 @@ func (r *messageRow) CreateRenderer() fyne.WidgetRenderer {
 	return widget.NewSimpleRenderer(container.New(&rowLayout{r: r}, r.voice, r.text, r.day))
 }
 
-// rowLayout places the bubble on its side at bubbleWidth, the separator
-// across the whole row.
+// rowLayout puts the day separator (if shown) across the top and the
+// bubble under it on its side at bubbleWidth.
 type rowLayout struct{ r *messageRow }
 
 func (l *rowLayout) Layout(objs []fyne.CanvasObject, s fyne.Size) {
 	bw := bubbleWidth(s.Width)
-	h := s.Height - theme.Padding()
+	var top float32
+	if l.r.day.Visible() {
+		top = l.r.day.MinSize().Height
+		l.r.day.Move(fyne.NewPos(0, 0))
+		l.r.day.Resize(fyne.NewSize(s.Width, top))
+	}
+	h := s.Height - top - theme.Padding()
 	for _, o := range objs {
 		switch {
 		case o == fyne.CanvasObject(l.r.day):
-			o.Move(fyne.NewPos(0, 0))
-			o.Resize(s)
 		case l.r.mine:
-			o.Move(fyne.NewPos(s.Width-bw, 0))
+			o.Move(fyne.NewPos(s.Width-bw, top))
 			o.Resize(fyne.NewSize(bw, h))
 		default:
-			o.Move(fyne.NewPos(0, 0))
+			o.Move(fyne.NewPos(0, top))
 			o.Resize(fyne.NewSize(bw, h))
 		}
 	}
@@ -740,9 +748,12 @@ func (l *rowLayout) Layout(objs []fyne.CanvasObject, s fyne.Size) {
 func (l *rowLayout) MinSize(objs []fyne.CanvasObject) fyne.Size {
 	var m fyne.Size
 	for _, o := range objs {
-		if o.Visible() {
+		if o.Visible() && o != fyne.CanvasObject(l.r.day) {
 			m = m.Max(o.MinSize())
 		}
+	}
+	if l.r.day.Visible() {
+		m.Height += l.r.day.MinSize().Height
 	}
 	return m
 }

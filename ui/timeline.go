@@ -103,23 +103,38 @@ func (t *timeline) checkTop() {
 }
 
 // Prepend notes that k rows were added before the first one and keeps the
-// rows on screen where they are.
+// rows on screen where they are. It measures the k new rows and the old
+// first one (its look may depend on the row now above it) and shifts the
+// rest: the cost is the page, not the rows already there.
 func (t *timeline) Prepend(k int) {
-	if k <= 0 {
+	n := t.length()
+	if k <= 0 || k > n {
 		return
 	}
-	old, off := t.tops[len(t.tops)-1], t.scroll.Offset.Y
 	moved := make(map[int]fyne.CanvasObject, len(t.visible))
 	for i, o := range t.visible {
 		moved[i+k] = o
 	}
 	t.visible = moved
-	if t.width > 0 {
-		t.measure()
+	if t.width <= 0 || len(t.tops) != n-k+1 {
+		t.Reload()
+		return
 	}
-	added := t.tops[len(t.tops)-1] - old
+	old, off := t.tops, t.scroll.Offset.Y
+	tops := make([]float32, 1, n+1)
+	var y float32
+	for i := 0; i <= k && i < n; i++ {
+		y += t.height(i, t.width)
+		tops = append(tops, y)
+	}
+	shift := y - old[1] // the old first row ended at old[1], now at y
+	for _, top := range old[min(2, len(old)):] {
+		tops = append(tops, top+shift)
+	}
+	t.tops = tops
 	t.scroll.Refresh()
-	t.scroll.ScrollToOffset(fyne.NewPos(0, off+added))
+	t.scroll.ScrollToOffset(fyne.NewPos(0, off+shift))
+	t.RefreshRow(k)
 	t.place()
 }
 

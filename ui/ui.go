@@ -331,7 +331,7 @@ func (u *UI) reloadMessages() {
 // talkChanged redraws the talk panel and runs the level meter while talking.
 func (u *UI) talkChanged() {
 	u.main.refreshTalk()
-	if i, ok := u.main.index[u.talk.message]; ok { // its bubble says live while sending
+	if i, ok := u.main.pos(u.talk.message); ok { // its bubble says live while sending
 		u.main.refreshMessage(u.main.msgs[i])
 	}
 	if u.talk.Talking() && u.stopLevel == nil {
