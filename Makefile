@@ -15,8 +15,11 @@ BIN      := bin
 CORE     := ./server/... ./sync/...
 GUI      := ./ui/... ./assets/... ./app/...
 FUZZTIME ?= 30s
+# Tools the tests run, installed at pinned versions into TOOLS.
+TOOLS    := $(CURDIR)/$(BIN)/tools
+STATICCHECK_VERSION := v0.8.2
 
-.PHONY: run test parleyd app bench cpu package fuzz vet deps-build deps-test clean
+.PHONY: run test parleyd app bench cpu package fuzz vet tidy-check staticcheck deps-build deps-test clean
 
 deps-build:
 	@./.ci/deps.sh build
@@ -33,15 +36,25 @@ run: deps-build
 parleyd:
 	CGO_ENABLED=0 $(GO) build -o $(BIN)/parleyd ./server/cmd/parleyd
 
-## test: vet, then every test; race detector on for the non-GUI packages.
-## The real-time audio tests run on their own, so that other packages'
-## tests do not starve the audio threads of a two-core machine.
-test: deps-test
+## test: module hygiene, vet and staticcheck, then every test; race
+## detector on for the non-GUI packages. The real-time audio tests run on
+## their own, so that other packages' tests do not starve the audio threads
+## of a two-core machine. The private PulseAudio daemon they need is started
+## and stopped by .ci/with-pulse.sh.
+test: deps-test tidy-check vet staticcheck
 	@./.ci/lo-multicast.sh
-	$(GO) vet ./...
 	$(GO) test -race -count=1 -timeout 20m $(CORE)
-	PARLEY_TEST_PULSE=1 $(GO) test -race -count=1 -timeout 20m ./audio/...
-	PARLEY_TEST_GUI=1 $(GO) test -count=1 -timeout 20m $(GUI)
+	./.ci/with-pulse.sh env PARLEY_TEST_PULSE=1 $(GO) test -race -count=1 -timeout 20m ./audio/...
+	./.ci/with-pulse.sh env PARLEY_TEST_GUI=1 $(GO) test -count=1 -timeout 20m $(GUI)
+
+## tidy-check: fails when `go mod tidy` would change go.mod or go.sum.
+tidy-check:
+	@$(GO) mod tidy -diff || { echo "go.mod/go.sum are not tidy: run 'go mod tidy'" >&2; exit 1; }
+
+## staticcheck: honnef.co/go/tools at a pinned version, over every package.
+staticcheck:
+	@$(TOOLS)/staticcheck -version 2>/dev/null | grep -qF "($(STATICCHECK_VERSION:v%=%))" || GOBIN=$(TOOLS) GOFLAGS= $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
+	$(TOOLS)/staticcheck -tags $(TAGS) ./...
 
 ## bench: micro-benchmarks, then the load scenarios against a bare baseline
 ## (results in bench-results/). Not part of make test.
@@ -52,7 +65,7 @@ bench: deps-build
 ## message (app/cpu_test.go; PARLEY_CPU_PROFILE=dir adds pprof profiles).
 ## A measurement that prints numbers, not part of make test.
 cpu: deps-test
-	PARLEY_CPU=1 PARLEY_TEST_GUI=1 $(GO) test -count=1 -v -run '^TestCPU$$' -timeout 15m ./app/
+	./.ci/with-pulse.sh env PARLEY_CPU=1 PARLEY_TEST_GUI=1 $(GO) test -count=1 -v -run '^TestCPU$$' -timeout 15m ./app/
 
 ## package: the Linux installable archive through the fyne CLI (dist/).
 package: deps-build

@@ -5,6 +5,10 @@
 # bench-results/fanout.png, and the raw benchmark output in
 # bench-results/micro.txt.
 #
+# parleyd is driven over TLS (wss://, its certificate pinned by the
+# fingerprint it logs); the bare baseline speaks plain ws://, so the
+# "parley ÷ baseline" ratios include the cost of TLS.
+#
 # PARLEYLOAD_FLAGS passes flags to parleyload (e.g. -quick);
 # BENCHTIME sets go test -benchtime (default 300ms).
 #

@@ -3,7 +3,7 @@
 # missing, through sudo when not root. Usage: deps.sh build|test|package
 set -eu
 
-build="gcc pkg-config libgl1-mesa-dev xorg-dev libwayland-dev libxkbcommon-dev libopus-dev"
+build="gcc pkg-config libgl1-mesa-dev xorg-dev libwayland-dev libxkbcommon-dev libopus-dev libopusfile-dev"
 case "${1:-build}" in
 build) want="$build" ;;
 test) want="$build xvfb xdotool imagemagick pulseaudio pulseaudio-utils espeak-ng sox opus-tools ffmpeg iproute2" ;;

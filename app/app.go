@@ -60,7 +60,7 @@ func Run(cfg Config) error {
 	hints := newHintBus()
 	interfaces := discovery.ParseInterfaces(cfg.MDNSInterfaces)
 	h := &host{dir: dirs.server, name: "Parley on " + deviceName(), listenIP: cfg.HostAddr, portFlag: cfg.HostPort,
-		prefs: a.Preferences(), interfaces: interfaces, log: log, hints: hints}
+		rotateCert: cfg.RotateCert, prefs: a.Preferences(), interfaces: interfaces, log: log, hints: hints}
 	if cfg.Host && !prefs.HostServer {
 		prefs.HostServer = true
 		if err := store.Save(prefs); err != nil {

@@ -39,6 +39,11 @@ type Config struct {
 	HostAddr string
 	// HostPort overrides the hosted server's port preference.
 	HostPort int
+	// RotateCert replaces the hosted server's TLS key and certificate when
+	// it starts; clients that pinned the old one warn until accepted. It is
+	// the one flag without an environment variable: a variable left set
+	// would rotate at every start.
+	RotateCert bool
 	// Server, User and Password sign in at start (SignUp creates the
 	// account if missing); Server defaults to the hosted server with Host.
 	Server, User, Password string
@@ -71,6 +76,8 @@ func ParseFlags(fs *flag.FlagSet, args []string, getenv func(string) string) (Co
 	fs.StringVar(&c.MDNSInterfaces, "mdns", env("PARLEY_MDNS_INTERFACES", "auto"), `mDNS interfaces: "auto", "off" or a list such as "eth0,wlan0" (PARLEY_MDNS_INTERFACES)`)
 	fs.BoolVar(&c.Host, "host", envBool("PARLEY_HOST"), "host a server on this computer (PARLEY_HOST)")
 	fs.StringVar(&c.HostAddr, "host-addr", env("PARLEY_HOST_ADDR", ""), "IP the hosted server listens on, default all (PARLEY_HOST_ADDR)")
+	// No environment variable: one left set would rotate at every start.
+	fs.BoolVar(&c.RotateCert, "rotate-cert", false, "replace the hosted server's TLS certificate (clients that trusted the old one will warn)")
 	fs.IntVar(&c.HostPort, "port", port, fmt.Sprintf("port of the hosted server, default the saved one or %d (PARLEY_HOST_PORT)", DefaultHostPort))
 	fs.StringVar(&c.Server, "server", env("PARLEY_SERVER", ""), "server host:port to sign in to at start (PARLEY_SERVER)")
 	fs.StringVar(&c.User, "user", env("PARLEY_USER", ""), "username to sign in with at start (PARLEY_USER)")

@@ -20,6 +20,8 @@ func TestNormalizeAddress(t *testing.T) {
 		{"default port", "192.168.1.20", "192.168.1.20:7447"},
 		{"websocket URL", "ws://example.lan:9000/v1/ws", "example.lan:9000"},
 		{"http URL", "http://example.lan:9000/", "example.lan:9000"},
+		{"secure websocket URL", "wss://example.lan:9000/v1/ws", "example.lan:9000"},
+		{"https URL", "https://example.lan:9000/", "example.lan:9000"},
 		{"spaces", "  10.0.0.5:1  ", "10.0.0.5:1"},
 		{"IPv6", "[::1]:7447", "[::1]:7447"},
 	}
@@ -94,8 +96,19 @@ func TestParseFlags(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.MDNSInterfaces != "lo" || !c.Host || c.HostPort != 9100 || c.Audio != "null" {
+	if c.MDNSInterfaces != "lo" || !c.Host || c.HostPort != 9100 || c.Audio != "null" || c.RotateCert {
 		t.Errorf("config = %+v", c)
+	}
+	fs = flag.NewFlagSet("parley", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	rotating := func(k string) string { return map[string]string{"PARLEY_ROTATE_CERT": "1"}[k] }
+	if c, err := ParseFlags(fs, []string{"-rotate-cert"}, rotating); err != nil || !c.RotateCert {
+		t.Errorf("-rotate-cert: RotateCert %v, %v", c.RotateCert, err)
+	}
+	fs = flag.NewFlagSet("parley", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	if c, _ := ParseFlags(fs, nil, rotating); c.RotateCert {
+		t.Errorf("an environment variable turned rotation on; only the flag may")
 	}
 	fs = flag.NewFlagSet("parley", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)

@@ -166,7 +166,7 @@ func envSeconds(t *testing.T, key string, def int) time.Duration {
 	return time.Duration(n) * time.Second
 }
 
-// startTestServer runs a Parley server on 127.0.0.1 for the test's life.
+// startTestServer runs a Parley server (TLS, as every server now) on 127.0.0.1 for the test's life.
 func startTestServer(t *testing.T) string {
 	t.Helper()
 	log := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
@@ -175,7 +175,7 @@ func startTestServer(t *testing.T) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	hs := httptest.NewServer(srv)
+	hs := httptest.NewTLSServer(srv) // clients pin its certificate on first use
 	t.Cleanup(func() {
 		srv.Close()
 		hs.Close()

@@ -39,7 +39,7 @@ func startBrowser(interfaces []string, log *slog.Logger, hints *hintBus) *browse
 		for list := range lists { // closed once ctx ends and the browser stopped
 			servers := make([]ui.Server, len(list))
 			for i, s := range list {
-				servers[i] = ui.Server{Name: s.Name, Address: s.Address()}
+				servers[i] = ui.Server{Name: s.Name, Address: s.Address(), Fingerprint: s.Fingerprint.Short()}
 			}
 			b.mu.Lock()
 			b.servers = servers

@@ -1,6 +1,7 @@
 package app
 
 import (
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -15,6 +16,7 @@ import (
 
 	"parley/server"
 	"parley/server/discovery"
+	"parley/server/wire"
 	"parley/ui"
 )
 
@@ -23,8 +25,9 @@ const prefHostPort = "hostPort"
 
 // host is ui.Host: the bundled server in-process, listening on the port
 // kept in preferences (falling back to a free port, which is then kept),
-// its database in the data folder, advertised by mDNS on the chosen
-// interfaces.
+// its database and TLS certificate in the data folder, advertised by mDNS
+// (with the certificate's fingerprint) on the chosen interfaces. It serves
+// only TLS.
 type host struct {
 	dir        string // server database folder
 	name       string
@@ -32,6 +35,7 @@ type host struct {
 	portFlag   int    // overrides the preference when set
 	prefs      fyne.Preferences
 	interfaces []string // mDNS; nil disables
+	rotateCert bool     // replace the TLS certificate at the next Start (once)
 	log        *slog.Logger
 	hints      *hintBus
 
@@ -40,7 +44,16 @@ type host struct {
 	httpSrv   *http.Server
 	adv       *discovery.Advertisement
 	addr      string
+	fp        wire.Fingerprint
 	serveDone chan struct{}
+}
+
+// Fingerprint implements ui.HostFingerprint: the short form of the hosted
+// server's certificate fingerprint, "" when stopped.
+func (h *host) Fingerprint() string {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.fp.Short()
 }
 
 // Running implements ui.Host.
@@ -78,13 +91,21 @@ func (h *host) Start() error {
 	}
 	port = ln.Addr().(*net.TCPAddr).Port
 	h.prefs.SetInt(prefHostPort, port)
+	cert, err := server.LoadCertificate(h.dir, h.name, h.rotateCert)
+	if err != nil {
+		ln.Close()
+		return fmt.Errorf("host a server: %w", err)
+	}
+	h.rotateCert = false
+	ln = tls.NewListener(ln, cert.TLSConfig())
 	srv, err := server.New(server.Config{DBPath: filepath.Join(h.dir, "parley.db"), Name: h.name, Logger: h.log.With("component", "server")})
 	if err != nil {
 		ln.Close()
 		return fmt.Errorf("host a server: %w", err)
 	}
 	h.srv = srv
-	h.httpSrv = &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second}
+	h.httpSrv = &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second,
+		ErrorLog: slog.NewLogLogger(h.log.Handler(), slog.LevelInfo)} // TLS handshake failures
 	h.serveDone = make(chan struct{})
 	go func(hs *http.Server, done chan struct{}) {
 		defer close(done)
@@ -93,7 +114,8 @@ func (h *host) Start() error {
 		}
 	}(h.httpSrv, h.serveDone)
 	h.addr = net.JoinHostPort(h.reachableIP(), strconv.Itoa(port))
-	adv, err := discovery.Advertise(discovery.Config{Name: h.name, Port: port, Interfaces: h.interfaces, Logger: h.log})
+	h.fp = cert.Fingerprint
+	adv, err := discovery.Advertise(discovery.Config{Name: h.name, Port: port, Fingerprint: cert.Fingerprint, Interfaces: h.interfaces, Logger: h.log})
 	switch {
 	case errors.Is(err, discovery.ErrDisabled):
 	case err != nil:
@@ -101,7 +123,7 @@ func (h *host) Start() error {
 	default:
 		h.adv = adv
 	}
-	h.log.Info("hosting a server", "address", h.addr)
+	h.log.Info("hosting a server", "address", h.addr, "fingerprint", cert.Fingerprint.String(), "short", cert.Fingerprint.Short())
 	h.hints.post(ui.Hint{Kind: ui.HintHost})
 	return nil
 }
@@ -155,7 +177,7 @@ func (h *host) Stop() error {
 	err := h.httpSrv.Close() // stops accepting; WebSockets are hijacked
 	err = errors.Join(err, h.srv.Close())
 	<-h.serveDone
-	h.srv, h.httpSrv, h.addr = nil, nil, ""
+	h.srv, h.httpSrv, h.addr, h.fp = nil, nil, "", wire.Fingerprint{}
 	h.hints.post(ui.Hint{Kind: ui.HintHost})
 	if err != nil {
 		return fmt.Errorf("stop hosting: %w", err)

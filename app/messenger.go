@@ -7,7 +7,6 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"net/http"
 	"os"
 	"strconv"
 	"strings"
@@ -63,6 +62,11 @@ type messenger struct {
 	live     map[string]*sync.PacketSource
 	liveConv map[string]time.Time
 	unplayed map[string]int // nil until the first count after sign-in
+
+	// pins is the pin file of every server's certificate (trust.go).
+	pins     *sync.PinFile
+	pinsOnce gosync.Once
+	pinsErr  error
 }
 
 // account is one running sync.Client and the goroutines the messenger
@@ -86,7 +90,7 @@ func newMessenger(dir, device string, log *slog.Logger, hints *hintBus) *messeng
 // normalizeAddress turns what a user typed into host:port.
 func normalizeAddress(s string) (string, error) {
 	s = strings.TrimSpace(s)
-	for _, p := range []string{"ws://", "http://"} {
+	for _, p := range []string{"wss://", "https://", "ws://", "http://"} {
 		s = strings.TrimPrefix(s, p)
 	}
 	s = strings.TrimSuffix(strings.TrimSuffix(s, "/v1/ws"), "/")
@@ -103,6 +107,9 @@ func normalizeAddress(s string) (string, error) {
 func userError(err error) error {
 	if err == nil {
 		return nil
+	}
+	if te := trustError(err); te != nil {
+		return te
 	}
 	var kind error
 	switch {
@@ -156,18 +163,8 @@ func (m *messenger) Connect(address string) error {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), connectTimeout)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+addr+"/healthz", nil)
-	if err != nil {
+	if err := m.checkServer(ctx, addr); err != nil { // over TLS, pinned (trust.go)
 		return fmt.Errorf("connect %s: %w", addr, err)
-	}
-	client := http.Client{Transport: &http.Transport{Proxy: nil}}
-	resp, err := client.Do(req)
-	if err != nil {
-		return fmt.Errorf("connect %s: %w", addr, userError(fmt.Errorf("%w: %v", sync.ErrServerUnreachable, err)))
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("connect %s: %w: not a Parley server (HTTP %d)", addr, ui.ErrServerUnreachable, resp.StatusCode)
 	}
 	m.stopAccount()
 	m.mu.Lock()
@@ -214,11 +211,15 @@ func (m *messenger) signIn(username, password string, register bool) error {
 	if server == "" {
 		return errors.New("sign in: no server chosen")
 	}
+	pins, err := m.pinStore()
+	if err != nil {
+		return fmt.Errorf("sign in %s: %w", username, err)
+	}
 	m.stopAccount()
 	path := sync.StorePath(m.dir, server, username)
 	_, statErr := os.Stat(path)
 	fresh := errors.Is(statErr, os.ErrNotExist)
-	c, err := sync.New(sync.Config{URL: server, StorePath: path, Username: username, Password: password,
+	c, err := sync.New(sync.Config{URL: server, StorePath: path, Pins: pins, Username: username, Password: password,
 		Register: register, DeviceName: m.device, AutoDeliver: true, Logger: m.log.With("account", username)})
 	if err != nil {
 		return fmt.Errorf("sign in %s: %w", username, err)
@@ -282,7 +283,12 @@ func (m *messenger) restore(server, user string) bool {
 	if _, err := os.Stat(path); err != nil {
 		return false
 	}
-	c, err := sync.New(sync.Config{URL: server, StorePath: path, Username: user, DeviceName: m.device,
+	pins, err := m.pinStore()
+	if err != nil {
+		m.log.Warn("restore account", "user", user, "server", server, "err", err)
+		return false
+	}
+	c, err := sync.New(sync.Config{URL: server, StorePath: path, Pins: pins, Username: user, DeviceName: m.device,
 		AutoDeliver: true, Logger: m.log.With("account", user)})
 	if err != nil {
 		m.log.Warn("restore account", "user", user, "server", server, "err", err)

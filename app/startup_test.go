@@ -58,7 +58,7 @@ func seedAccount(t *testing.T, data, user string, n int) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	hs := httptest.NewServer(srv)
+	hs := httptest.NewTLSServer(srv) // the client pins its certificate in the account's store
 	u, _ := url.Parse(hs.URL)
 	addr := u.Host
 	if err := os.MkdirAll(filepath.Join(data, "accounts"), 0o700); err != nil {

@@ -1,7 +1,6 @@
 package audio
 
 import (
-	"errors"
 	"fmt"
 
 	"gopkg.in/hraban/opus.v2"
@@ -145,8 +144,6 @@ func (d *Decoder) Conceal(pcm []int16) error {
 	}
 	return nil
 }
-
-var errShortPCM = errors.New("audio: pcm buffer shorter than one frame")
 
 // EncodePCM encodes whole PCM (padded to a frame multiple) into numbered
 // packets. For tests, cues and tools.

@@ -117,7 +117,7 @@ func dial(t *testing.T, url string) *client {
 // reader starts (handlers must not change under a running reader).
 func dialWith(t *testing.T, url string, setup func(*websocket.Conn)) *client {
 	t.Helper()
-	conn, _, err := websocket.DefaultDialer.Dial(url, nil)
+	conn, _, err := testDialer.Dial(url, nil)
 	if err != nil {
 		t.Fatalf("dial %s: %v", url, err)
 	}
@@ -191,23 +191,6 @@ func (c *client) sendPacket(stream, n uint32, data []byte) {
 		c.t.Fatalf("packet: %v", err)
 	}
 	c.sendRaw(websocket.BinaryMessage, b)
-}
-
-// next returns the next frame, first from those set aside by waitFor.
-func (c *client) next() frame {
-	c.t.Helper()
-	if len(c.pending) > 0 {
-		f := c.pending[0]
-		c.pending = c.pending[1:]
-		return f
-	}
-	select {
-	case f := <-c.frames:
-		return f
-	case <-time.After(waitTimeout):
-		c.t.Fatalf("no frame within %v", waitTimeout)
-		return frame{}
-	}
 }
 
 // waitFor returns the first frame that matches, setting the others aside

@@ -33,15 +33,16 @@ func parleydBinary(t *testing.T) string {
 
 // proc is a running parleyd.
 type proc struct {
-	cmd  *exec.Cmd
-	addr string
-	done chan struct{} // closed when the process has exited
-	err  error         // its exit status, set before done closes
+	cmd         *exec.Cmd
+	addr        string
+	fingerprint wire.Fingerprint // as logged in the listening line
+	done        chan struct{}    // closed when the process has exited
+	err         error            // its exit status, set before done closes
 }
 
-func (p *proc) url() string { return "ws://" + p.addr + "/v1/ws" }
+func (p *proc) url() string { return "wss://" + p.addr + "/v1/ws" }
 
-var listening = regexp.MustCompile(`parleyd listening.* addr=(\S+)`)
+var listening = regexp.MustCompile(`parleyd listening.* addr=(\S+).* fingerprint=(SHA256:[0-9a-f]{64})`)
 
 // startParleyd starts the binary on a loopback port chosen by the kernel
 // and waits for the line that says where it listens.
@@ -61,14 +62,14 @@ func startCmd(t *testing.T, cmd *exec.Cmd) *proc {
 		t.Fatalf("start parleyd: %v", err)
 	}
 	p := &proc{cmd: cmd, done: make(chan struct{})}
-	addr := make(chan string, 1)
+	addr := make(chan []string, 1)
 	go func() {
 		sc := bufio.NewScanner(stderr)
 		for sc.Scan() {
 			line := sc.Text()
 			t.Log("parleyd: " + line)
 			if m := listening.FindStringSubmatch(line); m != nil {
-				addr <- m[1]
+				addr <- m
 			}
 		}
 		p.err = cmd.Wait()
@@ -79,7 +80,13 @@ func startCmd(t *testing.T, cmd *exec.Cmd) *proc {
 		<-p.done
 	})
 	select {
-	case p.addr = <-addr:
+	case m := <-addr:
+		p.addr = m[1]
+		fp, err := wire.ParseFingerprint(m[2])
+		if err != nil {
+			t.Fatalf("listening line: %v", err)
+		}
+		p.fingerprint = fp
 	case <-p.done:
 		t.Fatalf("parleyd exited before listening: %v", p.err)
 	case <-time.After(30 * time.Second):
@@ -190,7 +197,8 @@ func TestParleydLinksNoGUI(t *testing.T) {
 }
 
 // TestParleydAdvertisesOnLoopback: parleyd with -mdns lo is found by a
-// browser limited to lo (and nothing is sent on other interfaces).
+// browser limited to lo (and nothing is sent on other interfaces), with
+// its certificate's fingerprint in the TXT record.
 func TestParleydAdvertisesOnLoopback(t *testing.T) {
 	lo, err := net.InterfaceByName("lo")
 	if err != nil || lo.Flags&net.FlagMulticast == 0 {
@@ -209,6 +217,9 @@ func TestParleydAdvertisesOnLoopback(t *testing.T) {
 	for list := range found {
 		for _, s := range list {
 			if s.Name == "advertised" && strconv.Itoa(s.Port) == port {
+				if s.Fingerprint != p.fingerprint {
+					t.Errorf("advertised fingerprint %q (TXT %v), parleyd logged %q", s.Fingerprint, s.Text, p.fingerprint)
+				}
 				return
 			}
 		}

@@ -9,6 +9,10 @@
 // interfaces: Store (embedded SQLite by default) and Broker (in-memory
 // fan-out by default), so other engines can slot in.
 //
+// TLS is at the listener: parleyd and the app's host serve the handler
+// only on ListenTLS, with the certificate LoadCertificate keeps in the
+// data folder (tls.go); clients pin its fingerprint.
+//
 // Durability: a packet is acked (voice.ack) only after the transaction
 // that stores it has committed; the commit loop batches whatever is queued
 // into one transaction.

@@ -17,8 +17,13 @@ import (
 
 // Config configures a Client.
 type Config struct {
-	// URL is the server: "ws://host:port/v1/ws", or just "host:port".
+	// URL is the server: "wss://host:port/v1/ws", or just "host:port".
+	// Plain ws:// is refused (ErrInsecure).
 	URL string
+	// Pins keeps the TLS fingerprint pinned per server address (trust on
+	// first use, see TLSConfig). Nil keeps the pins in the account's
+	// store; the app passes one PinFile shared by all its accounts.
+	Pins PinStore
 	// StorePath is the store file. If empty it is
 	// StorePath(DataDir, server host, Username).
 	StorePath string
@@ -139,6 +144,9 @@ func New(cfg Config) (*Client, error) {
 	if err != nil {
 		return nil, err
 	}
+	if cfg.Pins == nil {
+		cfg.Pins = store
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	c := &Client{
 		cfg: cfg, log: log, store: store,
@@ -167,18 +175,18 @@ func normalizeURL(s string) (string, error) {
 		return "", nil
 	}
 	if !strings.Contains(s, "://") {
-		s = "ws://" + s
+		s = "wss://" + s
 	}
 	u, err := url.Parse(s)
 	if err != nil {
 		return "", fmt.Errorf("server address %q: %w", s, err)
 	}
 	switch u.Scheme {
-	case "http":
-		u.Scheme = "ws"
 	case "https":
 		u.Scheme = "wss"
-	case "ws", "wss":
+	case "wss":
+	case "ws", "http":
+		return "", fmt.Errorf("server address %q: %w", s, ErrInsecure)
 	default:
 		return "", fmt.Errorf("server address %q: scheme %q", s, u.Scheme)
 	}
@@ -394,15 +402,6 @@ func (c *Client) session() *session {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.sess
-}
-
-// request sends a request on the current session.
-func (c *Client) request(ctx context.Context, typ string, payload any) (wire.Envelope, error) {
-	s := c.session()
-	if s == nil {
-		return wire.Envelope{}, fmt.Errorf("%s: %w", typ, ErrNotConnected)
-	}
-	return s.request(ctx, typ, payload)
 }
 
 // Incoming is a voice message from another user starting to arrive live.

@@ -7,7 +7,6 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"net/http/httptest"
 	"path/filepath"
 	"runtime"
 	"strings"
@@ -60,7 +59,7 @@ func newProxy(t testing.TB) *proxy {
 	return p
 }
 
-func (p *proxy) url() string { return "ws://" + p.ln.Addr().String() + "/v1/ws" }
+func (p *proxy) url() string { return "wss://" + p.ln.Addr().String() + "/v1/ws" }
 
 func (p *proxy) setBackend(addr string) {
 	p.mu.Lock()
@@ -159,7 +158,8 @@ type env struct {
 	t       testing.TB
 	dir     string
 	srv     *server.Server
-	hs      *httptest.Server
+	hs      *tlsServer
+	cert    *server.Certificate // kept in dir across restarts, as parleyd keeps it
 	db      string
 	proxies []*proxy
 	n       int
@@ -192,9 +192,12 @@ func (e *env) start(db string, edit ...func(*server.Config)) {
 		e.t.Fatalf("server.New: %v", err)
 	}
 	e.srv = srv
-	e.hs = httptest.NewServer(srv)
+	if e.cert == nil {
+		e.loadCert(false)
+	}
+	e.hs = startTLS(e.t, srv, e.cert)
 	for _, p := range e.proxies {
-		p.setBackend(e.hs.Listener.Addr().String())
+		p.setBackend(e.hs.addr())
 	}
 }
 
@@ -231,8 +234,15 @@ func (e *env) client(username string, edit ...func(*Config)) *testClient {
 	p := newProxy(e.t)
 	e.proxies = append(e.proxies, p)
 	if e.hs != nil {
-		p.setBackend(e.hs.Listener.Addr().String())
+		p.setBackend(e.hs.addr())
 	}
+	return e.clientVia(p, username, edit...)
+}
+
+// clientVia is client through an existing proxy: another client at the
+// same server address.
+func (e *env) clientVia(p *proxy, username string, edit ...func(*Config)) *testClient {
+	e.t.Helper()
 	e.n++
 	cfg := Config{
 		URL:        p.url(),

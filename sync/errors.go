@@ -50,6 +50,14 @@ var (
 	ErrNotConnected error = &kindError{msg: "not connected", retry: true}
 	// ErrClosed: the client was closed. Final.
 	ErrClosed error = &kindError{msg: "client closed"}
+	// ErrFingerprintChanged: the server's TLS certificate is not the one
+	// pinned for its address; nothing was sent. The error is a
+	// *FingerprintError with both fingerprints. Final until the user
+	// accepts the new certificate (PinStore.Pin).
+	ErrFingerprintChanged error = &kindError{msg: "the server's certificate changed"}
+	// ErrInsecure: a ws:// or http:// address; Parley speaks only TLS.
+	// Final.
+	ErrInsecure error = &kindError{msg: "plain ws:// and http:// are refused: Parley servers speak only TLS"}
 )
 
 // Retryable reports whether err is worth retrying later: true for

@@ -219,24 +219,6 @@ func (s *Store) nextOutbox(ctx context.Context) (outboxItem, bool, error) {
 	return it, true, nil
 }
 
-// outboxConversations returns the distinct conversations of the outbox.
-func (s *Store) outboxConversations(ctx context.Context) ([]string, error) {
-	rows, err := s.db.QueryContext(ctx, "SELECT DISTINCT conversation FROM outbox")
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var cs []string
-	for rows.Next() {
-		var c string
-		if err := rows.Scan(&c); err != nil {
-			return nil, err
-		}
-		cs = append(cs, c)
-	}
-	return cs, rows.Err()
-}
-
 // outboxMessage returns the outbox row of a message.
 func (s *Store) outboxMessage(ctx context.Context, message string) (outboxItem, bool, error) {
 	it, err := scanOutbox(s.db.QueryRowContext(ctx, "SELECT "+outboxColumns+" FROM outbox WHERE message = ?", message))

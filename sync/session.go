@@ -182,11 +182,23 @@ func (c *Client) connect(ctx context.Context, wsURL string) (*websocket.Conn, wi
 // hello dials and sends one hello; it returns the connection only with a
 // welcome.
 func (c *Client) hello(ctx context.Context, wsURL string, auth wire.Auth) (*websocket.Conn, wire.Welcome, error) {
-	dialer := websocket.Dialer{HandshakeTimeout: handshakeTimeout, Proxy: nil}
+	addr, err := PinAddress(wsURL)
+	if err != nil {
+		return nil, wire.Welcome{}, err
+	}
+	// The pin is checked inside the TLS handshake: a changed certificate
+	// fails the dial before the upgrade request, so neither the hello nor
+	// the password below is ever written to that server.
+	dialer := websocket.Dialer{HandshakeTimeout: handshakeTimeout, Proxy: nil,
+		TLSClientConfig: TLSConfig(c.cfg.Pins, addr, c.log)}
 	dctx, cancel := context.WithTimeout(ctx, handshakeTimeout)
 	defer cancel()
 	conn, _, err := dialer.DialContext(dctx, wsURL, nil)
 	if err != nil {
+		var fe *FingerprintError
+		if errors.As(err, &fe) {
+			return nil, wire.Welcome{}, fmt.Errorf("dial %s: %w", wsURL, fe)
+		}
 		return nil, wire.Welcome{}, fmt.Errorf("%w: dial %s: %v", ErrServerUnreachable, wsURL, err)
 	}
 	// The server's sync pages can exceed wire.MaxFrameBytes (it bounds

@@ -439,19 +439,6 @@ func (s *Store) lobbyID(ctx context.Context) (string, error) {
 	return id, err
 }
 
-// userIDsByName maps names to the ids the store knows.
-func (s *Store) userIDsByName(ctx context.Context) (map[string]string, error) {
-	us, err := s.Users(ctx)
-	if err != nil {
-		return nil, err
-	}
-	m := make(map[string]string, len(us))
-	for _, u := range us {
-		m[u.Name] = u.ID
-	}
-	return m, nil
-}
-
 // directWith returns the direct conversation with user id, or "".
 func (s *Store) directWith(ctx context.Context, userID string) (string, error) {
 	var id string

@@ -38,7 +38,11 @@ func newConnectScreen(u *UI) *connectScreen {
 		func(id widget.ListItemID, o fyne.CanvasObject) {
 			box := o.(*fyne.Container).Objects[0].(*fyne.Container)
 			box.Objects[0].(*widget.Label).SetText(s.servers[id].Name)
-			box.Objects[1].(*widget.Label).SetText(s.servers[id].Address)
+			detail := s.servers[id].Address
+			if fp := s.servers[id].Fingerprint; fp != "" {
+				detail += "  ·  " + fp
+			}
+			box.Objects[1].(*widget.Label).SetText(detail)
 		})
 	s.list.OnSelected = func(id widget.ListItemID) {
 		s.list.UnselectAll()
@@ -92,7 +96,11 @@ func (s *connectScreen) refresh() {
 		s.host.OnChanged = s.setHosting
 	}
 	if running {
-		s.status.SetText(lang.L("This computer is hosting a server at ") + h.Address())
+		text := lang.L("This computer is hosting a server at ") + h.Address()
+		if fp := s.u.hostFingerprint(); fp != "" {
+			text += "\n" + lang.L("Fingerprint: ") + fp
+		}
+		s.status.SetText(text)
 	} else if !s.busy {
 		s.status.SetText("")
 	}
@@ -137,6 +145,7 @@ func (s *connectScreen) dial() {
 			s.setBusy(false, "")
 			if err != nil {
 				s.u.showError(err)
+				s.u.askTrust(err, s.dial)
 				return
 			}
 			s.u.showError(nil)

@@ -84,6 +84,9 @@ type Message struct {
 type Server struct {
 	Name    string // advertised instance name
 	Address string // host:port
+	// Fingerprint is the short certificate fingerprint the server
+	// advertises, for comparison ("" if none); the pin decides trust.
+	Fingerprint string
 }
 
 // Messenger is the UI's view of the sync engine: the local store (the UI's

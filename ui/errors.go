@@ -33,6 +33,8 @@ func userMessage(err error) string {
 		return lang.L("Wrong username or password.")
 	case errors.Is(err, ErrUsernameTaken):
 		return lang.L("That username is taken.")
+	case errors.Is(err, ErrCertificateChanged):
+		return lang.L("The server's certificate changed, so nothing was sent to it. Compare its fingerprint before you trust it.")
 	case errors.Is(err, ErrServerReset):
 		return lang.L("The server was reset. Your unsent messages are being sent again.")
 	default:

@@ -50,7 +50,12 @@ func newSignInScreen(u *UI) *signInScreen {
 }
 
 func (s *signInScreen) refresh() {
-	s.server.SetText(lang.L("Server: ") + s.u.d.Messenger.Status().Server)
+	addr := s.u.d.Messenger.Status().Server
+	text := lang.L("Server: ") + addr
+	if fp := s.u.serverFingerprint(addr); fp != "" {
+		text += "\n" + lang.L("Fingerprint: ") + fp
+	}
+	s.server.SetText(text)
 }
 
 func (s *signInScreen) setBusy(b bool, note string) {
@@ -83,6 +88,7 @@ func (s *signInScreen) submit(create bool) {
 			s.setBusy(false, "")
 			if err != nil {
 				s.u.showError(err)
+				s.u.askTrust(err, func() { s.submit(create) })
 				return
 			}
 			s.password.SetText("")

@@ -5,6 +5,7 @@ import (
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/dialog"
 	"fyne.io/fyne/v2/lang"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
@@ -48,6 +49,11 @@ type UI struct {
 	stopHints  chan struct{}
 	hintsDone  chan struct{}
 	stopLevel  chan struct{}
+
+	// trustOpen is set while the trust prompt (trustDialog) is shown.
+	trustOpen      bool
+	trustDialog    dialog.Dialog
+	trustDismissed string // fingerprint whose prompt was cancelled
 }
 
 // New builds Parley's window on a; it shows nothing until Show. The caller
@@ -266,6 +272,7 @@ func (u *UI) handleHint(h Hint) {
 	case HintConnection:
 		fyne.Do(func() {
 			u.main.refreshStatus()
+			u.askTrustStatus(m.Status().Err)
 			if u.screen == "main" && m.Status().User == "" {
 				u.showSignIn()
 			}

@@ -5,6 +5,11 @@
 // empty list or "off" disables discovery, so nothing is ever sent on an
 // interface the user did not choose (tests use only "lo", after
 // `ip link set lo multicast on`).
+//
+// A server's TXT record carries its TLS certificate's fingerprint
+// (wire.TXTFingerprint), so that a browser can show it before anyone
+// connects. It is a hint for the person comparing, not a proof: anyone on
+// the network can answer mDNS, which is why clients pin on first use.
 package discovery
 
 import (
@@ -20,6 +25,8 @@ import (
 	"time"
 
 	"github.com/libp2p/zeroconf/v2"
+
+	"parley/server/wire"
 )
 
 // Service is the DNS-SD service type of a Parley server.
@@ -46,6 +53,9 @@ type Config struct {
 	Port int
 	// Text holds extra TXT records, "key=value" (Advertise only).
 	Text []string
+	// Fingerprint is the server's TLS certificate fingerprint, advertised
+	// as the TXT record "fp=SHA256:…" (Advertise only; zero: none).
+	Fingerprint wire.Fingerprint
 	// Interfaces names the network interfaces to use, e.g. ["eth0"] or
 	// ["lo"]. Empty or ["off"] disables discovery.
 	Interfaces []string
@@ -63,6 +73,9 @@ type Server struct {
 	Port  int      // TCP port
 	Addrs []net.IP // IPv4 first, then IPv6
 	Text  []string // TXT records
+	// Fingerprint is the TLS fingerprint the server advertises (zero if
+	// its record has none or an unreadable one).
+	Fingerprint wire.Fingerprint
 }
 
 // Address returns host:port for the server's first address (or its host
@@ -135,7 +148,11 @@ func Advertise(cfg Config) (*Advertisement, error) {
 	if err != nil || host == "" {
 		host = "parley"
 	}
-	zs, err := zeroconf.RegisterProxy(cfg.Name, Service, domain, cfg.Port, host, ips, cfg.Text, ifs, zeroconf.TTL(ttlSeconds))
+	text := slices.Clone(cfg.Text)
+	if !cfg.Fingerprint.IsZero() {
+		text = append(text, wire.TXTFingerprint+"="+cfg.Fingerprint.String())
+	}
+	zs, err := zeroconf.RegisterProxy(cfg.Name, Service, domain, cfg.Port, host, ips, text, ifs, zeroconf.TTL(ttlSeconds))
 	if err != nil {
 		return nil, fmt.Errorf("advertise %q on %v: %w", cfg.Name, cfg.Interfaces, err)
 	}
@@ -255,7 +272,20 @@ func toServer(e *zeroconf.ServiceEntry) Server {
 		Text: slices.Clone(e.Text),
 	}
 	s.Addrs = append(append(s.Addrs, e.AddrIPv4...), e.AddrIPv6...)
+	s.Fingerprint = textFingerprint(s.Text)
 	return s
+}
+
+// textFingerprint reads the fingerprint record from TXT records.
+func textFingerprint(text []string) wire.Fingerprint {
+	for _, t := range text {
+		if v, ok := strings.CutPrefix(t, wire.TXTFingerprint+"="); ok {
+			if f, err := wire.ParseFingerprint(v); err == nil {
+				return f
+			}
+		}
+	}
+	return wire.Fingerprint{}
 }
 
 func equalLists(a, b []Server) bool {

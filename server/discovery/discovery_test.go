@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"parley/server/wire"
 )
 
 // TestMain makes loopback multicast-capable: these tests use only "lo",
@@ -70,7 +72,8 @@ func TestAdvertiseAndBrowseOnLoopback(t *testing.T) {
 	before := runtime.NumGoroutine()
 	name := fmt.Sprintf("Parley test %d", rand.Uint32())
 	port := 40000 + rand.IntN(20000)
-	ad, err := Advertise(Config{Name: name, Port: port, Text: []string{"protocol=1"}, Interfaces: []string{"lo"}})
+	fp := wire.CertFingerprint([]byte(name))
+	ad, err := Advertise(Config{Name: name, Port: port, Text: []string{"protocol=1"}, Fingerprint: fp, Interfaces: []string{"lo"}})
 	if err != nil {
 		t.Fatalf("Advertise: %v", err)
 	}
@@ -102,6 +105,9 @@ func TestAdvertiseAndBrowseOnLoopback(t *testing.T) {
 	}
 	if len(got.Text) == 0 || got.Text[0] != "protocol=1" {
 		t.Errorf("text = %v", got.Text)
+	}
+	if got.Fingerprint != fp {
+		t.Errorf("fingerprint = %q (text %v), want %q", got.Fingerprint, got.Text, fp)
 	}
 	// Withdrawn: it leaves the list.
 	ad.Close()
@@ -149,5 +155,26 @@ func TestParseInterfaces(t *testing.T) {
 		if name == "lo" {
 			t.Errorf("auto includes loopback")
 		}
+	}
+}
+
+func TestTextFingerprint(t *testing.T) {
+	fp := wire.CertFingerprint([]byte("x"))
+	tests := []struct {
+		name string
+		text []string
+		want wire.Fingerprint
+	}{
+		{"none", []string{"protocol=1"}, wire.Fingerprint{}},
+		{"present", []string{"protocol=1", "fp=" + fp.String()}, fp},
+		{"unreadable", []string{"fp=SHA256:zz"}, wire.Fingerprint{}},
+		{"other key with the prefix", []string{"fpx=" + fp.String()}, wire.Fingerprint{}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := textFingerprint(tc.text); got != tc.want {
+				t.Errorf("textFingerprint(%v) = %q, want %q", tc.text, got, tc.want)
+			}
+		})
 	}
 }

@@ -2,7 +2,8 @@
 // desktop app hosts with its "Host a server" switch, without any GUI or
 // audio library.
 //
-// Every flag has an environment variable; the flag wins:
+// Every flag but -rotate-cert has an environment variable; the flag wins
+// (a rotation variable left set would rotate at every start):
 //
 //	-addr          PARLEY_ADDR          listen address (default :7447)
 //	-data          PARLEY_DATA          data folder; the database is parley.db in it
@@ -14,6 +15,15 @@
 //	-mdns          PARLEY_MDNS_INTERFACES interfaces to advertise on with mDNS: "auto"
 //	                                    (default: every multicast interface but loopback),
 //	                                    "off", or a list such as "eth0,wlan0"
+//	-rotate-cert   (no variable)        replace the TLS key and certificate with new ones
+//
+// parleyd serves only TLS (wss:// and https://). At first start it makes an
+// ECDSA key and a self-signed certificate, kept in the data folder as
+// tls.pem; clients pin its SHA-256 fingerprint on first use and warn if it
+// ever changes. The fingerprint is logged at every start
+// ("fingerprint=SHA256:…", and the short form people compare) and carried
+// in the mDNS record. -rotate-cert makes a new one: every client that
+// pinned the old one then asks its user to accept the new one.
 //
 // SIGINT or SIGTERM shuts it down gracefully: clients get a going-away
 // close, queued packets are committed, the database is closed.
@@ -35,6 +45,7 @@ import (
 
 	"parley/server"
 	"parley/server/discovery"
+	"parley/server/wire"
 )
 
 func main() {
@@ -68,6 +79,7 @@ func run(args []string) error {
 	logFormat := fs.String("log-format", env("PARLEY_LOG_FORMAT", "text"), `"text" or "json"`)
 	logLevel := fs.String("log-level", env("PARLEY_LOG_LEVEL", "info"), "debug, info, warn or error")
 	mdns := fs.String("mdns", env("PARLEY_MDNS_INTERFACES", "auto"), `mDNS interfaces: "auto", "off" or a list like "eth0,wlan0"`)
+	rotate := fs.Bool("rotate-cert", false, "replace the TLS key and certificate (clients that pinned the old one will warn)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -81,6 +93,13 @@ func run(args []string) error {
 	if err := os.MkdirAll(*data, 0o700); err != nil {
 		return fmt.Errorf("create data folder: %w", err)
 	}
+	cert, err := server.LoadCertificate(*data, *name, *rotate)
+	if err != nil {
+		return err
+	}
+	if cert.Created {
+		logger.Info("made a new TLS certificate", "file", cert.Path, "fingerprint", cert.Fingerprint.String())
+	}
 	srv, err := server.New(server.Config{
 		DBPath:             filepath.Join(*data, "parley.db"),
 		Name:               *name,
@@ -91,16 +110,20 @@ func run(args []string) error {
 	if err != nil {
 		return err
 	}
-	ln, err := net.Listen("tcp", *addr)
+	ln, err := server.ListenTLS(*addr, cert)
 	if err != nil {
 		srv.Close()
-		return fmt.Errorf("listen on %s: %w", *addr, err)
+		return err
 	}
-	httpSrv := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second}
+	httpSrv := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second,
+		// TLS handshake failures (a client that refused the certificate,
+		// a plain-HTTP request) are worth a line, not a stack of them.
+		ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelInfo)}
 	served := make(chan error, 1)
 	go func() { served <- httpSrv.Serve(ln) }()
-	logger.Info("parleyd listening", "addr", ln.Addr().String(), "data", *data)
-	if ad := advertise(*name, ln.Addr(), *mdns, logger); ad != nil {
+	logger.Info("parleyd listening", "addr", ln.Addr().String(), "data", *data,
+		"fingerprint", cert.Fingerprint.String(), "short", cert.Fingerprint.Short())
+	if ad := advertise(*name, ln.Addr(), cert.Fingerprint, *mdns, logger); ad != nil {
 		defer ad.Close()
 	}
 
@@ -128,13 +151,13 @@ func run(args []string) error {
 
 // advertise announces the server with mDNS on the chosen interfaces; a
 // failure is logged, not fatal (clients can still type host:port).
-func advertise(name string, addr net.Addr, setting string, logger *slog.Logger) *discovery.Advertisement {
+func advertise(name string, addr net.Addr, fp wire.Fingerprint, setting string, logger *slog.Logger) *discovery.Advertisement {
 	ifs := discovery.ParseInterfaces(setting)
 	if len(ifs) == 0 {
 		logger.Info("mDNS advertising off")
 		return nil
 	}
-	ad, err := discovery.Advertise(discovery.Config{Name: name, Port: addr.(*net.TCPAddr).Port, Interfaces: ifs, Logger: logger})
+	ad, err := discovery.Advertise(discovery.Config{Name: name, Port: addr.(*net.TCPAddr).Port, Fingerprint: fp, Interfaces: ifs, Logger: logger})
 	if err != nil {
 		logger.Warn("mDNS advertising failed; clients can still connect by address", "interfaces", ifs, "err", err)
 		return nil

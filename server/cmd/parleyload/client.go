@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
@@ -29,8 +30,25 @@ const packetBytes = 60
 // frameInterval is the talkers' pace: one packet per 20 ms frame.
 const frameInterval = wire.FrameDuration
 
-// dialer is shared by every client connection of the tool.
-var dialer = &websocket.Dialer{HandshakeTimeout: 30 * time.Second}
+// newDialer returns the dialer of every client connection to one server:
+// for parleyd (wss://) it accepts only the certificate whose fingerprint
+// parleyd logged, as a pinning client does; the baseline is plain ws://.
+func newDialer(fp wire.Fingerprint) *websocket.Dialer {
+	d := &websocket.Dialer{HandshakeTimeout: 30 * time.Second}
+	if !fp.IsZero() {
+		d.TLSClientConfig = &tls.Config{
+			InsecureSkipVerify: true, // self-signed: checked by fingerprint below
+			MinVersion:         tls.VersionTLS13,
+			VerifyConnection: func(cs tls.ConnectionState) error {
+				if got := wire.CertFingerprint(cs.PeerCertificates[0].Raw); got != fp {
+					return fmt.Errorf("server certificate %s, parleyd logged %s", got, fp)
+				}
+				return nil
+			},
+		}
+	}
+	return d
+}
 
 // peer is one client WebSocket, to parleyd or to the baseline. Its read
 // loop is the only reader; writes are serialized by wmu. Binary frames go
@@ -51,7 +69,7 @@ type peer struct {
 	err  error         // why it ended, set before done closes
 }
 
-func dialPeer(ctx context.Context, url string) (*peer, error) {
+func dialPeer(ctx context.Context, dialer *websocket.Dialer, url string) (*peer, error) {
 	ws, _, err := dialer.DialContext(ctx, url, nil)
 	if err != nil {
 		return nil, fmt.Errorf("dial %s: %w", url, err)

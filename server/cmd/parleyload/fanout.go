@@ -114,7 +114,7 @@ func (e *env) runFanout(ctx context.Context, kind, name string, rooms, listeners
 	} else {
 		err = parallel(ctx, rooms*(listeners+1), connectWidth, func(ctx context.Context, i int) error {
 			r, j := i/(listeners+1), i%(listeners+1)
-			p, err := dialPeer(ctx, t.roomURL(r))
+			p, err := dialPeer(ctx, t.dialer, t.roomURL(r))
 			if err != nil {
 				return err
 			}

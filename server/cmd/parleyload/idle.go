@@ -57,7 +57,7 @@ func (e *env) runIdle(ctx context.Context, kind string, conns int) (idleResult, 
 		if kind == "parley" {
 			p, err = signIn(ctx, t, accounts[i%len(accounts)].token, nil)
 		} else {
-			if p, err = dialPeer(ctx, t.roomURL(i%idleAccounts)); err == nil {
+			if p, err = dialPeer(ctx, t.dialer, t.roomURL(i%idleAccounts)); err == nil {
 				p.start()
 			}
 		}

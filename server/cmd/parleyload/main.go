@@ -4,10 +4,11 @@
 // It builds cmd/parleyd (CGO_ENABLED=0, unless -parleyd names a binary),
 // starts it on 127.0.0.1 with a fresh data folder for every scenario,
 // registers real accounts (argon2id at the server's default cost; extra
-// devices sign in with their token) and drives the real protocol. The same
+// devices sign in with their token) and drives the real protocol over TLS
+// (wss://, pinned to the fingerprint parleyd logs, as a client pins it). The same
 // client shapes then run against the baseline: this binary started as
 // "parleyload baseline", a plain gorilla/websocket rebroadcast server with
-// no authentication and no storage. Both servers are measured the same way:
+// no authentication, no storage and no TLS (so the ratios include TLS). Both servers are measured the same way:
 // CPU from /proc/PID/stat over the talking window, peak RSS from VmHWM.
 //
 // Scenarios (all on loopback; every process is stopped by the tool):

@@ -14,6 +14,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"parley/server/wire"
 )
 
 // clockTicks is the kernel's USER_HZ, the unit of utime and stime in
@@ -33,14 +35,17 @@ type proc struct {
 	// pprofAddr is where a profiled server serves pprof (127.0.0.1),
 	// logged before its listening line; "" for other servers.
 	pprofAddr string
-	done      chan struct{} // closed when the process has exited
-	err       error         // its exit status, set before done closes
-	logs      *tail
+	// fingerprint is parleyd's TLS certificate fingerprint from its
+	// listening line; zero for the baseline, which speaks plain ws://.
+	fingerprint wire.Fingerprint
+	done        chan struct{} // closed when the process has exited
+	err         error         // its exit status, set before done closes
+	logs        *tail
 }
 
 // listenLine matches the line both servers log once they accept
 // connections: "parleyd listening ... addr=HOST:PORT".
-var listenLine = regexp.MustCompile(`listening.* addr=(\S+)`)
+var listenLine = regexp.MustCompile(`listening.* addr=(\S+)(?:.* fingerprint=(SHA256:[0-9a-f]{64}))?`)
 
 // pprofAddrLine matches a profiled server's pprof listener line.
 var pprofAddrLine = regexp.MustCompile(pprofLine + `.* at=(127\.0\.0\.1:\d+)`)
@@ -59,7 +64,7 @@ func startProc(ctx context.Context, name, bin string, args ...string) (*proc, er
 		return nil, fmt.Errorf("start %s: %w", name, err)
 	}
 	p := &proc{name: name, cmd: cmd, done: make(chan struct{}), logs: &tail{max: 40}}
-	addr := make(chan string, 1)
+	addr := make(chan []string, 1)
 	pprofAddr := make(chan string, 1)
 	go func() {
 		sc := bufio.NewScanner(stderr)
@@ -74,7 +79,7 @@ func startProc(ctx context.Context, name, bin string, args ...string) (*proc, er
 			}
 			if m := listenLine.FindStringSubmatch(line); m != nil {
 				select {
-				case addr <- m[1]:
+				case addr <- m:
 				default:
 				}
 			}
@@ -84,7 +89,14 @@ func startProc(ctx context.Context, name, bin string, args ...string) (*proc, er
 		close(p.done)
 	}()
 	select {
-	case p.addr = <-addr:
+	case m := <-addr:
+		p.addr = m[1]
+		if m[2] != "" {
+			if p.fingerprint, err = wire.ParseFingerprint(m[2]); err != nil {
+				p.stop()
+				return nil, fmt.Errorf("%s: listening line: %w", name, err)
+			}
+		}
 		// A profiled server logs its pprof address before it listens.
 		select {
 		case p.pprofAddr = <-pprofAddr:

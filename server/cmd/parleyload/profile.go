@@ -59,7 +59,12 @@ func runProfiledParleyd(args []string) error {
 	if err != nil {
 		return err
 	}
-	ln, err := net.Listen("tcp", *addr)
+	cert, err := server.LoadCertificate(*data, *name, false)
+	if err != nil {
+		srv.Close()
+		return err
+	}
+	ln, err := server.ListenTLS(*addr, cert)
 	if err != nil {
 		srv.Close()
 		return err
@@ -80,7 +85,7 @@ func runProfiledParleyd(args []string) error {
 	go func() { served <- httpSrv.Serve(ln) }()
 	go func() { served <- psrv.Serve(pln) }()
 	log.Info(pprofLine, "at", pln.Addr().String())
-	log.Info("parleyd listening", "addr", ln.Addr().String())
+	log.Info("parleyd listening", "addr", ln.Addr().String(), "fingerprint", cert.Fingerprint.String())
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()

@@ -8,6 +8,7 @@ import (
 	gosync "sync"
 	"time"
 
+	"github.com/gorilla/websocket"
 	"github.com/oklog/ulid/v2"
 
 	"parley/server/wire"
@@ -26,9 +27,11 @@ type target struct {
 	p    *proc
 	dir  string
 	prof *profiler // nil unless the server is profiled
+	// dialer dials it: pinned TLS for parleyd, plain for the baseline.
+	dialer *websocket.Dialer
 }
 
-func (t *target) parleyURL() string { return "ws://" + t.p.addr + "/v1/ws" }
+func (t *target) parleyURL() string { return "wss://" + t.p.addr + "/v1/ws" }
 
 func (t *target) roomURL(room int) string {
 	return fmt.Sprintf("ws://%s/ws?room=%d", t.p.addr, room)
@@ -56,7 +59,11 @@ func (e *env) startTarget(ctx context.Context, kind string) (*target, error) {
 	if err != nil {
 		return nil, err
 	}
-	t := &target{kind: kind, p: p, dir: dir}
+	t := &target{kind: kind, p: p, dir: dir, dialer: newDialer(p.fingerprint)}
+	if kind == "parley" && p.fingerprint.IsZero() {
+		t.stop()
+		return nil, fmt.Errorf("parleyd logged no TLS fingerprint\n%s", p.logs)
+	}
 	if p.pprofAddr != "" {
 		t.prof = &profiler{dir: e.pprof, addr: p.pprofAddr, log: e.log}
 	}
@@ -87,7 +94,7 @@ const loadPassword = "parleyload-password"
 func register(ctx context.Context, t *target, prefix string, n int, keep []*peer, prepare ...func(i int, p *peer)) ([]account, error) {
 	accounts := make([]account, n)
 	err := parallel(ctx, n, registerWidth, func(ctx context.Context, i int) error {
-		p, err := dialPeer(ctx, t.parleyURL())
+		p, err := dialPeer(ctx, t.dialer, t.parleyURL())
 		if err != nil {
 			return err
 		}
@@ -115,7 +122,7 @@ func register(ctx context.Context, t *target, prefix string, n int, keep []*peer
 // signIn opens a connection with a device token; handlers are set by
 // prepare before the read loop starts.
 func signIn(ctx context.Context, t *target, token string, prepare func(*peer)) (*peer, error) {
-	p, err := dialPeer(ctx, t.parleyURL())
+	p, err := dialPeer(ctx, t.dialer, t.parleyURL())
 	if err != nil {
 		return nil, err
 	}
