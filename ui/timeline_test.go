@@ -299,3 +299,26 @@ func BenchmarkOpenConversation100k(b *testing.B) {
 		b.ReportMetric(float64(len(h.u.main.msgs)), "loaded")
 	})
 }
+
+// TestOwnLiveMessageSaysLive: while the talk key is held, the sender's own
+// message says live, not "Pending — not sent yet"; after release it is
+// pending until the server has it.
+func TestOwnLiveMessageSaysLive(t *testing.T) {
+	h := newHarness(t, true)
+	s := openLobby(t, h)
+	press := &desktop.MouseEvent{Button: desktop.MouseButtonPrimary}
+	s.talkBtn.MouseDown(press)
+	h.u.handleHint(Hint{Kind: HintConversation, Conversation: "lobby"}) // sync reports the new message
+	id := h.rec.current
+	row := s.bound[id]
+	if row == nil {
+		t.Fatalf("own live message %q not on screen", id)
+	}
+	if got := row.voice.state.Text; got != "● LIVE — sending" {
+		t.Errorf("own message while talking says %q, want live", got)
+	}
+	s.talkBtn.MouseUp(press)
+	if got := row.voice.state.Text; got != "Pending — not sent yet" {
+		t.Errorf("own message after release says %q, want pending", got)
+	}
+}
