@@ -112,6 +112,7 @@ func newMainScreen(u *UI) *mainScreen {
 	s.measurer = newTextBubble()
 	s.msgList = newTimeline(func() int { return len(s.msgs) }, s.rowHeight,
 		func() fyne.CanvasObject { return newMessageRow(act) }, s.updateRow)
+	s.msgList.kind = s.rowKind
 	s.msgList.onTop = s.loadOlder
 
 	s.title = widget.NewLabelWithStyle("", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
@@ -344,6 +345,16 @@ func (s *mainScreen) indexAll() {
 	for i, m := range s.msgs {
 		s.index[m.ID] = i
 	}
+}
+
+// rowKind sorts rows for reuse: a recycled row of the same kind (voice or
+// text, own or not) changes least when it shows another message.
+func (s *mainScreen) rowKind(i int) int {
+	k := int(s.msgs[i].Kind) * 2
+	if s.msgs[i].Mine {
+		k++
+	}
+	return k
 }
 
 // pos is the position of message id in msgs.
@@ -671,6 +682,7 @@ type messageRow struct {
 	id    string // the message shown, "" for a separator
 	mine  bool
 	sets  int // how many times Set ran (tests check that one change sets one row)
+	box   *fyne.Container
 }
 
 func newMessageRow(act *bubbleActions) *messageRow {
@@ -689,15 +701,26 @@ func (r *messageRow) show(o fyne.CanvasObject, mine bool) {
 	changed = setVisible(r.text, o == r.text) || changed
 	if changed || mine != r.mine {
 		r.mine = mine
-		r.Refresh() // lay the bubble out on its side
+		r.relayout()
 	}
+}
+
+// relayout places the parts again after one was shown, hidden or moved to
+// the other side. Unlike Refresh it does not redraw every label in the
+// row (each is a text shaping), only the row's placement.
+func (r *messageRow) relayout() {
+	if r.box == nil {
+		return // not drawn yet: CreateRenderer lays it out
+	}
+	r.box.Layout.Layout(r.box.Objects, r.box.Size())
+	canvas.Refresh(r)
 }
 
 // setDay shows the day separator with text, or none for "".
 func (r *messageRow) setDay(text string) {
 	r.day.Set(text)
 	if setVisible(r.day, text != "") {
-		r.Refresh()
+		r.relayout()
 	}
 }
 
@@ -716,7 +739,8 @@ func (r *messageRow) Set(m Message, v bubbleView) {
 
 // CreateRenderer implements fyne.Widget.
 func (r *messageRow) CreateRenderer() fyne.WidgetRenderer {
-	return widget.NewSimpleRenderer(container.New(&rowLayout{r: r}, r.voice, r.text, r.day))
+	r.box = container.New(&rowLayout{r: r}, r.voice, r.text, r.day)
+	return widget.NewSimpleRenderer(r.box)
 }
 
 // rowLayout puts the day separator (if shown) across the top and the

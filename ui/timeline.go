@@ -29,19 +29,24 @@ type timeline struct {
 	update func(i int, o fyne.CanvasObject)
 	// onTop is called when the first row comes on screen (load older).
 	onTop func()
+	// kind, if set, sorts rows for reuse: a recycled object goes to a row
+	// of the kind it last showed when there is one (it changes least).
+	kind func(i int) int
 
 	scroll  *container.Scroll
 	body    *fyne.Container
 	tops    []float32 // tops[i] is row i's y; tops[n] the total height
 	width   float32
 	visible map[int]fyne.CanvasObject
-	pool    []fyne.CanvasObject
+	pool    map[int][]fyne.CanvasObject // by kind
+	kindOf  map[fyne.CanvasObject]int
 }
 
 func newTimeline(length func() int, height func(int, float32) float32, create func() fyne.CanvasObject,
 	update func(int, fyne.CanvasObject)) *timeline {
 	t := &timeline{length: length, height: height, create: create, update: update,
-		visible: map[int]fyne.CanvasObject{}, tops: []float32{0}}
+		visible: map[int]fyne.CanvasObject{}, tops: []float32{0},
+		pool: map[int][]fyne.CanvasObject{}, kindOf: map[fyne.CanvasObject]int{}}
 	t.body = container.New(&timelineBody{t: t})
 	t.scroll = container.NewVScroll(t.body)
 	t.scroll.OnScrolled = func(fyne.Position) {
@@ -82,7 +87,7 @@ func (t *timeline) measure() {
 // Reload re-reads every row (the rows changed, other than by Prepend).
 func (t *timeline) Reload() {
 	for i, o := range t.visible {
-		t.pool = append(t.pool, o)
+		t.recycle(o)
 		delete(t.visible, i)
 	}
 	if t.width > 0 {
@@ -175,7 +180,7 @@ func (t *timeline) place() {
 	changed := false
 	for i, o := range t.visible {
 		if i < first || i >= last {
-			t.pool = append(t.pool, o)
+			t.recycle(o)
 			delete(t.visible, i)
 			changed = true
 		}
@@ -183,11 +188,7 @@ func (t *timeline) place() {
 	for i := first; i < last; i++ {
 		o, ok := t.visible[i]
 		if !ok {
-			if k := len(t.pool); k > 0 {
-				o, t.pool = t.pool[k-1], t.pool[:k-1]
-			} else {
-				o = t.create()
-			}
+			o = t.reuse(i)
 			t.visible[i] = o
 			t.update(i, o)
 			changed = true
@@ -203,6 +204,46 @@ func (t *timeline) place() {
 		t.body.Objects = objs
 		canvas.Refresh(t.body) // the rows set themselves; only the set changed
 	}
+}
+
+func (t *timeline) kindAt(i int) int {
+	if t.kind == nil {
+		return 0
+	}
+	return t.kind(i)
+}
+
+// recycle puts o in the pool of the kind it shows.
+func (t *timeline) recycle(o fyne.CanvasObject) {
+	k := t.kindOf[o]
+	t.pool[k] = append(t.pool[k], o)
+}
+
+// reuse takes an object for row i: of its kind if one is free, else any,
+// else a new one.
+func (t *timeline) reuse(i int) fyne.CanvasObject {
+	k := t.kindAt(i)
+	var o fyne.CanvasObject
+	take := func(kind int) bool {
+		p := t.pool[kind]
+		if len(p) == 0 {
+			return false
+		}
+		o, t.pool[kind] = p[len(p)-1], p[:len(p)-1]
+		return true
+	}
+	if !take(k) {
+		for other := range t.pool {
+			if take(other) {
+				break
+			}
+		}
+	}
+	if o == nil {
+		o = t.create()
+	}
+	t.kindOf[o] = k
+	return o
 }
 
 // CreateRenderer implements fyne.Widget.
