@@ -186,20 +186,29 @@ func (s *mainScreen) refreshStatus() {
 }
 
 // setConversations shows convs; the first (Lobby) opens when nothing is open.
+// Rows are redrawn only when the list changed: a live message re-reads the
+// list a dozen times a second and it is the same each time.
 func (s *mainScreen) setConversations(convs []Conversation) {
-	s.convs = convs
-	s.convList.Refresh()
+	if !slices.EqualFunc(convs, s.convs, conversationsEqual) {
+		s.convs = convs
+		s.convList.Refresh()
+	}
 	sel := -1
 	for i, c := range convs {
 		if c.ID == s.current {
 			sel = i
-			s.title.SetText(c.Title)
-			s.talking.SetText(talkingText(c.Talking))
+			setText(s.title, c.Title)
+			setText(s.talking, talkingText(c.Talking))
 		}
 	}
 	if sel < 0 && len(convs) > 0 {
 		s.convList.Select(0)
 	}
+}
+
+func conversationsEqual(a, b Conversation) bool {
+	return a.ID == b.ID && a.Title == b.Title && a.Kind == b.Kind && a.Unplayed == b.Unplayed &&
+		slices.Equal(a.Talking, b.Talking)
 }
 
 // open shows conversation id.

@@ -2,6 +2,7 @@ package ui
 
 import (
 	"fmt"
+	"reflect"
 	"strings"
 	"syscall"
 	"testing"
@@ -346,4 +347,23 @@ func cpuTime() time.Duration {
 		return 0
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// TestEqualsCoverEveryField: messagesEqual and conversationsEqual decide
+// what is redrawn; a field added to Message or Conversation must be added
+// to them too, or its changes would not show.
+func TestEqualsCoverEveryField(t *testing.T) {
+	cases := []struct {
+		name string
+		typ  reflect.Type
+		want int
+	}{
+		{"Message", reflect.TypeFor[Message](), 13},
+		{"Conversation", reflect.TypeFor[Conversation](), 5},
+	}
+	for _, c := range cases {
+		if got := c.typ.NumField(); got != c.want {
+			t.Errorf("%s has %d fields, the equality in mainscreen.go compares %d: update it and this test", c.name, got, c.want)
+		}
+	}
 }
