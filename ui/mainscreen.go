@@ -25,6 +25,7 @@ type mainScreen struct {
 	msgs     []Message      // the loaded part of the open conversation, oldest first: row i is msgs[i]
 	index    map[string]int // message id -> position in msgs, less shift
 	shift    int            // added to index: a page loaded above shifts every position at once
+	front    []Message      // room before msgs in its array, for older pages (see prependMessages)
 	bound    map[string]*messageRow
 	heights  map[string]rowHeight // measured text rows
 	older    bool                 // the store may hold older messages than msgs[0]
@@ -218,7 +219,7 @@ func (s *mainScreen) open(id string) {
 	}
 	s.u.talk.Stop() // a transmission belongs to the conversation it started in
 	s.current = id
-	s.msgs, s.older, s.loading = nil, false, false
+	s.msgs, s.front, s.older, s.loading = nil, nil, false, false
 	s.indexAll()
 	s.talkNote.SetText("")
 	for _, c := range s.convs {
@@ -257,7 +258,7 @@ func (s *mainScreen) setMessages(page []Message) {
 		}
 		return
 	}
-	s.msgs = merged
+	s.msgs, s.front = merged, nil
 	s.indexAll()
 	s.msgList.Reload()
 	if atBottom {
@@ -339,12 +340,30 @@ func (s *mainScreen) prependPage(page []Message) {
 	if len(page) == 0 {
 		return
 	}
-	s.msgs = append(slices.Clone(page), s.msgs...)
+	s.msgs = s.prependMessages(page)
 	s.shift += len(page)
 	for i, m := range page {
 		s.index[m.ID] = i - s.shift
 	}
 	s.msgList.Prepend(len(page))
+}
+
+// prependMessages returns page followed by msgs. msgs sits at the end of
+// a larger array (front is the free part before it), so a page costs a
+// copy of the page, not of everything loaded; the array doubles when the
+// room runs out.
+func (s *mainScreen) prependMessages(page []Message) []Message {
+	k := len(page)
+	if len(s.front) < k {
+		room := max(2*(len(s.msgs)+k), 4*pageSize)
+		buf := make([]Message, room+len(s.msgs))
+		copy(buf[room:], s.msgs)
+		s.front, s.msgs = buf[:room], buf[room:]
+	}
+	s.front = s.front[:len(s.front)-k]
+	out := s.front[len(s.front) : len(s.front)+k+len(s.msgs)] // the same array, k earlier
+	copy(out, page)
+	return out
 }
 
 // indexAll indexes msgs afresh.
