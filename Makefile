@@ -19,7 +19,7 @@ FUZZTIME ?= 30s
 TOOLS    := $(CURDIR)/$(BIN)/tools
 STATICCHECK_VERSION := v0.8.2
 
-.PHONY: run test parleyd app bench cpu package fuzz vet tidy-check staticcheck deps-build deps-test clean
+.PHONY: run test e2e parleyd app bench cpu package fuzz vet tidy-check staticcheck deps-build deps-test clean
 
 deps-build:
 	@./.ci/deps.sh build
@@ -46,6 +46,13 @@ test: deps-test tidy-check vet staticcheck
 	$(GO) test -race -count=1 -timeout 20m $(CORE)
 	./.ci/with-pulse.sh env PARLEY_TEST_PULSE=1 $(GO) test -race -count=1 -timeout 20m ./audio/...
 	./.ci/with-pulse.sh env PARLEY_TEST_GUI=1 $(GO) test -count=1 -timeout 20m $(GUI)
+	./.ci/e2e.sh
+
+## e2e: the end-to-end scenarios (live, later, parleyd killed, lossy
+## network): two app processes, parleyd, PulseAudio, Xvfb (needs root for
+## the lossy network namespace). E2E=-run=TestLive picks one.
+e2e: deps-test
+	./.ci/e2e.sh $(E2E)
 
 ## tidy-check: fails when `go mod tidy` would change go.mod or go.sum.
 tidy-check:

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -75,6 +76,9 @@ func TestBadInput(t *testing.T) {
 			c.sendRaw(websocket.TextMessage, envelope(typ, string(b)))
 		}
 	}
+	register := func(name string) func(*client) {
+		return req(wire.TypeHello, wire.Hello{Protocol: 1, Auth: wire.Auth{Mode: wire.AuthRegister, Username: name, Password: "long enough"}})
+	}
 	ownStream := func(c *client) uint32 {
 		return c.startVoice(c.lobby().ID, newID()).Stream
 	}
@@ -134,6 +138,52 @@ func TestBadInput(t *testing.T) {
 			c.startVoice(c.lobby().ID, msg)
 			req(wire.TypeVoiceEnd, wire.VoiceEnd{Message: msg, Packets: 10, DurationMs: 200})(c)
 		}, wantCode: wire.CodeIncomplete},
+		{name: "end with fewer packets than stored", do: func(c *client) {
+			msg := newID()
+			st := c.startVoice(c.lobby().ID, msg)
+			for n := uint32(0); n < 10; n++ {
+				c.sendPacket(st.Stream, n, []byte{byte(n)})
+			}
+			c.waitAck(msg, 10)
+			req(wire.TypeVoiceEnd, wire.VoiceEnd{Message: msg, Packets: 5, DurationMs: 100})(c)
+		}, wantCode: wire.CodeMismatch},
+		{name: "end whose duration disagrees with its packets", do: req(wire.TypeVoiceEnd, wire.VoiceEnd{Message: newID(), Packets: 10, DurationMs: 5000}), wantCode: wire.CodeMismatch},
+		{name: "packet far ahead of upto", do: func(c *client) {
+			st := c.startVoice(c.lobby().ID, newID())
+			c.sendPacket(st.Stream, 0, []byte{1})
+			c.sendPacket(st.Stream, 1+wire.MaxPacketsAhead+1, []byte{2})
+		}, wantCode: wire.CodePacketGap},
+		{name: "packets behind gaps past the user's budget", do: func(c *client) {
+			// Every packet is within the window, but two messages' worth
+			// of them pass MaxPendingBytes.
+			big := make([]byte, wire.MaxPacketBytes)
+			for range 2 {
+				st := c.startVoice(c.lobby().ID, newID())
+				for n := uint32(1); n <= wire.MaxPacketsAhead; n++ {
+					c.sendPacket(st.Stream, n, big)
+				}
+			}
+		}, wantCode: wire.CodePacketGap},
+		{name: "listened past the end of a voice message", do: func(c *client) {
+			msg := newID()
+			st := c.startVoice(c.lobby().ID, msg)
+			c.sendPacket(st.Stream, 0, []byte{1})
+			c.waitAck(msg, 1)
+			c.endVoice(msg, 1)
+			req(wire.TypeReceipt, wire.ReceiptSend{Message: msg, Kind: wire.ReceiptListened, PositionMs: 600000})(c)
+		}, wantCode: wire.CodeOutOfRange},
+		{name: "listened past what arrived of a recording", do: func(c *client) {
+			msg := newID()
+			st := c.startVoice(c.lobby().ID, msg)
+			c.sendPacket(st.Stream, 0, []byte{1})
+			c.waitAck(msg, 1)
+			req(wire.TypeReceipt, wire.ReceiptSend{Message: msg, Kind: wire.ReceiptListened, PositionMs: 5000})(c)
+		}, wantCode: wire.CodeOutOfRange},
+		{name: "listened position on a text", do: func(c *client) {
+			msg := newID()
+			call[wire.TextSent](c, wire.TypeTextSend, wire.TextSend{Conversation: c.lobby().ID, Message: msg, Text: "hi"})
+			req(wire.TypeReceipt, wire.ReceiptSend{Message: msg, Kind: wire.ReceiptListened, PositionMs: 1000})(c)
+		}, wantCode: wire.CodeOutOfRange},
 		{name: "negative seek", do: text(envelope(wire.TypeAudioFetch, `{"message":"`+newID()+`","from":-5}`)), wantCode: wire.CodeBadRequest},
 		{name: "huge seek", do: req(wire.TypeAudioFetch, wire.AudioFetch{Message: newID(), From: 1 << 31}), wantCode: wire.CodeBadRequest},
 		{name: "fetch of alice's voice", do: req(wire.TypeAudioFetch, wire.AudioFetch{Message: fx.secretVoice}), wantCode: wire.CodeNotFound},
@@ -162,7 +212,28 @@ func TestBadInput(t *testing.T) {
 		{name: "revoked token", unauthed: true, do: req(wire.TypeHello, wire.Hello{Protocol: 1, Auth: wire.Auth{Mode: wire.AuthToken, Token: fx.revoked}}), wantClose: wire.CloseAuthFailed},
 		{name: "wrong password", unauthed: true, do: req(wire.TypeHello, wire.Hello{Protocol: 1, Auth: wire.Auth{Mode: wire.AuthLogin, Username: "alice", Password: "guess123"}}), wantClose: wire.CloseAuthFailed},
 		{name: "protocol mismatch", unauthed: true, do: req(wire.TypeHello, wire.Hello{Protocol: 99, Auth: wire.Auth{Mode: wire.AuthToken, Token: "x"}}), wantClose: wire.CloseAuthFailed},
-		{name: "username taken", unauthed: true, do: req(wire.TypeHello, wire.Hello{Protocol: 1, Auth: wire.Auth{Mode: wire.AuthRegister, Username: "ALICE", Password: "whatever1"}}), wantClose: wire.CloseAuthFailed},
+		{name: "username taken", unauthed: true, do: register("ALICE"), wantCode: wire.CodeUsernameTaken, wantClose: wire.CloseAuthFailed},
+		{name: "username with a Cyrillic look-alike", unauthed: true, do: register("\u0430lice"), wantCode: wire.CodeUsernameTaken, wantClose: wire.CloseAuthFailed},
+		{name: "username with Greek and digit look-alikes", unauthed: true, do: register("m\u03b1ll0ry"), wantCode: wire.CodeUsernameTaken, wantClose: wire.CloseAuthFailed},
+		{name: "username with a fullwidth letter and an accent", unauthed: true, do: register("\uff41lic\u00e9"), wantCode: wire.CodeUsernameTaken, wantClose: wire.CloseAuthFailed},
+		{name: "username with a bidi override", unauthed: true, do: register("alice\u202e"), wantCode: wire.CodeInvalidName, wantClose: wire.CloseAuthFailed},
+		{name: "username with a C1 control", unauthed: true, do: register("bob\u009b2J"), wantCode: wire.CodeInvalidName, wantClose: wire.CloseAuthFailed},
+		{name: "username with a zero-width space", unauthed: true, do: register("al\u200bice"), wantCode: wire.CodeInvalidName, wantClose: wire.CloseAuthFailed},
+		{name: "username of a Hangul filler", unauthed: true, do: register("\u3164"), wantCode: wire.CodeInvalidName, wantClose: wire.CloseAuthFailed},
+		{name: "username invalid UTF-8", unauthed: true, do: text(envelope(wire.TypeHello, `{"protocol":1,"auth":{"mode":"register","username":"a`+"\xff"+`b","password":"long enough"}}`)), wantCode: wire.CodeInvalidName, wantClose: wire.CloseAuthFailed},
+		{name: "device name with a bidi isolate", unauthed: true, do: req(wire.TypeHello, wire.Hello{Protocol: 1, Auth: wire.Auth{Mode: wire.AuthRegister, Username: "dora", Password: "long enough", Device: "\u2067laptop"}}), wantCode: wire.CodeInvalidName, wantClose: wire.CloseAuthFailed},
+		{name: "guessing bob's password past the account's limit", unauthed: true, do: func(c *client) {
+			for i := range fx.ts.cfg.SigninAccountBurst {
+				g := dial(t, fx.ts.url())
+				g.request(wire.TypeHello, wire.Hello{Protocol: 1, Auth: wire.Auth{Mode: wire.AuthLogin, Username: "bob", Password: fmt.Sprintf("guess%04d", i)}})
+				g.close()
+			}
+			req(wire.TypeHello, wire.Hello{Protocol: 1, Auth: wire.Auth{Mode: wire.AuthLogin, Username: "bob", Password: "password-bob"}})(c)
+		}, wantCode: wire.CodeRateLimited, wantClose: wire.CloseRateLimited},
+		{name: "short password", unauthed: true, do: req(wire.TypeHello, wire.Hello{Protocol: 1, Auth: wire.Auth{Mode: wire.AuthRegister, Username: "erin", Password: "1234567"}}), wantCode: wire.CodeWeakPassword, wantClose: wire.CloseAuthFailed},
+		{name: "group title with a zero-width joiner", do: req(wire.TypeConversationCreate, wire.ConversationCreate{Kind: wire.ConversationGroup, Title: "sec\u200dret"}), wantCode: wire.CodeInvalidName},
+		{name: "group title with a bidi override", do: req(wire.TypeConversationCreate, wire.ConversationCreate{Kind: wire.ConversationGroup, Title: "\u202eterces"}), wantCode: wire.CodeInvalidName},
+		{name: "text with a NUL", do: req(wire.TypeTextSend, wire.TextSend{Conversation: "x", Message: newID(), Text: "a\x00b"}), wantCode: wire.CodeBadRequest},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -174,14 +245,15 @@ func TestBadInput(t *testing.T) {
 			}
 			c.pending = nil
 			tc.do(c)
-			if tc.wantClose != 0 {
-				if code := c.closeCode(); code != tc.wantClose {
-					t.Errorf("close code = %d, want %d (frames: %v)", code, tc.wantClose, c.pending)
-				}
-			} else {
+			if tc.wantCode != "" {
 				f := c.waitFor("error", isType(wire.TypeError))
 				if e := decodeAs[wire.Error](f.env); e.Code != tc.wantCode {
 					t.Errorf("error = %s (%s), want %s", e.Code, e.Message, tc.wantCode)
+				}
+			}
+			if tc.wantClose != 0 {
+				if code := c.closeCode(); code != tc.wantClose {
+					t.Errorf("close code = %d, want %d (frames: %v)", code, tc.wantClose, c.pending)
 				}
 			}
 			for _, f := range c.pending {

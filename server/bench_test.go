@@ -20,7 +20,7 @@ func benchMessage(b *testing.B) (Store, string) {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { st.Close() })
-	u, _, err := st.CreateUser(ctx, "ana", "x", time.Now())
+	u, _, err := st.CreateUser(ctx, "ana", "ana", "x", time.Now())
 	if err != nil {
 		b.Fatal(err)
 	}

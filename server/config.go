@@ -42,8 +42,25 @@ type Config struct {
 	// MaxViolations is how many rate-limit errors in a row a connection
 	// gets before it is closed with CloseRateLimited. Default 100.
 	MaxViolations int
-	// PasswordTime and PasswordMemoryKiB are argon2id's cost. Defaults 2
-	// and 19456 (OWASP's recommendation).
+	// SigninAccountBurst and SigninAccountEvery limit password sign-ins
+	// per account: a burst, then one attempt per period. Defaults 10 and
+	// 6 s (ten a minute). SigninAddrBurst and SigninAddrEvery limit
+	// password sign-ins (and registrations) per client IP address:
+	// defaults 30 and 2 s. A refused attempt gets CodeRateLimited and
+	// CloseRateLimited, before any password is hashed.
+	// Loopback addresses (the server's own machine: the host's app, load
+	// tools) are exempt from the per-address limit unless
+	// SigninLimitLoopback is set.
+	SigninAccountBurst  int
+	SigninAccountEvery  time.Duration
+	SigninAddrBurst     int
+	SigninAddrEvery     time.Duration
+	SigninLimitLoopback bool
+	// PasswordTime and PasswordMemoryKiB are argon2id's cost (parallelism
+	// is 1; 16-byte salt, 32-byte key; the parameters are stored with
+	// each hash, so changing them affects new passwords only). Defaults 2
+	// passes and 19456 KiB (19 MiB), OWASP's recommendation for argon2id;
+	// at most two hashes run at once.
 	PasswordTime      uint32
 	PasswordMemoryKiB uint32
 	// Logger receives the server's logs. Default slog.Default().
@@ -82,6 +99,18 @@ func (c *Config) setDefaults() {
 	}
 	if c.MaxViolations <= 0 {
 		c.MaxViolations = 100
+	}
+	if c.SigninAccountBurst <= 0 {
+		c.SigninAccountBurst = 10
+	}
+	if c.SigninAccountEvery <= 0 {
+		c.SigninAccountEvery = 6 * time.Second
+	}
+	if c.SigninAddrBurst <= 0 {
+		c.SigninAddrBurst = 30
+	}
+	if c.SigninAddrEvery <= 0 {
+		c.SigninAddrEvery = 2 * time.Second
 	}
 	if c.PasswordTime == 0 {
 		c.PasswordTime = 2

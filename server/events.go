@@ -85,8 +85,9 @@ func (srv *Server) join(s *session) {
 	if srv.broker.Count(s.user.ID) == 1 {
 		srv.publishPresence(srv.broker.Online(), wire.PresenceEntry{User: s.user.ID, State: wire.PresenceOnline}, s)
 	}
-	// The snapshot: everyone online, and who is talking where s may see.
-	snap := wire.Presence{Users: []wire.PresenceEntry{}}
+	// The snapshot: everyone online, and who is talking where s may see;
+	// in as many frames as it takes (wire.Presence).
+	entries := []wire.PresenceEntry{}
 	talking := srv.talkingSnapshot()
 	for _, id := range srv.broker.Online() {
 		e := wire.PresenceEntry{User: id, State: wire.PresenceOnline}
@@ -95,9 +96,17 @@ func (srv *Server) join(s *session) {
 				e = wire.PresenceEntry{User: id, State: wire.PresenceTalking, Conversation: conv}
 			}
 		}
-		snap.Users = append(snap.Users, e)
+		entries = append(entries, e)
 	}
-	s.reply(wire.TypePresence, "", snap)
+	for from, more := 0, true; more; {
+		var page []wire.PresenceEntry
+		var err error
+		if page, from, more, err = pageOf(entries, from); err != nil {
+			srv.log.Error("presence snapshot", "err", err)
+			break
+		}
+		s.reply(wire.TypePresence, "", wire.Presence{Users: page})
+	}
 	srv.announceToLateJoiner(s)
 }
 

@@ -62,12 +62,15 @@ func (s *session) hello(data []byte) bool {
 	if err != nil {
 		return fail(env.ID, asWireError(err), wire.CloseAuthFailed)
 	}
-	welcome, err := s.srv.authenticate(s.ctx, h.Auth)
+	welcome, err := s.srv.authenticate(s.ctx, h.Auth, s.addr)
 	if err != nil {
 		we := asWireError(err)
 		if we.Code == wire.CodeInternal {
 			s.srv.log.Error("hello failed", "err", err)
 			we = wire.Errorf(wire.CodeInternal, "server error")
+		}
+		if we.Code == wire.CodeRateLimited {
+			return fail(env.ID, we, wire.CloseRateLimited)
 		}
 		return fail(env.ID, we, wire.CloseAuthFailed)
 	}
@@ -185,6 +188,13 @@ func (s *session) receipt(env wire.Envelope) error {
 	if err != nil {
 		return err
 	}
+	if req.Kind == wire.ReceiptListened {
+		if end := s.srv.playableMs(m); req.PositionMs > end {
+			return wire.Errorf(wire.CodeOutOfRange, "position %d ms is past the end of message %s (%d ms)", req.PositionMs, m.ID, end)
+		}
+	} else {
+		req.PositionMs = 0 // a delivered receipt has no position
+	}
 	r := wire.Receipt{Message: m.ID, Conversation: m.Conversation, User: s.user.ID, Device: s.device.ID,
 		Kind: req.Kind, PositionMs: req.PositionMs, At: s.srv.now().UnixMilli()}
 	err = s.srv.publishEvent(s.ctx, func() (*wire.Event, error) {
@@ -198,10 +208,36 @@ func (s *session) receipt(env wire.Envelope) error {
 	return nil
 }
 
+// playableMs is how far into m a listener can have played: nothing of a
+// text, the duration of a finished voice message, what has arrived of one
+// still recording; plus one frame of slack for rounding.
+func (srv *Server) playableMs(m wire.Message) int64 {
+	frameMs := wire.FrameDuration.Milliseconds()
+	switch {
+	case m.Kind != wire.KindVoice:
+		return 0
+	case m.State == wire.StateRecording:
+		srv.liveMu.Lock()
+		lm := srv.live[m.ID]
+		srv.liveMu.Unlock()
+		if lm == nil {
+			return frameMs
+		}
+		return int64(lm.received())*frameMs + frameMs
+	default:
+		return max(m.DurationMs, int64(m.Packets)*frameMs) + frameMs
+	}
+}
+
 func (s *session) conversationCreate(env wire.Envelope) error {
 	req, err := wire.Decode[wire.ConversationCreate](env)
 	if err != nil {
 		return err
+	}
+	if req.Kind == wire.ConversationGroup {
+		if req.Title, err = canonicalName("title", req.Title); err != nil {
+			return err
+		}
 	}
 	users, err := s.srv.store.Users(s.ctx)
 	if err != nil {
@@ -247,17 +283,49 @@ func (s *session) conversationCreate(env wire.Envelope) error {
 	return nil
 }
 
+// listPageOverhead is room for the envelope and a list page's own fields
+// (conversation id, next, more) around its items.
+const listPageOverhead = 512
+
+// pageOf returns the items from from on that fit in one frame, the index
+// to ask from next and whether items remain: the paged lists of wire's
+// "Lists". At least one item is returned while any remain (every item is
+// far smaller than a frame).
+func pageOf[T any](items []T, from int) ([]T, int, bool, error) {
+	from = min(from, len(items))
+	size := listPageOverhead
+	end := from
+	for ; end < len(items); end++ {
+		b, err := json.Marshal(items[end])
+		if err != nil {
+			return nil, 0, false, err
+		}
+		if size += len(b) + 1; size > wire.MaxFrameBytes && end > from {
+			break
+		}
+	}
+	return append(make([]T, 0, end-from), items[from:end]...), end, end < len(items), nil
+}
+
 func (s *session) conversationList(env wire.Envelope) error {
+	req, err := wire.Decode[wire.Page](env)
+	if err != nil {
+		return err
+	}
 	convs, err := s.srv.store.Conversations(s.ctx, s.user.ID)
 	if err != nil {
 		return err
 	}
-	s.reply(wire.TypeConversations, env.ID, wire.Conversations{Conversations: convs})
+	page, next, more, err := pageOf(convs, req.From)
+	if err != nil {
+		return err
+	}
+	s.reply(wire.TypeConversations, env.ID, wire.Conversations{Conversations: page, Next: next, More: more})
 	return nil
 }
 
 func (s *session) conversationMembers(env wire.Envelope) error {
-	req, err := wire.Decode[wire.ConversationRef](env)
+	req, err := wire.Decode[wire.MemberList](env)
 	if err != nil {
 		return err
 	}
@@ -265,7 +333,11 @@ func (s *session) conversationMembers(env wire.Envelope) error {
 	if err != nil {
 		return err
 	}
-	s.reply(wire.TypeMembers, env.ID, wire.Members{Conversation: c.ID, Members: c.Members})
+	page, next, more, err := pageOf(c.Members, req.From)
+	if err != nil {
+		return err
+	}
+	s.reply(wire.TypeMembers, env.ID, wire.Members{Conversation: c.ID, Members: page, Next: next, More: more})
 	return nil
 }
 
@@ -323,15 +395,27 @@ func (s *session) conversationLeave(env wire.Envelope) error {
 }
 
 func (s *session) userList(env wire.Envelope) error {
+	req, err := wire.Decode[wire.Page](env)
+	if err != nil {
+		return err
+	}
 	users, err := s.srv.store.Users(s.ctx)
 	if err != nil {
 		return err
 	}
-	s.reply(wire.TypeUsers, env.ID, wire.Users{Users: users})
+	page, next, more, err := pageOf(users, req.From)
+	if err != nil {
+		return err
+	}
+	s.reply(wire.TypeUsers, env.ID, wire.Users{Users: page, Next: next, More: more})
 	return nil
 }
 
 func (s *session) deviceList(env wire.Envelope) error {
+	req, err := wire.Decode[wire.Page](env)
+	if err != nil {
+		return err
+	}
 	devices, err := s.srv.store.Devices(s.ctx, s.user.ID)
 	if err != nil {
 		return err
@@ -339,7 +423,11 @@ func (s *session) deviceList(env wire.Envelope) error {
 	for i := range devices {
 		devices[i].Current = devices[i].ID == s.device.ID
 	}
-	s.reply(wire.TypeDevices, env.ID, wire.Devices{Devices: devices})
+	page, next, more, err := pageOf(devices, req.From)
+	if err != nil {
+		return err
+	}
+	s.reply(wire.TypeDevices, env.ID, wire.Devices{Devices: page, Next: next, More: more})
 	return nil
 }
 

@@ -16,6 +16,7 @@ type metrics struct {
 	commitSeconds prometheus.Histogram
 	commitBatch   prometheus.Histogram
 	errors        *prometheus.CounterVec
+	slowConsumers *prometheus.CounterVec
 }
 
 func newMetrics() *metrics {
@@ -44,8 +45,12 @@ func newMetrics() *metrics {
 		errors: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "parley_errors_total", Help: "Typed errors sent to clients, by code.",
 		}, []string{"code"}),
+		slowConsumers: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "parley_slow_consumers_total",
+			Help: "Connections closed as slow consumers, by how it showed: queue (outgoing queue full), lag (a lag probe unanswered for SlowConsumerAfter), write (a write blocked that long).",
+		}, []string{"reason"}),
 	}
-	m.registry.MustRegister(m.connections, m.packetsIn, m.packetsOut, m.queueDrops, m.commitSeconds, m.commitBatch, m.errors,
+	m.registry.MustRegister(m.connections, m.packetsIn, m.packetsOut, m.queueDrops, m.commitSeconds, m.commitBatch, m.errors, m.slowConsumers,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

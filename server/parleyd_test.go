@@ -4,7 +4,9 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"io"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -35,6 +37,7 @@ func parleydBinary(t *testing.T) string {
 type proc struct {
 	cmd         *exec.Cmd
 	addr        string
+	metricsAddr string           // set before addr is; "" without metrics
 	fingerprint wire.Fingerprint // as logged in the listening line
 	done        chan struct{}    // closed when the process has exited
 	err         error            // its exit status, set before done closes
@@ -42,13 +45,16 @@ type proc struct {
 
 func (p *proc) url() string { return "wss://" + p.addr + "/v1/ws" }
 
-var listening = regexp.MustCompile(`parleyd listening.* addr=(\S+).* fingerprint=(SHA256:[0-9a-f]{64})`)
+var (
+	listening     = regexp.MustCompile(`parleyd listening.* addr=(\S+).* fingerprint=(SHA256:[0-9a-f]{64})`)
+	metricsServed = regexp.MustCompile(`metrics served.* at=(\S+)`)
+)
 
 // startParleyd starts the binary on a loopback port chosen by the kernel
 // and waits for the line that says where it listens.
 func startParleyd(t *testing.T, bin, data string) *proc {
 	t.Helper()
-	return startCmd(t, exec.Command(bin, "-addr", "127.0.0.1:0", "-data", data, "-name", "test", "-log-level", "info", "-mdns", "off"))
+	return startCmd(t, exec.Command(bin, "-addr", "127.0.0.1:0", "-data", data, "-name", "test", "-log-level", "info", "-mdns", "off", "-metrics-addr", "127.0.0.1:0"))
 }
 
 // startCmd starts a parleyd command and waits until it listens.
@@ -68,6 +74,9 @@ func startCmd(t *testing.T, cmd *exec.Cmd) *proc {
 		for sc.Scan() {
 			line := sc.Text()
 			t.Log("parleyd: " + line)
+			if m := metricsServed.FindStringSubmatch(line); m != nil {
+				p.metricsAddr = m[1] // logged before listening: read after addr
+			}
 			if m := listening.FindStringSubmatch(line); m != nil {
 				addr <- m
 			}
@@ -205,7 +214,7 @@ func TestParleydAdvertisesOnLoopback(t *testing.T) {
 		t.Fatalf("lo has no multicast; run `ip link set lo multicast on` (make test does): %v", err)
 	}
 	bin := parleydBinary(t)
-	cmd := exec.Command(bin, "-addr", "127.0.0.1:0", "-data", t.TempDir(), "-name", "advertised", "-mdns", "lo")
+	cmd := exec.Command(bin, "-addr", "127.0.0.1:0", "-data", t.TempDir(), "-name", "advertised", "-mdns", "lo", "-metrics-addr", "off")
 	p := startCmd(t, cmd)
 	_, port, _ := net.SplitHostPort(p.addr)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
@@ -225,4 +234,31 @@ func TestParleydAdvertisesOnLoopback(t *testing.T) {
 		}
 	}
 	t.Fatal("parleyd was not found on lo within 20s")
+}
+
+// TestParleydMetricsListener: /metrics is not on the public port; it is
+// on the -metrics-addr listener, which is loopback by default.
+func TestParleydMetricsListener(t *testing.T) {
+	bin := parleydBinary(t)
+	p := startParleyd(t, bin, t.TempDir())
+	hc := &http.Client{Transport: &http.Transport{TLSClientConfig: testDialer.TLSClientConfig}}
+	get := func(url string) (int, string) {
+		resp, err := hc.Get(url)
+		if err != nil {
+			t.Fatalf("GET %s: %v", url, err)
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(body)
+	}
+	if code, _ := get("https://" + p.addr + "/metrics"); code != http.StatusNotFound {
+		t.Errorf("public /metrics: status %d, want 404", code)
+	}
+	if p.metricsAddr == "" {
+		t.Fatal("parleyd did not say where it serves metrics")
+	}
+	if code, body := get("http://" + p.metricsAddr + "/metrics"); code != http.StatusOK || !strings.Contains(body, "parley_connections") {
+		t.Errorf("metrics listener: status %d, body without parley_connections", code)
+	}
+
 }

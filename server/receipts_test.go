@@ -1,6 +1,7 @@
 package server
 
 import (
+	"slices"
 	"testing"
 
 	"parley/server/wire"
@@ -62,7 +63,8 @@ func TestReceiptsAndPresenceReachMembersOnly(t *testing.T) {
 	msg := newID()
 	call[wire.TextSent](a, wire.TypeTextSend, wire.TextSend{Conversation: group.ID, Message: msg, Text: "hello"})
 
-	call[wire.OK](b, wire.TypeReceipt, wire.ReceiptSend{Message: msg, Kind: wire.ReceiptListened, PositionMs: 1500})
+	// A text has no playback position (one would be out_of_range).
+	call[wire.OK](b, wire.TypeReceipt, wire.ReceiptSend{Message: msg, Kind: wire.ReceiptListened})
 	isReceipt := func(f frame) bool {
 		if f.env == nil || f.env.Type != wire.TypeEvent {
 			return false
@@ -73,7 +75,7 @@ func TestReceiptsAndPresenceReachMembersOnly(t *testing.T) {
 	for name, cl := range map[string]*client{"ana": a, "bo's phone": b2} {
 		f := cl.waitFor("receipt", isReceipt)
 		r := decodeAs[wire.Event](f.env).Receipt
-		if r.User != b.welcome.User.ID || r.Kind != wire.ReceiptListened || r.PositionMs != 1500 || r.Device != b.welcome.Device.ID {
+		if r.User != b.welcome.User.ID || r.Kind != wire.ReceiptListened || r.PositionMs != 0 || r.Device != b.welcome.Device.ID {
 			t.Errorf("%s got receipt %+v", name, r)
 		}
 	}
@@ -155,8 +157,11 @@ func TestConversations(t *testing.T) {
 	}
 	g := call[wire.ConversationInfo](a, wire.TypeConversationCreate, wire.ConversationCreate{Kind: wire.ConversationGroup, Title: "g", Members: []string{}}).Conversation
 	g = call[wire.ConversationInfo](a, wire.TypeConversationAdd, wire.ConversationAdd{Conversation: g.ID, User: b.welcome.User.ID}).Conversation
-	if len(g.Members) != 2 {
-		t.Fatalf("after add: %+v", g.Members)
+	if g.MemberCount != 2 || g.Members != nil {
+		t.Fatalf("after add: %d members, list %+v; want a count of 2 and no list", g.MemberCount, g.Members)
+	}
+	if m := call[wire.Members](a, wire.TypeConversationMembers, wire.MemberList{Conversation: g.ID}); len(m.Members) != 2 || m.More {
+		t.Fatalf("members after add: %+v", m)
 	}
 	if e := a.callErr(wire.TypeConversationAdd, wire.ConversationAdd{Conversation: g.ID, User: "nobody"}); e.Code != wire.CodeNotFound {
 		t.Errorf("adding an unknown user: %s, want %s", e.Code, wire.CodeNotFound)
@@ -164,7 +169,7 @@ func TestConversations(t *testing.T) {
 	call[wire.OK](b, wire.TypeConversationLeave, wire.ConversationRef{Conversation: g.ID})
 	ev := b.waitFor("leave event", func(f frame) bool {
 		return f.env != nil && f.env.Type == wire.TypeEvent && decodeAs[wire.Event](f.env).Conversation == g.ID &&
-			len(decodeAs[wire.Event](f.env).Info.Members) == 1
+			slices.Equal(decodeAs[wire.Event](f.env).Removed, []string{b.welcome.User.ID})
 	})
 	_ = ev
 	if e := b.callErr(wire.TypeConversationLeave, wire.ConversationRef{Conversation: b.lobby().ID}); e.Code != wire.CodeBadRequest {

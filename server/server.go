@@ -3,7 +3,7 @@
 // packets while they are recorded, history sync, receipts and presence,
 // over the protocol in package wire.
 //
-// A Server is an http.Handler (/v1/ws, /healthz, /metrics) usable
+// A Server is an http.Handler (/v1/ws, /healthz) usable
 // in-process (the desktop app's "Host a server" switch, tests through
 // httptest) or headless (cmd/parleyd). State lives behind two small
 // interfaces: Store (embedded SQLite by default) and Broker (in-memory
@@ -24,6 +24,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	gosync "sync"
 	"sync/atomic"
@@ -54,6 +55,8 @@ type Server struct {
 
 	liveMu gosync.Mutex
 	live   map[string]*liveMessage
+	// pending bounds the out-of-order packets each user makes us hold.
+	pending *pendingBudget
 
 	talkMu  gosync.Mutex
 	talking map[string]string // user -> conversation
@@ -65,7 +68,8 @@ type Server struct {
 	sessions map[*session]struct{}
 	sessWG   gosync.WaitGroup
 
-	pw *passwords
+	pw     *passwords
+	signin *signinLimiter
 
 	closing       chan struct{}
 	stopJanitor   chan struct{}
@@ -95,6 +99,7 @@ func New(cfg Config) (*Server, error) {
 		broker:      newHub(),
 		metrics:     newMetrics(),
 		live:        make(map[string]*liveMessage),
+		pending:     newPendingBudget(wire.MaxPendingBytes),
 		talking:     make(map[string]string),
 		commits:     make(chan commitJob, 4096),
 		sessions:    make(map[*session]struct{}),
@@ -102,6 +107,7 @@ func New(cfg Config) (*Server, error) {
 		stopJanitor: make(chan struct{}),
 		janitorDone: make(chan struct{}),
 		pw:          newPasswords(cfg.PasswordTime, cfg.PasswordMemoryKiB, 2),
+		signin:      newSigninLimiter(cfg),
 
 		committerDone: make(chan struct{}),
 		upgrader: websocket.Upgrader{
@@ -123,14 +129,24 @@ func New(cfg Config) (*Server, error) {
 			return nil, fmt.Errorf("new server: reload message %s: %w", m.ID, err)
 		}
 	}
+	if err := store.BackfillNameKeys(context.Background(), nameKey); err != nil {
+		store.Close()
+		return nil, fmt.Errorf("new server: %w", err)
+	}
 	srv.mux = http.NewServeMux()
 	srv.mux.HandleFunc("/v1/ws", srv.serveWS)
 	srv.mux.HandleFunc("/healthz", srv.serveHealth)
-	srv.mux.Handle("/metrics", promhttp.HandlerFor(srv.metrics.registry, promhttp.HandlerOpts{}))
 	go srv.commitLoop()
 	go srv.janitor()
 	srv.log.Info("server ready", "name", cfg.Name, "epoch", store.Epoch(), "db", cfg.DBPath)
 	return srv, nil
+}
+
+// MetricsHandler serves the server's Prometheus metrics. It is not part
+// of the public handler: operational endpoints get a listener of their
+// own (parleyd's -metrics-addr, loopback by default).
+func (srv *Server) MetricsHandler() http.Handler {
+	return promhttp.HandlerFor(srv.metrics.registry, promhttp.HandlerOpts{})
 }
 
 // ServeHTTP implements http.Handler.
@@ -188,6 +204,7 @@ func (srv *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 		return // the upgrader has answered
 	}
 	s := newSession(srv, conn)
+	s.addr = remoteIP(r)
 	srv.sessMu.Lock()
 	srv.sessions[s] = struct{}{}
 	select {
@@ -213,6 +230,15 @@ func (srv *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 		s.readLoop()
 		srv.endSession(s, written)
 	}()
+}
+
+// remoteIP is the client's IP address (without the port).
+func remoteIP(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
 }
 
 // endSession closes a session whose reader has returned, waits for its
@@ -274,12 +300,31 @@ func (srv *Server) Close() error {
 	return srv.closeErr
 }
 
-// authenticate checks a hello's credentials and returns the welcome.
-func (srv *Server) authenticate(ctx context.Context, a wire.Auth) (wire.Welcome, error) {
+// authenticate checks a hello's credentials from the client at addr (an
+// IP address) and returns the welcome.
+func (srv *Server) authenticate(ctx context.Context, a wire.Auth, addr string) (wire.Welcome, error) {
 	w := wire.Welcome{Protocol: wire.ProtocolVersion, ServerID: srv.store.ServerID(), ServerName: srv.cfg.Name, Epoch: srv.store.Epoch()}
 	device := a.Device
 	if device == "" {
 		device = "device"
+	}
+	if a.Mode != wire.AuthToken {
+		var err error
+		if a.Username, err = canonicalName("username", a.Username); err != nil {
+			return w, err
+		}
+		if device, err = canonicalName("device", device); err != nil {
+			return w, err
+		}
+	}
+	if a.Mode != wire.AuthToken {
+		account := ""
+		if a.Mode == wire.AuthLogin {
+			account = nameKey(a.Username)
+		}
+		if wait := srv.signin.allow(account, addr); wait > 0 {
+			return w, wire.Errorf(wire.CodeRateLimited, "too many sign-in attempts; try again in %d s", int(wait.Seconds()+0.999))
+		}
 	}
 	switch a.Mode {
 	case wire.AuthRegister:
@@ -293,11 +338,11 @@ func (srv *Server) authenticate(ctx context.Context, a wire.Auth) (wire.Welcome,
 		var events []wire.Event
 		err = srv.withEvents(func() ([]wire.Event, error) {
 			var err error
-			w.User, events, err = srv.store.CreateUser(ctx, a.Username, hash, srv.now())
+			w.User, events, err = srv.store.CreateUser(ctx, a.Username, nameKey(a.Username), hash, srv.now())
 			return events, err
 		})
 		if errors.Is(err, ErrNameTaken) {
-			return w, wire.Errorf(wire.CodeUsernameTaken, "the name %q is taken", a.Username)
+			return w, wire.Errorf(wire.CodeUsernameTaken, "the name %q is taken or too like a name in use", a.Username)
 		}
 		if err != nil {
 			return w, err

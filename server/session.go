@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net"
+	"strconv"
 	gosync "sync"
 	"sync/atomic"
 	"time"
@@ -15,8 +16,19 @@ import (
 )
 
 // writeWait bounds one write to a client; a client that does not take a
-// frame in that time is dropped.
-const writeWait = 10 * time.Second
+// frame in that time is closed as a slow consumer. It is the protocol's
+// SlowConsumerAfter, so a reader is cut within that time whether its
+// socket buffers are full (the write times out) or not (the lag probe
+// goes unanswered).
+const writeWait = wire.SlowConsumerAfter
+
+// probeInterval is how often, at most, the writer measures how far behind
+// the reader is while frames flow: it sends a ping (a lag probe) after
+// the frames it wrote; the pong comes back only once the client has read
+// everything before it. A probe unanswered for wire.SlowConsumerAfter
+// closes the session with CloseSlowConsumer. An idle connection gets no
+// probes (the keepalive covers it).
+const probeInterval = time.Second
 
 // outFrame is one queued WebSocket frame.
 type outFrame struct {
@@ -46,6 +58,14 @@ type session struct {
 	// pingDue is set by the keepalive timer; the writer sends the ping.
 	pingDue atomic.Bool
 	bulk    chan outFrame
+	// probe is the number of the lag probe waiting for its pong, 0 if
+	// none; set by the writer, cleared by the reader's pong handler.
+	probe atomic.Uint64
+	// lastRead is when the reader last got or finished a frame (unix
+	// ns); handling is set while it handles one. Either means pongs may
+	// wait behind the reader's own work.
+	lastRead atomic.Int64
+	handling atomic.Bool
 
 	done      chan struct{} // closed by close
 	closeOnce gosync.Once
@@ -55,6 +75,8 @@ type session struct {
 	ctx    context.Context // cancelled when the session ends
 	cancel context.CancelFunc
 	tasks  gosync.WaitGroup // fetch streams
+
+	addr string // the client's IP address, set before the hello
 
 	// Set once by the hello, read-only afterwards.
 	user   wire.User
@@ -101,6 +123,7 @@ func (s *session) Deliver(binary bool, data []byte) bool {
 	}
 	if !s.push(outFrame{binary: binary, data: data}) {
 		s.srv.metrics.queueDrops.Inc()
+		s.srv.metrics.slowConsumers.WithLabelValues("queue").Inc()
 		s.close(wire.CloseSlowConsumer, "outgoing queue overflowed")
 		return false
 	}
@@ -229,6 +252,14 @@ func (s *session) writeLoop() {
 		s.signal()
 	})
 	defer ping.Stop()
+	// The lag probe: probeWake wakes the writer when the next probe may go
+	// or the outstanding one is due; the writer alone decides.
+	probeWake := time.AfterFunc(time.Hour, s.signal)
+	probeWake.Stop()
+	defer probeWake.Stop()
+	var probeSeq uint64
+	var lastProbe time.Time
+	wrote := false // frames written since the last probe
 	write := func(f outFrame) bool {
 		typ := websocket.TextMessage
 		if f.binary {
@@ -236,12 +267,60 @@ func (s *session) writeLoop() {
 		}
 		s.conn.SetWriteDeadline(time.Now().Add(writeWait))
 		if err := s.conn.WriteMessage(typ, f.data); err != nil {
-			s.close(wire.CloseGoingAway, "write failed")
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				s.srv.metrics.slowConsumers.WithLabelValues("write").Inc()
+				s.close(wire.CloseSlowConsumer, "client took no data for "+writeWait.String())
+			} else {
+				s.close(wire.CloseGoingAway, "write failed")
+			}
 			return false
 		}
+		wrote = true
 		if f.binary {
 			s.srv.metrics.packetsOut.Inc()
 		}
+		return true
+	}
+	// probe judges the outstanding lag probe, or sends one if frames were
+	// written since the last one and probeInterval has passed; it arranges
+	// to be woken when there is something to do. An unanswered probe
+	// closes the session once it is SlowConsumerAfter old, unless the
+	// reader is still busy with frames the client sent (the pong may wait
+	// behind them, and then the lag is ours): such a client is given up
+	// to the keepalive.
+	probe := func() bool {
+		if s.probe.Load() != 0 {
+			age := time.Since(lastProbe)
+			if age >= wire.SlowConsumerAfter {
+				busy := s.handling.Load() || time.Since(time.Unix(0, s.lastRead.Load())) < probeInterval
+				if !busy || age >= s.keepalive() {
+					s.srv.log.Warn("closing a slow consumer", "user", s.user.Name, "device", s.device.ID, "behind", age, "busy", busy)
+					s.srv.metrics.slowConsumers.WithLabelValues("lag").Inc()
+					s.close(wire.CloseSlowConsumer, "client more than "+wire.SlowConsumerAfter.String()+" behind")
+					return true
+				}
+				probeWake.Reset(probeInterval)
+				return true
+			}
+			probeWake.Reset(wire.SlowConsumerAfter - age)
+			return true
+		}
+		if !wrote {
+			return true
+		}
+		if wait := probeInterval - time.Since(lastProbe); wait > 0 {
+			probeWake.Reset(wait)
+			return true
+		}
+		probeSeq++
+		s.probe.Store(probeSeq)
+		if err := s.conn.WriteControl(websocket.PingMessage, probePayload(probeSeq), time.Now().Add(writeWait)); err != nil {
+			s.close(wire.CloseGoingAway, "ping failed")
+			return false
+		}
+		wrote, lastProbe = false, time.Now()
+		probeWake.Reset(wire.SlowConsumerAfter)
 		return true
 	}
 	for {
@@ -264,6 +343,9 @@ func (s *session) writeLoop() {
 			if s.isClosed() {
 				break
 			}
+		}
+		if !probe() {
+			return
 		}
 		if s.pingDue.Swap(false) {
 			if err := s.conn.WriteControl(websocket.PingMessage, nil, time.Now().Add(writeWait)); err != nil {
@@ -310,7 +392,10 @@ func (s *session) readHello() bool {
 	s.conn.SetReadDeadline(time.Now().Add(s.srv.cfg.HelloTimeout))
 	// The pong handler runs inside ReadMessage, on the reading goroutine.
 	// Before the hello a pong does not extend the hello deadline.
-	s.conn.SetPongHandler(func(string) error { return nil })
+	s.conn.SetPongHandler(func(data string) error {
+		s.probeAnswered(data)
+		return nil
+	})
 	typ, data, err := s.conn.ReadMessage()
 	if err != nil {
 		s.closeForReadError(err, false)
@@ -338,7 +423,8 @@ func (s *session) keepalive() time.Duration {
 // in. It returns when the connection fails or the session is closed.
 func (s *session) readLoop() {
 	keepalive := s.keepalive()
-	s.conn.SetPongHandler(func(string) error {
+	s.conn.SetPongHandler(func(data string) error {
+		s.probeAnswered(data)
 		s.conn.SetReadDeadline(time.Now().Add(keepalive))
 		return nil
 	})
@@ -348,17 +434,35 @@ func (s *session) readLoop() {
 			s.closeForReadError(err, true)
 			return
 		}
+		s.lastRead.Store(time.Now().UnixNano())
+		s.handling.Store(true)
 		s.conn.SetReadDeadline(time.Now().Add(keepalive))
 		if typ == websocket.BinaryMessage {
 			s.handleBinary(data)
 		} else {
 			s.handleText(data)
 		}
+		s.handling.Store(false)
+		s.lastRead.Store(time.Now().UnixNano())
 		select {
 		case <-s.done:
 			return
 		default:
 		}
+	}
+}
+
+// probePayload is the ping payload of lag probe seq.
+func probePayload(seq uint64) []byte {
+	return strconv.AppendUint([]byte("lag:"), seq, 10)
+}
+
+// probeAnswered clears the outstanding lag probe if data is its pong.
+// Called on the reading goroutine.
+func (s *session) probeAnswered(data string) {
+	seq := s.probe.Load()
+	if seq != 0 && data == string(probePayload(seq)) {
+		s.probe.CompareAndSwap(seq, 0)
 	}
 }
 

@@ -166,18 +166,18 @@ func appendEvent(ctx context.Context, q queryer, ev *wire.Event, subject string)
 	return err
 }
 
-func (s *sqliteStore) CreateUser(ctx context.Context, name, passHash string, now time.Time) (wire.User, []wire.Event, error) {
+func (s *sqliteStore) CreateUser(ctx context.Context, name, nameKey, passHash string, now time.Time) (wire.User, []wire.Event, error) {
 	u := wire.User{ID: ulid.Make().String(), Name: name}
 	var events []wire.Event
 	err := s.tx(ctx, func(tx *sql.Tx) error {
 		var exists int
-		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM users WHERE name = ?`, name).Scan(&exists); err != nil {
+		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM users WHERE name = ? OR name_key = ?`, name, nameKey).Scan(&exists); err != nil {
 			return err
 		}
 		if exists > 0 {
 			return ErrNameTaken
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO users (id, name, pass_hash, created) VALUES (?, ?, ?, ?)`, u.ID, name, passHash, now.UnixMilli()); err != nil {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO users (id, name, name_key, pass_hash, created) VALUES (?, ?, ?, ?, ?)`, u.ID, name, nameKey, passHash, now.UnixMilli()); err != nil {
 			return err
 		}
 		var lobby string
@@ -195,6 +195,39 @@ func (s *sqliteStore) CreateUser(ctx context.Context, name, passHash string, now
 		return wire.User{}, nil, fmt.Errorf("create user %q: %w", name, err)
 	}
 	return u, events, nil
+}
+
+func (s *sqliteStore) BackfillNameKeys(ctx context.Context, key func(string) string) error {
+	rows, err := s.db.QueryContext(ctx, `SELECT id, name FROM users WHERE name_key = ''`)
+	if err != nil {
+		return fmt.Errorf("backfill name keys: %w", err)
+	}
+	type pair struct{ id, name string }
+	var missing []pair
+	for rows.Next() {
+		var p pair
+		if err := rows.Scan(&p.id, &p.name); err != nil {
+			rows.Close()
+			return fmt.Errorf("backfill name keys: %w", err)
+		}
+		missing = append(missing, p)
+	}
+	rows.Close()
+	if len(missing) == 0 {
+		return nil
+	}
+	err = s.tx(ctx, func(tx *sql.Tx) error {
+		for _, p := range missing {
+			if _, err := tx.ExecContext(ctx, `UPDATE users SET name_key = ? WHERE id = ?`, key(p.name), p.id); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("backfill name keys: %w", err)
+	}
+	return nil
 }
 
 func (s *sqliteStore) UserByName(ctx context.Context, name string) (wire.User, string, error) {
@@ -333,6 +366,23 @@ func loadConversation(ctx context.Context, q queryer, id string) (wire.Conversat
 	if err != nil {
 		return c, fmt.Errorf("members of %s: %w", id, err)
 	}
+	c.MemberCount = len(c.Members)
+	return c, nil
+}
+
+// loadConversationMeta loads a conversation without its members, with
+// their count.
+func loadConversationMeta(ctx context.Context, q queryer, id string) (wire.Conversation, error) {
+	c, err := scanConversation(q.QueryRowContext(ctx, `SELECT `+conversationColumns+` FROM conversations c WHERE c.id = ?`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return c, fmt.Errorf("conversation %s: %w", id, ErrNotFound)
+	}
+	if err != nil {
+		return c, fmt.Errorf("conversation %s: %w", id, err)
+	}
+	if err := q.QueryRowContext(ctx, `SELECT COUNT(*) FROM members WHERE conversation_id = ?`, id).Scan(&c.MemberCount); err != nil {
+		return c, fmt.Errorf("members of %s: %w", id, err)
+	}
 	return c, nil
 }
 
@@ -358,7 +408,7 @@ func (s *sqliteStore) Conversations(ctx context.Context, userID string) ([]wire.
 	rows.Close()
 	convs := make([]wire.Conversation, 0, len(ids))
 	for _, id := range ids {
-		c, err := loadConversation(ctx, s.db, id)
+		c, err := loadConversationMeta(ctx, s.db, id)
 		if err != nil {
 			return nil, err
 		}
@@ -441,15 +491,23 @@ func (s *sqliteStore) CreateConversation(ctx context.Context, c wire.Conversatio
 	return c, ev, nil
 }
 
+// addMember adds userID to a conversation; its event carries the
+// conversation without members and the one who joined (a delta, so that
+// the event's size does not grow with the conversation).
 func addMember(ctx context.Context, tx *sql.Tx, conversationID, userID string, now time.Time) (wire.Event, error) {
 	if _, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO members (conversation_id, user_id, joined) VALUES (?, ?, ?)`, conversationID, userID, now.UnixMilli()); err != nil {
 		return wire.Event{}, err
 	}
-	c, err := loadConversation(ctx, tx, conversationID)
+	c, err := loadConversationMeta(ctx, tx, conversationID)
 	if err != nil {
 		return wire.Event{}, err
 	}
+	var u wire.User
+	if err := tx.QueryRowContext(ctx, `SELECT id, name FROM users WHERE id = ?`, userID).Scan(&u.ID, &u.Name); err != nil {
+		return wire.Event{}, fmt.Errorf("user %s: %w", userID, err)
+	}
 	ev := conversationEvent(c)
+	ev.Added = []wire.User{u}
 	return ev, appendEvent(ctx, tx, &ev, "")
 }
 
@@ -476,11 +534,12 @@ func (s *sqliteStore) RemoveMember(ctx context.Context, conversationID, userID s
 		if n, _ := res.RowsAffected(); n == 0 {
 			return ErrNotFound
 		}
-		c, err := loadConversation(ctx, tx, conversationID)
+		c, err := loadConversationMeta(ctx, tx, conversationID)
 		if err != nil {
 			return err
 		}
 		ev = conversationEvent(c)
+		ev.Removed = []string{userID}
 		return appendEvent(ctx, tx, &ev, userID)
 	})
 	if err != nil {

@@ -31,7 +31,13 @@ type Store interface {
 	Epoch() string
 	ServerID() string
 
-	CreateUser(ctx context.Context, name, passHash string, now time.Time) (wire.User, []wire.Event, error)
+	// CreateUser creates an account named name (NFC) and adds it to the
+	// Lobby. nameKey is the name's look-alike skeleton: ErrNameTaken if an
+	// account has the same name (any case) or the same key.
+	CreateUser(ctx context.Context, name, nameKey, passHash string, now time.Time) (wire.User, []wire.Event, error)
+	// BackfillNameKeys sets the key of accounts stored without one (made
+	// before keys existed) to key(name).
+	BackfillNameKeys(ctx context.Context, key func(name string) string) error
 	UserByName(ctx context.Context, name string) (u wire.User, passHash string, err error)
 	Users(ctx context.Context) ([]wire.User, error)
 	// User returns one account by id (ErrNotFound if there is none).
@@ -42,7 +48,10 @@ type Store interface {
 	Devices(ctx context.Context, userID string) ([]wire.Device, error)
 	RevokeDevice(ctx context.Context, userID, deviceID string) error
 
+	// Conversations returns userID's conversations, Lobby first, without
+	// their members (MemberCount set).
 	Conversations(ctx context.Context, userID string) ([]wire.Conversation, error)
+	// Conversation returns a conversation with all its members.
 	Conversation(ctx context.Context, id string) (wire.Conversation, error)
 	MemberIDs(ctx context.Context, conversationID string) ([]string, error)
 	IsMember(ctx context.Context, conversationID, userID string) (bool, error)
@@ -50,6 +59,9 @@ type Store interface {
 	// set). A direct conversation is found by its directKey and returned
 	// unchanged if it exists, with a nil event.
 	CreateConversation(ctx context.Context, c wire.Conversation, directKey string) (wire.Conversation, *wire.Event, error)
+	// AddMember and RemoveMember change a membership; they return the
+	// conversation without members and an event that carries the change
+	// as a delta (Added, Removed).
 	AddMember(ctx context.Context, conversationID, userID string, now time.Time) (wire.Conversation, *wire.Event, error)
 	RemoveMember(ctx context.Context, conversationID, userID string) (wire.Conversation, *wire.Event, error)
 

@@ -233,7 +233,7 @@ func TestParleydTLS(t *testing.T) {
 	}
 	stop(p)
 
-	p = startCmd(t, exec.Command(bin, "-addr", "127.0.0.1:0", "-data", data, "-name", "test", "-mdns", "off", "-rotate-cert"))
+	p = startCmd(t, exec.Command(bin, "-addr", "127.0.0.1:0", "-data", data, "-name", "test", "-mdns", "off", "-metrics-addr", "off", "-rotate-cert"))
 	if p.fingerprint == first {
 		t.Fatalf("-rotate-cert kept the fingerprint %s", first)
 	}

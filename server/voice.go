@@ -9,10 +9,6 @@ import (
 	"parley/server/wire"
 )
 
-// maxPending bounds the out-of-order packets kept per message while a gap
-// waits to be filled.
-const maxPending = 1024
-
 // fetchBatch is how many packets one history batch frame carries.
 const fetchBatch = wire.MaxBatchPackets
 
@@ -36,7 +32,8 @@ type liveMessage struct {
 	mu           gosync.Mutex
 	msg          wire.Message
 	packets      [][]byte
-	pending      map[uint32][]byte
+	pending      map[uint32][]byte // out-of-order packets, at most MaxPacketsAhead past len(packets)
+	pendingBytes int               // their bytes, reserved in srv.pending
 	committed    uint32
 	sender       *session
 	listeners    []Subscriber
@@ -94,14 +91,28 @@ func (m *liveMessage) push(s *session, n uint32, data []byte) error {
 		m.mu.Unlock()
 		return nil
 	case n > have:
-		if len(m.pending) < maxPending {
-			m.pending[n] = data
+		// Out of order: hold it until the gap before it is filled, within
+		// the window and the user's budget.
+		if n-have > wire.MaxPacketsAhead {
+			m.mu.Unlock()
+			return wire.Errorf(wire.CodePacketGap, "packet %d of %s is more than %d past the missing packet %d; resend from %d", n, m.id, wire.MaxPacketsAhead, have, have)
 		}
+		if _, dup := m.pending[n]; dup {
+			m.mu.Unlock()
+			return nil
+		}
+		if !m.srv.pending.reserve(m.msg.Sender.ID, len(data)) {
+			m.mu.Unlock()
+			return wire.Errorf(wire.CodePacketGap, "%d bytes of your packets already wait behind gaps; resend %s from %d", wire.MaxPendingBytes, m.id, have)
+		}
+		m.pending[n] = data
+		m.pendingBytes += len(data)
 		m.mu.Unlock()
 		return nil
 	}
 	first := n
 	m.packets = append(m.packets, data)
+	freed := 0
 	for {
 		p, ok := m.pending[uint32(len(m.packets))]
 		if !ok {
@@ -109,6 +120,11 @@ func (m *liveMessage) push(s *session, n uint32, data []byte) error {
 		}
 		delete(m.pending, uint32(len(m.packets)))
 		m.packets = append(m.packets, p)
+		freed += len(p)
+	}
+	if freed > 0 {
+		m.pendingBytes -= freed
+		m.srv.pending.release(m.msg.Sender.ID, freed)
 	}
 	fresh := m.packets[first:]
 	m.deliverLocked(first, fresh)
@@ -118,6 +134,13 @@ func (m *liveMessage) push(s *session, n uint32, data []byte) error {
 		m.srv.commits <- commitJob{m: m, number: first + uint32(i), data: p}
 	}
 	return nil
+}
+
+// received is how many packets have arrived from 0 without a gap.
+func (m *liveMessage) received() uint32 {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return uint32(len(m.packets))
 }
 
 // deliverLocked sends packets first, first+1, … to listeners and tails.
@@ -170,6 +193,10 @@ func (m *liveMessage) end(s *session, id string, req wire.VoiceEnd) error {
 	if have < req.Packets {
 		m.mu.Unlock()
 		return wire.Errorf(wire.CodeIncomplete, "message %s has %d of %d packets; resend from the last ack", m.id, have, req.Packets)
+	}
+	if have > req.Packets {
+		m.mu.Unlock()
+		return wire.Errorf(wire.CodeMismatch, "message %s has %d packets stored, not %d", m.id, have, req.Packets)
 	}
 	m.waiters = append(m.waiters, endWaiter{s: s, id: id})
 	if m.ending {
@@ -270,6 +297,10 @@ func (srv *Server) commitLoop() {
 			}
 		}
 		srv.commitBatch(batch)
+		// The jobs point at their messages (and so at all the audio a
+		// message holds): forget them, or the last batch of a busy
+		// period keeps finished messages on the heap.
+		clear(batch)
 	}
 }
 
@@ -380,6 +411,10 @@ func (srv *Server) finish(m *liveMessage, end *endJob) {
 	m.mu.Lock()
 	m.finished = true
 	m.msg = msg
+	if m.pendingBytes > 0 {
+		srv.pending.release(msg.Sender.ID, m.pendingBytes)
+	}
+	m.pending, m.pendingBytes = nil, 0
 	done := m.doneLocked(m.stream)
 	if b, err := wire.Marshal(wire.TypeVoiceDone, "", done); err == nil {
 		for _, l := range m.listeners {

@@ -230,14 +230,14 @@ func (c *Client) ListUsers(ctx context.Context) ([]User, error) {
 	if s == nil {
 		return nil, fmt.Errorf("list users: %w", ErrNotConnected)
 	}
-	us, err := call[wire.Users](ctx, s, wire.TypeUserList, nil)
+	users, err := listUsers(ctx, s)
 	if err != nil {
 		return nil, err
 	}
-	if err := c.store.putUsers(ctx, us.Users); err != nil {
+	if err := c.store.putUsers(ctx, users); err != nil {
 		return nil, err
 	}
-	return us.Users, nil
+	return users, nil
 }
 
 // ListDevices returns the account's signed-in devices.
@@ -281,4 +281,21 @@ func (c *Client) SignOut(ctx context.Context) error {
 		s.stop(ErrSignedOut)
 	}
 	return nil
+}
+
+// listUsers reads every page of the server's accounts.
+func listUsers(ctx context.Context, s *session) ([]wire.User, error) {
+	users := []wire.User{}
+	for from, more := 0, true; more; {
+		page, err := call[wire.Users](ctx, s, wire.TypeUserList, wire.Page{From: from})
+		if err != nil {
+			return nil, err
+		}
+		users = append(users, page.Users...)
+		if page.Next <= from && page.More {
+			return nil, fmt.Errorf("list users: page at %d does not advance", from)
+		}
+		from, more = page.Next, page.More
+	}
+	return users, nil
 }

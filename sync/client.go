@@ -62,8 +62,6 @@ const (
 	// the client resyncs from its cursor instead.
 	eventQueueLen = 1024
 	incomingLen   = 16
-	// maxServerFrameBytes bounds a frame read from the server.
-	maxServerFrameBytes = 8 << 20
 	// defaultSyncPage is the events asked per sync page: small enough that
 	// a page of long texts stays a reasonable frame.
 	defaultSyncPage = 200

@@ -352,6 +352,9 @@ func TestSignInErrors(t *testing.T) {
 		{"wrong password", func(c *Config) { c.Username, c.Password, c.Register = "ann", "not-her-password", false }, ErrAuthFailed},
 		{"taken name, other password", func(c *Config) { c.Username, c.Password = "ann", "not-her-password" }, ErrAuthFailed},
 		{"no credentials", func(c *Config) { c.Password = "" }, ErrNoCredentials},
+		{"weak password", func(c *Config) { c.Username, c.Password, c.Register = "zoe", "short", true }, ErrWeakPassword},
+		{"name with a bidi override", func(c *Config) { c.Username, c.Password, c.Register = "ann\u202e", "long enough", true }, ErrInvalidName},
+		{"look-alike of a name in use", func(c *Config) { c.Username, c.Password, c.Register = "\u0430nn", "long enough", true }, ErrAuthFailed},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -412,6 +415,11 @@ func TestConversationsDevicesSignOut(t *testing.T) {
 	if err := a.AddMember(ctx, group.ID, bobID); err != nil {
 		t.Fatal(err)
 	}
+	// Bob learns he was added from a delta event and reads the members.
+	b.waitFor("bob in the band", func() bool {
+		c, err := b.store.Conversation(ctx, group.ID)
+		return err == nil && c.Member && len(c.Members) == 2
+	})
 	id, _ := a.SendText(group.ID, "hello band")
 	b.waitFor("group message", func() bool { _, err := b.store.Message(ctx, id); return err == nil })
 	if err := b.Leave(ctx, group.ID); err != nil {

@@ -35,6 +35,13 @@ var (
 	// ErrUsernameTaken: registering a name that exists with another
 	// password. Final.
 	ErrUsernameTaken error = &kindError{msg: "username already taken"}
+	// ErrInvalidName: the username or device name breaks wire.CheckName
+	// (control, bidi or invisible characters, stray spaces, too long).
+	// Final.
+	ErrInvalidName error = &kindError{msg: "the name is not allowed"}
+	// ErrWeakPassword: a new account's password breaks
+	// wire.CheckPassword. Final.
+	ErrWeakPassword error = &kindError{msg: "the password is too weak"}
 	// ErrProtocolMismatch: the server speaks another protocol version.
 	// Final.
 	ErrProtocolMismatch error = &kindError{msg: "the server speaks another protocol version"}
@@ -111,6 +118,10 @@ func authError(e *wire.Error) error {
 		base = ErrUsernameTaken
 	case wire.CodeProtocol:
 		base = ErrProtocolMismatch
+	case wire.CodeInvalidName:
+		base = ErrInvalidName
+	case wire.CodeWeakPassword:
+		base = ErrWeakPassword
 	default:
 		return &RequestError{Op: "hello", Err: e}
 	}

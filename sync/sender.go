@@ -272,15 +272,15 @@ func (s *session) resolveConversation(ctx context.Context, it *outboxItem) error
 
 func (s *session) recreateConversation(ctx context.Context, info remapInfo) (string, error) {
 	c := s.c
-	users, err := call[wire.Users](ctx, s, wire.TypeUserList, nil)
+	users, err := listUsers(ctx, s)
 	if err != nil {
 		return "", err
 	}
-	if err := c.store.putUsers(ctx, users.Users); err != nil {
+	if err := c.store.putUsers(ctx, users); err != nil {
 		return "", err
 	}
 	byName := map[string]string{}
-	for _, u := range users.Users {
+	for _, u := range users {
 		byName[u.Name] = u.ID
 	}
 	var ids []string

@@ -169,6 +169,13 @@ func (c *Client) connect(ctx context.Context, wsURL string) (*websocket.Conn, wi
 	}
 	auth := wire.Auth{Mode: wire.AuthLogin, Username: c.cfg.Username, Password: c.cfg.Password, Device: c.cfg.DeviceName}
 	if c.cfg.Register {
+		// The server's own rules, checked before anything is sent.
+		if err := wire.CheckName("username", auth.Username); err != nil {
+			return nil, wire.Welcome{}, authError(err.(*wire.Error))
+		}
+		if err := wire.CheckPassword(auth.Username, auth.Password); err != nil {
+			return nil, wire.Welcome{}, authError(err.(*wire.Error))
+		}
 		reg := auth
 		reg.Mode = wire.AuthRegister
 		conn, w, err := c.hello(ctx, wsURL, reg)
@@ -201,9 +208,9 @@ func (c *Client) hello(ctx context.Context, wsURL string, auth wire.Auth) (*webs
 		}
 		return nil, wire.Welcome{}, fmt.Errorf("%w: dial %s: %v", ErrServerUnreachable, wsURL, err)
 	}
-	// The server's sync pages can exceed wire.MaxFrameBytes (it bounds
-	// them by count, not bytes): accept larger frames from the server.
-	conn.SetReadLimit(maxServerFrameBytes)
+	// Every server frame fits in wire.MaxFrameBytes (lists are paged by
+	// size, membership changes are deltas).
+	conn.SetReadLimit(wire.MaxFrameBytes)
 	fail := func(err error) (*websocket.Conn, wire.Welcome, error) {
 		conn.Close()
 		return nil, wire.Welcome{}, err
@@ -652,6 +659,9 @@ func (s *session) applyPushed(ctx context.Context, batch []wire.Event) error {
 		return err
 	}
 	s.cursor = next
+	if err := s.fetchMembers(ctx, ch.joined); err != nil {
+		return err
+	}
 	s.postChanges(ch)
 	return nil
 }
@@ -688,6 +698,30 @@ func (s *session) postChanges(ch changes) {
 	}
 }
 
+// fetchMembers reads the member lists of conversations this account was
+// just added to, page by page (membership events carry only deltas), and
+// stores them.
+func (s *session) fetchMembers(ctx context.Context, conversations []string) error {
+	for _, conv := range conversations {
+		var all []wire.User
+		for from, more := 0, true; more; {
+			page, err := call[wire.Members](ctx, s, wire.TypeConversationMembers, wire.MemberList{Conversation: conv, From: from})
+			if err != nil {
+				return fmt.Errorf("members of %s: %w", conv, err)
+			}
+			all = append(all, page.Members...)
+			if page.Next <= from && page.More {
+				return fmt.Errorf("members of %s: page at %d does not advance", conv, from)
+			}
+			from, more = page.Next, page.More
+		}
+		if err := s.c.store.putMembers(ctx, conv, all); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // syncHistory asks for every event after the stored cursor, page by page.
 func (s *session) syncHistory(ctx context.Context) error {
 	c := s.c
@@ -706,6 +740,9 @@ func (s *session) syncHistory(ctx context.Context) error {
 		pages++
 		ch, err := c.store.applyEvents(ctx, page.Events, true, page.Next, s.deliverAs())
 		if err != nil {
+			return err
+		}
+		if err := s.fetchMembers(ctx, ch.joined); err != nil {
 			return err
 		}
 		s.postChanges(ch)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -17,6 +18,9 @@ type changes struct {
 	messages      []wire.Message  // messages created or changed
 	playback      bool
 	delivered     bool // delivered receipts were queued
+	// joined are conversations this account was added to by a delta
+	// event: their member list is to be read from the server.
+	joined []string
 }
 
 func (c *changes) touch(conv string) {
@@ -84,27 +88,63 @@ func upsertUser(ctx context.Context, q queryer, u wire.User) error {
 	return nil
 }
 
-func upsertConversation(ctx context.Context, tx *sql.Tx, me string, c wire.Conversation) error {
-	member := false
-	for _, u := range c.Members {
-		if u.ID == me {
-			member = true
+// upsertConversation stores a conversation. With c.Members set (a
+// conversation.create answer or event) the members are replaced by that
+// list; otherwise the stored members change by the event's deltas and the
+// membership flag by whether this account is among them. It reports
+// whether this account joined by a delta, when the member list must be
+// read from the server (wire.Conversation).
+func upsertConversation(ctx context.Context, tx *sql.Tx, me string, c wire.Conversation, added []wire.User, removed []string) (bool, error) {
+	full := c.Members != nil
+	member, joined := -1, false // -1: keep what is stored
+	if full {
+		member = 0
+		for _, u := range c.Members {
+			if u.ID == me {
+				member = 1
+			}
 		}
 	}
+	for _, u := range added {
+		if u.ID == me {
+			member, joined = 1, !full
+		}
+	}
+	if slices.Contains(removed, me) {
+		member = 0
+	}
 	_, err := tx.ExecContext(ctx, `
-		INSERT INTO conversations (id, kind, title, lobby, created, member) VALUES (?, ?, ?, ?, ?, ?)
+		INSERT INTO conversations (id, kind, title, lobby, created, member) VALUES (?, ?, ?, ?, ?, MAX(?, 0))
 		ON CONFLICT (id) DO UPDATE SET kind = excluded.kind, title = excluded.title, lobby = excluded.lobby,
-			created = excluded.created, member = excluded.member`,
-		c.ID, c.Kind, c.Title, c.Lobby, c.Created, member)
+			created = excluded.created, member = CASE WHEN ? < 0 THEN member ELSE excluded.member END`,
+		c.ID, c.Kind, c.Title, c.Lobby, c.Created, member, member)
 	if err != nil {
-		return fmt.Errorf("store conversation %s: %w", c.ID, err)
+		return false, fmt.Errorf("store conversation %s: %w", c.ID, err)
 	}
-	if _, err := tx.ExecContext(ctx, "DELETE FROM members WHERE conversation = ?", c.ID); err != nil {
-		return fmt.Errorf("store members of %s: %w", c.ID, err)
+	if full {
+		if _, err := tx.ExecContext(ctx, "DELETE FROM members WHERE conversation = ?", c.ID); err != nil {
+			return false, fmt.Errorf("store members of %s: %w", c.ID, err)
+		}
 	}
-	for _, u := range c.Members {
-		if _, err := tx.ExecContext(ctx, "INSERT OR IGNORE INTO members (conversation, user_id) VALUES (?, ?)", c.ID, u.ID); err != nil {
-			return fmt.Errorf("store members of %s: %w", c.ID, err)
+	if err := addMembers(ctx, tx, c.ID, c.Members); err != nil {
+		return false, err
+	}
+	if err := addMembers(ctx, tx, c.ID, added); err != nil {
+		return false, err
+	}
+	for _, id := range removed {
+		if _, err := tx.ExecContext(ctx, "DELETE FROM members WHERE conversation = ? AND user_id = ?", c.ID, id); err != nil {
+			return false, fmt.Errorf("store members of %s: %w", c.ID, err)
+		}
+	}
+	return joined, nil
+}
+
+// addMembers stores users as members of conversation.
+func addMembers(ctx context.Context, tx *sql.Tx, conversation string, users []wire.User) error {
+	for _, u := range users {
+		if _, err := tx.ExecContext(ctx, "INSERT OR IGNORE INTO members (conversation, user_id) VALUES (?, ?)", conversation, u.ID); err != nil {
+			return fmt.Errorf("store members of %s: %w", conversation, err)
 		}
 		if u.Name != "" {
 			if err := upsertUser(ctx, tx, u); err != nil {
@@ -192,8 +232,12 @@ func (s *Store) applyEvents(ctx context.Context, events []wire.Event, setCursor 
 				if ev.Info == nil {
 					continue
 				}
-				if err := upsertConversation(ctx, tx, me, *ev.Info); err != nil {
+				joined, err := upsertConversation(ctx, tx, me, *ev.Info, ev.Added, ev.Removed)
+				if err != nil {
 					return err
+				}
+				if joined {
+					ch.joined = append(ch.joined, ev.Info.ID)
 				}
 				ch.touch(ev.Info.ID)
 				ch.conversations = true
@@ -231,7 +275,19 @@ func (s *Store) putConversation(ctx context.Context, c wire.Conversation) error 
 		if err != nil {
 			return err
 		}
-		return upsertConversation(ctx, tx, me, c)
+		_, err = upsertConversation(ctx, tx, me, c, nil, nil)
+		return err
+	})
+}
+
+// putMembers replaces a conversation's members with the list read from
+// the server.
+func (s *Store) putMembers(ctx context.Context, conversation string, users []wire.User) error {
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, "DELETE FROM members WHERE conversation = ?", conversation); err != nil {
+			return fmt.Errorf("store members of %s: %w", conversation, err)
+		}
+		return addMembers(ctx, tx, conversation, users)
 	})
 }
 

@@ -55,4 +55,44 @@
 // welcome the server pushes new events on the connection in cursor order,
 // so once a client's first sync has reached the end (more == false) it may
 // store the cursor of every event it applies.
+//
+// # Sizes
+//
+// Every frame the server sends fits in MaxFrameBytes by construction:
+// lists that grow with the server are paged by size (see Page), a
+// conversation's members travel in full only where they are bounded
+// (conversation.create) and otherwise as Added/Removed deltas, sync pages
+// are cut by size, and a large presence snapshot is split.
+//
+// # Names and passwords
+//
+// CheckName states what a username, device name or group title may
+// contain and CheckPassword what a new password must be; clients apply
+// them before sending, the server applies them again (after normalising
+// names to NFC) and refuses usernames that look like one in use. Text
+// messages may carry any printable text, bidi controls included: a client
+// must show them so that they cannot reorder what is around the message
+// (isolate each message's direction, show control and format characters
+// visibly).
+//
+// # Slow readers
+//
+// The server measures how far behind a reader is with pings (any
+// WebSocket library answers them from its reader): one more than
+// SlowConsumerAfter behind, or whose queue overflows, is closed with
+// CloseSlowConsumer and reconnects, then catches up with sync and
+// audio.fetch.
+//
+// # Errors that ask for a change of input (final)
+//
+//	invalid_name   a name breaks CheckName
+//	weak_password  a new password breaks CheckPassword
+//	username_taken the name, or one that looks the same, is in use
+//	out_of_range   a listened position past the end of the message
+//	mismatch       voice.end disagrees with the stored packets
+//
+// and that ask to wait or resend (retry): packet_gap (resend from the
+// last upto, in order), rate_limited (also for too many sign-in attempts
+// per account or per address; the message says how long to wait, and the
+// connection closes with CloseRateLimited).
 package wire

@@ -16,13 +16,26 @@ type Envelope struct {
 }
 
 // Marshal encodes an envelope of type typ answering (or asking) id with
-// payload, stamped with the current time.
+// payload, stamped with the current time. It does not escape <, > and &
+// (frames are not HTML), so a name's encoding is at most twice its bytes
+// (a quote or backslash) and the size bounds of the protocol hold.
 func Marshal(typ, id string, payload any) ([]byte, error) {
-	raw, err := json.Marshal(payload)
+	raw, err := marshalPlain(payload)
 	if err != nil {
 		return nil, &Error{Code: CodeInternal, Message: "encode " + typ + ": " + err.Error()}
 	}
-	return json.Marshal(Envelope{Type: typ, ID: id, Timestamp: time.Now().UnixMilli(), Payload: raw})
+	return marshalPlain(Envelope{Type: typ, ID: id, Timestamp: time.Now().UnixMilli(), Payload: raw})
+}
+
+// marshalPlain is json.Marshal without HTML escaping.
+func marshalPlain(v any) ([]byte, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
 }
 
 // MarshalError encodes an error envelope answering id.

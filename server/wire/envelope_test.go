@@ -42,7 +42,7 @@ func TestRoundTrip(t *testing.T) {
 		run  func(t *testing.T)
 	}{
 		{"hello register", func(t *testing.T) {
-			roundTrip(t, TypeHello, Hello{Protocol: ProtocolVersion, Auth: Auth{Mode: AuthRegister, Username: "ana", Password: "secret1", Device: "laptop"}})
+			roundTrip(t, TypeHello, Hello{Protocol: ProtocolVersion, Auth: Auth{Mode: AuthRegister, Username: "ana", Password: "secret12", Device: "laptop"}})
 		}},
 		{"hello token", func(t *testing.T) {
 			roundTrip(t, TypeHello, Hello{Protocol: ProtocolVersion, Auth: Auth{Mode: AuthToken, Token: "tok"}})
@@ -96,8 +96,10 @@ func TestRoundTrip(t *testing.T) {
 		{"conversations", func(t *testing.T) {
 			roundTrip(t, TypeConversations, Conversations{Conversations: []Conversation{conv}})
 		}},
-		{"conversation.members", func(t *testing.T) { roundTrip(t, TypeConversationMembers, ConversationRef{Conversation: "c1"}) }},
-		{"members", func(t *testing.T) { roundTrip(t, TypeMembers, Members{Conversation: "c1", Members: conv.Members}) }},
+		{"conversation.members", func(t *testing.T) { roundTrip(t, TypeConversationMembers, MemberList{Conversation: "c1", From: 3}) }},
+		{"members", func(t *testing.T) {
+			roundTrip(t, TypeMembers, Members{Conversation: "c1", Members: conv.Members, Next: 2, More: true})
+		}},
 		{"conversation.add", func(t *testing.T) { roundTrip(t, TypeConversationAdd, ConversationAdd{Conversation: "c1", User: "u3"}) }},
 		{"users", func(t *testing.T) { roundTrip(t, TypeUsers, Users{Users: conv.Members}) }},
 		{"devices", func(t *testing.T) {
@@ -121,8 +123,13 @@ func TestDecodeRejects(t *testing.T) {
 	}{
 		{"protocol mismatch", TypeHello, `{"protocol":99,"auth":{"mode":"token","token":"t"}}`, dec[Hello], CodeProtocol},
 		{"unknown auth mode", TypeHello, `{"protocol":1,"auth":{"mode":"magic"}}`, dec[Hello], CodeBadRequest},
-		{"short password", TypeHello, `{"protocol":1,"auth":{"mode":"register","username":"a","password":"x"}}`, dec[Hello], CodeBadRequest},
-		{"control char name", TypeHello, `{"protocol":1,"auth":{"mode":"login","username":"a\u0007","password":"xxxxxxx"}}`, dec[Hello], CodeBadRequest},
+		{"short password", TypeHello, `{"protocol":1,"auth":{"mode":"register","username":"a","password":"x"}}`, dec[Hello], CodeWeakPassword},
+		{"control char name", TypeHello, `{"protocol":1,"auth":{"mode":"login","username":"a\u0007","password":"xxxxxxx"}}`, dec[Hello], CodeInvalidName},
+		{"bidi override name", TypeHello, `{"protocol":1,"auth":{"mode":"register","username":"admin\u202egpj.exe","password":"long enough"}}`, dec[Hello], CodeInvalidName},
+		{"C1 control in a device name", TypeHello, `{"protocol":1,"auth":{"mode":"register","username":"ana","password":"long enough","device":"x\u009b2J"}}`, dec[Hello], CodeInvalidName},
+		{"password is the username", TypeHello, `{"protocol":1,"auth":{"mode":"register","username":"Ana Lopez","password":"ana lopez"}}`, dec[Hello], CodeWeakPassword},
+		{"NUL in a text", TypeTextSend, `{"conversation":"c","message":"` + testULID + `","text":"a\u0000b"}`, dec[TextSend], CodeBadRequest},
+		{"zero-width title", TypeConversationCreate, `{"kind":"group","title":"team\u200b","members":["a"]}`, dec[ConversationCreate], CodeInvalidName},
 		{"long name", TypeHello, `{"protocol":1,"auth":{"mode":"login","username":"` + strings.Repeat("n", MaxNameBytes+1) + `","password":"xxxxxxx"}}`, dec[Hello], CodeTooLarge},
 		{"payload wrong shape", TypeVoiceStart, `[1,2]`, dec[VoiceStart], CodeBadRequest},
 		{"message id not ulid", TypeVoiceStart, `{"conversation":"c","message":"abc","codec":"opus"}`, dec[VoiceStart], CodeBadRequest},
@@ -137,7 +144,7 @@ func TestDecodeRejects(t *testing.T) {
 		{"negative position", TypeReceipt, `{"message":"` + testULID + `","kind":"listened","position_ms":-1}`, dec[ReceiptSend], CodeBadRequest},
 		{"receipt kind", TypeReceipt, `{"message":"` + testULID + `","kind":"liked"}`, dec[ReceiptSend], CodeBadRequest},
 		{"direct with two", TypeConversationCreate, `{"kind":"direct","members":["a","b"]}`, dec[ConversationCreate], CodeBadRequest},
-		{"group without title", TypeConversationCreate, `{"kind":"group","members":["a"]}`, dec[ConversationCreate], CodeBadRequest},
+		{"group without title", TypeConversationCreate, `{"kind":"group","members":["a"]}`, dec[ConversationCreate], CodeInvalidName},
 		{"missing conversation", TypeConversationLeave, `{}`, dec[ConversationRef], CodeBadRequest},
 	}
 	for _, tc := range tests {

@@ -30,8 +30,18 @@ const (
 	CodeTokenInvalid Code = "token_invalid"
 	// CodeRegistrationClosed: the server does not accept new accounts. Final.
 	CodeRegistrationClosed Code = "registration_closed"
-	// CodeUsernameTaken: registration with a name already in use. Final.
+	// CodeUsernameTaken: registration with a name already in use, or one
+	// that differs from a name in use only by case or by look-alike
+	// letters (Latin/Cyrillic/Greek, accents, 0/O, 1/l/I). Final: pick
+	// another name.
 	CodeUsernameTaken Code = "username_taken"
+	// CodeInvalidName: a username, device name or group title breaks the
+	// rules of CheckName (control, format/bidi or invisible characters,
+	// stray spaces). Final: the message names the offending character.
+	CodeInvalidName Code = "invalid_name"
+	// CodeWeakPassword: a new password breaks the rules of CheckPassword
+	// (too short, or the username). Final: choose another password.
+	CodeWeakPassword Code = "weak_password"
 	// CodeNotMember: the conversation does not exist or the user is not a
 	// member; the two are not distinguished so nothing leaks. Final.
 	CodeNotMember Code = "not_member"
@@ -50,7 +60,25 @@ const (
 	// CodeIncomplete: voice.end arrived before every packet was stored;
 	// resend from the last voice.ack's upto, then end again. Retry.
 	CodeIncomplete Code = "incomplete"
-	// CodeRateLimited: the connection sends faster than allowed. Retry.
+	// CodeOutOfRange: a listened receipt's position is past the end of
+	// the message (its duration, or what has arrived of a message still
+	// recording, plus one FrameDuration), or a text message's receipt
+	// carries a position. Final.
+	CodeOutOfRange Code = "out_of_range"
+	// CodeMismatch: voice.end disagrees with the message: fewer packets
+	// than the server has stored, or a duration more than one
+	// FrameDuration away from packets x FrameDuration. Final.
+	CodeMismatch Code = "mismatch"
+	// CodePacketGap: a packet was dropped because it is more than
+	// MaxPacketsAhead past the first packet still missing (what the next
+	// voice.ack's upto will be), or because the packets this user has
+	// waiting behind gaps already hold MaxPendingBytes. Retry: resend from
+	// the last voice.ack's upto, in order.
+	CodePacketGap Code = "packet_gap"
+	// CodeRateLimited: the connection sends faster than allowed, or (at
+	// hello, then closed with CloseRateLimited) too many password
+	// sign-ins for the account or from the address; the message says in
+	// how many seconds to try again. Retry.
 	CodeRateLimited Code = "rate_limited"
 	// CodeUnavailable: the server is shutting down or overloaded. Retry.
 	CodeUnavailable Code = "unavailable"
@@ -60,6 +88,7 @@ const (
 
 var retryCodes = map[Code]bool{
 	CodeIncomplete:  true,
+	CodePacketGap:   true,
 	CodeRateLimited: true,
 	CodeUnavailable: true,
 	CodeInternal:    true,
@@ -111,8 +140,9 @@ const (
 	CloseProtocolError = 1002
 	// CloseTooLarge: a frame exceeded MaxFrameBytes. Final.
 	CloseTooLarge = 1009
-	// CloseSlowConsumer: the client did not read fast enough and its queue
-	// overflowed. Retry (and resync).
+	// CloseSlowConsumer: the client did not read fast enough: its queue
+	// overflowed, or it was more than SlowConsumerAfter behind. Retry,
+	// then catch up (sync, audio.fetch of the messages it was hearing).
 	CloseSlowConsumer = 4000
 	// CloseAuthFailed: the hello failed; the error frame before it says why.
 	// Final for the same credentials.

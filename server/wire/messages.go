@@ -30,17 +30,17 @@ const (
 
 	TypeConversationCreate  = "conversation.create"  // request: ConversationCreate -> ConversationInfo
 	TypeConversationInfo    = "conversation"         // answer: ConversationInfo
-	TypeConversationList    = "conversation.list"    // request: (none) -> Conversations
+	TypeConversationList    = "conversation.list"    // request: Page (or none) -> Conversations
 	TypeConversations       = "conversations"        // answer: Conversations
-	TypeConversationMembers = "conversation.members" // request: ConversationRef -> Members
+	TypeConversationMembers = "conversation.members" // request: MemberList -> Members
 	TypeMembers             = "members"              // answer: Members
 	TypeConversationAdd     = "conversation.add"     // request: ConversationAdd -> ConversationInfo
 	TypeConversationLeave   = "conversation.leave"   // request: ConversationRef -> OK
 
-	TypeUserList = "user.list" // request: (none) -> Users
+	TypeUserList = "user.list" // request: Page (or none) -> Users
 	TypeUsers    = "users"     // answer: Users
 
-	TypeDeviceList   = "device.list"   // request: (none) -> Devices
+	TypeDeviceList   = "device.list"   // request: Page (or none) -> Devices
 	TypeDevices      = "devices"       // answer: Devices
 	TypeDeviceRevoke = "device.revoke" // request: DeviceRevoke -> OK
 )
@@ -114,14 +114,22 @@ const (
 	ConversationDirect ConversationKind = "direct"
 )
 
-// Conversation is a conversation with its current members.
+// Conversation is a conversation and, where the list is bounded, its
+// members. Members is the full list only in the answer to (and the event
+// of) conversation.create, whose members are bounded by MaxGroupMembers;
+// everywhere else (conversation.list, conversation.add, membership
+// events) it is omitted, so that no frame grows with the Lobby: the list
+// is read page by page with conversation.members and kept up to date
+// with the Added/Removed deltas of conversation events. MemberCount is
+// the current number of members.
 type Conversation struct {
-	ID      string           `json:"id"`
-	Kind    ConversationKind `json:"kind"`
-	Title   string           `json:"title,omitempty"`
-	Lobby   bool             `json:"lobby,omitempty"`
-	Created int64            `json:"created"` // unix ms
-	Members []User           `json:"members"`
+	ID          string           `json:"id"`
+	Kind        ConversationKind `json:"kind"`
+	Title       string           `json:"title,omitempty"`
+	Lobby       bool             `json:"lobby,omitempty"`
+	Created     int64            `json:"created"` // unix ms
+	Members     []User           `json:"members,omitempty"`
+	MemberCount int              `json:"member_count,omitempty"`
 }
 
 // MessageKind is voice or text.
@@ -270,8 +278,11 @@ const (
 	// EventReceipt: a receipt was recorded; Receipt is set.
 	EventReceipt EventKind = "receipt"
 	// EventConversation: a conversation was created or its members
-	// changed; Info is its current form. If the current user is no longer
-	// a member, Info lists the members without them.
+	// changed. Info is its current form; at creation Info.Members is the
+	// full list, after that Info has no members and Added and Removed say
+	// who joined and who left. A device that finds itself in Added of a
+	// conversation it did not know the members of reads them with
+	// conversation.members.
 	EventConversation EventKind = "conversation"
 )
 
@@ -283,6 +294,8 @@ type Event struct {
 	Message      *Message      `json:"message,omitempty"`
 	Receipt      *Receipt      `json:"receipt,omitempty"`
 	Info         *Conversation `json:"info,omitempty"`
+	Added        []User        `json:"added,omitempty"`   // EventConversation: who joined
+	Removed      []string      `json:"removed,omitempty"` // EventConversation: user ids of who left
 }
 
 // AudioFetch asks for a voice message's packets from packet From on.
@@ -342,8 +355,10 @@ const (
 	PresenceTalking PresenceState = "talking"
 )
 
-// Presence is pushed after the welcome (a snapshot of every user the
-// client shares a conversation with) and then as deltas.
+// Presence is pushed after the welcome (a snapshot of the users online)
+// and then as deltas. A snapshot too large for one frame comes as several
+// presence frames in a row: the first replaces what the client knew, the
+// following ones add to it, as deltas do.
 type Presence struct {
 	Users []PresenceEntry `json:"users"`
 }
@@ -380,25 +395,56 @@ type ConversationAdd struct {
 	User         string `json:"user"`
 }
 
-// Conversations lists the current user's conversations, Lobby first.
-type Conversations struct {
-	Conversations []Conversation `json:"conversations"`
+// # Lists
+//
+// Every list that grows with the server (conversation.list,
+// conversation.members, user.list, device.list) is paged: the request
+// carries From (0 for the first page; the previous answer's Next after
+// that) and the answer as many items from there as fit in one frame,
+// with More set while items remain. A page is cut by size, so it always
+// fits in MaxFrameBytes.
+
+// Page asks for one page of a list, from item From (0 for the first).
+type Page struct {
+	From int `json:"from,omitempty"`
 }
 
-// Members lists a conversation's members.
+// MemberList asks for a page of a conversation's members.
+type MemberList struct {
+	Conversation string `json:"conversation"`
+	From         int    `json:"from,omitempty"`
+}
+
+// Conversations is a page of the current user's conversations, Lobby
+// first, without their members (see Conversation).
+type Conversations struct {
+	Conversations []Conversation `json:"conversations"`
+	Next          int            `json:"next,omitempty"`
+	More          bool           `json:"more,omitempty"`
+}
+
+// Members is a page of a conversation's members, in the order they
+// joined.
 type Members struct {
 	Conversation string `json:"conversation"`
 	Members      []User `json:"members"`
+	Next         int    `json:"next,omitempty"`
+	More         bool   `json:"more,omitempty"`
 }
 
-// Users lists the server's accounts.
+// Users is a page of the server's accounts, by name.
 type Users struct {
 	Users []User `json:"users"`
+	Next  int    `json:"next,omitempty"`
+	More  bool   `json:"more,omitempty"`
 }
 
-// Devices lists the current user's signed-in devices.
+// Devices is a page of the current user's signed-in devices, oldest
+// first.
 type Devices struct {
 	Devices []Device `json:"devices"`
+	Next    int      `json:"next,omitempty"`
+	More    bool     `json:"more,omitempty"`
 }
 
 // DeviceRevoke signs a device of the current user out; its token stops

@@ -48,33 +48,6 @@ func checkMessageID(id string) *Error {
 	return nil
 }
 
-// CheckName validates a username, device name or title: 1..MaxNameBytes of
-// printable UTF-8.
-func CheckName(field, name string) error {
-	if e := checkName(field, name); e != nil {
-		return e
-	}
-	return nil
-}
-
-func checkName(field, name string) *Error {
-	if name == "" {
-		return badf("%s is required", field)
-	}
-	if len(name) > MaxNameBytes {
-		return Errorf(CodeTooLarge, "%s longer than %d bytes", field, MaxNameBytes)
-	}
-	if !utf8.ValidString(name) {
-		return badf("%s is not UTF-8", field)
-	}
-	for _, r := range name {
-		if r < 0x20 || r == 0x7f {
-			return badf("%s contains a control character", field)
-		}
-	}
-	return nil
-}
-
 func truncate(s string) string {
 	if len(s) > 32 {
 		return s[:32] + "…"
@@ -103,11 +76,13 @@ func (h *Hello) Validate() error {
 		if len(a.Password) > MaxPasswordBytes {
 			return Errorf(CodeTooLarge, "password longer than %d bytes", MaxPasswordBytes)
 		}
-		if a.Mode == AuthRegister && len(a.Password) < MinPasswordBytes {
-			return badf("password shorter than %d bytes", MinPasswordBytes)
-		}
 		if a.Password == "" {
 			return badf("password is required")
+		}
+		if a.Mode == AuthRegister {
+			if e := checkPassword(a.Username, a.Password); e != nil {
+				return e
+			}
 		}
 		if a.Device != "" {
 			if e := checkName("device", a.Device); e != nil {
@@ -152,6 +127,13 @@ func (v *VoiceEnd) Validate() error {
 	if e := checkWaveform(v.Waveform); e != nil {
 		return e
 	}
+	if v.Cancel {
+		return nil
+	}
+	frameMs := FrameDuration.Milliseconds()
+	if d := v.DurationMs - int64(v.Packets)*frameMs; d > frameMs || d < -frameMs {
+		return Errorf(CodeMismatch, "duration %d ms does not match %d packets of %d ms", v.DurationMs, v.Packets, frameMs)
+	}
 	return nil
 }
 
@@ -169,10 +151,7 @@ func (t *TextSend) Validate() error {
 	if len(t.Text) > MaxTextBytes {
 		return Errorf(CodeTooLarge, "text of %d bytes exceeds %d", len(t.Text), MaxTextBytes)
 	}
-	if !utf8.ValidString(t.Text) {
-		return badf("text is not UTF-8")
-	}
-	return nil
+	return nilIfOK(checkText(t.Text))
 }
 
 // Validate checks a Sync.
@@ -245,6 +224,22 @@ func (c *ConversationCreate) Validate() error {
 
 // Validate checks a ConversationRef.
 func (c *ConversationRef) Validate() error { return nilIfOK(checkID("conversation", c.Conversation)) }
+
+// Validate checks a Page.
+func (p *Page) Validate() error {
+	if p.From < 0 {
+		return badf("from %d is negative", p.From)
+	}
+	return nil
+}
+
+// Validate checks a MemberList.
+func (m *MemberList) Validate() error {
+	if m.From < 0 {
+		return badf("from %d is negative", m.From)
+	}
+	return nilIfOK(checkID("conversation", m.Conversation))
+}
 
 // Validate checks a ConversationAdd.
 func (c *ConversationAdd) Validate() error {

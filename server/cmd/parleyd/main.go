@@ -12,6 +12,9 @@
 //	-abandon-after PARLEY_ABANDON_AFTER silence before an orphaned voice message is abandoned
 //	-log-format    PARLEY_LOG_FORMAT    "text" (default) or "json"
 //	-log-level     PARLEY_LOG_LEVEL     debug, info (default), warn, error
+//	-metrics-addr  PARLEY_METRICS_ADDR  where Prometheus metrics are served, on a listener
+//	                                    of their own (default 127.0.0.1:7448, loopback
+//	                                    only; "off" serves none)
 //	-mdns          PARLEY_MDNS_INTERFACES interfaces to advertise on with mDNS: "auto"
 //	                                    (default: every multicast interface but loopback),
 //	                                    "off", or a list such as "eth0,wlan0"
@@ -79,6 +82,7 @@ func run(args []string) error {
 	logFormat := fs.String("log-format", env("PARLEY_LOG_FORMAT", "text"), `"text" or "json"`)
 	logLevel := fs.String("log-level", env("PARLEY_LOG_LEVEL", "info"), "debug, info, warn or error")
 	mdns := fs.String("mdns", env("PARLEY_MDNS_INTERFACES", "auto"), `mDNS interfaces: "auto", "off" or a list like "eth0,wlan0"`)
+	metricsAddr := fs.String("metrics-addr", env("PARLEY_METRICS_ADDR", "127.0.0.1:7448"), `metrics listen address, or "off"`)
 	rotate := fs.Bool("rotate-cert", false, "replace the TLS key and certificate (clients that pinned the old one will warn)")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -121,6 +125,15 @@ func run(args []string) error {
 		ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelInfo)}
 	served := make(chan error, 1)
 	go func() { served <- httpSrv.Serve(ln) }()
+	if *metricsAddr != "off" {
+		stopMetrics, err := serveMetrics(*metricsAddr, srv.MetricsHandler(), logger)
+		if err != nil {
+			ln.Close()
+			srv.Close()
+			return err
+		}
+		defer stopMetrics()
+	}
 	logger.Info("parleyd listening", "addr", ln.Addr().String(), "data", *data,
 		"fingerprint", cert.Fingerprint.String(), "short", cert.Fingerprint.Short())
 	if ad := advertise(*name, ln.Addr(), cert.Fingerprint, *mdns, logger); ad != nil {
@@ -147,6 +160,29 @@ func run(args []string) error {
 	}
 	<-served
 	return closeErr
+}
+
+// serveMetrics serves h at /metrics on addr, a listener of its own, and
+// returns the function that stops it. It logs "metrics served at=ADDR"
+// (not "listening", which names the public address).
+func serveMetrics(addr string, h http.Handler, logger *slog.Logger) (func(), error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("metrics listen on %s: %w", addr, err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/metrics", h)
+	hs := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	served := make(chan struct{})
+	go func() {
+		defer close(served)
+		hs.Serve(ln)
+	}()
+	logger.Info("metrics served", "at", ln.Addr().String())
+	return func() {
+		hs.Close()
+		<-served
+	}, nil
 }
 
 // advertise announces the server with mDNS on the chosen interfaces; a

@@ -35,6 +35,9 @@ type proc struct {
 	// pprofAddr is where a profiled server serves pprof (127.0.0.1),
 	// logged before its listening line; "" for other servers.
 	pprofAddr string
+	// metricsAddr is where it serves /metrics (127.0.0.1), logged before
+	// its listening line; "" for the baseline.
+	metricsAddr string
 	// fingerprint is parleyd's TLS certificate fingerprint from its
 	// listening line; zero for the baseline, which speaks plain ws://.
 	fingerprint wire.Fingerprint
@@ -46,6 +49,9 @@ type proc struct {
 // listenLine matches the line both servers log once they accept
 // connections: "parleyd listening ... addr=HOST:PORT".
 var listenLine = regexp.MustCompile(`listening.* addr=(\S+)(?:.* fingerprint=(SHA256:[0-9a-f]{64}))?`)
+
+// metricsAddrLine matches the line of a server's metrics listener.
+var metricsAddrLine = regexp.MustCompile(`metrics served.* at=(127\.0\.0\.1:\d+)`)
 
 // pprofAddrLine matches a profiled server's pprof listener line.
 var pprofAddrLine = regexp.MustCompile(pprofLine + `.* at=(127\.0\.0\.1:\d+)`)
@@ -66,6 +72,7 @@ func startProc(ctx context.Context, name, bin string, args ...string) (*proc, er
 	p := &proc{name: name, cmd: cmd, done: make(chan struct{}), logs: &tail{max: 40}}
 	addr := make(chan []string, 1)
 	pprofAddr := make(chan string, 1)
+	metricsAddr := make(chan string, 1)
 	go func() {
 		sc := bufio.NewScanner(stderr)
 		for sc.Scan() {
@@ -74,6 +81,12 @@ func startProc(ctx context.Context, name, bin string, args ...string) (*proc, er
 			if m := pprofAddrLine.FindStringSubmatch(line); m != nil {
 				select {
 				case pprofAddr <- m[1]:
+				default:
+				}
+			}
+			if m := metricsAddrLine.FindStringSubmatch(line); m != nil {
+				select {
+				case metricsAddr <- m[1]:
 				default:
 				}
 			}
@@ -100,6 +113,10 @@ func startProc(ctx context.Context, name, bin string, args ...string) (*proc, er
 		// A profiled server logs its pprof address before it listens.
 		select {
 		case p.pprofAddr = <-pprofAddr:
+		default:
+		}
+		select {
+		case p.metricsAddr = <-metricsAddr:
 		default:
 		}
 		return p, nil

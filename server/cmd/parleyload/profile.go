@@ -79,12 +79,14 @@ func runProfiledParleyd(args []string) error {
 	pmux := http.NewServeMux()
 	pmux.HandleFunc("/debug/pprof/", pprof.Index)
 	pmux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	pmux.Handle("/metrics", srv.MetricsHandler())
 	psrv := &http.Server{Handler: pmux, ReadHeaderTimeout: 10 * time.Second}
 	httpSrv := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second}
 	served := make(chan error, 2)
 	go func() { served <- httpSrv.Serve(ln) }()
 	go func() { served <- psrv.Serve(pln) }()
 	log.Info(pprofLine, "at", pln.Addr().String())
+	log.Info("metrics served", "at", pln.Addr().String())
 	log.Info("parleyd listening", "addr", ln.Addr().String(), "fingerprint", cert.Fingerprint.String())
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)

@@ -48,7 +48,7 @@ func (e *env) startTarget(ctx context.Context, kind string) (*target, error) {
 	switch kind {
 	case "parley":
 		bin, args := e.parleyd, []string{"-addr", "127.0.0.1:0", "-data", filepath.Join(dir, "data"),
-			"-name", "parleyload", "-log-level", "info", "-mdns", "off"}
+			"-name", "parleyload", "-log-level", "info", "-mdns", "off", "-metrics-addr", "127.0.0.1:0"}
 		if e.pprof != "" {
 			bin, args = e.self, append([]string{"profiled-parleyd"}, args...)
 		}

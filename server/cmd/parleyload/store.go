@@ -287,7 +287,7 @@ func (e *env) storePhase(ctx context.Context, t *target, ts []*storeTalker, name
 // scrapeMetrics reads parleyd's Prometheus text at /metrics (series
 // without labels only).
 func scrapeMetrics(ctx context.Context, t *target) (map[string]float64, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+t.p.addr+"/metrics", nil)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+t.p.metricsAddr+"/metrics", nil)
 	if err != nil {
 		return nil, err
 	}

@@ -1,0 +1,45 @@
+#!/bin/sh
+# e2e.sh runs the end-to-end scenarios of ./e2e (make e2e, part of make
+# test): two real app processes under Xvfb, a real parleyd on 127.0.0.1,
+# a private PulseAudio daemon, and for the lossy scenario a network
+# namespace with nftables (root). The tests stop what they start; this
+# script then sweeps, by this run's own names, whatever a crash or a
+# timeout left behind: the run's network namespace and veth, and its
+# PulseAudio daemon (by its PID file). Extra arguments go to go test
+# (e.g. -run TestLive).
+#
+# PARLEY_E2E_LATEJOIN=1 adds the late-join scenario (TestLateJoin), which
+# needs the catch-up feature of issue 10.
+set -u
+cd "$(dirname "$0")/.."
+
+run="$$"
+export PARLEY_E2E_RUN="$run" PARLEY_TEST_E2E=1 GOFLAGS=-tags=nolibopusfile
+
+sweep() {
+	for ns in $(ip netns list 2>/dev/null | awk '{print $1}' | grep "^parley-e2e-$run-" || true); do
+		echo "e2e.sh: removing leftover namespace $ns" >&2
+		ip netns del "$ns" || true
+	done
+	veth="pe$((run % 100000))h"
+	if ip link show "$veth" >/dev/null 2>&1; then
+		echo "e2e.sh: removing leftover veth $veth" >&2
+		ip link del "$veth" || true
+	fi
+	pidfile="/tmp/parley-pulse-e2e-$run/pulse/pid"
+	if [ -f "$pidfile" ]; then
+		pid="$(cat "$pidfile")"
+		if kill -0 "$pid" 2>/dev/null; then
+			echo "e2e.sh: stopping leftover PulseAudio $pid" >&2
+			kill "$pid" || true
+		fi
+	fi
+	rm -rf "/tmp/parley-pulse-e2e-$run"
+}
+trap sweep EXIT INT TERM
+
+scenarios='TestLive|TestLater|TestServerKilled|TestLossyNetwork'
+if [ "${PARLEY_E2E_LATEJOIN:-}" = 1 ]; then
+	scenarios="$scenarios|TestLateJoin"
+fi
+go test -count=1 -timeout 9m -v -run "^($scenarios)\$" "$@" ./e2e/
