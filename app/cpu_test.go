@@ -52,6 +52,8 @@ import (
 //	PARLEY_CPU_TAGS     extra build tags, comma-separated, to compare
 //	                    builds (for example no_animations)
 //	PARLEY_CPU_STATES   which states to measure: "idle,live" (default)
+//	PARLEY_CPU_BINARY   a prebuilt app to measure instead (a baseline built
+//	                    from another commit: git archive, go build)
 //	PARLEY_CPU_AUDIO    the app's -audio (default pulse; null leaves the
 //	                    audio devices out, and live is then not heard)
 //
@@ -84,7 +86,11 @@ func TestCPU(t *testing.T) {
 		tags += ",pprof"
 		pprofAddr = "127.0.0.1:" + strconv.Itoa(freePort(t))
 	}
-	if tags != appBuildTags {
+	switch prebuilt := os.Getenv("PARLEY_CPU_BINARY"); {
+	case prebuilt != "":
+		binary = prebuilt
+		t.Logf("measuring %s", binary)
+	case tags != appBuildTags:
 		binary = buildBinary(t, tags)
 		t.Logf("app built with -tags=%s", tags)
 	}
