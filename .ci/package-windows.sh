@@ -15,8 +15,11 @@
 #     the entry is removed again (and the apt lists refreshed) on exit.
 #     CFLAGS carries -D_FORTIFY_SOURCE=0: with fortify on, the final link
 #     fails on __memcpy_chk, which mingw's runtime does not provide.
+#  2b. libspeexdsp the same way, static, from the Debian source package of
+#     speexdsp (1.2.1 in bookworm), into the same prefix: the microphone
+#     clean-up (audio/preprocess_speex.go) links it with -tags speexdsp.
 #  3. The fyne CLI (fyne.io/tools/cmd/fyne@v1.7.4), built for this machine.
-#  4. fyne package -os windows --release --tags nolibopusfile,no_animations with
+#  4. fyne package -os windows --release --tags nolibopusfile,speexdsp,no_animations with
 #     CGO_ENABLED=1 GOOS=windows GOARCH=amd64 and the mingw CC/CXX, against
 #     the static libopus through PKG_CONFIG_PATH. Result: one self-contained
 #     exe (no DLLs besides Windows' own), moved to dist/Parley.exe.
@@ -112,6 +115,44 @@ if [ ! -f "$prefix/lib/libopus.a" ]; then
 	}
 	say "libopus ready in $prefix ($(($(now) - t)) s)"
 fi
+
+# 2b. Static libspeexdsp for the target (same deb-src dance as opus).
+if [ ! -f "$prefix/lib/libspeexdsp.a" ]; then
+	t=$(now)
+	mkdir -p "$work/src"
+	if ! ls "$work"/src/speexdsp_*.orig.tar.* >/dev/null 2>&1; then
+		mirror=$(grep -h '^URIs:' /etc/apt/sources.list.d/*.sources 2>/dev/null |
+			awk '{print $2}' | grep '/debian/*$' | head -n 1)
+		mirror="${mirror:-http://deb.debian.org/debian}"
+		. /etc/os-release
+		if [ ! -f "$srclist" ]; then
+			printf 'Types: deb-src\nURIs: %s\nSuites: %s\nComponents: main\nSigned-By: /usr/share/keyrings/debian-archive-keyring.gpg\n' \
+				"$mirror" "$VERSION_CODENAME" | $sudo tee "$srclist" >/dev/null
+			$sudo apt-get update -qq
+		fi
+		(cd "$work/src" && apt-get source --download-only speexdsp)
+		cleanup_src
+	fi
+	orig=$(ls "$work"/src/speexdsp_*.orig.tar.* | head -n 1)
+	say "building libspeexdsp from $(basename "$orig") for $target"
+	rm -rf "$work/speexdsp-build"
+	mkdir -p "$work/speexdsp-build"
+	tar -xf "$orig" -C "$work/speexdsp-build" --strip-components=1
+	(
+		cd "$work/speexdsp-build"
+		[ -x ./configure ] || ./autogen.sh
+		./configure --host=$target --prefix="$prefix" \
+			--disable-shared --enable-static --disable-examples \
+			CFLAGS="-O2 -D_FORTIFY_SOURCE=0"
+		make -j"$(nproc)"
+		make install
+	) >"$work/speexdsp-build.log" 2>&1 || {
+		tail -n 30 "$work/speexdsp-build.log" >&2
+		say "libspeexdsp build failed; full log in $work/speexdsp-build.log"
+		exit 1
+	}
+	say "libspeexdsp ready in $prefix ($(($(now) - t)) s)"
+fi
 trap - EXIT INT TERM
 cleanup_src
 
@@ -137,11 +178,11 @@ restore() { cp "$work/FyneApp.toml.orig" "$root/FyneApp.toml"; rm -f "$root/fyne
 trap restore EXIT INT TERM
 rm -f "$root/Parley.exe" "$root/parley.exe"
 t=$(now)
-say "fyne package -os windows --release --tags nolibopusfile,no_animations (log: $work/build.log)"
+say "fyne package -os windows --release --tags nolibopusfile,speexdsp,no_animations (log: $work/build.log)"
 if ! env CGO_ENABLED=1 GOOS=windows GOARCH=amd64 \
 	CC=$target-gcc CXX=$target-g++ \
 	PKG_CONFIG_PATH="$prefix/lib/pkgconfig" GOFLAGS="$goflags" \
-	"$fyne" package -os windows --release --tags nolibopusfile,no_animations >"$work/build.log" 2>&1; then
+	"$fyne" package -os windows --release --tags nolibopusfile,speexdsp,no_animations >"$work/build.log" 2>&1; then
 	tail -n 40 "$work/build.log" >&2
 	say "fyne package failed; full log in $work/build.log"
 	exit 1

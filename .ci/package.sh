@@ -6,9 +6,10 @@
 # The archive holds usr/local/bin/parley, the .desktop entry, the icon and a
 # Makefile: `tar -xf Parley.tar.xz && cd parley && sudo make install`.
 # Like every cgo Fyne app the binary needs the system's libraries: it links
-# libopus0 libgl1 libx11-6 libwayland-client0 and GLFW loads libxrandr2
-# libxcursor1 libxinerama1 libxi6 libxxf86vm1 libxkbcommon0 at start (all
-# present on a Debian desktop; libopus0 may have to be installed).
+# libopus0 libspeexdsp1 libgl1 libx11-6 libwayland-client0 and GLFW loads
+# libxrandr2 libxcursor1 libxinerama1 libxi6 libxxf86vm1 libxkbcommon0 at
+# start (all present on a Debian desktop; libopus0 and libspeexdsp1 may have
+# to be installed).
 #
 # Environment:
 #   PARLEY_PACKAGE_SMOKE=0   skip the smoke start of the packaged app

@@ -14,7 +14,6 @@ import (
 
 	"fyne.io/fyne/v2"
 	fyneapp "fyne.io/fyne/v2/app"
-	"fyne.io/fyne/v2/driver/desktop"
 	"fyne.io/fyne/v2/lang"
 
 	"parley/assets"
@@ -29,6 +28,7 @@ import (
 func Run(cfg Config) error {
 	start := time.Now()
 	log := cfg.logger()
+	traceOn(cfg)
 	if cfg.DataDir != "" {
 		if err := isolatePreferences(cfg.DataDir); err != nil {
 			return err
@@ -87,28 +87,38 @@ func Run(cfg Config) error {
 			a.SendNotification(fyne.NewNotification("Parley", text))
 		}
 	}
+	pl := newPlayer(sys, msgr, hints, log)
+	router := newLiveRouter(sys, pl, livePolicyOf(prefs), log)
+	msgr.router = router
 	signInAtStart(cfg, &prefs, store, msgr, h, log)
+	bg := &background{a: a, host: h, prefs: a.Preferences(), sys: sys, log: log.With("component", "background")}
+	msgr.unplayedChanged = func(user, server string, n int) {
+		bg.setAccount(user, server)
+		bg.setUnplayed(n)
+	}
 
 	var wg gosync.WaitGroup
 	rec := newRecorder(sys, msgr, log)
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		rec.warm()
-	}()
-	pl := newPlayer(sys, msgr, hints, log)
+	rec.setClean(cleanOf(prefs))
+	rec.setKeepReady(prefs.KeepMicReady) // opens the microphone now when kept ready
+	gk := newGlobalKey(log.With("component", "hotkey"))
 
 	u := ui.New(a, ui.Deps{
 		Messenger: msgr,
-		Recorder:  rec,
+		Recorder:  talkWatch{Recorder: rec, bg: bg},
 		Player:    pl,
 		Discovery: disc,
 		Host:      h,
 		Devices:   devices{sys},
-		Settings:  settings{store: store, sys: sys},
+		Settings:  settings{store: store, sys: sys, rec: rec, router: router},
 		Hints:     hints.ch,
 		Cue:       sys.cue,
+		Focus:     router.OpenConversation,
+		GlobalKey: gk,
+		Files:     fileSender{msgr: msgr, log: log.With("component", "files")},
 	})
+	gk.attach(u)
+	gk.Set(prefs.TalkKey, prefs.GlobalTalkKey)
 	win := u.Window()
 	win.SetMaster()
 	a.Lifecycle().SetOnExitedForeground(func() {
@@ -120,7 +130,8 @@ func Run(cfg Config) error {
 		u.EnteredForeground()
 	})
 	a.Lifecycle().SetOnStopped(u.Close) // on the UI thread, while quitting
-	setupTray(a, win, sys, pl)
+	bg.win, bg.pl = win, pl
+	bg.install()
 	u.Show()
 	if cfg.ReportStartup {
 		wg.Add(1)
@@ -133,6 +144,8 @@ func Run(cfg Config) error {
 	a.Run()
 
 	hints.close() // ui has stopped reading: release every producer
+	gk.close()
+	bg.close()
 	var errs []error
 	errs = append(errs, rec.close())
 	wg.Wait()
@@ -140,6 +153,7 @@ func Run(cfg Config) error {
 	errs = append(errs, msgr.Close())
 	disc.close()
 	errs = append(errs, h.Stop(), sys.close())
+	printTrace(traceOut)
 	return errors.Join(errs...)
 }
 
@@ -183,35 +197,6 @@ func signInAtStart(cfg Config, prefs *ui.Prefs, store ui.PreferencesSettings, m 
 		return
 	}
 	m.choose(prefs.LastServer)
-}
-
-// setupTray adds the system tray menu (show, mute incoming, quit) where
-// the desktop has a tray.
-func setupTray(a fyne.App, win fyne.Window, sys *audioSys, pl *player) {
-	desk, ok := a.(desktop.App)
-	if !ok {
-		return
-	}
-	var menu *fyne.Menu
-	show := fyne.NewMenuItem(lang.L("Show Parley"), func() {
-		win.Show()
-		win.RequestFocus()
-	})
-	mute := fyne.NewMenuItem(lang.L("Mute incoming"), nil)
-	mute.Action = func() {
-		on := !sys.muted.Load()
-		sys.muted.Store(on)
-		mute.Checked = on
-		if on {
-			pl.stopLive()
-		}
-		menu.Refresh()
-	}
-	quit := fyne.NewMenuItem(lang.L("Quit"), a.Quit)
-	quit.IsQuit = true
-	menu = fyne.NewMenu("Parley", show, mute, fyne.NewMenuItemSeparator(), quit)
-	desk.SetSystemTrayMenu(menu)
-	desk.SetSystemTrayIcon(assets.Icon)
 }
 
 // reportStartup prints, once the signed-in account's first conversation

@@ -55,6 +55,10 @@ type Config struct {
 	ReportStartup bool
 	// LogLevel is debug, info, warn (default) or error.
 	LogLevel string
+	// Trace collects the per-stage latency trace of the live path and
+	// prints it to stderr ("parley: trace: stage=… n=… p50=…ms p95=…ms")
+	// after each live message and at exit.
+	Trace bool
 }
 
 // ParseFlags reads the configuration from args and the environment
@@ -86,6 +90,7 @@ func ParseFlags(fs *flag.FlagSet, args []string, getenv func(string) string) (Co
 	fs.StringVar(&c.Audio, "audio", env("PARLEY_AUDIO", "auto"), "audio system: auto, pulse, alsa or null (PARLEY_AUDIO)")
 	fs.BoolVar(&c.ReportStartup, "report-startup", envBool("PARLEY_REPORT_STARTUP"), "print start-up time and memory once usable (PARLEY_REPORT_STARTUP)")
 	fs.StringVar(&c.LogLevel, "log-level", env("PARLEY_LOG_LEVEL", "warn"), "debug, info, warn or error (PARLEY_LOG_LEVEL)")
+	fs.BoolVar(&c.Trace, "trace", envBool("PARLEY_TRACE"), "print the live path's per-stage latency (p50/p95) after each live message and at exit (PARLEY_TRACE)")
 	if err := fs.Parse(args); err != nil {
 		return Config{}, err
 	}

@@ -211,6 +211,7 @@ type instance struct {
 	ready   chan string   // the -report-startup line
 	startup string        // that line, once received
 	micOn   chan struct{} // closed when the app logs its microphone open
+	logged  chan struct{} // signalled (not closed) after each log line
 	exited  chan struct{}
 	window  string
 }
@@ -244,7 +245,8 @@ func startBinaryAt(t *testing.T, binary, data string, env []string, args ...stri
 		"XDG_RUNTIME_DIR="+t.TempDir())
 	cmd.Env = append(cmd.Env, env...)
 	in := &instance{t: t, cmd: cmd, data: data, log: &bytes.Buffer{}, logMu: &gosync.Mutex{},
-		ready: make(chan string, 1), micOn: make(chan struct{}), exited: make(chan struct{})}
+		ready: make(chan string, 1), micOn: make(chan struct{}), exited: make(chan struct{}),
+		logged: make(chan struct{}, 1)}
 	pr, pw := io.Pipe()
 	cmd.Stdout = lockedWriter{in.logMu, in.log}
 	cmd.Stderr = pw
@@ -256,6 +258,10 @@ func startBinaryAt(t *testing.T, binary, data string, env []string, args ...stri
 		for sc.Scan() {
 			line := sc.Text()
 			lockedWriter{in.logMu, in.log}.Write([]byte(line + "\n"))
+			select {
+			case in.logged <- struct{}{}:
+			default:
+			}
 			if strings.Contains(line, "microphone open") {
 				select {
 				case <-in.micOn:
@@ -286,6 +292,24 @@ func startBinaryAt(t *testing.T, binary, data string, env []string, args ...stri
 	}
 	in.window = strings.Fields(xdotool(t, "search", "--sync", "--onlyvisible", "--pid", strconv.Itoa(cmd.Process.Pid), "--name", "^Parley$"))[0]
 	return in
+}
+
+// waitLog waits until the app has logged a line matching re.
+func (in *instance) waitLog(t *testing.T, re *regexp.Regexp, timeout time.Duration) string {
+	t.Helper()
+	deadline := time.After(timeout)
+	for {
+		if m := re.FindString(in.output()); m != "" {
+			return m
+		}
+		select {
+		case <-in.logged:
+		case <-in.exited:
+			t.Fatalf("app exited before logging %v:\n%s", re, in.output())
+		case <-deadline:
+			t.Fatalf("app did not log %v within %v:\n%s", re, timeout, in.output())
+		}
+	}
 }
 
 func (in *instance) output() string {

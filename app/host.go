@@ -39,7 +39,12 @@ type host struct {
 	log        *slog.Logger
 	hints      *hintBus
 
-	mu        gosync.Mutex // held across Start and Stop: they may take a moment
+	// opMu serialises Start and Stop, which take a moment (listen, open the
+	// database, mDNS). mu guards the fields below and is held only to copy
+	// or set them, so Running and Address (called on the UI thread) never
+	// wait for a Start or Stop, and no lock is held while posting a hint.
+	opMu      gosync.Mutex
+	mu        gosync.Mutex
 	srv       *server.Server
 	httpSrv   *http.Server
 	adv       *discovery.Advertisement
@@ -72,10 +77,18 @@ func (h *host) Address() string {
 
 // Start implements ui.Host.
 func (h *host) Start() error {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if h.srv != nil {
-		return nil
+	started, err := h.start()
+	if started {
+		h.hints.post(ui.Hint{Kind: ui.HintHost})
+	}
+	return err
+}
+
+func (h *host) start() (bool, error) {
+	h.opMu.Lock()
+	defer h.opMu.Unlock()
+	if h.Running() {
+		return false, nil
 	}
 	port := h.portFlag
 	if port == 0 {
@@ -86,7 +99,7 @@ func (h *host) Start() error {
 		h.log.Warn("port taken; hosting on a free port", "port", port, "err", err)
 		ln, err = net.Listen("tcp", net.JoinHostPort(h.listenIP, "0"))
 		if err != nil {
-			return fmt.Errorf("host a server: %w", err)
+			return false, fmt.Errorf("host a server: %w", err)
 		}
 	}
 	port = ln.Addr().(*net.TCPAddr).Port
@@ -94,38 +107,37 @@ func (h *host) Start() error {
 	cert, err := server.LoadCertificate(h.dir, h.name, h.rotateCert)
 	if err != nil {
 		ln.Close()
-		return fmt.Errorf("host a server: %w", err)
+		return false, fmt.Errorf("host a server: %w", err)
 	}
 	h.rotateCert = false
 	ln = tls.NewListener(ln, cert.TLSConfig())
 	srv, err := server.New(server.Config{DBPath: filepath.Join(h.dir, "parley.db"), Name: h.name, Logger: h.log.With("component", "server")})
 	if err != nil {
 		ln.Close()
-		return fmt.Errorf("host a server: %w", err)
+		return false, fmt.Errorf("host a server: %w", err)
 	}
-	h.srv = srv
-	h.httpSrv = &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second,
+	httpSrv := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog: slog.NewLogLogger(h.log.Handler(), slog.LevelInfo)} // TLS handshake failures
-	h.serveDone = make(chan struct{})
-	go func(hs *http.Server, done chan struct{}) {
-		defer close(done)
-		if err := hs.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+	serveDone := make(chan struct{})
+	go func() {
+		defer close(serveDone)
+		if err := httpSrv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			h.log.Warn("hosted server stopped", "err", err)
 		}
-	}(h.httpSrv, h.serveDone)
-	h.addr = net.JoinHostPort(h.reachableIP(), strconv.Itoa(port))
-	h.fp = cert.Fingerprint
+	}()
+	addr := net.JoinHostPort(h.reachableIP(), strconv.Itoa(port))
 	adv, err := discovery.Advertise(discovery.Config{Name: h.name, Port: port, Fingerprint: cert.Fingerprint, Interfaces: h.interfaces, Logger: h.log})
 	switch {
 	case errors.Is(err, discovery.ErrDisabled):
 	case err != nil:
 		h.log.Warn("mDNS advertisement failed; clients can still type the address", "err", err)
-	default:
-		h.adv = adv
+		adv = nil
 	}
-	h.log.Info("hosting a server", "address", h.addr, "fingerprint", cert.Fingerprint.String(), "short", cert.Fingerprint.Short())
-	h.hints.post(ui.Hint{Kind: ui.HintHost})
-	return nil
+	h.mu.Lock()
+	h.srv, h.httpSrv, h.serveDone, h.addr, h.adv, h.fp = srv, httpSrv, serveDone, addr, adv, cert.Fingerprint
+	h.mu.Unlock()
+	h.log.Info("hosting a server", "address", addr, "fingerprint", cert.Fingerprint.String(), "short", cert.Fingerprint.Short())
+	return true, nil
 }
 
 // reachableIP is the address others use to reach the server: the listen
@@ -165,22 +177,33 @@ func (h *host) reachableIP() string {
 // Stop implements ui.Host: the advertisement is withdrawn, connections are
 // closed (clients reconnect when it is back) and the database is closed.
 func (h *host) Stop() error {
+	stopped, err := h.stop()
+	if stopped {
+		h.hints.post(ui.Hint{Kind: ui.HintHost})
+	}
+	return err
+}
+
+func (h *host) stop() (bool, error) {
+	h.opMu.Lock()
+	defer h.opMu.Unlock()
 	h.mu.Lock()
-	defer h.mu.Unlock()
-	if h.srv == nil {
-		return nil
+	srv, httpSrv, serveDone, adv := h.srv, h.httpSrv, h.serveDone, h.adv
+	h.mu.Unlock()
+	if srv == nil {
+		return false, nil
 	}
-	if h.adv != nil {
-		h.adv.Close()
-		h.adv = nil
+	if adv != nil {
+		adv.Close()
 	}
-	err := h.httpSrv.Close() // stops accepting; WebSockets are hijacked
-	err = errors.Join(err, h.srv.Close())
-	<-h.serveDone
-	h.srv, h.httpSrv, h.addr, h.fp = nil, nil, "", wire.Fingerprint{}
-	h.hints.post(ui.Hint{Kind: ui.HintHost})
+	err := httpSrv.Close() // stops accepting; WebSockets are hijacked
+	err = errors.Join(err, srv.Close())
+	<-serveDone
+	h.mu.Lock()
+	h.srv, h.httpSrv, h.serveDone, h.addr, h.adv, h.fp = nil, nil, nil, "", nil, wire.Fingerprint{}
+	h.mu.Unlock()
 	if err != nil {
-		return fmt.Errorf("stop hosting: %w", err)
+		return true, fmt.Errorf("stop hosting: %w", err)
 	}
-	return nil
+	return true, nil
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
 	"os"
@@ -32,8 +31,6 @@ const (
 	// passing them on: a talker pushes 50 packets a second, and each
 	// would otherwise make the UI re-read the conversation.
 	hintWindow = 60 * time.Millisecond
-	// maxLiveSources bounds the live sources waiting for the player.
-	maxLiveSources = 16
 	// liveQuiet is how long after a live start no "new message"
 	// notification is sent for the conversation (ui announced the talker).
 	liveQuiet = 10 * time.Minute
@@ -41,8 +38,8 @@ const (
 
 // messenger is ui.Messenger over the sync engine: one sync.Client (one
 // account on one server) at a time, its store read for the UI, its hints
-// translated into ui hints. It also keeps the live sources sync.Incoming
-// hands out until the player takes them.
+// translated into ui hints. Its account's incoming live streams go
+// straight to the live router (live.go), not through hints.
 type messenger struct {
 	dir    string // accounts folder: one store per server and account
 	device string
@@ -51,6 +48,12 @@ type messenger struct {
 	// newVoice is called (on the pump goroutine) when voice messages from
 	// others arrived in a conversation that was not just live.
 	newVoice func(title string, count int)
+	// unplayedChanged is called (on the pump goroutine) with the account
+	// and its total of unplayed voice messages after each count.
+	unplayedChanged func(user, server string, total int)
+	// router takes the account's incoming live streams; nil closes them
+	// unplayed (set before the first account starts).
+	router *liveRouter
 	// firstRead receives the length of the first Messages answer, once.
 	firstRead chan int
 	readOnce  gosync.Once
@@ -59,7 +62,6 @@ type messenger struct {
 	server   string
 	acc      *account
 	status   ui.ConnStatus
-	live     map[string]*sync.PacketSource
 	liveConv map[string]time.Time
 	unplayed map[string]int // nil until the first count after sign-in
 
@@ -70,7 +72,7 @@ type messenger struct {
 }
 
 // account is one running sync.Client and the goroutines the messenger
-// runs for it: Run, the hint pump and the Incoming reader.
+// runs for it (account.go): Run, the hint pump and the live router.
 type account struct {
 	c        *sync.Client
 	server   string
@@ -83,8 +85,8 @@ type account struct {
 
 func newMessenger(dir, device string, log *slog.Logger, hints *hintBus) *messenger {
 	return &messenger{dir: dir, device: device, log: log, hints: hints,
-		newVoice: func(string, int) {}, firstRead: make(chan int, 1),
-		live: map[string]*sync.PacketSource{}, liveConv: map[string]time.Time{}}
+		newVoice: func(string, int) {}, unplayedChanged: func(string, string, int) {}, firstRead: make(chan int, 1),
+		liveConv: map[string]time.Time{}}
 }
 
 // normalizeAddress turns what a user typed into host:port.
@@ -220,7 +222,8 @@ func (m *messenger) signIn(username, password string, register bool) error {
 	_, statErr := os.Stat(path)
 	fresh := errors.Is(statErr, os.ErrNotExist)
 	c, err := sync.New(sync.Config{URL: server, StorePath: path, Pins: pins, Username: username, Password: password,
-		Register: register, DeviceName: m.device, AutoDeliver: true, Logger: m.log.With("account", username)})
+		Register: register, DeviceName: m.device, AutoDeliver: true, Logger: m.log.With("account", username),
+		Trace: syncTrace()})
 	if err != nil {
 		return fmt.Errorf("sign in %s: %w", username, err)
 	}
@@ -289,7 +292,7 @@ func (m *messenger) restore(server, user string) bool {
 		return false
 	}
 	c, err := sync.New(sync.Config{URL: server, StorePath: path, Pins: pins, Username: user, DeviceName: m.device,
-		AutoDeliver: true, Logger: m.log.With("account", user)})
+		AutoDeliver: true, Logger: m.log.With("account", user), Trace: syncTrace()})
 	if err != nil {
 		m.log.Warn("restore account", "user", user, "server", server, "err", err)
 		return false
@@ -307,69 +310,6 @@ func (m *messenger) restore(server, user string) bool {
 	m.status = m.statusOf(acc)
 	m.mu.Unlock()
 	return true
-}
-
-// startAccount makes c the current account and starts its goroutines.
-func (m *messenger) startAccount(c *sync.Client, server, user string, signedIn bool) *account {
-	ctx, cancel := context.WithCancel(context.Background())
-	acc := &account{c: c, server: server, user: user, cancel: cancel, state: make(chan struct{}, 1), signedIn: signedIn}
-	m.mu.Lock()
-	m.acc = acc
-	m.unplayed = nil
-	m.live = map[string]*sync.PacketSource{}
-	m.mu.Unlock()
-	acc.wg.Add(3)
-	go func() {
-		defer acc.wg.Done()
-		err := c.Run(ctx)
-		if err != nil {
-			m.log.Info("sync stopped", "user", user, "err", err)
-		}
-		wake(acc.state)
-	}()
-	go func() {
-		defer acc.wg.Done()
-		m.pump(acc)
-	}()
-	go func() {
-		defer acc.wg.Done()
-		m.takeIncoming(ctx, acc)
-	}()
-	return acc
-}
-
-// stopAccount stops and closes the current account, if any, and waits for
-// its goroutines.
-func (m *messenger) stopAccount() {
-	m.mu.Lock()
-	acc := m.acc
-	m.acc = nil
-	m.live = map[string]*sync.PacketSource{}
-	if acc != nil {
-		m.status = ui.ConnStatus{State: ui.StateDisconnected, Server: m.server}
-	}
-	m.mu.Unlock()
-	if acc == nil {
-		return
-	}
-	acc.cancel()
-	if err := acc.c.Close(); err != nil { // closes Hints: the pump ends
-		m.log.Warn("close account store", "user", acc.user, "err", err)
-	}
-	acc.wg.Wait()
-}
-
-// Close stops the current account. Idempotent.
-func (m *messenger) Close() error {
-	m.stopAccount()
-	return nil
-}
-
-func wake(ch chan struct{}) {
-	select {
-	case ch <- struct{}{}:
-	default:
-	}
 }
 
 // statusOf is the ui status of acc. Call with m.mu held.
@@ -396,162 +336,6 @@ func (m *messenger) statusOf(acc *account) ui.ConnStatus {
 		}
 	}
 	return s
-}
-
-// pump translates acc's sync hints into ui hints, gathering them for
-// hintWindow so that bursts cost the UI one re-read.
-func (m *messenger) pump(acc *account) {
-	in := acc.c.Hints()
-	for {
-		h, ok := <-in
-		if !ok {
-			return
-		}
-		batch := []sync.Hint{h}
-		t := time.NewTimer(hintWindow)
-	gather:
-		for {
-			select {
-			case h, ok := <-in:
-				if !ok {
-					break gather
-				}
-				batch = append(batch, h)
-			case <-t.C:
-				break gather
-			}
-		}
-		t.Stop()
-		m.forward(acc, batch)
-	}
-}
-
-// forward posts the ui hints for a batch of sync hints, each once.
-func (m *messenger) forward(acc *account, batch []sync.Hint) {
-	var out []ui.Hint
-	seen := map[ui.Hint]bool{}
-	add := func(h ui.Hint) {
-		if !seen[h] {
-			seen[h] = true
-			out = append(out, h)
-		}
-	}
-	countUnplayed := false
-	for _, h := range batch {
-		switch h := h.(type) {
-		case sync.ConnectionChanged:
-			wake(acc.state)
-			m.mu.Lock()
-			if m.acc == acc {
-				m.status = m.statusOf(acc)
-			}
-			m.mu.Unlock()
-			add(ui.Hint{Kind: ui.HintConnection})
-		case sync.ConversationsChanged:
-			add(ui.Hint{Kind: ui.HintConversations})
-			countUnplayed = true
-		case sync.ConversationChanged:
-			add(ui.Hint{Kind: ui.HintConversation, Conversation: h.Conversation})
-		case sync.MessageLive:
-			m.mu.Lock()
-			m.liveConv[h.Conversation] = time.Now()
-			m.mu.Unlock()
-			add(ui.Hint{Kind: ui.HintConversation, Conversation: h.Conversation})
-			add(ui.Hint{Kind: ui.HintMessage, Conversation: h.Conversation, Message: h.Message})
-		case sync.MessageChanged:
-			add(ui.Hint{Kind: ui.HintMessage, Conversation: h.Conversation, Message: h.Message})
-		case sync.MessageEnded:
-			m.mu.Lock()
-			delete(m.live, h.Message)
-			m.mu.Unlock()
-			add(ui.Hint{Kind: ui.HintConversation, Conversation: h.Conversation})
-			add(ui.Hint{Kind: ui.HintMessage, Conversation: h.Conversation, Message: h.Message})
-		case sync.PresenceChanged:
-			add(ui.Hint{Kind: ui.HintPresence})
-		case sync.ErrorHint:
-			m.log.Warn("sync", "op", h.Op, "err", h.Err)
-		}
-	}
-	m.mu.Lock()
-	signedIn := acc.signedIn && m.acc == acc
-	m.mu.Unlock()
-	if !signedIn {
-		// Before sign-in completes only the connection state matters.
-		if seen[ui.Hint{Kind: ui.HintConnection}] {
-			m.hints.post(ui.Hint{Kind: ui.HintConnection})
-		}
-		return
-	}
-	for _, h := range out {
-		m.hints.post(h)
-	}
-	if countUnplayed {
-		m.checkUnplayed(acc)
-	}
-}
-
-// checkUnplayed compares unplayed counts with the last ones and reports
-// conversations that gained voice messages without being live just now.
-func (m *messenger) checkUnplayed(acc *account) {
-	convs, err := acc.c.Store().Conversations(context.Background())
-	if err != nil {
-		return
-	}
-	type gain struct {
-		title string
-		n     int
-	}
-	var gains []gain
-	m.mu.Lock()
-	first := m.unplayed == nil
-	prev := m.unplayed
-	m.unplayed = make(map[string]int, len(convs))
-	for _, c := range convs {
-		m.unplayed[c.ID] = c.Unplayed
-		if first || c.Unplayed <= prev[c.ID] {
-			continue
-		}
-		if t, ok := m.liveConv[c.ID]; ok && time.Since(t) < liveQuiet {
-			continue
-		}
-		gains = append(gains, gain{convTitle(c, acc.user), c.Unplayed - prev[c.ID]})
-	}
-	m.mu.Unlock()
-	for _, g := range gains {
-		m.newVoice(g.title, g.n)
-	}
-}
-
-// takeIncoming keeps the live sources sync hands out until the player
-// asks for one (Player.Play at ui.LiveEdge).
-func (m *messenger) takeIncoming(ctx context.Context, acc *account) {
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case in := <-acc.c.Incoming():
-			m.mu.Lock()
-			if m.acc == acc {
-				if len(m.live) >= maxLiveSources {
-					for id := range m.live {
-						delete(m.live, id)
-						break
-					}
-				}
-				m.live[in.Message.ID] = in.Source
-			}
-			m.mu.Unlock()
-		}
-	}
-}
-
-// liveSource hands over the live source of message, if sync gave one.
-func (m *messenger) liveSource(message string) *sync.PacketSource {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	src := m.live[message]
-	delete(m.live, message)
-	return src
 }
 
 // Conversations implements ui.Messenger.
@@ -709,31 +493,4 @@ func (m *messenger) SignOut() error {
 		return fmt.Errorf("sign out: %w", err)
 	}
 	return nil
-}
-
-// ExportOpus implements ui.Messenger: the message's packets (fetched if
-// not cached) as an Ogg Opus file.
-func (m *messenger) ExportOpus(message string, w io.Writer) error {
-	_, c, err := m.store()
-	if err != nil {
-		return err
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	src, err := c.OpenMessage(ctx, message, 0)
-	if err != nil {
-		return fmt.Errorf("export %s: %w", message, err)
-	}
-	return audio.ExportOpus(ctx, w, packetSource{src})
-}
-
-// packetSource adapts a sync.PacketSource to audio.PacketSource.
-type packetSource struct{ src *sync.PacketSource }
-
-func (p packetSource) Next(ctx context.Context) (audio.Packet, error) {
-	pk, err := p.src.Next(ctx)
-	if err != nil {
-		return audio.Packet{}, err
-	}
-	return audio.Packet{Seq: pk.Seq, Data: pk.Data}, nil
 }

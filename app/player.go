@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"parley/audio"
+	"parley/sync"
 	"parley/ui"
 )
 
@@ -16,31 +17,40 @@ import (
 // position for Play to resume it instead of starting over.
 const resumeSlack = 100 * time.Millisecond
 
-// player is ui.Player over the audio engine: one audio.Player at a time,
-// fed by sync (a live source from sync.Incoming, or OpenMessage for stored
-// and growing messages). A goroutine per audio player turns its events
-// into the Playback ui reads and HintPlayback.
+// player is ui.Player over the audio engine: one audio.Player shown to ui
+// at a time (cur), fed by sync (a live source the live router hands over,
+// or OpenMessage for stored and growing messages), plus, when the live
+// policy mixes talkers, further live players (extra) that play alongside
+// and are not shown. A goroutine per audio player turns its events into
+// the Playback ui reads and HintPlayback.
+//
+// p.mu guards the fields below it and is never held while calling into an
+// audio.Player (its commands wait for the player's goroutine, which may be
+// waiting for watch, which takes p.mu) or posting a hint: state is copied
+// under the lock and acted on after it.
 type player struct {
 	sys   *audioSys
 	msgr  *messenger
 	hints *hintBus
 	log   *slog.Logger
 
-	mu   gosync.Mutex
-	cur  *audio.Player
-	live bool
-	gen  int // bumps with every audio player; stale events compare it
-	pb   ui.Playback
-	wg   gosync.WaitGroup
+	mu    gosync.Mutex
+	cur   *audio.Player
+	live  bool
+	gen   int // bumps with every audio player; stale events compare it
+	pb    ui.Playback
+	extra map[*audio.Player]string // mixed live players -> message
+	wg    gosync.WaitGroup
 }
 
 func newPlayer(sys *audioSys, msgr *messenger, hints *hintBus, log *slog.Logger) *player {
-	return &player{sys: sys, msgr: msgr, hints: hints, log: log}
+	return &player{sys: sys, msgr: msgr, hints: hints, log: log, extra: map[*audio.Player]string{}}
 }
 
-// Play implements ui.Player. At ui.LiveEdge it joins a live message (not
-// while incoming audio is muted, and not again once the user has it in the
-// player).
+// Play implements ui.Player. At ui.LiveEdge it joins a live message where
+// it is now (not while incoming audio is muted, and not again once the
+// user has it in the player); the live router starts live messages by
+// itself, this is for the user pressing play on one.
 func (p *player) Play(message string, from time.Duration, speed float64) error {
 	live := from == ui.LiveEdge
 	if speed <= 0 || live {
@@ -53,54 +63,83 @@ func (p *player) Play(message string, from time.Duration, speed float64) error {
 		return nil
 	}
 	if same && !p.live && p.pb.State == ui.PlayPaused && absDuration(from-p.pb.Position) <= resumeSlack {
-		cur := p.cur
-		p.pb.State = ui.PlayPlaying
-		if speed != p.pb.Speed {
-			p.pb.Speed = speed
+		cur, old := p.cur, p.pb.Speed
+		p.pb.State, p.pb.Speed = ui.PlayPlaying, speed
+		p.mu.Unlock()
+		if speed != old {
 			if err := cur.SetSpeed(speed); err != nil {
-				p.mu.Unlock()
 				return err
 			}
 		}
-		p.mu.Unlock()
 		cur.Resume()
 		return nil
 	}
 	p.mu.Unlock()
 
-	eng, err := p.sys.engine()
-	if err != nil {
-		return err
-	}
 	acc := p.msgr.current()
 	if acc == nil {
 		return errors.New("play: not signed in")
 	}
-	var src audio.PacketSource
+	ctx := context.Background()
+	var s *sync.PacketSource
+	var err error
 	cfg := audio.PlayerConfig{Live: live, Speed: speed}
 	if live {
-		if s := p.msgr.liveSource(message); s != nil {
-			src = packetSource{s}
-		} else {
-			// Join where the message is now.
-			ctx := context.Background()
-			n, err := acc.c.Store().CachedPackets(ctx, message)
-			if err != nil {
-				return fmt.Errorf("play %s: %w", message, err)
-			}
-			s, err := acc.c.OpenMessage(ctx, message, n)
-			if err != nil {
-				return fmt.Errorf("play %s: %w", message, err)
-			}
-			src = packetSource{s}
+		// Join where the message is now.
+		n, cerr := acc.c.Store().CachedPackets(ctx, message)
+		if cerr != nil {
+			return fmt.Errorf("play %s: %w", message, cerr)
 		}
+		s, err = acc.c.OpenMessage(ctx, message, n)
 	} else {
-		s, err := acc.c.OpenMessage(context.Background(), message, 0)
-		if err != nil {
-			return fmt.Errorf("play %s: %w", message, err)
-		}
-		src = packetSource{s}
+		s, err = acc.c.OpenMessage(ctx, message, 0)
 		cfg.StartAt = max(0, from)
+	}
+	if err != nil {
+		return fmt.Errorf("play %s: %w", message, err)
+	}
+	return p.start(message, packetSource{s}, cfg, max(0, from))
+}
+
+// playLive plays a live message the router handed over: as the shown
+// player if nothing else plays, else (mixed) alongside the live message
+// playing. It returns errLiveBusy when it does not play it.
+func (p *player) playLive(in sync.Incoming, mixed bool) error {
+	p.mu.Lock()
+	busy := p.cur != nil && p.pb.State == ui.PlayPlaying
+	alongside := busy && p.live && mixed
+	p.mu.Unlock()
+	if busy && !alongside {
+		return errLiveBusy
+	}
+	cfg := audio.PlayerConfig{Live: true, Speed: 1}
+	if !alongside {
+		return p.start(in.Message.ID, packetSource{in.Source}, cfg, 0)
+	}
+	eng, err := p.sys.engine()
+	if err != nil {
+		return err
+	}
+	ap, err := eng.Play(packetSource{in.Source}, cfg)
+	if err != nil {
+		return fmt.Errorf("play %s: %w", in.Message.ID, userError(err))
+	}
+	p.mu.Lock()
+	p.extra[ap] = in.Message.ID
+	p.wg.Add(1)
+	p.mu.Unlock()
+	go func() {
+		defer p.wg.Done()
+		p.watchExtra(ap)
+	}()
+	return nil
+}
+
+// start replaces the shown player with one playing src.
+func (p *player) start(message string, src audio.PacketSource, cfg audio.PlayerConfig, from time.Duration) error {
+	eng, err := p.sys.engine()
+	if err != nil {
+		return err
 	}
 	p.stopCurrent()
 	ap, err := eng.Play(src, cfg)
@@ -110,20 +149,20 @@ func (p *player) Play(message string, from time.Duration, speed float64) error {
 	p.mu.Lock()
 	p.gen++
 	gen := p.gen
-	p.cur, p.live = ap, live
-	p.pb = ui.Playback{Message: message, State: ui.PlayPlaying, Position: max(0, from), Speed: speed}
+	p.cur, p.live = ap, cfg.Live
+	p.pb = ui.Playback{Message: message, State: ui.PlayPlaying, Position: from, Speed: cfg.Speed}
 	p.wg.Add(1)
 	p.mu.Unlock()
 	go func() {
 		defer p.wg.Done()
-		p.watch(ap, gen)
+		p.watch(ap, gen, cfg.Live)
 	}()
 	return nil
 }
 
 // watch turns the audio player's events into Playback and hints until the
 // player is closed.
-func (p *player) watch(ap *audio.Player, gen int) {
+func (p *player) watch(ap *audio.Player, gen int, live bool) {
 	for ev := range ap.Events() {
 		p.mu.Lock()
 		if p.gen != gen {
@@ -146,11 +185,48 @@ func (p *player) watch(ap *audio.Player, gen int) {
 		}
 		msg := p.pb.Message
 		p.mu.Unlock()
+		if live && ev.Kind == audio.PlayerStarted {
+			logLiveStart(p.log, msg, ap.StartTimes())
+		}
+		if live && ev.Kind == audio.PlayerFinished {
+			printTrace(traceOut)
+		}
 		p.hints.post(ui.Hint{Kind: ui.HintPlayback, Message: msg})
 	}
 }
 
-// stopCurrent closes the audio player, if any, and waits for it.
+// watchExtra closes a mixed live player once it has finished.
+func (p *player) watchExtra(ap *audio.Player) {
+	for ev := range ap.Events() {
+		if ev.Kind == audio.PlayerStarted {
+			p.mu.Lock()
+			msg := p.extra[ap]
+			p.mu.Unlock()
+			logLiveStart(p.log, msg, ap.StartTimes())
+		}
+		if ev.Kind == audio.PlayerFinished {
+			p.mu.Lock()
+			_, mine := p.extra[ap]
+			delete(p.extra, ap)
+			p.mu.Unlock()
+			if mine {
+				ap.Close() // closes Events: the loop ends
+			}
+		}
+	}
+}
+
+// logLiveStart logs how long a live message took from its first packet's
+// arrival to the jitter buffer and to the speaker's mixer.
+func logLiveStart(log *slog.Logger, message string, st audio.StartTimes) {
+	if st.Arrived.IsZero() {
+		return
+	}
+	log.Info("live playback started", "message", message,
+		"arrival_to_jitter", st.Pushed.Sub(st.Arrived), "arrival_to_mixer", st.Played.Sub(st.Arrived))
+}
+
+// stopCurrent closes the shown audio player, if any, and waits for it.
 func (p *player) stopCurrent() {
 	p.mu.Lock()
 	cur := p.cur
@@ -165,61 +241,90 @@ func (p *player) stopCurrent() {
 	}
 }
 
-// stopLive stops a live message (incoming audio was muted).
+// stopLive stops every live message (incoming audio was muted).
 func (p *player) stopLive() {
 	p.mu.Lock()
 	live := p.live && p.cur != nil
+	extra := p.takeExtraLocked()
 	p.mu.Unlock()
+	for _, ap := range extra {
+		ap.Close()
+	}
 	if live {
 		p.stopCurrent()
 		p.hints.tryPost(ui.Hint{Kind: ui.HintPlayback})
 	}
 }
 
+func (p *player) takeExtraLocked() []*audio.Player {
+	var out []*audio.Player
+	for ap := range p.extra {
+		out = append(out, ap)
+	}
+	clear(p.extra)
+	return out
+}
+
 // Pause implements ui.Player.
 func (p *player) Pause() error {
 	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.cur == nil || p.pb.State != ui.PlayPlaying {
+	cur, gen := p.cur, p.gen
+	if cur == nil || p.pb.State != ui.PlayPlaying {
+		p.mu.Unlock()
 		return nil
 	}
-	p.cur.Pause()
-	p.pb.State = ui.PlayPaused
-	p.pb.Position = p.cur.Position()
+	p.mu.Unlock()
+	cur.Pause() // waits for the player's goroutine: not under p.mu
+	p.mu.Lock()
+	if p.gen == gen {
+		p.pb.State = ui.PlayPaused
+		p.pb.Position = cur.Position()
+	}
+	p.mu.Unlock()
 	return nil
 }
 
 // Seek implements ui.Player.
 func (p *player) Seek(position time.Duration) error {
 	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.cur == nil {
+	cur, gen, live := p.cur, p.gen, p.live
+	p.mu.Unlock()
+	if cur == nil {
 		return nil
 	}
-	if p.live {
+	if live {
 		return fmt.Errorf("seek: %w", audio.ErrNotSeekable)
 	}
-	if err := p.cur.Seek(position); err != nil {
+	if err := cur.Seek(position); err != nil {
 		return err
 	}
-	p.pb.Position = position
-	if p.pb.State == ui.PlayFinished {
-		p.pb.State = ui.PlayPlaying
+	p.mu.Lock()
+	if p.gen == gen {
+		p.pb.Position = position
+		if p.pb.State == ui.PlayFinished {
+			p.pb.State = ui.PlayPlaying
+		}
 	}
+	p.mu.Unlock()
 	return nil
 }
 
 // SetSpeed implements ui.Player.
 func (p *player) SetSpeed(speed float64) error {
 	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.cur == nil || p.live {
+	cur, gen, live := p.cur, p.gen, p.live
+	p.mu.Unlock()
+	if cur == nil || live {
 		return nil
 	}
-	if err := p.cur.SetSpeed(speed); err != nil {
+	if err := cur.SetSpeed(speed); err != nil {
 		return err
 	}
-	p.pb.Speed = speed
+	p.mu.Lock()
+	if p.gen == gen {
+		p.pb.Speed = speed
+	}
+	p.mu.Unlock()
 	return nil
 }
 
@@ -236,6 +341,12 @@ func (p *player) Playback() ui.Playback {
 
 // close stops playback and waits for the event goroutines.
 func (p *player) close() {
+	p.mu.Lock()
+	extra := p.takeExtraLocked()
+	p.mu.Unlock()
+	for _, ap := range extra {
+		ap.Close()
+	}
 	p.stopCurrent()
 	p.wg.Wait()
 }

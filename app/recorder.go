@@ -25,11 +25,15 @@ type recorder struct {
 	// file-fed one.
 	newRecorder func(*audio.Engine) (*audio.Recorder, error)
 
-	mu     gosync.Mutex
-	rec    *audio.Recorder
-	cur    *transmission
-	closed bool
-	wg     gosync.WaitGroup // one send goroutine per transmission
+	mu    gosync.Mutex
+	rec   *audio.Recorder
+	clean audio.PreprocessConfig // microphone clean-up, from Settings
+	// onDemand: the microphone is open only while talking (Settings "Keep
+	// the microphone ready" off), so the system's in-use indicator goes off.
+	onDemand bool
+	cur      *transmission
+	closed   bool
+	wg       gosync.WaitGroup // one send goroutine per transmission
 }
 
 // micWarmup bounds how long warm waits for the microphone to deliver.
@@ -48,9 +52,57 @@ type endRequest struct {
 }
 
 func newRecorder(sys *audioSys, msgr *messenger, log *slog.Logger) *recorder {
-	return &recorder{sys: sys, msgr: msgr, log: log, newRecorder: func(e *audio.Engine) (*audio.Recorder, error) {
-		return e.NewRecorder(audio.RecorderConfig{})
-	}}
+	r := &recorder{sys: sys, msgr: msgr, log: log, clean: audio.DefaultPreprocess}
+	r.newRecorder = func(e *audio.Engine) (*audio.Recorder, error) {
+		return e.NewRecorder(audio.RecorderConfig{Preprocess: r.clean}) // r.mu held by open
+	}
+	return r
+}
+
+// setClean switches the microphone clean-up stages, on the open
+// microphone at once and on any opened later.
+func (r *recorder) setClean(c audio.PreprocessConfig) {
+	r.mu.Lock()
+	r.clean = c
+	rec := r.rec
+	r.mu.Unlock()
+	if rec != nil {
+		rec.SetPreprocess(c)
+	}
+}
+
+// setKeepReady chooses between a warm microphone (open all session, no
+// first syllable lost) and one opened only while talking. Turning it off
+// releases an idle microphone at once; turning it on opens it.
+func (r *recorder) setKeepReady(on bool) {
+	r.mu.Lock()
+	r.onDemand = !on
+	var idle *audio.Recorder
+	if !on && r.cur == nil {
+		idle, r.rec = r.rec, nil
+	}
+	warm := on && !r.closed && r.rec == nil
+	if warm {
+		r.wg.Add(1)
+	}
+	r.mu.Unlock()
+	if idle != nil {
+		if err := idle.Close(); err != nil {
+			r.log.Warn("close microphone", "err", err)
+		}
+		r.log.Info("microphone closed until the next transmission")
+	}
+	if warm {
+		go func() {
+			defer r.wg.Done()
+			r.warm()
+		}()
+	}
+}
+
+// cleanOf reads the clean-up stages from the settings.
+func cleanOf(p ui.Prefs) audio.PreprocessConfig {
+	return audio.PreprocessConfig{Denoise: p.NoiseSuppression, AGC: p.AutoGain, VAD: p.VoiceGate}
 }
 
 // warm opens the microphone once the engine is up. It runs on a goroutine
@@ -173,6 +225,17 @@ func (r *recorder) end(cancel bool) error {
 		err = nil // a file source that ran out ended it already
 	}
 	t.end <- endRequest{cancel: cancel, rec: summary}
+	r.mu.Lock()
+	release := r.onDemand && r.rec == rec
+	if release {
+		r.rec = nil
+	}
+	r.mu.Unlock()
+	if release { // every packet is out (Stop closed the channel): the device can go
+		if cerr := rec.Close(); cerr != nil {
+			r.log.Warn("close microphone", "err", cerr)
+		}
+	}
 	return err
 }
 

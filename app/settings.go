@@ -8,8 +8,10 @@ import (
 // effect at once (devices, cue volume). The host switch is applied by ui
 // through Host, the language at the next start.
 type settings struct {
-	store ui.PreferencesSettings
-	sys   *audioSys
+	store  ui.PreferencesSettings
+	sys    *audioSys
+	rec    *recorder   // nil in tests without a microphone
+	router *liveRouter // nil: no live policy to update
 }
 
 // Load implements ui.Settings.
@@ -22,6 +24,13 @@ func (s settings) Save(p ui.Prefs) error {
 		return err
 	}
 	s.sys.setCueVolume(p.CueVolume)
+	if s.router != nil {
+		s.router.setPolicy(livePolicyOf(p))
+	}
 	s.sys.setDevices(p.InputDevice, p.OutputDevice)
+	if s.rec != nil {
+		s.rec.setClean(cleanOf(p))
+		s.rec.setKeepReady(p.KeepMicReady)
+	}
 	return nil
 }

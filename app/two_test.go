@@ -128,6 +128,8 @@ func startInProcess(t *testing.T, addr, user string) *inProcess {
 	msgr := newMessenger(t.TempDir(), user+"-desktop", log, hints)
 	rec := newRecorder(sys, msgr, log)
 	pl := newPlayer(sys, msgr, hints, log)
+	router := newLiveRouter(sys, pl, livePolicy{AutoPlay: true}, log)
+	msgr.router = router
 	in := &inProcess{app: fa, msgr: msgr, pl: pl}
 	t.Cleanup(func() { // reverse order of start
 		if in.u != nil {
@@ -150,7 +152,8 @@ func startInProcess(t *testing.T, addr, user string) *inProcess {
 	}
 	fyne.DoAndWait(func() {
 		in.u = ui.New(fa, ui.Deps{Messenger: msgr, Recorder: rec, Player: pl, Hints: hints.ch, Cue: sys.cue,
-			Settings: settings{store: ui.PreferencesSettings{P: fa.Preferences()}, sys: sys}})
+			Settings: settings{store: ui.PreferencesSettings{P: fa.Preferences()}, sys: sys, router: router},
+			Focus:    router.OpenConversation})
 		in.u.Window().Resize(fyne.NewSize(900, 620))
 		in.u.Show()
 	})

@@ -29,7 +29,11 @@
 //     JitterBuffer, or a stored/growing message with seek, pause, speed
 //     (WSOLA, see tsm.go) and skip-silence; it reports PlayerEvents.
 //   - Cues (Engine.PlayCue, CuePCM) mix on top of speech.
-//   - Files: ReadWAV/WriteWAV, ExportOpus (Ogg Opus, RFC 7845), DecodeAll.
+//   - Files: ReadWAV/WriteWAV, ExportOpus (Ogg Opus, RFC 7845), DecodeAll;
+//     ImportFile turns a WAV, MP3 (go-mp3), FLAC (mewkiz/flac) or Ogg Opus
+//     file into a message's packets, waveform and duration through a
+//     windowed-sinc resampler (resample.go), with typed errors for empty,
+//     unsupported, damaged and too-long files.
 //
 // The package imports no GUI and no network code.
 package audio

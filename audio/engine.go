@@ -78,9 +78,11 @@ type Config struct {
 	// sets most of the latency (about 2.75 periods through PulseAudio).
 	Period time.Duration
 	// OutputLead is how much mixed audio is queued ahead of the playback
-	// callback; default 40 ms, two playback periods, so the mixer has a
-	// whole period to refill after each callback. Lower is snappier but
-	// risks underruns on a busy machine.
+	// callback; default one playback period. The mixer is woken by every
+	// callback and refills what it took, so it has a whole period to do it
+	// before the next callback; each further period queued is that much
+	// mouth-to-ear delay (it was two periods, 40 ms, before the latency
+	// work of issue 10).
 	OutputLead time.Duration
 	// Logger receives device events; default slog.Default().
 	Logger *slog.Logger
@@ -117,7 +119,7 @@ func New(cfg Config) (*Engine, error) {
 		cfg.Period = 10 * time.Millisecond
 	}
 	if cfg.OutputLead <= 0 {
-		cfg.OutputLead = 2 * playbackPeriods * cfg.Period
+		cfg.OutputLead = playbackPeriods * cfg.Period
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()

@@ -25,6 +25,9 @@ const (
 type Packet struct {
 	Seq  uint32
 	Data []byte
+	// Arrived is when a live packet was read off the network (zero if
+	// unknown). A live player measures jitter from it.
+	Arrived time.Time
 }
 
 // PacketSource yields the packets of one message in sequence order (gaps

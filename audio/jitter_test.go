@@ -196,6 +196,25 @@ func TestJitterBuffer(t *testing.T) {
 			},
 		},
 		{
+			name:    "rare outliers do not set the delay",
+			packets: 500,
+			// one packet in 50 is 40 ms late (a scheduling hiccup)
+			delay: func(s int) time.Duration {
+				if s%50 == 25 {
+					return 40 * time.Millisecond
+				}
+				return 0
+			},
+			check: func(t *testing.T, r jitterRun) {
+				if r.endDelay > FrameDuration {
+					t.Errorf("delay ended at %v, want one frame: 2%% outliers are above the 95th percentile", r.endDelay)
+				}
+				if len(r.played) < 490 {
+					t.Errorf("played %d of 500 (stats %+v)", len(r.played), r.stats)
+				}
+			},
+		},
+		{
 			name:    "sender clock 2% fast",
 			packets: 1500,
 			drift:   0.02,

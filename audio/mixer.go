@@ -177,10 +177,16 @@ func (m *mixer) remove(v *voice) {
 
 // fill tops the output ring up to the lead. Mixer goroutine only.
 func (m *mixer) fill() {
+	tracing := TraceEnabled() && m.active() > 0
 	for {
-		want := min(m.lead-m.out.buffered(), m.out.size()-m.out.buffered(), mixChunk)
+		queued := m.out.buffered()
+		want := min(m.lead-queued, m.out.size()-queued, mixChunk)
 		if want <= 0 {
 			return
+		}
+		if tracing {
+			// What is mixed now waits behind what the ring holds.
+			Trace(StageDevice, samplesToDuration(int64(queued)))
 		}
 		m.mixChunk(m.pcm[:want])
 		m.out.write(m.pcm[:want])

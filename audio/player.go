@@ -85,6 +85,7 @@ type Player struct {
 	cacheSig chan struct{}
 	jb       *JitterBuffer // live mode
 	skipped  atomic.Int64  // live: silent frames discarded to shrink the delay
+	start    StartTimes    // live: guarded by mu
 
 	// loop-owned state
 	dec       *Decoder
@@ -138,7 +139,10 @@ func (e *Engine) Play(src PacketSource, cfg PlayerConfig) (*Player, error) {
 	}
 	capacity := 5 * FrameSamples // 100 ms ahead for stored messages
 	if cfg.Live {
-		capacity = FrameSamples * 3 / 2 // live: pace the jitter buffer by the device clock
+		// Live: one frame ahead of the mixer at most. The voice's space
+		// paces the jitter buffer by the device clock, and every sample
+		// queued here would be delay.
+		capacity = FrameSamples
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	p := &Player{
@@ -196,6 +200,22 @@ func (p *Player) JitterStats() JitterStats {
 	s := p.jb.Stats()
 	s.Skipped = int(p.skipped.Load())
 	return s
+}
+
+// StartTimes are the moments a live player's first packet passed its
+// stages (zero until it did).
+type StartTimes struct {
+	Arrived time.Time // read off the network (Packet.Arrived)
+	Pushed  time.Time // in the jitter buffer
+	Played  time.Time // decoded and handed to the mixer
+}
+
+// StartTimes reports when the first live packet arrived, reached the
+// jitter buffer and was played (zero for stored messages).
+func (p *Player) StartTimes() StartTimes {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.start
 }
 
 // Pause stops output at once; the position holds.
@@ -275,7 +295,16 @@ func (p *Player) fetch() {
 			return
 		}
 		if p.jb != nil {
-			p.jb.Push(pkt, time.Now())
+			now := time.Now()
+			p.jb.Push(pkt, now)
+			if !pkt.Arrived.IsZero() {
+				Trace(StageReceive, now.Sub(pkt.Arrived))
+			}
+			p.mu.Lock()
+			if p.start.Pushed.IsZero() {
+				p.start.Arrived, p.start.Pushed = pkt.Arrived, now
+			}
+			p.mu.Unlock()
 			continue
 		}
 		if pkt.Seq >= maxMessagePackets || len(pkt.Data) == 0 {
@@ -477,8 +506,10 @@ func (p *Player) updatePosition() {
 func (p *Player) liveLoop() {
 	defer p.wg.Done()
 	stalls := 0
+	tracing := TraceEnabled()
 	for {
-		f := p.jb.Pop(time.Now())
+		now := time.Now()
+		f := p.jb.Pop(now)
 		out := p.pcm[:]
 		switch f.Kind {
 		case FrameWait:
@@ -486,6 +517,11 @@ func (p *Player) liveLoop() {
 		case FrameNormal:
 			if _, err := p.dec.Decode(f.Data, p.pcm[:]); err != nil {
 				_ = p.dec.Conceal(p.pcm[:])
+			}
+			if tracing {
+				Trace(StageJitter, now.Sub(f.Pushed))
+				Trace(StageDecode, time.Since(now))
+				Trace(StageMixer, samplesToDuration(int64(p.v.buffered())))
 			}
 			if f.Excess > 0 && measureLevel(p.pcm[:]).RMS < silenceRMS {
 				p.skipped.Add(1)
@@ -513,6 +549,9 @@ func (p *Player) liveLoop() {
 			stalls = 0
 			if !p.started {
 				p.started = true
+				p.mu.Lock()
+				p.start.Played = time.Now()
+				p.mu.Unlock()
 				p.event(PlayerEvent{Kind: PlayerStarted, Position: time.Duration(f.Seq) * FrameDuration})
 			}
 			p.mediaFed = time.Duration(f.Seq+1) * FrameDuration

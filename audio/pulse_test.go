@@ -195,8 +195,10 @@ func TestPulseMouthToEar(t *testing.T) {
 	attempts := 0
 	for attempts < mouthToEarAttempts && (attempts == 0 || time.Since(begin) < mouthToEarBudget) {
 		attempts++
+		EnableTrace(true)
 		m := measureMouthToEar(t, e, rec, tag, speech)
-		t.Logf("attempt %d: %s", attempts, m)
+		t.Logf("attempt %d: %s\nper-stage latency (capture to device, no network):\n%s", attempts, m, FormatTrace(TraceReport()))
+		EnableTrace(false)
 		var bad []string
 		if m.wave < minWave || m.env < minEnv {
 			bad = append(bad, fmt.Sprintf("mouth and ear differ: waveform correlation %.3f (want >= %.1f), envelope %.3f (want >= %.1f)",

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sync/atomic"
 	"time"
 )
 
@@ -18,6 +19,9 @@ type RecorderConfig struct {
 	// PacketBuffer is the capacity of the packet channel; default 3000
 	// packets (60 s), so a consumer that stalls for a while loses nothing.
 	PacketBuffer int
+	// Preprocess cleans the microphone signal (preprocess.go); the zero
+	// value leaves it as captured. SetPreprocess changes it while open.
+	Preprocess PreprocessConfig
 }
 
 const maxPreRoll = 500 * time.Millisecond
@@ -46,6 +50,7 @@ type Recorder struct {
 	cfg     RecorderConfig
 	enc     *Encoder
 	level   levelMeter
+	preWant atomic.Uint32 // PreprocessConfig bits, read by the loop
 
 	cmds chan recCmd
 	quit chan struct{}
@@ -58,12 +63,36 @@ type Recorder struct {
 	peaks     []float32
 	frames    framer
 	history   []int16 // last maxPreRoll of input, a ring
-	histPos   int
-	histFull  bool
-	finished  *Recording // set when a file source ended the recording
-	pktBuf    [maxPacketBytes]byte
-	err       error
+	// frameStart is when the first sample of the frame being filled was
+	// read (trace only).
+	frameStart time.Time
+	histPos    int
+	histFull   bool
+	finished   *Recording // set when a file source ended the recording
+	pktBuf     [maxPacketBytes]byte
+	err        error
+	pre        *preprocessor
+	preOn      PreprocessConfig // what pre is set to
+	preFrames  framer           // 20 ms frames for pre
 }
+
+func preprocessBits(c PreprocessConfig) uint32 {
+	var b uint32
+	if c.Denoise {
+		b |= 1
+	}
+	if c.AGC {
+		b |= 2
+	}
+	if c.VAD {
+		b |= 4
+	}
+	return b
+}
+
+// SetPreprocess switches the clean-up stages of an open Recorder; it takes
+// effect at the next captured frame. Safe from any goroutine.
+func (r *Recorder) SetPreprocess(c PreprocessConfig) { r.preWant.Store(preprocessBits(c)) }
 
 // Flowing is closed once the microphone has been delivering audio for about
 // 200 ms (at once for file recorders).
@@ -139,7 +168,13 @@ func newRecorder(src pcmSource, cfg RecorderConfig, release func()) (*Recorder, 
 	if err != nil {
 		return nil, fmt.Errorf("new recorder: %w", err)
 	}
+	pre, err := newPreprocessor(cfg.Preprocess)
+	if err != nil {
+		return nil, fmt.Errorf("new recorder: %w", err)
+	}
 	r := &Recorder{
+		pre:     pre,
+		preOn:   cfg.Preprocess,
 		src:     src,
 		release: release,
 		cfg:     cfg,
@@ -149,6 +184,7 @@ func newRecorder(src pcmSource, cfg RecorderConfig, release func()) (*Recorder, 
 		done:    make(chan struct{}),
 		history: make([]int16, durationToSamples(maxPreRoll)),
 	}
+	r.preWant.Store(preprocessBits(cfg.Preprocess))
 	go r.loop()
 	return r, nil
 }
@@ -207,6 +243,7 @@ func (r *Recorder) Close() error {
 
 func (r *Recorder) loop() {
 	defer close(r.done)
+	defer r.pre.close()
 	buf := make([]int16, 4096)
 	drain := func() {
 		for {
@@ -270,9 +307,33 @@ func (r *Recorder) handle(c recCmd) recReply {
 	return recReply{err: ErrNotRecording}
 }
 
-// process handles freshly captured samples: meter, pre-roll history, and
-// the recording if one runs.
+// process runs freshly captured samples through the clean-up stages that
+// are on (in 20 ms frames; speexdsp delays them by one frame), then hands
+// them on.
 func (r *Recorder) process(s []int16) {
+	bits := r.preWant.Load()
+	want := PreprocessConfig{Denoise: bits&1 != 0, AGC: bits&2 != 0, VAD: bits&4 != 0}
+	if want != r.preOn {
+		r.pre.set(want)
+		r.preOn = want
+	}
+	if !want.Any() {
+		if r.preFrames.n > 0 { // switched off mid-frame: pass the rest on as is
+			r.processClean(r.preFrames.buf[:r.preFrames.n])
+			r.preFrames.reset()
+		}
+		r.processClean(s)
+		return
+	}
+	r.preFrames.push(s, func(f []int16) {
+		r.pre.process(f)
+		r.processClean(f)
+	})
+}
+
+// processClean handles samples after the clean-up: meter, pre-roll
+// history, and the recording if one runs.
+func (r *Recorder) processClean(s []int16) {
 	r.level.store(measureLevel(s[max(0, len(s)-FrameSamples):]))
 	for _, v := range s {
 		r.history[r.histPos] = v
@@ -282,6 +343,15 @@ func (r *Recorder) process(s []int16) {
 		}
 	}
 	if r.recording {
+		if TraceEnabled() {
+			// The oldest of these samples has waited about as long as
+			// they last (they were read when the newest arrived).
+			now := time.Now()
+			Trace(StageCapture, samplesToDuration(int64(len(s))))
+			if r.frames.n == 0 {
+				r.frameStart = now
+			}
+		}
 		r.frames.push(s, r.onFrame)
 	}
 }
@@ -301,7 +371,19 @@ func (r *Recorder) lastHistory(n int) []int16 {
 }
 
 func (r *Recorder) onFrame(frame []int16) {
+	tracing := TraceEnabled()
+	var t0 time.Time
+	if tracing {
+		t0 = time.Now()
+		if !r.frameStart.IsZero() {
+			Trace(StageFramer, t0.Sub(r.frameStart))
+		}
+		r.frameStart = t0 // the next frame starts in this chunk
+	}
 	n, err := r.enc.EncodeTo(frame, r.pktBuf[:])
+	if tracing {
+		Trace(StageEncode, time.Since(t0))
+	}
 	if err != nil {
 		r.err = err // keep recording: a bad frame must not end the message
 		n = 0

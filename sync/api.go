@@ -70,6 +70,7 @@ func (v *VoiceSend) Push(data []byte) error {
 	if err := v.c.store.pushPacket(v.c.ctx, v.id, v.next, data); err != nil {
 		return err
 	}
+	v.c.trace(TracePushed, v.id, v.next, time.Now())
 	v.next++
 	wake(v.c.outboxWake)
 	v.c.watch.notify(v.id)

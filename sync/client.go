@@ -48,6 +48,25 @@ type Config struct {
 	MinBackoff, MaxBackoff time.Duration
 	// Logger receives the client's logs; nil discards them.
 	Logger *slog.Logger
+	// Trace, if set, is called with the time a packet of message passed a
+	// stage of the live path: TracePushed (VoiceSend.Push stored it),
+	// TraceSent (handed to the connection's writer), TraceReceived (read
+	// off the connection). It runs on the engine's goroutines and must
+	// not block.
+	Trace func(stage, message string, seq uint32, at time.Time)
+}
+
+// Stages passed to Config.Trace.
+const (
+	TracePushed   = "pushed"
+	TraceSent     = "sent"
+	TraceReceived = "received"
+)
+
+func (c *Client) trace(stage, message string, seq uint32, at time.Time) {
+	if c.cfg.Trace != nil {
+		c.cfg.Trace(stage, message, seq, at)
+	}
 }
 
 // Timings of the connection.
@@ -95,9 +114,10 @@ type Client struct {
 	signedOut bool
 	state     ConnState
 	stateErr  error
-	fetching  map[string]bool  // messages with a fetch in flight
-	fetchErr  map[string]error // final fetch failures, reported once to a source
-	announced map[string]bool  // live messages already handed to Incoming
+	fetching  map[string]bool      // messages with a fetch in flight
+	fetchErr  map[string]error     // final fetch failures, reported once to a source
+	announced map[string]bool      // live messages already handed to Incoming
+	feeds     map[string]*liveFeed // open Incoming sources' in-memory feeds
 	closeOnce gosync.Once
 }
 
@@ -159,6 +179,7 @@ func New(cfg Config) (*Client, error) {
 		fetching:    map[string]bool{},
 		fetchErr:    map[string]error{},
 		announced:   map[string]bool{},
+		feeds:       map[string]*liveFeed{},
 	}
 	c.wg.Add(1)
 	go func() {
@@ -202,8 +223,11 @@ func (c *Client) Store() *Store { return c.store }
 func (c *Client) Hints() <-chan Hint { return c.hints.out }
 
 // Incoming delivers voice messages from others as they start arriving
-// live, each with a packet source. If nobody reads, they are dropped (the
-// message is still in the store and OpenMessage plays it).
+// live, each with a packet source that gets the live packets from memory
+// as they are read off the connection (before the store write). The
+// reader must take them at once (the app's live router does) and Close
+// the sources it does not play; if 16 wait unread, further ones are
+// dropped (the message is still in the store and OpenMessage plays it).
 func (c *Client) Incoming() <-chan Incoming { return c.incoming }
 
 // State returns the connection state and the last connection error.
@@ -403,18 +427,33 @@ func (c *Client) session() *session {
 }
 
 // Incoming is a voice message from another user starting to arrive live.
+// Arrived is when its voice.live announcement was read.
 type Incoming struct {
 	Message Message
 	Source  *PacketSource
+	Arrived time.Time
 }
 
 // PacketSource yields a voice message's packets in order: cached ones at
 // once, then those still arriving (live or fetched), then io.EOF when the
-// message is complete. It is not safe for concurrent calls.
+// message is complete. It is not safe for concurrent calls, except Close.
+// A live source (from Incoming) takes live packets from memory; once one
+// has been read it skips over a gap in the live stream instead of waiting
+// for the missing packet (the jitter buffer conceals it).
 type PacketSource struct {
 	c       *Client
 	message string
 	next    uint32
+	feed    *liveFeed // live sources only
+	fed     bool      // a packet came from the feed
+}
+
+// Close releases a live source's in-memory feed. Next still works (from
+// the store). Idempotent; safe to call concurrently with Next.
+func (p *PacketSource) Close() {
+	if p.feed != nil {
+		p.c.dropFeed(p.message, p.feed)
+	}
 }
 
 // OpenMessage returns a source of a voice message's packets from packet
@@ -439,14 +478,44 @@ func (p *PacketSource) Message() string { return p.message }
 // message ends (io.EOF), ctx ends or the client is closed (ErrClosed).
 func (p *PacketSource) Next(ctx context.Context) (Packet, error) {
 	c := p.c
+	var fed <-chan struct{}
+	if p.feed != nil {
+		fed = p.feed.sig
+	}
 	for {
 		changed := c.watch.wait(p.message)
+		if p.feed != nil {
+			if pk, ok := p.feed.take(p.next, p.fed); ok {
+				p.next, p.fed = pk.Seq+1, true
+				return pk, nil
+			}
+			if p.fed && p.feed.isAttached() {
+				// Between live packets: wait for the next one without
+				// reading the store (voice.done or the session's end
+				// detaches the feed and wakes us).
+				select {
+				case <-fed:
+					continue
+				case <-ctx.Done():
+					return Packet{}, ctx.Err()
+				case <-c.ctx.Done():
+					return Packet{}, ErrClosed
+				}
+			}
+		}
 		data, ok, err := c.store.packet(ctx, p.message, p.next)
 		if err != nil {
 			return Packet{}, err
 		}
 		if ok {
 			pk := Packet{Seq: p.next, Data: data}
+			if p.feed != nil {
+				// It arrived while the store was read: the feed's copy
+				// carries the arrival time.
+				if fp, ok := p.feed.take(p.next, false); ok {
+					pk = fp
+				}
+			}
 			p.next++
 			return pk, nil
 		}
@@ -471,6 +540,7 @@ func (p *PacketSource) Next(ctx context.Context) (Packet, error) {
 		}
 		select {
 		case <-changed:
+		case <-fed:
 		case <-ctx.Done():
 			return Packet{}, ctx.Err()
 		case <-c.ctx.Done():

@@ -209,6 +209,7 @@ func (s *session) streamVoice(ctx context.Context, message string, started wire.
 				if err := s.send(ctx, outFrame{binary: true, data: b}); err != nil {
 					return false, err
 				}
+				c.trace(TraceSent, message, p.Seq, time.Now())
 				next = p.Seq + 1
 			}
 			continue

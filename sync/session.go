@@ -55,6 +55,7 @@ type inStream struct {
 	live         bool
 	first        int64         // first packet number seen, -1 before any
 	done         chan struct{} // fetch: closed at voice.done
+	feed         *liveFeed     // live: the Incoming source's feed, if open
 }
 
 type outFrame struct {
@@ -112,6 +113,11 @@ func (c *Client) runSession(ctx context.Context) (synced bool, err error) {
 	s.closed = true
 	s.mu.Unlock()
 	s.wg.Wait()
+	for _, st := range s.streams { // readLoop has ended: no lock needed
+		if st.feed != nil {
+			st.feed.setAttached(false) // sources read the store, fetch, wait
+		}
+	}
 	c.mu.Lock()
 	c.sess = nil
 	c.fetching = map[string]bool{}
@@ -394,7 +400,7 @@ func (s *session) readLoop(ctx context.Context) error {
 		case websocket.TextMessage:
 			err = s.handleText(ctx, data)
 		case websocket.BinaryMessage:
-			err = s.handleBinary(ctx, data)
+			err = s.handleBinary(ctx, data, time.Now())
 		}
 		if err != nil {
 			return err
@@ -484,42 +490,68 @@ func (s *session) handleText(ctx context.Context, data []byte) error {
 }
 
 func (s *session) handleLive(ctx context.Context, vl wire.VoiceLive) error {
+	arrived := time.Now()
 	c := s.c
 	m := vl.Message
 	if err := c.store.putMessage(ctx, m); err != nil {
 		return err
 	}
+	st := &inStream{message: m.ID, conversation: m.Conversation, live: true, first: -1}
 	s.mu.Lock()
-	s.streams[vl.Stream] = &inStream{message: m.ID, conversation: m.Conversation, live: true, first: -1}
+	s.streams[vl.Stream] = st
 	s.mu.Unlock()
 	c.watch.notify(m.ID)
 	c.hints.post(MessageLive{Conversation: m.Conversation, Message: m.ID})
 	c.hints.post(ConversationChanged{Conversation: m.Conversation})
 	c.hints.post(ConversationsChanged{})
-	if c.cfg.AutoDeliver && m.Sender.ID != s.welcome.User.ID {
+	if m.Sender.ID == s.welcome.User.ID {
+		return nil // our own voice, from another device
+	}
+	if err := s.announce(ctx, st, m.ID, arrived); err != nil {
+		return err
+	}
+	if c.cfg.AutoDeliver {
 		if err := c.store.queueDelivered(ctx, m.ID, s.welcome.User.ID, time.Now()); err != nil {
 			return err
 		}
 		wake(c.receiptWake)
 	}
-	if m.Sender.ID == s.welcome.User.ID {
-		return nil // our own voice, from another device
-	}
+	return nil
+}
+
+// announce hands a live message to Incoming with a source fed from
+// memory, once per message (a reconnect's new stream feeds the source
+// already handed out).
+func (s *session) announce(ctx context.Context, st *inStream, message string, arrived time.Time) error {
+	c := s.c
 	c.mu.Lock()
-	seen := c.announced[m.ID]
-	c.announced[m.ID] = true
+	seen := c.announced[message]
+	c.announced[message] = true
+	feed := c.feeds[message] // a reconnect's stream feeds the open source
+	if !seen {
+		feed = newLiveFeed()
+		c.feeds[message] = feed
+	}
 	c.mu.Unlock()
+	s.mu.Lock()
+	st.feed = feed
+	s.mu.Unlock()
+	if feed != nil {
+		feed.setAttached(true)
+	}
 	if seen {
 		return nil
 	}
-	msg, err := c.store.Message(ctx, m.ID)
+	msg, err := c.store.Message(ctx, message)
 	if err != nil {
+		c.dropFeed(message, feed)
 		return err
 	}
 	select {
-	case c.incoming <- Incoming{Message: msg, Source: &PacketSource{c: c, message: m.ID}}:
+	case c.incoming <- Incoming{Message: msg, Source: &PacketSource{c: c, message: message, feed: feed}, Arrived: arrived}:
 	default:
-		c.log.Warn("incoming voice dropped: nobody reads Incoming", "message", m.ID)
+		c.dropFeed(message, feed)
+		c.log.Warn("incoming voice dropped: nobody reads Incoming", "message", message)
 	}
 	return nil
 }
@@ -540,7 +572,14 @@ func (s *session) handleDone(ctx context.Context, vd wire.VoiceDone) error {
 	if conv != "" {
 		c.mu.Lock()
 		delete(c.announced, vd.Message)
+		feed := c.feeds[vd.Message]
+		delete(c.feeds, vd.Message)
 		c.mu.Unlock()
+		if feed != nil {
+			// The source reads what is left from the store, where every
+			// packet now is; the feed's queue goes.
+			feed.close()
+		}
 		c.hints.post(MessageEnded{Conversation: conv, Message: vd.Message})
 		c.hints.post(ConversationChanged{Conversation: conv})
 	}
@@ -548,7 +587,7 @@ func (s *session) handleDone(ctx context.Context, vd wire.VoiceDone) error {
 	return nil
 }
 
-func (s *session) handleBinary(ctx context.Context, data []byte) error {
+func (s *session) handleBinary(ctx context.Context, data []byte, arrived time.Time) error {
 	f, err := wire.DecodeFrame(data)
 	if err != nil {
 		s.c.log.Warn("bad binary frame from server", "err", err)
@@ -559,9 +598,23 @@ func (s *session) handleBinary(ctx context.Context, data []byte) error {
 	if st != nil && st.first < 0 {
 		st.first = int64(f.First)
 	}
+	var feed *liveFeed
+	if st != nil {
+		feed = st.feed
+	}
 	s.mu.Unlock()
 	if st == nil {
 		return nil // a stream that ended or that we never asked for
+	}
+	if st.live && s.c.cfg.Trace != nil {
+		for i := range f.Packets {
+			s.c.trace(TraceReceived, st.message, f.First+uint32(i), arrived)
+		}
+	}
+	if feed != nil {
+		// Live audio goes to the player from memory first; the cache write
+		// below is off its path.
+		feed.push(f.First, f.Packets, arrived)
 	}
 	if err := s.c.store.putPackets(ctx, st.message, f.First, f.Packets); err != nil {
 		return err

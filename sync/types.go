@@ -76,6 +76,9 @@ type Message struct {
 type Packet struct {
 	Seq  uint32
 	Data []byte
+	// Arrived is when a live packet was read off the connection (zero for
+	// packets read from the store).
+	Arrived time.Time
 }
 
 // Playback is this account's listened state of one message.

@@ -247,8 +247,17 @@ type Deps struct {
 	Hints <-chan Hint
 	// Cue, if set, is called on the UI thread to play a short sound.
 	Cue func(Cue)
+	// Focus, if set, is told on the UI thread which conversation the
+	// window shows ("" for none). The app's live router starts live
+	// playback by itself and uses it for its policy; ui only displays
+	// what the Player reports.
+	Focus func(conversation string)
 	// MaxTalk caps one transmission; zero means DefaultMaxTalk.
 	MaxTalk time.Duration
+	// GlobalKey, if set, runs the talk key from other windows.
+	GlobalKey GlobalKey
+	// Files, if set, sends audio files (file button, drag and drop).
+	Files FileSender
 }
 
 // DefaultMaxTalk is the longest transmission when Deps.MaxTalk is zero.

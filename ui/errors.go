@@ -37,6 +37,8 @@ func userMessage(err error) string {
 		return lang.L("The server's certificate changed, so nothing was sent to it. Compare its fingerprint before you trust it.")
 	case errors.Is(err, ErrServerReset):
 		return lang.L("The server was reset. Your unsent messages are being sent again.")
+	case fileErrorMessage(err) != "":
+		return fileErrorMessage(err)
 	default:
 		return lang.L("Something went wrong: ") + err.Error()
 	}

@@ -132,8 +132,12 @@ func newMainScreen(u *UI) *mainScreen {
 	s.talkNote.Importance = widget.LowImportance
 	s.talkInfo = container.NewBorder(nil, nil, s.elapsed, s.talkNote, s.meter)
 	talkInfo := s.talkInfo
+	sendBox := fyne.CanvasObject(s.send)
+	if fileBtn := u.newFileButton(); fileBtn != nil {
+		sendBox = container.NewHBox(fileBtn, s.send)
+	}
 	bottom := container.NewVBox(
-		container.NewBorder(nil, nil, nil, s.send, s.entry),
+		container.NewBorder(nil, nil, nil, sendBox, s.entry),
 		talkInfo,
 		s.talkBtn,
 	)
@@ -217,8 +221,11 @@ func (s *mainScreen) open(id string) {
 	if id == s.current {
 		return
 	}
-	s.u.talk.Stop() // a transmission belongs to the conversation it started in
+	s.u.talk.End() // a transmission belongs to the conversation it started in
 	s.current = id
+	if s.u.d.Focus != nil {
+		s.u.d.Focus(id)
+	}
 	s.msgs, s.front, s.older, s.loading = nil, nil, false, false
 	s.indexAll()
 	s.talkNote.SetText("")
@@ -461,7 +468,8 @@ func (s *mainScreen) refreshMessage(m Message) {
 }
 
 // messageChanged updates one message in place (live growth, state) and
-// starts live playback when it should.
+// notifies of a live talker while in the background. Live playback is
+// started by the app's live router, not here.
 func (s *mainScreen) messageChanged(m Message) {
 	i, ok := s.pos(m.ID)
 	if m.Conversation == s.current {
@@ -478,13 +486,6 @@ func (s *mainScreen) messageChanged(m Message) {
 	if !s.u.foreground && !s.u.notified[m.ID] {
 		s.u.notified[m.ID] = true
 		s.u.app.SendNotification(fyne.NewNotification("Parley", m.Sender+lang.L(" is talking")))
-	}
-	pb := s.u.d.Player.Playback()
-	idle := pb.State != PlayPlaying
-	if idle && (m.Conversation == s.current || s.u.prefs.AutoPlayLive) {
-		if err := s.u.d.Player.Play(m.ID, LiveEdge, 1); err != nil {
-			s.u.showError(err)
-		}
 	}
 }
 
@@ -636,6 +637,8 @@ func (s *mainScreen) refreshTalk() {
 		s.elapsed.SetText("● " + formatDuration(t.Elapsed()))
 		if s.talkBtn.cancelArmed {
 			s.talkNote.SetText(lang.L("Release outside to cancel"))
+		} else if t.Locked() {
+			s.talkNote.SetText(lang.L("Locked — press the talk key again to send"))
 		} else {
 			s.talkNote.SetText(lang.L("Esc cancels"))
 		}

@@ -1,6 +1,10 @@
 package ui
 
-import "fyne.io/fyne/v2"
+import (
+	"time"
+
+	"fyne.io/fyne/v2"
+)
 
 // Prefs are the user's settings.
 type Prefs struct {
@@ -12,13 +16,27 @@ type Prefs struct {
 	DefaultSpeed float64 // 1, 1.5 or 2
 	Language     string  // "" = system, "en", "zh"
 	HostServer   bool    // run the bundled server
-	LastServer   string  // host:port
+	// GlobalTalkKey: the talk key works while other windows have the focus.
+	GlobalTalkKey bool
+	// Microphone clean-up stages (speexdsp): noise suppression, automatic
+	// gain, and quieting the pauses between words.
+	NoiseSuppression, AutoGain, VoiceGate bool
+	// TalkTailMs holds a release back (0..500 ms) so the last syllable is
+	// sent; TapToLock: a double tap of the talk key locks talking on.
+	TalkTailMs int
+	TapToLock  bool
+	// KeepMicReady keeps the microphone open all session (no first
+	// syllable lost); off, it is opened only while talking.
+	KeepMicReady bool
+	LastServer   string // host:port
 	LastUser     string
 }
 
 // DefaultPrefs are the settings of a fresh install.
 func DefaultPrefs() Prefs {
-	return Prefs{TalkKey: string(fyne.KeyF8), CueVolume: 0.5, DefaultSpeed: 1}
+	return Prefs{TalkKey: string(fyne.KeyF8), CueVolume: 0.5, DefaultSpeed: 1, GlobalTalkKey: true,
+		NoiseSuppression: true, AutoGain: true, VoiceGate: true,
+		TalkTailMs: int(DefaultTalkTail / time.Millisecond), TapToLock: true, KeepMicReady: true}
 }
 
 // Settings stores Prefs. Save is called on the UI thread and must return
@@ -38,16 +56,23 @@ func (s PreferencesSettings) Load() Prefs {
 	d := DefaultPrefs()
 	p := s.P
 	return Prefs{
-		InputDevice:  p.StringWithFallback("input", d.InputDevice),
-		OutputDevice: p.StringWithFallback("output", d.OutputDevice),
-		TalkKey:      p.StringWithFallback("talkKey", d.TalkKey),
-		AutoPlayLive: p.BoolWithFallback("autoPlayLive", d.AutoPlayLive),
-		CueVolume:    p.FloatWithFallback("cueVolume", d.CueVolume),
-		DefaultSpeed: p.FloatWithFallback("defaultSpeed", d.DefaultSpeed),
-		Language:     p.StringWithFallback("language", d.Language),
-		HostServer:   p.BoolWithFallback("hostServer", d.HostServer),
-		LastServer:   p.StringWithFallback("lastServer", d.LastServer),
-		LastUser:     p.StringWithFallback("lastUser", d.LastUser),
+		InputDevice:      p.StringWithFallback("input", d.InputDevice),
+		OutputDevice:     p.StringWithFallback("output", d.OutputDevice),
+		TalkKey:          p.StringWithFallback("talkKey", d.TalkKey),
+		AutoPlayLive:     p.BoolWithFallback("autoPlayLive", d.AutoPlayLive),
+		CueVolume:        p.FloatWithFallback("cueVolume", d.CueVolume),
+		DefaultSpeed:     p.FloatWithFallback("defaultSpeed", d.DefaultSpeed),
+		Language:         p.StringWithFallback("language", d.Language),
+		HostServer:       p.BoolWithFallback("hostServer", d.HostServer),
+		GlobalTalkKey:    p.BoolWithFallback("globalTalkKey", d.GlobalTalkKey),
+		NoiseSuppression: p.BoolWithFallback("noiseSuppression", d.NoiseSuppression),
+		AutoGain:         p.BoolWithFallback("autoGain", d.AutoGain),
+		VoiceGate:        p.BoolWithFallback("voiceGate", d.VoiceGate),
+		TalkTailMs:       p.IntWithFallback("talkTailMs", d.TalkTailMs),
+		TapToLock:        p.BoolWithFallback("tapToLock", d.TapToLock),
+		KeepMicReady:     p.BoolWithFallback("keepMicReady", d.KeepMicReady),
+		LastServer:       p.StringWithFallback("lastServer", d.LastServer),
+		LastUser:         p.StringWithFallback("lastUser", d.LastUser),
 	}
 }
 
@@ -62,6 +87,13 @@ func (s PreferencesSettings) Save(v Prefs) error {
 	p.SetFloat("defaultSpeed", v.DefaultSpeed)
 	p.SetString("language", v.Language)
 	p.SetBool("hostServer", v.HostServer)
+	p.SetBool("globalTalkKey", v.GlobalTalkKey)
+	p.SetBool("noiseSuppression", v.NoiseSuppression)
+	p.SetBool("autoGain", v.AutoGain)
+	p.SetBool("voiceGate", v.VoiceGate)
+	p.SetInt("talkTailMs", v.TalkTailMs)
+	p.SetBool("tapToLock", v.TapToLock)
+	p.SetBool("keepMicReady", v.KeepMicReady)
 	p.SetString("lastServer", v.LastServer)
 	p.SetString("lastUser", v.LastUser)
 	return nil

@@ -62,6 +62,7 @@ func (u *UI) showSettings() {
 			u.keys.key = parseTalkKey(p.TalkKey)
 			keyBtn.SetText(u.keys.key.String())
 			save()
+			u.applyGlobalKey()
 		}
 	})
 	autoPlay := widget.NewCheck(lang.L("Play live messages from other conversations"), func(b bool) { p.AutoPlayLive = b; save() })
@@ -121,8 +122,11 @@ func (u *UI) showSettings() {
 
 	form := widget.NewForm(
 		widget.NewFormItem(lang.L("Microphone"), input),
+		widget.NewFormItem("", u.cleanCaptureSetting()),
 		widget.NewFormItem(lang.L("Speaker"), output),
 		widget.NewFormItem(lang.L("Talk key"), keyBtn),
+		widget.NewFormItem("", u.globalKeySetting()),
+		widget.NewFormItem("", u.handsSetting()),
 		widget.NewFormItem(lang.L("Auto-play"), autoPlay),
 		widget.NewFormItem(lang.L("Cue volume"), cue),
 		widget.NewFormItem(lang.L("Default speed"), speed),

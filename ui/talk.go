@@ -47,6 +47,17 @@ type talkState struct {
 	cancelMax  func()
 	lastReason talkStopReason
 	gen        int // bumps with every start; stale timers compare it
+
+	// Hands-free (hands.go): tail holds a release back so the last syllable
+	// is kept; a short press then a second press within doubleTap locks the
+	// transmission on until the next press.
+	tail       time.Duration
+	tapLock    bool // double tap locks
+	pressedAt  time.Time
+	shortPress bool   // the last release came soon after its press
+	pending    func() // cancels a held-back release
+	locked     bool
+	lockHeld   bool // the press that locked is still down
 }
 
 func newTalkState(rec Recorder, maxTalk time.Duration) *talkState {
@@ -78,10 +89,13 @@ func (t *talkState) Elapsed() time.Duration {
 	return t.now().Sub(t.started)
 }
 
-// Start begins a transmission in the open conversation; a second Start while
-// talking does nothing.
+// Start begins a transmission in the open conversation (a press). While
+// talking it is idempotent, except for hands-free: a press during a held-back
+// release continues the message (and locks it after a short press), and a
+// press while locked ends and sends it.
 func (t *talkState) Start() {
 	if t.phase == talkOn {
+		t.pressAgain()
 		return
 	}
 	conv := t.conversation()
@@ -96,6 +110,7 @@ func (t *talkState) Start() {
 		return
 	}
 	t.phase, t.message, t.started = talkOn, id, t.now()
+	t.pressedAt, t.locked, t.lockHeld = t.started, false, false
 	t.gen++
 	gen := t.gen
 	t.cancelMax = t.after(t.maxTalk, func() {
@@ -109,8 +124,13 @@ func (t *talkState) Start() {
 	t.changed()
 }
 
-// Stop ends the transmission and sends it.
-func (t *talkState) Stop() { t.end(stopReleased) }
+// Stop is a release: it ends the transmission and sends it after the
+// release tail, unless hands-free is locked.
+func (t *talkState) Stop() { t.release() }
+
+// End ends and sends the transmission now, locked or not (switching
+// conversation, quitting).
+func (t *talkState) End() { t.end(stopReleased) }
 
 // Cancel ends the transmission and discards it.
 func (t *talkState) Cancel() { t.end(stopCancelled) }
@@ -124,6 +144,7 @@ func (t *talkState) end(why talkStopReason) {
 		t.cancelMax()
 		t.cancelMax = nil
 	}
+	t.clearHands()
 	var err error
 	if why == stopCancelled {
 		err = t.rec.Cancel()

@@ -20,6 +20,7 @@ type talkButton struct {
 
 	pressed     bool // mouse button held on us
 	cancelArmed bool // dragged outside: release discards
+	lockArmed   bool // dragged up above the button: release locks (hands.go)
 }
 
 func newTalkButton(talk *talkState) *talkButton {
@@ -52,12 +53,16 @@ func (b *talkButton) Dragged(ev *fyne.DragEvent) {
 	if !b.pressed {
 		return
 	}
-	armed := !b.inside(ev.Position)
-	if armed != b.cancelArmed {
-		b.cancelArmed = armed
+	lock := ev.Position.Y < -lockDrag && ev.Position.X >= 0 && ev.Position.X <= b.Size().Width
+	armed := !lock && !b.inside(ev.Position)
+	if armed != b.cancelArmed || lock != b.lockArmed {
+		b.cancelArmed, b.lockArmed = armed, lock
 		b.Refresh()
 	}
 }
+
+// lockDrag is how far above the button a drag must go to lock talking.
+const lockDrag = 24
 
 // DragEnd implements fyne.Draggable.
 func (b *talkButton) DragEnd() {
@@ -73,6 +78,12 @@ func (b *talkButton) Cancelled() bool { return b.cancelArmed }
 func (b *talkButton) release(send bool) {
 	b.pressed = false
 	b.cancelArmed = false
+	if b.lockArmed {
+		b.lockArmed = false
+		b.talk.lock()
+		b.Refresh()
+		return
+	}
 	if send {
 		b.talk.Stop()
 	} else {
@@ -83,7 +94,7 @@ func (b *talkButton) release(send bool) {
 
 // reset forgets a held press (focus lost, Esc); the talk state is stopped by the caller.
 func (b *talkButton) reset() {
-	b.pressed, b.cancelArmed = false, false
+	b.pressed, b.cancelArmed, b.lockArmed = false, false, false
 	b.Refresh()
 }
 
@@ -96,6 +107,10 @@ func (b *talkButton) label() string {
 	switch {
 	case b.talk.Talking() && b.cancelArmed:
 		return lang.L("Release to cancel")
+	case b.talk.Talking() && b.lockArmed:
+		return lang.L("Release to talk hands-free")
+	case b.talk.Locked():
+		return lang.L("Hands-free… press to send")
 	case b.talk.Talking():
 		return lang.L("Talking… release to send")
 	default:

@@ -46,9 +46,14 @@ type UI struct {
 	notified map[string]bool
 
 	foreground bool
-	stopHints  chan struct{}
-	hintsDone  chan struct{}
-	stopLevel  chan struct{}
+
+	globalHeld   bool // the global talk key is down (globalkey.go)
+	globalStatus GlobalKeyStatus
+	globalNote   *widget.Label // in Settings, while shown
+	filesSending int           // audio files being imported (filesend.go)
+	stopHints    chan struct{}
+	hintsDone    chan struct{}
+	stopLevel    chan struct{}
 
 	// trustOpen is set while the trust prompt (trustDialog) is shown.
 	trustOpen      bool
@@ -84,6 +89,7 @@ func newUI(a fyne.App, d Deps, async func(func())) *UI {
 	if d.Cue != nil {
 		u.talk.cue = d.Cue
 	}
+	u.applyHands()
 	u.keys = &keyRouter{key: parseTalkKey(u.prefs.TalkKey), talk: u.talk}
 	installCanvasKeys(u.win.Canvas(), u.keys)
 
@@ -102,6 +108,7 @@ func newUI(a fyne.App, d Deps, async func(func())) *UI {
 	u.signIn = newSignInScreen(u)
 	u.main = newMainScreen(u)
 	u.talk.conversation = func() string { return u.main.current }
+	u.installFileDrop()
 
 	st := d.Messenger.Status()
 	switch {
@@ -125,7 +132,9 @@ func (u *UI) Show() { u.win.Show() }
 // to app.Lifecycle().SetOnExitedForeground. Idempotent.
 func (u *UI) ExitedForeground() {
 	u.foreground = false
-	u.talk.Stop()
+	if !u.globalHeld { // the global key's own release ends its transmission
+		u.talk.Stop()
+	}
 	u.main.talkBtn.reset()
 }
 
@@ -136,7 +145,7 @@ func (u *UI) EnteredForeground() { u.foreground = true }
 // Close stops the hint loop and any transmission and waits for the loop.
 // Call it on the UI thread before the app quits.
 func (u *UI) Close() {
-	u.talk.Stop()
+	u.talk.End()
 	select {
 	case <-u.stopHints:
 	default:

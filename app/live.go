@@ -1,0 +1,186 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+	gosync "sync"
+	"time"
+
+	"parley/audio"
+	"parley/sync"
+	"parley/ui"
+)
+
+// livePolicy says which live messages start playing by themselves.
+type livePolicy struct {
+	// AutoPlay plays live messages of the open conversation as they
+	// start. Off, live messages only show (the user plays them).
+	AutoPlay bool
+	// OtherConversations also plays live messages of conversations that
+	// are not open ("Play live messages from other conversations").
+	OtherConversations bool
+	// Mixed plays several talkers at once; otherwise a live message
+	// starts only while nothing else plays.
+	Mixed bool
+}
+
+// Reasons a live message is not played (logged at debug level; tests
+// compare them).
+var (
+	errLiveMuted     = errors.New("incoming audio is muted")
+	errLiveOff       = errors.New("auto-play of live messages is off")
+	errLiveElsewhere = errors.New("live message of a conversation that is not open")
+	errLiveBusy      = errors.New("something else is playing")
+)
+
+// livePolicyOf is the live policy the preferences ask for: the open
+// conversation's live messages always auto-play, the others with
+// AutoPlayLive; one talker at a time.
+func livePolicyOf(p ui.Prefs) livePolicy {
+	return livePolicy{AutoPlay: true, OtherConversations: p.AutoPlayLive}
+}
+
+// liveRouter is the one owner of live playback (DESIGN invariant 8): it
+// takes sync's incoming live streams straight from sync.Client.Incoming
+// and starts audio playback by its policy, on the goroutine that reads
+// Incoming. No hint, UI debounce or droppable queue is on that path: the
+// UI only shows what the player reports. The conversation open in the
+// window and the policy are set by ui (OpenConversation) and by settings.
+type liveRouter struct {
+	log *slog.Logger
+	sys *audioSys
+	pl  *player
+
+	mu       gosync.Mutex
+	policy   livePolicy
+	open     string // conversation open in the window
+	played   int    // live messages started
+	declined int    // live messages not started (policy or busy)
+}
+
+func newLiveRouter(sys *audioSys, pl *player, policy livePolicy, log *slog.Logger) *liveRouter {
+	return &liveRouter{log: log, sys: sys, pl: pl, policy: policy}
+}
+
+// setPolicy replaces the policy; it applies to live messages that start
+// afterwards.
+func (r *liveRouter) setPolicy(p livePolicy) {
+	r.mu.Lock()
+	r.policy = p
+	r.mu.Unlock()
+}
+
+// OpenConversation records the conversation shown in the window ("" for
+// none). ui calls it on its thread; it only takes a mutex.
+func (r *liveRouter) OpenConversation(id string) {
+	r.mu.Lock()
+	r.open = id
+	r.mu.Unlock()
+}
+
+// run routes acc's incoming live messages until ctx ends. One goroutine
+// per account, owned by the messenger.
+func (r *liveRouter) run(ctx context.Context, in <-chan sync.Incoming) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case inc := <-in:
+			err := r.route(inc)
+			r.mu.Lock()
+			if err != nil {
+				r.declined++
+			} else {
+				r.played++
+			}
+			r.mu.Unlock()
+			if err != nil {
+				inc.Source.Close() // its feed goes; the message stays playable from the store
+				r.log.Debug("live message not played", "message", inc.Message.ID, "why", err)
+			}
+		}
+	}
+}
+
+// route decides about one live message and starts it. It returns why it
+// did not play it.
+func (r *liveRouter) route(in sync.Incoming) error {
+	r.mu.Lock()
+	pol, open := r.policy, r.open
+	r.mu.Unlock()
+	if err := decideLive(pol, open, r.sys.muted.Load(), in.Message.Conversation); err != nil {
+		return err
+	}
+	return r.pl.playLive(in, pol.Mixed)
+}
+
+// decideLive says whether policy plays a live message of conversation
+// while open is shown: nil, or why not.
+func decideLive(pol livePolicy, open string, muted bool, conversation string) error {
+	switch {
+	case muted:
+		return errLiveMuted
+	case !pol.AutoPlay:
+		return errLiveOff
+	case conversation != open && !pol.OtherConversations:
+		return errLiveElsewhere
+	}
+	return nil
+}
+
+// counts returns how many live messages were started and declined.
+func (r *liveRouter) counts() (played, declined int) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.played, r.declined
+}
+
+// traceOn reports whether the latency trace was asked for (-trace or
+// PARLEY_TRACE=1) and turns it on in audio.
+func traceOn(cfg Config) bool {
+	if cfg.Trace {
+		audio.EnableTrace(true)
+	}
+	return cfg.Trace
+}
+
+// syncTrace is the sync.Config.Trace hook feeding audio's trace: pushed
+// (encoded and stored) -> sent is the send stage, sent -> received the
+// server stage (joined when talker and listener run in one process).
+func syncTrace() func(stage, message string, seq uint32, at time.Time) {
+	if !audio.TraceEnabled() {
+		return nil
+	}
+	return func(stage, message string, seq uint32, at time.Time) {
+		switch stage {
+		case sync.TracePushed:
+			audio.TraceMark(audio.StageEncode, message, seq, at)
+		case sync.TraceSent:
+			audio.TraceMark(audio.StageSend, message, seq, at)
+		case sync.TraceReceived:
+			audio.TraceMark(audio.StageServer, message, seq, at)
+		}
+	}
+}
+
+// printTrace writes the per-stage table to w (stderr in the app), each
+// line prefixed "parley: ", when the trace is on.
+func printTrace(w io.Writer) {
+	if !audio.TraceEnabled() {
+		return
+	}
+	stats := audio.TraceReport()
+	if len(stats) == 0 {
+		return
+	}
+	for _, line := range strings.Split(strings.TrimSuffix(audio.FormatTrace(stats), "\n"), "\n") {
+		fmt.Fprintln(w, "parley: "+line)
+	}
+}
+
+var traceOut io.Writer = os.Stderr
