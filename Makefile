@@ -2,7 +2,12 @@
 # install the Debian packages they need first.
 
 GO       ?= go
-TAGS     := nolibopusfile
+# migrated_fynedo: every UI call is on Fyne's thread (ui only touches widgets
+# there, goroutines go through fyne.Do), so Fyne's per-Refresh thread check
+# (runtime.Stack) is off; FyneApp.toml says the same to fyne package.
+# no_animations: no blinking cursor, which repainted the whole window about
+# 12 times a second while the message field had focus (see make cpu).
+TAGS     := nolibopusfile,migrated_fynedo,no_animations
 GOFLAGS  := -tags=$(TAGS)
 export GOFLAGS
 BIN      := bin
@@ -14,7 +19,7 @@ FUZZTIME ?= 30s
 TOOLS    := $(CURDIR)/$(BIN)/tools
 STATICCHECK_VERSION := v0.8.2
 
-.PHONY: run test e2e parleyd app bench package fuzz vet tidy-check staticcheck deps-build deps-test clean
+.PHONY: run test e2e parleyd app bench cpu package fuzz vet tidy-check staticcheck deps-build deps-test clean
 
 deps-build:
 	@./.ci/deps.sh build
@@ -62,6 +67,12 @@ staticcheck:
 ## (results in bench-results/). Not part of make test.
 bench: deps-build
 	./.ci/bench.sh
+
+## cpu: the real app's CPU use from /proc, idle and listening to a live
+## message (app/cpu_test.go; PARLEY_CPU_PROFILE=dir adds pprof profiles).
+## A measurement that prints numbers, not part of make test.
+cpu: deps-test
+	./.ci/with-pulse.sh env PARLEY_CPU=1 PARLEY_TEST_GUI=1 $(GO) test -count=1 -v -run '^TestCPU$$' -timeout 15m ./app/
 
 ## package: the Linux installable archive through the fyne CLI (dist/).
 package: deps-build

@@ -14,7 +14,7 @@ set -u
 cd "$(dirname "$0")/.."
 
 run="$$"
-export PARLEY_E2E_RUN="$run" PARLEY_TEST_E2E=1 GOFLAGS=-tags=nolibopusfile
+export PARLEY_E2E_RUN="$run" PARLEY_TEST_E2E=1 GOFLAGS=-tags=nolibopusfile,migrated_fynedo,no_animations
 
 sweep() {
 	for ns in $(ip netns list 2>/dev/null | awk '{print $1}' | grep "^parley-e2e-$run-" || true); do

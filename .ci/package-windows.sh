@@ -19,7 +19,7 @@
 #     speexdsp (1.2.1 in bookworm), into the same prefix: the microphone
 #     clean-up (audio/preprocess_speex.go) links it with -tags speexdsp.
 #  3. The fyne CLI (fyne.io/tools/cmd/fyne@v1.7.4), built for this machine.
-#  4. fyne package -os windows --release --tags nolibopusfile,speexdsp with
+#  4. fyne package -os windows --release --tags nolibopusfile,speexdsp,no_animations with
 #     CGO_ENABLED=1 GOOS=windows GOARCH=amd64 and the mingw CC/CXX, against
 #     the static libopus through PKG_CONFIG_PATH. Result: one self-contained
 #     exe (no DLLs besides Windows' own), moved to dist/Parley.exe.
@@ -178,11 +178,11 @@ restore() { cp "$work/FyneApp.toml.orig" "$root/FyneApp.toml"; rm -f "$root/fyne
 trap restore EXIT INT TERM
 rm -f "$root/Parley.exe" "$root/parley.exe"
 t=$(now)
-say "fyne package -os windows --release --tags nolibopusfile,speexdsp (log: $work/build.log)"
+say "fyne package -os windows --release --tags nolibopusfile,speexdsp,no_animations (log: $work/build.log)"
 if ! env CGO_ENABLED=1 GOOS=windows GOARCH=amd64 \
 	CC=$target-gcc CXX=$target-g++ \
 	PKG_CONFIG_PATH="$prefix/lib/pkgconfig" GOFLAGS="$goflags" \
-	"$fyne" package -os windows --release --tags nolibopusfile,speexdsp >"$work/build.log" 2>&1; then
+	"$fyne" package -os windows --release --tags nolibopusfile,speexdsp,no_animations >"$work/build.log" 2>&1; then
 	tail -n 40 "$work/build.log" >&2
 	say "fyne package failed; full log in $work/build.log"
 	exit 1

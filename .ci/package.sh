@@ -54,8 +54,8 @@ trap 'exit 130' INT TERM
 mkdir -p dist
 rm -f Parley.tar.xz dist/Parley.tar.xz
 t=$(now)
-say "fyne package -os linux --release --tags nolibopusfile"
-"$fyne" package -os linux --release --tags nolibopusfile
+say "fyne package -os linux --release --tags nolibopusfile,no_animations"
+"$fyne" package -os linux --release --tags nolibopusfile,no_animations
 mv Parley.tar.xz dist/Parley.tar.xz
 secs=$(($(now) - t))
 size=$(du -k dist/Parley.tar.xz | cut -f1)

@@ -93,10 +93,7 @@ func setupFixture() {
 	}
 	// One build of the binary for every test of the run.
 	f.binary = filepath.Join(f.dir, "parley")
-	build := exec.Command("go", "build", "-tags=nolibopusfile", "-o", f.binary, "parley")
-	build.Env = append(os.Environ(), "GOFLAGS=")
-	if out, err := build.CombinedOutput(); err != nil {
-		f.err = fmt.Errorf("go build: %v\n%s", err, out)
+	if f.err = goBuild(f.binary, appBuildTags); f.err != nil {
 		return
 	}
 	// Xvfb picks a free display and tells it on fd 3.
@@ -131,6 +128,19 @@ func setupFixture() {
 		return
 	}
 	f.pulse = strings.TrimSpace(string(out))
+}
+
+// appBuildTags are the tags the app is built with (as the Makefile's TAGS).
+const appBuildTags = "nolibopusfile,migrated_fynedo,no_animations"
+
+// goBuild builds the app binary to path with tags.
+func goBuild(path, tags string) error {
+	build := exec.Command("go", "build", "-tags="+tags, "-o", path, "parley")
+	build.Env = append(os.Environ(), "GOFLAGS=")
+	if out, err := build.CombinedOutput(); err != nil {
+		return fmt.Errorf("go build -tags=%s: %v\n%s", tags, err, out)
+	}
+	return nil
 }
 
 func repoRoot() (string, error) {
@@ -223,8 +233,14 @@ var startupLine = regexp.MustCompile(`startup: usable after (\d+) ms, (-?\d+) me
 // display and waits until it reports a usable window.
 func startBinary(t *testing.T, data string, env []string, args ...string) *instance {
 	t.Helper()
+	return startBinaryAt(t, fixture.binary, data, env, args...)
+}
+
+// startBinaryAt is startBinary with another build of the app.
+func startBinaryAt(t *testing.T, binary, data string, env []string, args ...string) *instance {
+	t.Helper()
 	args = append([]string{"-data", data, "-mdns", "lo", "-report-startup", "-log-level", "info"}, args...)
-	cmd := exec.Command(fixture.binary, args...)
+	cmd := exec.Command(binary, args...)
 	cmd.Env = append(os.Environ(), "DISPLAY="+fixture.display, "LANG=C.UTF-8", "PULSE_SERVER="+fixture.pulse,
 		"XDG_RUNTIME_DIR="+t.TempDir())
 	cmd.Env = append(cmd.Env, env...)
@@ -235,7 +251,7 @@ func startBinary(t *testing.T, data string, env []string, args ...string) *insta
 	cmd.Stdout = lockedWriter{in.logMu, in.log}
 	cmd.Stderr = pw
 	if err := cmd.Start(); err != nil {
-		t.Fatalf("start %s: %v", fixture.binary, err)
+		t.Fatalf("start %s: %v", binary, err)
 	}
 	go func() {
 		sc := bufio.NewScanner(pr)

@@ -30,9 +30,6 @@ const (
 	// passing them on: a talker pushes 50 packets a second, and each
 	// would otherwise make the UI re-read the conversation.
 	hintWindow = 60 * time.Millisecond
-	// maxListed is how many of a conversation's newest messages
-	// Messages returns.
-	maxListed = 10000
 	// liveQuiet is how long after a live start no "new message"
 	// notification is sent for the conversation (ui announced the talker).
 	liveQuiet = 10 * time.Minute
@@ -350,12 +347,12 @@ func (m *messenger) Conversations() ([]ui.Conversation, error) {
 }
 
 // Messages implements ui.Messenger.
-func (m *messenger) Messages(conversation string) ([]ui.Message, error) {
+func (m *messenger) Messages(conversation string, before int64, limit int) ([]ui.Message, error) {
 	st, _, err := m.store()
 	if err != nil {
 		return nil, nil
 	}
-	ms, err := st.Messages(context.Background(), conversation, 0, maxListed)
+	ms, err := st.Messages(context.Background(), conversation, before, limit)
 	if err != nil {
 		return nil, err
 	}

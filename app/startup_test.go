@@ -36,8 +36,10 @@ func TestStartup10k(t *testing.T) {
 		n, _ := strconv.Atoi(m[2])
 		rss, _ := strconv.ParseFloat(m[3], 64)
 		t.Logf("run %d: %s (targets: 1000 ms, 150 MB)", run, in.startup)
-		if n != cachedMessages {
-			t.Errorf("run %d: %d messages listed, want %d", run, n, cachedMessages)
+		// The window reads the newest page, not the whole history
+		// (older pages load as the user scrolls up).
+		if n < 1 || n > 100 || n > cachedMessages {
+			t.Errorf("run %d: %d messages listed, want the newest page of the %d cached (1..100)", run, n, cachedMessages)
 		}
 		if ms > 2000 || rss > 300 {
 			t.Errorf("run %d: %d ms, %.1f MB: beyond twice the targets", run, ms, rss)

@@ -128,6 +128,10 @@ func repoRoot() string {
 	return filepath.Dir(wd)
 }
 
+// buildTags are the tags `make run` builds the app with (the Makefile's
+// TAGS): the scenarios measure the app as users get it.
+const buildTags = "nolibopusfile,migrated_fynedo,no_animations"
+
 // buildBinaries builds the app and parleyd once for the run, as `make
 // parleyd` and `make run` do.
 func buildBinaries() error {
@@ -137,7 +141,7 @@ func buildBinaries() error {
 		out, pkg string
 		cgo      bool
 	}{{env.parley, ".", true}, {env.parleyd, "./server/cmd/parleyd", false}} {
-		cmd := exec.Command("go", "build", "-tags=nolibopusfile", "-o", b.out, b.pkg)
+		cmd := exec.Command("go", "build", "-tags="+buildTags, "-o", b.out, b.pkg)
 		cmd.Dir = repoRoot()
 		cmd.Env = append(os.Environ(), "GOFLAGS=")
 		if !b.cgo {

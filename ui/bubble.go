@@ -2,12 +2,14 @@ package ui
 
 import (
 	"fmt"
+	"image/color"
 	"time"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/canvas"
 	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/lang"
+	"fyne.io/fyne/v2/layout"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 )
@@ -54,20 +56,77 @@ type bubbleActions struct {
 }
 
 // bubbleView is everything a voice bubble shows: the message plus this
-// device's playback state of it.
+// device's playback and recording state of it.
 type bubbleView struct {
 	Msg      Message
 	Playing  bool
 	Position time.Duration // playback position, or the last listened position
 	Speed    float64
+	Sending  bool // this device is recording it right now (the talk key is held)
+}
+
+// setText sets l's text if it differs and reports whether it did: a
+// label's SetText is a refresh (a repaint of the window) even when the
+// text is the same.
+func setText(l *widget.Label, text string) bool {
+	if l.Text == text {
+		return false
+	}
+	l.SetText(text)
+	return true
+}
+
+// setImportance sets l's importance, refreshing only on a change.
+func setImportance(l *widget.Label, imp widget.Importance) {
+	if l.Importance != imp {
+		l.Importance = imp
+		l.Refresh()
+	}
+}
+
+// setVisible shows or hides o, refreshing only on a change.
+func setVisible(o fyne.CanvasObject, on bool) bool {
+	if o.Visible() == on {
+		return false
+	}
+	if on {
+		o.Show()
+	} else {
+		o.Hide()
+	}
+	return true
+}
+
+// setFill sets a rectangle's or circle's fill colour, refreshing only on a
+// change.
+func setFill(r *canvas.Rectangle, c color.Color) {
+	if r.FillColor != c {
+		r.FillColor = c
+		r.Refresh()
+	}
+}
+
+// sentTime is a message's time as a bubble shows it: the clock time (the
+// day is on the separator above).
+func sentTime(t time.Time) string { return t.Local().Format("15:04") }
+
+// bubbleColor is the background of own and others' bubbles.
+func bubbleColor(th fyne.Theme, mine bool) color.Color {
+	v := fyne.CurrentApp().Settings().ThemeVariant()
+	if mine {
+		return th.Color(theme.ColorNameSelection, v)
+	}
+	return th.Color(theme.ColorNameInputBackground, v)
 }
 
 // voiceBubble shows one voice message: sender, time, duration, waveform with
-// played colouring, play/pause, speed, listened and state markers.
+// played colouring, play/pause, speed, listened and state markers. Set
+// changes only what differs from what is shown.
 type voiceBubble struct {
 	widget.BaseWidget
-	view bubbleView
-	act  *bubbleActions
+	view  bubbleView
+	shown bool // view holds what is on screen
+	act   *bubbleActions
 
 	bg       *canvas.Rectangle
 	sender   *widget.Label
@@ -80,6 +139,8 @@ type voiceBubble struct {
 	times    *widget.Label
 	speedBtn *widget.Button
 	export   *widget.Button
+	header   *fyne.Container
+	controls *fyne.Container
 	content  fyne.CanvasObject
 }
 
@@ -89,8 +150,8 @@ func newVoiceBubble(act *bubbleActions) *voiceBubble {
 	b.bg = canvas.NewRectangle(theme.Color(theme.ColorNameInputBackground))
 	b.bg.CornerRadius = theme.InputRadiusSize() * 2
 	b.sender = widget.NewLabelWithStyle("", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
+	b.sender.Truncation = fyne.TextTruncateEllipsis
 	b.sent = widget.NewLabel("")
-	b.sent.Importance = widget.LowImportance
 	b.state = widget.NewLabel("")
 	b.listened = widget.NewIcon(theme.ConfirmIcon())
 	b.unplayed = canvas.NewCircle(theme.Color(theme.ColorNamePrimary))
@@ -111,72 +172,86 @@ func newVoiceBubble(act *bubbleActions) *voiceBubble {
 	b.export.Importance = widget.LowImportance
 
 	dot := container.NewCenter(container.NewGridWrap(fyne.NewSquareSize(10), b.unplayed))
-	header := container.NewHBox(b.sender, b.sent, b.state, dot, b.listened)
-	controls := container.NewBorder(nil, nil, b.play, container.NewHBox(b.times, b.speedBtn, b.export), b.wave)
-	b.content = container.NewStack(b.bg, container.NewPadded(container.NewVBox(header, controls)))
+	// The sender is the Border's centre: a long name is cut with an
+	// ellipsis instead of pushing the rest out or widening the window.
+	b.header = container.NewBorder(nil, nil, nil, container.NewHBox(b.sent, b.state, dot, b.listened), b.sender)
+	b.controls = container.NewBorder(nil, nil, b.play, container.NewHBox(b.times, b.speedBtn, b.export), b.wave)
+	b.content = container.NewStack(b.bg, container.NewPadded(container.NewVBox(b.header, b.controls)))
 	return b
 }
 
-// Set shows v.
-func (b *voiceBubble) Set(v bubbleView) {
-	b.view = v
+// stateLabel is what the state marker says and how loud.
+func stateLabel(v bubbleView) (string, widget.Importance) {
+	switch {
+	case v.Sending:
+		return lang.L("● LIVE — sending"), widget.DangerImportance
+	case v.Msg.State == StateLive:
+		return lang.L("● LIVE"), widget.DangerImportance
+	case v.Msg.State == StatePending:
+		return lang.L("Pending — not sent yet"), widget.WarningImportance
+	case v.Msg.State == StateAbandoned:
+		return lang.L("Interrupted"), widget.LowImportance
+	}
+	return receiptText(v.Msg), widget.LowImportance
+}
+
+// timesText is the duration, or position / duration while played. A live
+// message shows how long it has run so far.
+func timesText(v bubbleView) string {
 	m := v.Msg
-	b.sender.SetText(m.Sender)
-	b.sent.SetText(m.Sent.Local().Format("15:04"))
-	switch m.State {
-	case StateLive:
-		b.state.SetText(lang.L("● LIVE"))
-		b.state.Importance = widget.DangerImportance
-	case StatePending:
-		b.state.SetText(lang.L("Pending — not sent yet"))
-		b.state.Importance = widget.WarningImportance
-	case StateAbandoned:
-		b.state.SetText(lang.L("Interrupted"))
-		b.state.Importance = widget.LowImportance
-	default:
-		b.state.SetText(receiptText(m))
-		b.state.Importance = widget.LowImportance
+	if m.State == StateLive || v.Sending {
+		return formatDuration(max(m.Duration, v.Position))
 	}
-	b.state.Refresh()
-	if m.Listened || m.Mine {
-		b.unplayed.Hide()
-	} else {
-		b.unplayed.Show()
+	if v.Position > 0 {
+		return formatDuration(v.Position) + " / " + formatDuration(m.Duration)
 	}
-	if m.Listened && !m.Mine {
-		b.listened.Show()
-	} else {
-		b.listened.Hide()
-	}
-	if v.Playing {
-		b.play.SetIcon(theme.MediaPauseIcon())
-	} else {
-		b.play.SetIcon(theme.MediaPlayIcon())
+	return formatDuration(m.Duration)
+}
+
+// Set shows v, touching only the parts that changed.
+func (b *voiceBubble) Set(v bubbleView) {
+	old, shown := b.view, b.shown
+	b.view, b.shown = v, true
+	m := v.Msg
+	relayout := false // a label of a row changed width: lay the row out again
+	relayout = setText(b.sender, m.Sender) || relayout
+	relayout = setText(b.sent, sentTime(m.Sent)) || relayout
+	st, imp := stateLabel(v)
+	setImportance(b.state, imp)
+	relayout = setText(b.state, st) || relayout
+	relayout = setVisible(b.unplayed, !m.Listened && !m.Mine) || relayout
+	relayout = setVisible(b.listened, m.Listened && !m.Mine) || relayout
+	if !shown || old.Playing != v.Playing {
+		if v.Playing {
+			b.play.SetIcon(theme.MediaPauseIcon())
+		} else {
+			b.play.SetIcon(theme.MediaPlayIcon())
+		}
 	}
 	var progress float32
-	if m.Duration > 0 {
+	if m.Duration > 0 && m.State != StateLive {
 		progress = float32(v.Position) / float32(m.Duration)
 	}
-	b.wave.Set(m.Waveform, progress, m.State == StateLive)
-	if v.Position > 0 {
-		b.times.SetText(formatDuration(v.Position) + " / " + formatDuration(m.Duration))
-	} else {
-		b.times.SetText(formatDuration(m.Duration))
+	b.wave.Set(m.Waveform, progress, m.State == StateLive || v.Sending)
+	times := setText(b.times, timesText(v))
+	if sp := speedLabel(v.Speed); b.speedBtn.Text != sp {
+		b.speedBtn.SetText(sp)
+		times = true
 	}
-	b.speedBtn.SetText(speedLabel(v.Speed))
-	if m.State == StateComplete || m.State == StatePending {
-		b.export.Enable()
-	} else {
-		b.export.Disable()
+	if exportable := m.State == StateComplete || m.State == StatePending; !shown || exportable == b.export.Disabled() {
+		if exportable {
+			b.export.Enable()
+		} else {
+			b.export.Disable()
+		}
 	}
-	th := b.Theme()
-	vr := fyne.CurrentApp().Settings().ThemeVariant()
-	if m.Mine {
-		b.bg.FillColor = th.Color(theme.ColorNameSelection, vr)
-	} else {
-		b.bg.FillColor = th.Color(theme.ColorNameInputBackground, vr)
+	setFill(b.bg, bubbleColor(b.Theme(), m.Mine))
+	if relayout {
+		b.header.Refresh()
 	}
-	b.content.Refresh() // label widths changed: lay the rows out again
+	if times {
+		b.controls.Refresh()
+	}
 }
 
 // CreateRenderer implements fyne.Widget.
@@ -184,7 +259,8 @@ func (b *voiceBubble) CreateRenderer() fyne.WidgetRenderer {
 	return widget.NewSimpleRenderer(b.content)
 }
 
-// textBubble shows one text message.
+// textBubble shows one text message, wrapped to its full length and
+// selectable (copy with the context menu or Ctrl+C).
 type textBubble struct {
 	widget.BaseWidget
 	bg      *canvas.Rectangle
@@ -192,6 +268,7 @@ type textBubble struct {
 	sent    *widget.Label
 	state   *widget.Label
 	text    *widget.Label
+	header  *fyne.Container
 	content fyne.CanvasObject
 }
 
@@ -201,40 +278,81 @@ func newTextBubble() *textBubble {
 	t.bg = canvas.NewRectangle(theme.Color(theme.ColorNameInputBackground))
 	t.bg.CornerRadius = theme.InputRadiusSize() * 2
 	t.sender = widget.NewLabelWithStyle("", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
+	t.sender.Truncation = fyne.TextTruncateEllipsis
 	t.sent = widget.NewLabel("")
-	t.sent.Importance = widget.LowImportance
 	t.state = widget.NewLabel("")
 	t.state.Importance = widget.WarningImportance
 	t.text = widget.NewLabel("")
-	t.text.Truncation = fyne.TextTruncateEllipsis
-	t.content = container.NewStack(t.bg, container.NewPadded(container.NewBorder(nil, nil,
-		container.NewHBox(t.sender, t.sent), t.state, t.text)))
+	t.text.Wrapping = fyne.TextWrapWord
+	t.text.Selectable = true
+	t.header = container.NewBorder(nil, nil, nil, container.NewHBox(t.sent, t.state), t.sender)
+	t.content = container.NewStack(t.bg, container.NewPadded(container.NewBorder(t.header, nil, nil, nil, t.text)))
 	return t
 }
 
-// Set shows m.
+// Set shows m, touching only the parts that changed.
 func (t *textBubble) Set(m Message) {
-	t.sender.SetText(m.Sender)
-	t.sent.SetText(m.Sent.Local().Format("15:04"))
-	t.text.SetText(m.Text)
+	relayout := setText(t.sender, m.Sender)
+	relayout = setText(t.sent, sentTime(m.Sent)) || relayout
+	state, imp := receiptText(m), widget.LowImportance
 	if m.State == StatePending {
-		t.state.Importance = widget.WarningImportance
-		t.state.SetText(lang.L("Pending"))
-	} else {
-		t.state.Importance = widget.LowImportance
-		t.state.SetText(receiptText(m))
+		state, imp = lang.L("Pending"), widget.WarningImportance
 	}
-	th := t.Theme()
-	vr := fyne.CurrentApp().Settings().ThemeVariant()
-	if m.Mine {
-		t.bg.FillColor = th.Color(theme.ColorNameSelection, vr)
-	} else {
-		t.bg.FillColor = th.Color(theme.ColorNameInputBackground, vr)
+	setImportance(t.state, imp)
+	relayout = setText(t.state, state) || relayout
+	setText(t.text, m.Text)
+	setFill(t.bg, bubbleColor(t.Theme(), m.Mine))
+	if relayout {
+		t.header.Refresh()
 	}
-	t.content.Refresh()
 }
 
 // CreateRenderer implements fyne.Widget.
 func (t *textBubble) CreateRenderer() fyne.WidgetRenderer {
 	return widget.NewSimpleRenderer(t.content)
+}
+
+// daySeparator is the row above the first message of each day.
+type daySeparator struct {
+	widget.BaseWidget
+	label *widget.Label
+}
+
+func newDaySeparator() *daySeparator {
+	d := &daySeparator{label: widget.NewLabelWithStyle("", fyne.TextAlignCenter, fyne.TextStyle{Bold: true})}
+	d.label.Importance = widget.LowImportance
+	d.ExtendBaseWidget(d)
+	return d
+}
+
+// dayText names a day the way a messenger does: Today, Yesterday, or the
+// date (with the weekday within the last week).
+func dayText(day, today time.Time) string {
+	y1, m1, d1 := day.Date()
+	y2, m2, d2 := today.Date()
+	a := time.Date(y1, m1, d1, 0, 0, 0, 0, time.UTC)
+	b := time.Date(y2, m2, d2, 0, 0, 0, 0, time.UTC)
+	switch days := int(b.Sub(a).Hours() / 24); {
+	case days == 0:
+		return lang.L("Today")
+	case days == 1:
+		return lang.L("Yesterday")
+	case days > 1 && days < 7:
+		return day.Format("Monday, 2 January")
+	case y1 == y2:
+		return day.Format("Monday, 2 January")
+	}
+	return day.Format("2 January 2006")
+}
+
+// Set shows the day.
+func (d *daySeparator) Set(text string) { setText(d.label, text) }
+
+// CreateRenderer implements fyne.Widget.
+func (d *daySeparator) CreateRenderer() fyne.WidgetRenderer {
+	line := func() fyne.CanvasObject {
+		return container.NewVBox(layout.NewSpacer(), widget.NewSeparator(), layout.NewSpacer())
+	}
+	return widget.NewSimpleRenderer(container.NewBorder(nil, nil, nil, nil,
+		container.New(layout.NewGridLayoutWithColumns(3), line(), d.label, line())))
 }

@@ -103,8 +103,12 @@ type Server struct {
 // quickly.
 type Messenger interface {
 	Status() ConnStatus
-	Conversations() ([]Conversation, error)          // Lobby first, then most recent first
-	Messages(conversation string) ([]Message, error) // oldest first
+	Conversations() ([]Conversation, error) // Lobby first, then most recent first
+	// Messages returns up to limit messages of a conversation, oldest
+	// first: with before == 0 the newest ones followed by those not yet
+	// numbered by the server (pending); otherwise the newest with
+	// Seq < before (page backwards with before = the first Seq returned).
+	Messages(conversation string, before int64, limit int) ([]Message, error)
 	Message(id string) (Message, error)
 
 	Connect(address string) error

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"sort"
 	gosync "sync"
 	"time"
 
@@ -69,10 +70,17 @@ func (f *fakeMessenger) Conversations() ([]Conversation, error) {
 	return out, nil
 }
 
-func (f *fakeMessenger) Messages(conv string) ([]Message, error) {
+// Messages pages as the store does: numbered messages by Seq, pending ones
+// (Seq 0) after the newest page.
+func (f *fakeMessenger) Messages(conv string, before int64, limit int) ([]Message, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	return slices.Clone(f.msgs[conv]), nil
+	ms := f.msgs[conv] // in Seq order: add numbers them 1, 2, 3…
+	end := len(ms)
+	if before > 0 {
+		end = sort.Search(len(ms), func(i int) bool { return ms[i].Seq >= before })
+	}
+	return slices.Clone(ms[max(0, end-limit):end]), nil
 }
 
 func (f *fakeMessenger) Message(id string) (Message, error) {

@@ -8,22 +8,32 @@ import (
 
 // talkEntry is the message text field. It is Keyable (like every Entry) and
 // gives the talk key to the talk state, so the key works while typing and
-// never types into the field.
+// never types into the field. It is multi-line as a messenger's is: Enter
+// sends (OnSubmitted), Shift+Enter starts a new line.
 type talkEntry struct {
 	widget.Entry
-	keys *keyRouter
+	keys  *keyRouter
+	shift int // shift keys held
 }
 
 func newTalkEntry(keys *keyRouter) *talkEntry {
 	e := &talkEntry{keys: keys}
+	e.MultiLine = true
+	e.Wrapping = fyne.TextWrapWord
+	e.SetMinRowsVisible(1)
 	e.ExtendBaseWidget(e)
 	return e
 }
+
+func isShift(n fyne.KeyName) bool { return n == desktop.KeyShiftLeft || n == desktop.KeyShiftRight }
 
 // KeyDown implements desktop.Keyable.
 func (e *talkEntry) KeyDown(ev *fyne.KeyEvent) {
 	if e.keys.keyDown(ev) {
 		return
+	}
+	if isShift(ev.Name) {
+		e.shift++
 	}
 	e.Entry.KeyDown(ev)
 }
@@ -33,13 +43,37 @@ func (e *talkEntry) KeyUp(ev *fyne.KeyEvent) {
 	if e.keys.keyUp(ev) {
 		return
 	}
+	if isShift(ev.Name) && e.shift > 0 {
+		e.shift--
+	}
 	e.Entry.KeyUp(ev)
 }
 
+// FocusLost implements fyne.Focusable: a shift released elsewhere is not
+// held here any more.
+func (e *talkEntry) FocusLost() {
+	e.shift = 0
+	e.Entry.FocusLost()
+}
+
 // TypedKey swallows the auto-repeats of the talk key (F8 has no rune, but a
-// configured key might reach TypedKey as a press and repeats).
+// configured key might reach TypedKey as a press and repeats). Enter sends;
+// with Shift it is a new line (the reverse of Fyne's multi-line Entry).
 func (e *talkEntry) TypedKey(ev *fyne.KeyEvent) {
 	if e.keys.key.matches(ev) {
+		return
+	}
+	if ev.Name == fyne.KeyReturn || ev.Name == fyne.KeyEnter {
+		if e.shift == 0 {
+			if e.OnSubmitted != nil {
+				e.OnSubmitted(e.Text)
+			}
+			return
+		}
+		submit := e.OnSubmitted
+		e.OnSubmitted = nil // Entry then inserts the new line
+		e.Entry.TypedKey(ev)
+		e.OnSubmitted = submit
 		return
 	}
 	e.Entry.TypedKey(ev)

@@ -2,6 +2,7 @@ package ui
 
 import (
 	"image/color"
+	"slices"
 	"strings"
 	"time"
 
@@ -24,10 +25,19 @@ type mainScreen struct {
 	// highlight is the conversation list's selected row; it always shows
 	// current.
 	highlight int
-	msgs      []Message
-	index     map[string]int // message id -> row
+	msgs      []Message      // the loaded part of the open conversation, oldest first: row i is msgs[i]
+	index     map[string]int // message id -> position in msgs, less shift
+	shift     int            // added to index: a page loaded above shifts every position at once
+	front     []Message      // room before msgs in its array, for older pages (see prependMessages)
+	bound     map[string]*messageRow
+	heights   map[string]rowHeight // measured text rows
+	older     bool                 // the store may hold older messages than msgs[0]
+	loading   bool                 // an older page is being read
 	speedFor  map[string]float64
 	playing   Playback
+	voiceH    float32 // height of a voice row
+	sepH      float32 // height of a day separator
+	measurer  *textBubble
 
 	connDot   *canvas.Circle
 	connLabel *widget.Label
@@ -39,7 +49,7 @@ type mainScreen struct {
 	// jump is the message to scroll to once its conversation is shown.
 	jump     string
 	convPane *fyne.Container
-	msgList  *keyList
+	msgList  *timeline
 	entry    *talkEntry
 	send     *widget.Button
 	talkBtn  *talkButton
@@ -51,7 +61,8 @@ type mainScreen struct {
 }
 
 func newMainScreen(u *UI) *mainScreen {
-	s := &mainScreen{u: u, index: map[string]int{}, speedFor: map[string]float64{}}
+	s := &mainScreen{u: u, index: map[string]int{}, bound: map[string]*messageRow{},
+		heights: map[string]rowHeight{}, speedFor: map[string]float64{}}
 
 	s.connDot = canvas.NewCircle(color.Gray{Y: 128})
 	s.connLabel = widget.NewLabel("")
@@ -107,13 +118,13 @@ func newMainScreen(u *UI) *mainScreen {
 	left := container.NewBorder(s.search.entry, newConv, nil, nil, container.NewStack(s.convList, s.search.content))
 
 	act := &bubbleActions{play: s.play, pause: s.pause, seek: s.seek, speed: s.cycleSpeed, export: s.export}
-	s.msgList = newKeyList(u.keys,
-		func() int { return len(s.msgs) },
-		func() fyne.CanvasObject { return newMessageRow(act) },
-		func(id widget.ListItemID, o fyne.CanvasObject) {
-			o.(*messageRow).Set(s.msgs[id], s.bubbleViewOf(s.msgs[id]))
-		})
-	s.msgList.OnSelected = func(widget.ListItemID) { s.msgList.UnselectAll() }
+	s.voiceH = newVoiceBubble(act).MinSize().Height + theme.Padding()
+	s.sepH = newDaySeparator().MinSize().Height
+	s.measurer = newTextBubble()
+	s.msgList = newTimeline(func() int { return len(s.msgs) }, s.rowHeight,
+		func() fyne.CanvasObject { return newMessageRow(act) }, s.updateRow)
+	s.msgList.kind = s.rowKind
+	s.msgList.onTop = s.loadOlder
 
 	s.title = widget.NewLabelWithStyle("", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
 	s.talking = widget.NewLabel("")
@@ -198,15 +209,19 @@ func (s *mainScreen) refreshStatus() {
 }
 
 // setConversations shows convs; the first (Lobby) opens when nothing is open.
+// Rows are redrawn only when the list changed: a live message re-reads the
+// list a dozen times a second and it is the same each time.
 func (s *mainScreen) setConversations(convs []Conversation) {
-	s.convs = convs
-	s.convList.Refresh()
+	if !slices.EqualFunc(convs, s.convs, conversationsEqual) {
+		s.convs = convs
+		s.convList.Refresh()
+	}
 	sel := -1
 	for i, c := range convs {
 		if c.ID == s.current {
 			sel = i
-			s.title.SetText(conversationTitle(c))
-			s.talking.SetText(talkingText(c.Talking))
+			setText(s.title, conversationTitle(c))
+			setText(s.talking, talkingText(c.Talking))
 			s.members.setConversation(c)
 		}
 	}
@@ -228,6 +243,11 @@ func (s *mainScreen) setConversations(convs []Conversation) {
 	}
 }
 
+func conversationsEqual(a, b Conversation) bool {
+	return a.ID == b.ID && a.Title == b.Title && a.Kind == b.Kind && a.Unplayed == b.Unplayed && a.Unread == b.Unread &&
+		slices.Equal(a.Talking, b.Talking)
+}
+
 // open shows conversation id.
 func (s *mainScreen) open(id string) {
 	if id == s.current {
@@ -242,7 +262,8 @@ func (s *mainScreen) open(id string) {
 	if s.u.d.Focus != nil {
 		s.u.d.Focus(id)
 	}
-	s.msgs = nil
+	s.msgs, s.front, s.older, s.loading = nil, nil, false, false
+	s.indexAll()
 	s.talkNote.SetText("")
 	for i, c := range s.convs {
 		if c.ID == id {
@@ -252,26 +273,49 @@ func (s *mainScreen) open(id string) {
 			s.convList.Select(i) // the highlight follows whoever opened it
 		}
 	}
-	s.msgList.Refresh()
+	s.msgList.Reload()
 	s.u.reloadMessages()
 	s.refreshTalk()
 }
 
-// setMessages shows msgs, keeping the scroll position unless the list was at
-// the bottom (then it follows new messages).
-func (s *mainScreen) setMessages(msgs []Message) {
+// pageSize is how many messages one read of the store brings: a screen or
+// two, so opening a conversation costs the same with 100 or 100 000
+// cached messages.
+const pageSize = 60
+
+// setMessages shows the newest page of the open conversation (oldest
+// first, pending last), merged with the older pages already loaded. It
+// keeps the scroll position unless the list was at the bottom (then it
+// follows new messages), and re-sets only the rows that changed.
+func (s *mainScreen) setMessages(page []Message) {
+	defer s.shown()
 	first := len(s.msgs) == 0
-	atBottom := first || s.atBottom()
-	s.msgs = msgs
-	s.index = make(map[string]int, len(msgs))
-	for i, m := range msgs {
-		s.index[m.ID] = i
+	atBottom := first || s.msgList.AtBottom()
+	if first {
+		s.older = len(page) >= pageSize
 	}
-	s.msgList.Refresh()
+	merged := mergePage(s.msgs, page)
+	if sameIDs(merged, s.msgs) {
+		for i, m := range merged {
+			if !messagesEqual(m, s.msgs[i]) {
+				s.msgs[i] = m
+				s.refreshMessage(m)
+			}
+		}
+		return
+	}
+	s.msgs, s.front = merged, nil
+	s.indexAll()
+	s.msgList.Reload()
 	if atBottom {
 		s.msgList.ScrollToBottom()
 	}
-	if i, ok := s.index[s.jump]; ok && s.jump != "" {
+}
+
+// shown finishes setMessages: scroll to a search result waiting for its
+// conversation, and mark the texts on screen seen.
+func (s *mainScreen) shown() {
+	if i, ok := s.pos(s.jump); ok && s.jump != "" {
 		s.msgList.ScrollTo(i)
 		s.jump = ""
 	}
@@ -285,7 +329,7 @@ func (s *mainScreen) jumpTo(m Message) {
 		s.open(m.Conversation)
 		return
 	}
-	if i, ok := s.index[m.ID]; ok {
+	if i, ok := s.pos(m.ID); ok {
 		s.msgList.ScrollTo(i)
 		s.jump = ""
 	}
@@ -316,23 +360,215 @@ func (s *mainScreen) markSeen() {
 	})
 }
 
-func (s *mainScreen) atBottom() bool {
-	row := newMessageRow(&bubbleActions{}).MinSize().Height + theme.Padding()
-	total := row * float32(len(s.msgs))
-	return s.msgList.GetScrollOffset() >= total-s.msgList.Size().Height-row
+// mergePage puts the newest page after the loaded messages older than it.
+func mergePage(loaded, page []Message) []Message {
+	if len(loaded) == 0 {
+		return page
+	}
+	var oldest int64 // the page's first numbered message
+	for _, m := range page {
+		if m.Seq > 0 {
+			oldest = m.Seq
+			break
+		}
+	}
+	keep := 0
+	for keep < len(loaded) && loaded[keep].Seq > 0 && (oldest == 0 || loaded[keep].Seq < oldest) {
+		keep++
+	}
+	if oldest > 0 && keep == len(loaded) && keep > 0 && loaded[keep-1].Seq < oldest-1 {
+		// A gap: more arrived than a page while away. Start again from the page.
+		return page
+	}
+	return append(slices.Clone(loaded[:keep]), page...)
+}
+
+func sameIDs(a, b []Message) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i].ID != b[i].ID {
+			return false
+		}
+	}
+	return true
+}
+
+// messagesEqual reports whether two reads of a message show the same.
+func messagesEqual(a, b Message) bool {
+	return a.ID == b.ID && a.Conversation == b.Conversation && a.Seq == b.Seq && a.Sender == b.Sender &&
+		a.Mine == b.Mine && a.Kind == b.Kind && a.Text == b.Text && a.Sent.Equal(b.Sent) &&
+		a.Duration == b.Duration && a.State == b.State && a.Listened == b.Listened &&
+		a.Position == b.Position && slices.Equal(a.Waveform, b.Waveform) && receiptsEqual(a.Receipts, b.Receipts)
+}
+
+func receiptsEqual(a, b Receipts) bool {
+	return a.Others == b.Others && slices.Equal(a.Delivered, b.Delivered) && slices.Equal(a.Heard, b.Heard)
+}
+
+// loadOlder reads the page before the first loaded message, once at a
+// time, when the top of the timeline comes into view.
+func (s *mainScreen) loadOlder() {
+	if !s.older || s.loading || len(s.msgs) == 0 || s.msgs[0].Seq <= 1 {
+		return
+	}
+	s.loading = true
+	conv, before := s.current, s.msgs[0].Seq
+	s.u.async(func() {
+		page, err := s.u.d.Messenger.Messages(conv, before, pageSize)
+		fyne.Do(func() {
+			if conv != s.current || len(s.msgs) == 0 || s.msgs[0].Seq != before {
+				return // another conversation, or reloaded meanwhile
+			}
+			s.loading = false
+			if err != nil {
+				s.u.showError(err)
+				return
+			}
+			s.prependPage(page)
+		})
+	})
+}
+
+// prependPage adds an older page before the loaded messages, keeping the
+// rows on screen in place. It costs the page, not the history loaded.
+func (s *mainScreen) prependPage(page []Message) {
+	s.older = len(page) >= pageSize
+	if len(page) == 0 {
+		return
+	}
+	s.msgs = s.prependMessages(page)
+	s.shift += len(page)
+	for i, m := range page {
+		s.index[m.ID] = i - s.shift
+	}
+	s.msgList.Prepend(len(page))
+}
+
+// prependMessages returns page followed by msgs. msgs sits at the end of
+// a larger array (front is the free part before it), so a page costs a
+// copy of the page, not of everything loaded; the array doubles when the
+// room runs out.
+func (s *mainScreen) prependMessages(page []Message) []Message {
+	k := len(page)
+	if len(s.front) < k {
+		room := max(2*(len(s.msgs)+k), 4*pageSize)
+		buf := make([]Message, room+len(s.msgs))
+		copy(buf[room:], s.msgs)
+		s.front, s.msgs = buf[:room], buf[room:]
+	}
+	s.front = s.front[:len(s.front)-k]
+	out := s.front[len(s.front) : len(s.front)+k+len(s.msgs)] // the same array, k earlier
+	copy(out, page)
+	return out
+}
+
+// indexAll indexes msgs afresh.
+func (s *mainScreen) indexAll() {
+	clear(s.index)
+	s.shift = 0
+	for i, m := range s.msgs {
+		s.index[m.ID] = i
+	}
+}
+
+// rowKind sorts rows for reuse: a recycled row of the same kind (voice or
+// text, own or not) changes least when it shows another message.
+func (s *mainScreen) rowKind(i int) int {
+	k := int(s.msgs[i].Kind) * 2
+	if s.msgs[i].Mine {
+		k++
+	}
+	return k
+}
+
+// pos is the position of message id in msgs.
+func (s *mainScreen) pos(id string) (int, bool) {
+	i, ok := s.index[id]
+	return i + s.shift, ok
+}
+
+// startsDay reports whether msgs[i] is the first of its day (a day
+// separator shows above it).
+func (s *mainScreen) startsDay(i int) bool {
+	if i == 0 {
+		return true
+	}
+	y1, m1, d1 := s.msgs[i-1].Sent.Local().Date()
+	y2, m2, d2 := s.msgs[i].Sent.Local().Date()
+	return y1 != y2 || m1 != m2 || d1 != d2
+}
+
+// rowHeight is a measured text row: its height at a width, for a text.
+type rowHeight struct {
+	width, height float32
+	text          string
+}
+
+// rowHeight is row i's height at width: fixed for voice and separators,
+// measured (and remembered) for text, which wraps to its full length.
+func (s *mainScreen) rowHeight(i int, width float32) float32 {
+	var day float32
+	if s.startsDay(i) {
+		day = s.sepH
+	}
+	m := s.msgs[i]
+	if m.Kind != MessageText {
+		return day + s.voiceH
+	}
+	bw := bubbleWidth(width)
+	if h, ok := s.heights[m.ID]; ok && h.width == bw && h.text == m.Text {
+		return day + h.height
+	}
+	s.measurer.Set(m)
+	s.measurer.Resize(fyne.NewSize(bw, s.voiceH))
+	h := s.measurer.MinSize().Height + theme.Padding()
+	s.heights[m.ID] = rowHeight{width: bw, height: h, text: m.Text}
+	return day + h
+}
+
+// updateRow makes row object o show row i.
+func (s *mainScreen) updateRow(i int, o fyne.CanvasObject) {
+	row := o.(*messageRow)
+	if id, ok := row.bound(); ok && s.bound[id] == row {
+		delete(s.bound, id)
+	}
+	m := s.msgs[i]
+	day := ""
+	if s.startsDay(i) {
+		day = dayText(m.Sent.Local(), s.u.now().Local())
+	}
+	row.setDay(day)
+	s.bound[m.ID] = row
+	row.Set(m, s.bubbleViewOf(m))
+}
+
+// refreshMessage re-sets the row showing m, if it is on screen. A text
+// whose height changed lays the rows out again.
+func (s *mainScreen) refreshMessage(m Message) {
+	if m.Kind == MessageText {
+		if h, ok := s.heights[m.ID]; ok && h.text != m.Text {
+			s.msgList.Reload()
+			return
+		}
+	}
+	if row := s.bound[m.ID]; row != nil {
+		row.Set(m, s.bubbleViewOf(m))
+	}
 }
 
 // messageChanged updates one message in place (live growth, state) and
 // notifies of a live talker while in the background. Live playback is
 // started by the app's live router, not here.
 func (s *mainScreen) messageChanged(m Message) {
-	i, ok := s.index[m.ID]
+	i, ok := s.pos(m.ID)
 	if m.Conversation == s.current {
 		if !ok {
 			s.u.reloadMessages()
-		} else {
+		} else if !messagesEqual(s.msgs[i], m) {
 			s.msgs[i] = m
-			s.msgList.RefreshItem(i)
+			s.refreshMessage(m)
 		}
 	}
 	if m.Kind != MessageVoice || m.Mine || m.State != StateLive {
@@ -345,7 +581,8 @@ func (s *mainScreen) messageChanged(m Message) {
 }
 
 func (s *mainScreen) bubbleViewOf(m Message) bubbleView {
-	v := bubbleView{Msg: m, Position: m.Position, Speed: s.speedOf(m.ID)}
+	v := bubbleView{Msg: m, Position: m.Position, Speed: s.speedOf(m.ID),
+		Sending: m.Mine && s.u.talk.Talking() && s.u.talk.message == m.ID}
 	if s.playing.Message == m.ID && (s.playing.State == PlayPlaying || s.playing.State == PlayPaused) {
 		v.Playing = s.playing.State == PlayPlaying
 		v.Position = s.playing.Position
@@ -369,15 +606,15 @@ func (s *mainScreen) playbackChanged() {
 	old := s.playing
 	now := s.u.d.Player.Playback()
 	s.playing = now
-	if i, ok := s.index[old.Message]; ok && old.Message != now.Message {
-		s.msgList.RefreshItem(i)
+	if i, ok := s.pos(old.Message); ok && old.Message != now.Message {
+		s.refreshMessage(s.msgs[i])
 	}
-	if i, ok := s.index[now.Message]; ok {
-		s.msgList.RefreshItem(i)
+	if i, ok := s.pos(now.Message); ok {
+		s.refreshMessage(s.msgs[i])
 	}
 	if now.State == PlayFinished && old.State != PlayFinished {
 		done := now.Message
-		if i, ok := s.index[done]; ok {
+		if i, ok := s.pos(done); ok {
 			s.markListened(s.msgs[i], s.msgs[i].Duration, true)
 			for _, m := range s.msgs[i+1:] {
 				if m.Kind == MessageVoice && !m.Mine && !m.Listened {
@@ -441,8 +678,8 @@ func (s *mainScreen) cycleSpeed(m Message) {
 		}
 		s.playbackChanged()
 	}
-	if i, ok := s.index[m.ID]; ok {
-		s.msgList.RefreshItem(i)
+	if i, ok := s.pos(m.ID); ok {
+		s.refreshMessage(s.msgs[i])
 	}
 }
 
@@ -532,35 +769,119 @@ func (s *mainScreen) newConversation() {
 	})
 }
 
-// messageRow is one row of the message list: a voice or a text bubble.
+// maxBubbleShare is how much of the timeline's width a bubble may take;
+// own bubbles sit on the right of the rest, others' on the left.
+const maxBubbleShare = 0.8
+
+// bubbleWidth is a bubble's width in a timeline of width w.
+func bubbleWidth(w float32) float32 { return max(w*maxBubbleShare, min(w, 320)) }
+
+// messageRow is one row of the timeline: a voice or a text bubble, under
+// a day separator when it is the first message of its day.
 type messageRow struct {
 	widget.BaseWidget
 	voice *voiceBubble
 	text  *textBubble
+	day   *daySeparator
+	id    string // the message shown, "" for a separator
+	mine  bool
+	sets  int // how many times Set ran (tests check that one change sets one row)
+	box   *fyne.Container
 }
 
 func newMessageRow(act *bubbleActions) *messageRow {
-	r := &messageRow{voice: newVoiceBubble(act), text: newTextBubble()}
+	r := &messageRow{voice: newVoiceBubble(act), text: newTextBubble(), day: newDaySeparator()}
 	r.text.Hide()
+	r.day.Hide()
 	r.ExtendBaseWidget(r)
 	return r
 }
 
-// Set shows m.
-func (r *messageRow) Set(m Message, v bubbleView) {
-	if m.Kind == MessageText {
-		r.voice.Hide()
-		r.text.Show()
-		r.text.Set(m)
-		return
+func (r *messageRow) bound() (string, bool) { return r.id, r.id != "" }
+
+// show makes o the visible bubble of the row.
+func (r *messageRow) show(o fyne.CanvasObject, mine bool) {
+	changed := setVisible(r.voice, o == r.voice)
+	changed = setVisible(r.text, o == r.text) || changed
+	if changed || mine != r.mine {
+		r.mine = mine
+		r.relayout()
 	}
-	r.text.Hide()
-	r.voice.Show()
-	r.voice.Set(v)
 }
 
-// CreateRenderer implements fyne.Widget. Both bubbles share one row height so
-// the list stays uniform and fast for long histories.
+// relayout places the parts again after one was shown, hidden or moved to
+// the other side. Unlike Refresh it does not redraw every label in the
+// row (each is a text shaping), only the row's placement.
+func (r *messageRow) relayout() {
+	if r.box == nil {
+		return // not drawn yet: CreateRenderer lays it out
+	}
+	r.box.Layout.Layout(r.box.Objects, r.box.Size())
+	canvas.Refresh(r)
+}
+
+// setDay shows the day separator with text, or none for "".
+func (r *messageRow) setDay(text string) {
+	r.day.Set(text)
+	if setVisible(r.day, text != "") {
+		r.relayout()
+	}
+}
+
+// Set shows m.
+func (r *messageRow) Set(m Message, v bubbleView) {
+	r.id = m.ID
+	r.sets++
+	if m.Kind == MessageText {
+		r.text.Set(m)
+		r.show(r.text, m.Mine)
+		return
+	}
+	r.voice.Set(v)
+	r.show(r.voice, m.Mine)
+}
+
+// CreateRenderer implements fyne.Widget.
 func (r *messageRow) CreateRenderer() fyne.WidgetRenderer {
-	return widget.NewSimpleRenderer(container.NewStack(r.voice, r.text))
+	r.box = container.New(&rowLayout{r: r}, r.voice, r.text, r.day)
+	return widget.NewSimpleRenderer(r.box)
+}
+
+// rowLayout puts the day separator (if shown) across the top and the
+// bubble under it on its side at bubbleWidth.
+type rowLayout struct{ r *messageRow }
+
+func (l *rowLayout) Layout(objs []fyne.CanvasObject, s fyne.Size) {
+	bw := bubbleWidth(s.Width)
+	var top float32
+	if l.r.day.Visible() {
+		top = l.r.day.MinSize().Height
+		l.r.day.Move(fyne.NewPos(0, 0))
+		l.r.day.Resize(fyne.NewSize(s.Width, top))
+	}
+	h := s.Height - top - theme.Padding()
+	for _, o := range objs {
+		switch {
+		case o == fyne.CanvasObject(l.r.day):
+		case l.r.mine:
+			o.Move(fyne.NewPos(s.Width-bw, top))
+			o.Resize(fyne.NewSize(bw, h))
+		default:
+			o.Move(fyne.NewPos(0, top))
+			o.Resize(fyne.NewSize(bw, h))
+		}
+	}
+}
+
+func (l *rowLayout) MinSize(objs []fyne.CanvasObject) fyne.Size {
+	var m fyne.Size
+	for _, o := range objs {
+		if o.Visible() && o != fyne.CanvasObject(l.r.day) {
+			m = m.Max(o.MinSize())
+		}
+	}
+	if l.r.day.Visible() {
+		m.Height += l.r.day.MinSize().Height
+	}
+	return m
 }

@@ -44,14 +44,15 @@ func TestHeardByUpdatesLive(t *testing.T) {
 	m := h.m.put(Message{Conversation: "lobby", Sender: "alice", Mine: true, Kind: MessageVoice, Duration: 4 * time.Second,
 		Waveform: testWave(64), State: StateComplete, Receipts: Receipts{Delivered: []string{"bob", "carol"}, Others: 2}})
 	h.u.handleHint(Hint{Kind: HintConversation, Conversation: "lobby"})
-	row := func() string { return h.u.main.msgs[h.u.main.index[m.ID]].Receipts.Heard[0] }
+	posOf := func(id string) int { i, _ := h.u.main.pos(id); return i }
+	row := func() string { return h.u.main.msgs[posOf(m.ID)].Receipts.Heard[0] }
 	h.m.update(m.ID, func(x *Message) { x.Receipts.Heard = []string{"bob"} })
 	h.u.handleHint(Hint{Kind: HintConversation, Conversation: "lobby"})
 	if got := row(); got != "bob" {
 		t.Fatalf("heard = %q", got)
 	}
 	b := newVoiceBubble(&bubbleActions{})
-	b.Set(bubbleView{Msg: h.u.main.msgs[h.u.main.index[m.ID]], Speed: 1})
+	b.Set(bubbleView{Msg: h.u.main.msgs[posOf(m.ID)], Speed: 1})
 	if got := b.state.Text; got != "Heard by bob" {
 		t.Errorf("bubble label = %q, want Heard by bob", got)
 	}

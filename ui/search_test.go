@@ -30,9 +30,9 @@ func TestSearchJumpsToMessage(t *testing.T) {
 	if s.current != "g1" {
 		t.Fatalf("open = %q, want the hit's conversation", s.current)
 	}
-	i := s.index[target.ID]
-	if off := s.msgList.GetScrollOffset(); off <= 0 || s.jump != "" {
-		t.Errorf("scroll offset %v (jump %q): the list did not move to row %d", off, s.jump, i)
+	i, _ := s.pos(target.ID)
+	if _, shown := s.msgList.visible[i]; !shown || s.jump != "" {
+		t.Errorf("row %d not on screen (jump %q): the timeline did not move to the hit", i, s.jump)
 	}
 	test.Type(s.search.entry, "zzz")
 	if len(s.search.hits) != 0 || !strings.Contains(s.search.empty.Text, "FORKLIFTzzz") {

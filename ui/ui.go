@@ -30,6 +30,11 @@ type UI struct {
 
 	// async runs f off the UI thread; tests run it inline.
 	async func(f func())
+	// now is the clock (day separators say Today and Yesterday).
+	now func() time.Time
+	// hintInterval is the least time between two applications of hints:
+	// a live message changes 50 times a second, the display needs ~12.
+	hintInterval time.Duration
 
 	banner     *widget.Label
 	bannerBox  *fyne.Container
@@ -76,7 +81,7 @@ func newUI(a fyne.App, d Deps, async func(func())) *UI {
 	if d.Settings == nil {
 		d.Settings = PreferencesSettings{P: a.Preferences()}
 	}
-	u := &UI{app: a, d: d, async: async, notified: map[string]bool{},
+	u := &UI{app: a, d: d, async: async, now: time.Now, hintInterval: hintInterval, notified: map[string]bool{},
 		foreground: true, stopHints: make(chan struct{}), hintsDone: make(chan struct{})}
 	u.prefs = d.Settings.Load()
 	u.win = a.NewWindow("Parley")
@@ -250,10 +255,18 @@ func (u *UI) savePrefs() {
 	}
 }
 
+// hintInterval is the least time between two applications of hints (at
+// most 12.5 a second): what a growing live waveform and a moving playhead
+// need, and a tenth of the refreshes a live message would otherwise cause.
+const hintInterval = 80 * time.Millisecond
+
 // hintLoop drains hints, coalescing bursts, and applies them. It owns no
 // widgets: it re-reads through the interfaces and hands results to fyne.Do.
+// A hint after a quiet spell is applied at once; hints that follow within
+// hintInterval are gathered and applied together when it has passed.
 func (u *UI) hintLoop(hints <-chan Hint) {
 	defer close(u.hintsDone)
+	var last time.Time
 	for {
 		var batch []Hint
 		select {
@@ -265,6 +278,26 @@ func (u *UI) hintLoop(hints <-chan Hint) {
 			}
 			batch = append(batch, h)
 		}
+		if wait := u.hintInterval - time.Since(last); wait > 0 {
+			t := time.NewTimer(wait)
+		gather:
+			for {
+				select {
+				case <-u.stopHints:
+					t.Stop()
+					return
+				case h, ok := <-hints:
+					if !ok {
+						break gather
+					}
+					batch = append(batch, h)
+				case <-t.C:
+					break gather
+				}
+			}
+			t.Stop()
+		}
+		last = time.Now()
 	drain:
 		for len(batch) < 256 {
 			select {
@@ -361,7 +394,7 @@ func (u *UI) reloadMessages() {
 		return
 	}
 	u.async(func() {
-		msgs, err := u.d.Messenger.Messages(conv)
+		msgs, err := u.d.Messenger.Messages(conv, 0, pageSize)
 		fyne.Do(func() {
 			if err != nil {
 				u.showError(err)
@@ -377,6 +410,9 @@ func (u *UI) reloadMessages() {
 // talkChanged redraws the talk panel and runs the level meter while talking.
 func (u *UI) talkChanged() {
 	u.main.refreshTalk()
+	if i, ok := u.main.pos(u.talk.message); ok { // its bubble says live while sending
+		u.main.refreshMessage(u.main.msgs[i])
+	}
 	if u.talk.Talking() && u.stopLevel == nil {
 		stop := make(chan struct{})
 		u.stopLevel = stop

@@ -1,7 +1,10 @@
 package ui
 
 import (
+	"image"
 	"image/color"
+	"image/draw"
+	"slices"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/canvas"
@@ -14,25 +17,48 @@ import (
 const waveformSlots = 64
 
 // waveform draws a message's amplitude summary as bars, the played part in
-// the primary colour. Tapping or dragging on it seeks (OnSeek gets 0..1).
+// the primary colour (the error colour while live). Tapping or dragging on
+// it seeks (OnSeek gets 0..1).
+//
+// It is one object on the canvas, a raster drawn only when what it shows
+// changed: the points, the number of played bars, the live flag or its size.
+// A Set that changes nothing costs no refresh (each Refresh is a repaint of
+// the window, and a live message sets its bubble a dozen times a second).
 type waveform struct {
 	widget.BaseWidget
-	points   []float32
-	progress float32 // 0..1 of the duration played
-	live     bool
-	OnSeek   func(fraction float32)
+	points []float32
+	played int // bars drawn in the played colour
+	live   bool
+	OnSeek func(fraction float32)
+
+	raster *canvas.Raster
+	img    *image.NRGBA // reused between draws of the same size
 }
 
 func newWaveform() *waveform {
 	w := &waveform{}
 	w.ExtendBaseWidget(w)
+	w.raster = canvas.NewRaster(w.draw)
 	return w
 }
 
-// Set updates the points, progress (0..1) and live flag.
-func (w *waveform) Set(points []float32, progress float32, live bool) {
-	w.points, w.progress, w.live = points, min(max(progress, 0), 1), live
-	w.Refresh()
+// playedBars is how many of n bars count as played at progress 0..1: a bar
+// counts when the playhead passed its middle.
+func playedBars(progress float32, n int) int {
+	return int(min(max(progress, 0), 1)*float32(n) + 0.5)
+}
+
+// Set updates the points, progress (0..1) and live flag; it redraws only
+// when the drawing changes. It reports whether it did.
+func (w *waveform) Set(points []float32, progress float32, live bool) bool {
+	played := playedBars(progress, len(points))
+	if played == w.played && live == w.live && slices.Equal(points, w.points) {
+		return false
+	}
+	w.points = slices.Clone(points)
+	w.played, w.live = played, live
+	w.raster.Refresh()
+	return true
 }
 
 // Tapped implements fyne.Tappable.
@@ -52,62 +78,59 @@ func (w *waveform) seekTo(x float32) {
 	w.OnSeek(min(max(x/width, 0), 1))
 }
 
+// colors are the played and unplayed bar colours of the current theme.
+func (w *waveform) colors() (played, unplayed color.Color) {
+	th := w.Theme()
+	v := fyne.CurrentApp().Settings().ThemeVariant()
+	played, unplayed = th.Color(theme.ColorNamePrimary, v), th.Color(theme.ColorNameDisabled, v)
+	if w.live {
+		played = th.Color(theme.ColorNameError, v)
+	}
+	return played, unplayed
+}
+
+// draw renders the bars at the raster's pixel size. Fyne calls it on the
+// UI thread when the raster was refreshed or resized.
+func (w *waveform) draw(width, height int) image.Image {
+	if width <= 0 || height <= 0 {
+		return image.NewNRGBA(image.Rect(0, 0, 1, 1))
+	}
+	r := image.Rect(0, 0, width, height)
+	if w.img == nil || w.img.Rect != r {
+		w.img = image.NewNRGBA(r)
+	} else {
+		clear(w.img.Pix)
+	}
+	played, unplayed := w.colors()
+	pc, uc := image.NewUniform(played), image.NewUniform(unplayed)
+	n := max(waveformSlots, len(w.points))
+	step := float32(width) / float32(n)
+	bar := max(int(step*0.6), 1)
+	minH := max(height/14, 2)
+	for i, p := range w.points {
+		h := min(max(int(p*float32(height)), minH), height)
+		x := int(float32(i) * step)
+		y := (height - h) / 2
+		src := uc
+		if i < w.played {
+			src = pc
+		}
+		draw.Draw(w.img, image.Rect(x, y, x+bar, y+h), src, image.Point{}, draw.Src)
+	}
+	return w.img
+}
+
 // CreateRenderer implements fyne.Widget.
 func (w *waveform) CreateRenderer() fyne.WidgetRenderer {
 	return &waveformRenderer{w: w}
 }
 
-type waveformRenderer struct {
-	w    *waveform
-	bars []*canvas.Rectangle
-	objs []fyne.CanvasObject
-}
+type waveformRenderer struct{ w *waveform }
 
-func (r *waveformRenderer) slots() int {
-	return max(waveformSlots, len(r.w.points))
-}
-
-func (r *waveformRenderer) Layout(s fyne.Size) {
-	n := r.slots()
-	step := s.Width / float32(n)
-	bw := max(step*0.6, 1)
-	for i, b := range r.bars {
-		h := max(r.w.points[i]*s.Height, 2)
-		b.Resize(fyne.NewSize(bw, h))
-		b.Move(fyne.NewPos(float32(i)*step, (s.Height-h)/2))
-	}
-}
-
+func (r *waveformRenderer) Layout(s fyne.Size) { r.w.raster.Resize(s) }
 func (r *waveformRenderer) MinSize() fyne.Size { return fyne.NewSize(120, 28) }
 
-func (r *waveformRenderer) Refresh() {
-	for len(r.bars) < len(r.w.points) {
-		b := canvas.NewRectangle(color.Transparent)
-		b.CornerRadius = 1
-		r.bars = append(r.bars, b)
-	}
-	r.bars = r.bars[:len(r.w.points)]
-	r.objs = r.objs[:0]
-	th := r.w.Theme()
-	v := fyne.CurrentApp().Settings().ThemeVariant()
-	played, unplayed := th.Color(theme.ColorNamePrimary, v), th.Color(theme.ColorNameDisabled, v)
-	if r.w.live {
-		played = th.Color(theme.ColorNameError, v)
-	}
-	// A bar counts as played when the playhead passed its slot.
-	n := len(r.w.points)
-	playedBars := int(r.w.progress*float32(n) + 0.5)
-	for i, b := range r.bars {
-		if i < playedBars {
-			b.FillColor = played
-		} else {
-			b.FillColor = unplayed
-		}
-		b.Refresh()
-		r.objs = append(r.objs, b)
-	}
-	r.Layout(r.w.Size())
-}
-
-func (r *waveformRenderer) Objects() []fyne.CanvasObject { return r.objs }
+// Refresh redraws the bars (a theme change reaches here).
+func (r *waveformRenderer) Refresh()                     { r.w.raster.Refresh() }
+func (r *waveformRenderer) Objects() []fyne.CanvasObject { return []fyne.CanvasObject{r.w.raster} }
 func (r *waveformRenderer) Destroy()                     {}
