@@ -18,6 +18,7 @@ type globalKey struct {
 	open func(hotkey.Key) (hotkey.Source, error)
 	// deliver and report run f-wrapped calls on the UI thread (fyne.Do).
 	deliver func(down bool)
+	cancel  func()
 	report  func(ui.GlobalKeyStatus)
 
 	req  chan globalKeyRequest // holds at most the latest request
@@ -31,13 +32,14 @@ type globalKeyRequest struct {
 }
 
 func newGlobalKey(log *slog.Logger) *globalKey {
-	return &globalKey{log: log, open: hotkey.Open,
+	return &globalKey{log: log, open: hotkey.Open, cancel: func() {},
 		req: make(chan globalKeyRequest, 1), stop: make(chan struct{}), done: make(chan struct{})}
 }
 
 // attach sends the key's edges and status to u, and starts the worker.
 func (g *globalKey) attach(u *ui.UI) {
 	g.deliver = func(down bool) { fyne.Do(func() { u.GlobalTalk(down) }) }
+	g.cancel = func() { fyne.Do(u.GlobalCancel) }
 	g.report = func(s ui.GlobalKeyStatus) { fyne.Do(func() { u.SetGlobalKeyStatus(s) }) }
 	go g.run()
 }
@@ -89,6 +91,11 @@ func (g *globalKey) run() {
 				src.Close()
 				src, events = nil, nil
 				g.report(ui.GlobalKeyStatus{Note: ui.GlobalKeyStopped})
+				continue
+			}
+			if e.Cancel {
+				g.log.Debug("escape while the global talk key is held")
+				g.cancel()
 				continue
 			}
 			g.log.Debug("talk key edge from other windows", "down", e.Down)

@@ -36,7 +36,12 @@ func TestTwoInstances(t *testing.T) {
 	dataA := t.TempDir()
 	a := startBinary(t, dataA, []string{"PULSE_SOURCE=" + mic},
 		"-host", "-host-addr", "127.0.0.1", "-port", strconv.Itoa(port),
-		"-user", "alice", "-password", "alice's password", "-signup", "-audio", "pulse")
+		"-user", "alice", "-password", "alice's password", "-signup", "-audio", "pulse", "-log-level", "debug")
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("A's output:\n%s", a.output())
+		}
+	})
 
 	b := startInProcess(t, addr, "bob")
 	lobby := b.lobby(t)

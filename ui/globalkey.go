@@ -70,6 +70,16 @@ func (u *UI) GlobalTalk(down bool) {
 	u.talk.Stop()
 }
 
+// GlobalCancel withdraws a transmission held by the global talk key (Escape
+// pressed while it is held, which the key's grab takes from the window).
+// Call it on the UI thread (fyne.Do).
+func (u *UI) GlobalCancel() {
+	if u.talk.Talking() {
+		u.globalHeld = false
+		u.talk.Cancel()
+	}
+}
+
 // SetGlobalKeyStatus records what app/ reports about the global key and
 // shows it in Settings. UI thread.
 func (u *UI) SetGlobalKeyStatus(s GlobalKeyStatus) {

@@ -95,3 +95,22 @@ func TestGlobalKeySetting(t *testing.T) {
 		t.Error("the switch was not saved")
 	}
 }
+
+// TestGlobalCancel: Escape reported by the global key withdraws the
+// transmission it holds; nothing is sent, and a later release is harmless.
+func TestGlobalCancel(t *testing.T) {
+	h := newHarness(t, true)
+	h.u.handleHint(Hint{Kind: HintConversations})
+	h.u.GlobalTalk(true)
+	if !h.u.talk.Talking() {
+		t.Fatal("not talking after the global press")
+	}
+	h.u.GlobalCancel()
+	if h.u.talk.Talking() {
+		t.Fatal("still talking after the global cancel")
+	}
+	h.u.GlobalTalk(false)
+	if len(h.rec.sent) != 0 {
+		t.Errorf("sent %d, want 0 (withdrawn)", len(h.rec.sent))
+	}
+}

@@ -10,6 +10,10 @@ import (
 // Event is one edge of the global talk key.
 type Event struct {
 	Down bool
+	// Cancel reports Escape pressed while the key was held: on X11 the
+	// active grab takes every key from the window until the release, so
+	// the source passes on the one the talk state needs (withdraw).
+	Cancel bool
 }
 
 // Source is a running global key. Events is closed after Close, or when

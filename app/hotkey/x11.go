@@ -22,6 +22,7 @@ type x11Grab struct {
 	conn       *xgb.Conn
 	root       xproto.Window
 	code       xproto.Keycode
+	escape     xproto.Keycode // 0 when the keymap has no Escape
 	detectable bool
 
 	events chan Event
@@ -57,6 +58,9 @@ func openX11With(display string, k Key, useXKB bool, onRepeat func()) (*x11Grab,
 		return nil, err
 	}
 	g.code = code
+	if esc, err := keycodeOf(conn, setup, Key{Name: "Escape"}); err == nil {
+		g.escape = esc
+	}
 	if useXKB {
 		g.detectable = setDetectableAutoRepeat(conn)
 	}
@@ -155,8 +159,11 @@ func (g *x11Grab) loop(raw <-chan xgb.Event) {
 			before := f.repeats
 			switch e := ev.(type) {
 			case xproto.KeyPressEvent:
-				if e.Detail == g.code {
+				switch {
+				case e.Detail == g.code:
 					out = f.press(uint32(e.Time))
+				case e.Detail == g.escape && g.escape != 0 && f.down:
+					out = []Event{{Cancel: true}}
 				}
 			case xproto.KeyReleaseEvent:
 				if e.Detail == g.code {

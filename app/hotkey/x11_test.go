@@ -260,3 +260,29 @@ func TestX11UnknownKey(t *testing.T) {
 		}
 	}
 }
+
+// TestX11EscapeWhileHeld: the active grab takes Escape from the window
+// while the talk key is held, so the source reports it as a cancel; an
+// Escape with the key up is not reported (the window gets it).
+func TestX11EscapeWhileHeld(t *testing.T) {
+	display := startXvfb(t)
+	startFocusedXev(t, display)
+	g, err := openX11(display, Key{Name: "F8"})
+	if err != nil {
+		t.Fatalf("grab F8: %v", err)
+	}
+	defer g.Close()
+	xdotool(t, display, "key", "Escape") // key up: not the source's business
+	xdotool(t, display, "keydown", "F8")
+	if e := nextEvent(t, g, "press"); !e.Down || e.Cancel {
+		t.Fatalf("first event = %+v, want the press (an Escape with the key up was reported)", e)
+	}
+	xdotool(t, display, "key", "Escape")
+	if e := nextEvent(t, g, "cancel"); !e.Cancel {
+		t.Fatalf("after Escape got %+v, want a cancel", e)
+	}
+	xdotool(t, display, "keyup", "F8")
+	if e := nextEvent(t, g, "release"); e.Down || e.Cancel {
+		t.Fatalf("after keyup got %+v, want the release", e)
+	}
+}
