@@ -350,12 +350,20 @@ func xdotool(t *testing.T, args ...string) string {
 // into mouth.
 func (in *instance) talk(t *testing.T, mouth, speechWAV string, d time.Duration) {
 	t.Helper()
+	in.talkFrom(t, in.window, mouth, speechWAV, d)
+}
+
+// talkFrom is talk with window focused instead of the app's: another
+// window's focus tests the global talk key (the key then goes to whatever
+// has the focus). It returns the time between key down and key up.
+func (in *instance) talkFrom(t *testing.T, window, mouth, speechWAV string, d time.Duration) time.Duration {
+	t.Helper()
 	select {
 	case <-in.micOn:
 	case <-time.After(20 * time.Second):
 		t.Fatalf("the app did not open its microphone within 20 s:\n%s", in.output())
 	}
-	xdotool(t, "windowfocus", "--sync", in.window)
+	xdotool(t, "windowfocus", "--sync", window)
 	play := exec.Command("paplay", "-d", mouth, speechWAV)
 	play.Env = append(os.Environ(), "PULSE_SERVER="+fixture.pulse)
 	if err := play.Start(); err != nil {
@@ -366,9 +374,15 @@ func (in *instance) talk(t *testing.T, mouth, speechWAV string, d time.Duration)
 		play.Wait()
 	}()
 	time.Sleep(300 * time.Millisecond) // let the speech reach the microphone
-	xdotool(t, "keydown", "--window", in.window, "F8")
+	target := []string{}
+	if window == in.window {
+		target = []string{"--window", in.window}
+	}
+	t0 := time.Now()
+	xdotool(t, append(append([]string{"keydown"}, target...), "F8")...)
 	time.Sleep(d) // the user holds the key this long
-	xdotool(t, "keyup", "--window", in.window, "F8")
+	xdotool(t, append(append([]string{"keyup"}, target...), "F8")...)
+	return time.Since(t0)
 }
 
 // screenshot saves the whole screen as PNG.

@@ -254,25 +254,7 @@ func TestHiddenWindowLife(t *testing.T) {
 	}
 	defer func() { other.Process.Kill(); other.Wait() }()
 	otherWin := strings.Fields(xdotool(t, "search", "--sync", "--onlyvisible", "--name", "^parley-hidden-other$"))[0]
-	xdotool(t, "windowfocus", "--sync", otherWin)
-	select {
-	case <-in.micOn:
-	case <-time.After(20 * time.Second):
-		t.Fatalf("no microphone:\n%s", in.output())
-	}
-	play := exec.Command("paplay", "-d", mouth, wav)
-	play.Env = append(os.Environ(), "PULSE_SERVER="+fixture.pulse)
-	if err := play.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() { play.Process.Kill(); play.Wait() }()
-	time.Sleep(300 * time.Millisecond) // let the speech reach the microphone
-	t0 := time.Now()
-	xdotool(t, "keydown", "F8")
-	time.Sleep(2 * time.Second) // the user holds the key this long
-	xdotool(t, "keyup", "F8")
-	held := time.Since(t0)
-	play.Process.Kill() // the speech is over
+	held := in.talkFrom(t, otherWin, mouth, wav, 2*time.Second)
 	msg := waitVoice(t, checker, "alice", 30*time.Second)
 	if d := msg.Duration; d < 1800*time.Millisecond || d > held+500*time.Millisecond {
 		t.Errorf("message from the hidden window: %v, want the 2 s hold (%v between commands)\n%s", d, held, in.output())
