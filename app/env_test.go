@@ -329,9 +329,16 @@ func (in *instance) stop() {
 	select {
 	case <-in.exited:
 	case <-time.After(15 * time.Second):
-		in.t.Errorf("app did not quit within 15 s of SIGTERM; killing it\n%s", in.output())
-		in.cmd.Process.Kill()
-		<-in.exited
+		// SIGQUIT makes the Go runtime print every goroutine's stack and exit:
+		// the report says where shutdown hung.
+		in.cmd.Process.Signal(syscall.SIGQUIT)
+		select {
+		case <-in.exited:
+		case <-time.After(5 * time.Second):
+			in.cmd.Process.Kill()
+			<-in.exited
+		}
+		in.t.Errorf("app did not quit within 15 s of SIGTERM; its goroutines at SIGQUIT:\n%s", in.output())
 	}
 }
 
