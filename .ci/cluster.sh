@@ -66,13 +66,13 @@ waitfor() {
 
 start_postgres() {
 	local bin; bin=$(pgbin)
-	as_pg "$bin/pg_ctl" -D "$PGDIR/data" -l "$STATE/postgres.log" -w -t 30 \
+	as_pg "$bin/pg_ctl" -D "$PGDIR/data" -l "$PGDIR/postgres.log" -w -t 30 \
 		-o "-k $PGDIR/sock -c listen_addresses= -p $PGPORT -c fsync=on -c synchronous_commit=on" start >/dev/null
 	head -1 "$PGDIR/data/postmaster.pid" >"$STATE/pids/postgres"
 }
 
 start_nats() {
-	"$ROOT/bin/tools/nats-server" -a 127.0.0.1 -p "$NATSPORT" -js -sd "$STATE/nats" -l "$STATE/nats.log" &
+	"$ROOT/bin/tools/nats-server" -a 127.0.0.1 -p "$NATSPORT" -js -sd "$STATE/nats" -l "$STATE/nats.log" </dev/null >>"$STATE/nats.out" 2>&1 &
 	echo $! >"$STATE/pids/nats"
 	waitfor bash -c "exec 3<>/dev/tcp/127.0.0.1/$NATSPORT" || { log "nats-server did not start"; cat "$STATE/nats.log" >&2; exit 1; }
 }
@@ -81,8 +81,8 @@ start_node() { # node-a|node-b|node-c
 	local name=$1 port var
 	var="PORT_${name#node-}"
 	port=${!var}
-	"$ROOT/bin/parleyd" -addr "127.0.0.1:$port" -data "$STATE/$name" -name "$name" -store "$DSN" -broker "$NATSURL" \
-		-metrics-addr off -mdns off -log-level "${PARLEY_CLUSTER_LOG:-info}" -abandon-after 60s >>"$STATE/$name.log" 2>&1 &
+	"$ROOT/bin/parleyd" -addr "127.0.0.1:$port" -data "$STATE/$name" -name "$name" -store "$DSN" ${BROKERURL:+-broker "$BROKERURL"} \
+		-metrics-addr off -mdns off -log-level "${PARLEY_CLUSTER_LOG:-info}" -abandon-after 60s </dev/null >>"$STATE/$name.log" 2>&1 &
 	echo $! >"$STATE/pids/$name"
 	waitfor curl -skf "https://127.0.0.1:$port/healthz" || { log "$name did not start"; tail -20 "$STATE/$name.log" >&2; exit 1; }
 }
@@ -171,6 +171,7 @@ up() {
 		NATSPORT=$NATSPORT
 		DSN='$DSN'
 		NATSURL=$NATSURL
+		BROKERURL=${PARLEY_CLUSTER_BROKER-$NATSURL}
 		PORT_a=$PORT_a
 		PORT_b=$PORT_b
 		PORT_c=$PORT_c
