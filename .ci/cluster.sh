@@ -10,6 +10,8 @@
 #
 # Usage:
 #   cluster.sh [go test args…]   start everything, run the cluster tests, stop
+#   cluster.sh load [args…]      start everything and run parleyload's cluster
+#                                mode against it (make cluster-load; not in make test)
 #   cluster.sh up                start everything and wait (Ctrl-C stops it);
 #                                prints the env file the tests read
 #   cluster.sh ctl ENV CMD NAME  used by the fault tests on a running cluster:
@@ -140,6 +142,7 @@ ctl() { # ENV CMD NAME
 }
 
 up() {
+	ulimit -n "$(ulimit -Hn)" # a thousand listeners over the nodes
 	STATE=$(mktemp -d /tmp/parley-cluster-pg.XXXXXX)
 	chmod 711 "$STATE"
 	mkdir -p "$STATE/pids" "$STATE/nats"
@@ -199,6 +202,12 @@ case ${1:-} in
 ctl)
 	shift
 	ctl "$@"
+	;;
+load)
+	shift
+	up
+	cd "$ROOT"
+	$GO run ./server/cmd/parleyload -cluster "$STATE/cluster.env" "$@"
 	;;
 up)
 	up
