@@ -743,6 +743,11 @@ func (s *Store) FinishMessage(ctx context.Context, id string, state wire.Message
 				return err
 			}
 		}
+		if state != wire.StateRecording {
+			if _, err := tx.Exec(ctx, `DELETE FROM recording_leases WHERE message_id = $1`, id); err != nil {
+				return err
+			}
+		}
 		if m, err = loadMessage(ctx, tx, id); err != nil {
 			return err
 		}

@@ -103,3 +103,12 @@ CREATE TABLE events (
 );
 CREATE INDEX events_conversation ON events(conversation_id, cursor);
 CREATE INDEX events_subject ON events(subject_user, cursor);
+
+-- The node that receives a recording message holds its lease: in a
+-- cluster, a node's janitor finishes only the recordings it holds, and
+-- takes over those whose lease ran out.
+CREATE TABLE recording_leases (
+	message_id TEXT PRIMARY KEY REFERENCES messages(id),
+	node       TEXT NOT NULL,
+	until      BIGINT NOT NULL
+);
