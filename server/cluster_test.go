@@ -132,6 +132,26 @@ func readLive(c *client, stream uint32, got *[][]byte, upto uint32) {
 	}
 }
 
+// sendRange sends packets from..to-1 of msg on stream.
+func sendRange(c *client, stream uint32, msg string, from, to uint32) {
+	for n := from; n < to; n++ {
+		c.sendPacket(stream, n, packetData(msg, n))
+	}
+}
+
+// fetchComplete fetches msg on c and checks it is complete with total
+// packets, bit-identical; it returns them.
+func fetchComplete(t *testing.T, c *client, who, msg string, total uint32) [][]byte {
+	t.Helper()
+	as := call[wire.AudioStream](c, wire.TypeAudioFetch, wire.AudioFetch{Message: msg})
+	got, done := c.collectStream(as.Stream)
+	checkPackets(t, who, msg, got, total)
+	if done.State != wire.StateComplete {
+		t.Errorf("%s: voice.done = %+v", who, done)
+	}
+	return got
+}
+
 // latestAck is the highest ack of msg c has received so far (set aside
 // frames included), at least floor.
 func latestAck(c *client, msg string, floor uint32) uint32 {
@@ -200,12 +220,7 @@ func TestClusterLiveOrLater(t *testing.T) {
 	if found == nil || found.State != wire.StateComplete || found.Packets != total || found.DurationMs != total*20 {
 		t.Fatalf("later member's sync has %+v", found)
 	}
-	as := call[wire.AudioStream](later, wire.TypeAudioFetch, wire.AudioFetch{Message: msg})
-	got, done := later.collectStream(as.Stream)
-	checkPackets(t, "later on B", msg, got, total)
-	if done.State != wire.StateComplete {
-		t.Errorf("fetch voice.done = %+v", done)
-	}
+	fetchComplete(t, later, "later on B", msg, total)
 }
 
 // TestClusterFetchMidTransmission: a member on node B opens a message that
@@ -218,17 +233,13 @@ func TestClusterFetchMidTransmission(t *testing.T) {
 	g := group(talker, "fetch", fetcher)
 	msg := newID()
 	st := talker.startVoice(g.ID, msg)
-	for n := uint32(0); n < 60; n++ {
-		talker.sendPacket(st.Stream, n, packetData(msg, n))
-	}
+	sendRange(talker, st.Stream, msg, 0, 60)
 	talker.waitAck(msg, 60)
 	as := call[wire.AudioStream](fetcher, wire.TypeAudioFetch, wire.AudioFetch{Message: msg})
 	if as.State != wire.StateRecording || as.Packets < 60 {
 		t.Fatalf("audio.stream = %+v; want recording with at least 60 stored", as)
 	}
-	for n := uint32(60); n < 120; n++ {
-		talker.sendPacket(st.Stream, n, packetData(msg, n))
-	}
+	sendRange(talker, st.Stream, msg, 60, 120)
 	talker.waitAck(msg, 120)
 	talker.endVoice(msg, 120)
 	got, done := fetcher.collectStream(as.Stream)
@@ -248,9 +259,7 @@ func TestClusterResumeAfterCut(t *testing.T) {
 	g := group(talker, "resume", listener)
 	msg := newID()
 	st := talker.startVoice(g.ID, msg)
-	for n := uint32(0); n < 80; n++ {
-		talker.sendPacket(st.Stream, n, packetData(msg, n))
-	}
+	sendRange(talker, st.Stream, msg, 0, 80)
 	acked := latestAck(talker, msg, talker.waitAck(msg, 40).Upto)
 	w := talker.welcome
 	talker.cut()
@@ -260,19 +269,12 @@ func TestClusterResumeAfterCut(t *testing.T) {
 	if st2.Upto < acked || st2.State != wire.StateRecording {
 		t.Fatalf("resumed on node B: %+v; %d were acked", st2, acked)
 	}
-	for n := st2.Upto; n < 200; n++ {
-		again.sendPacket(st2.Stream, n, packetData(msg, n))
-	}
+	sendRange(again, st2.Stream, msg, st2.Upto, 200)
 	again.waitAck(msg, 200)
 	if ack := again.endVoice(msg, 200); !ack.Complete {
 		t.Fatalf("end = %+v", ack)
 	}
-	as := call[wire.AudioStream](listener, wire.TypeAudioFetch, wire.AudioFetch{Message: msg})
-	got, done := listener.collectStream(as.Stream)
-	checkPackets(t, "listener on C", msg, got, 200)
-	if done.State != wire.StateComplete {
-		t.Errorf("voice.done = %+v", done)
-	}
+	fetchComplete(t, listener, "listener on C", msg, 200)
 }
 
 // TestClusterReceiptsAndPresenceMembersOnly: B (node B) listens to a text
@@ -410,9 +412,7 @@ func nodeKilledOnce(t *testing.T, cl *testCluster) {
 	st := talker.startVoice(g.ID, msg)
 	lStream := liveStream(listener, msg)
 	const total = 300
-	for n := uint32(0); n < 150; n++ {
-		talker.sendPacket(st.Stream, n, packetData(msg, n))
-	}
+	sendRange(talker, st.Stream, msg, 0, 150)
 	var live [][]byte
 	readLive(listener, lStream, &live, 50)
 	acked := latestAck(talker, msg, talker.waitAck(msg, 50).Upto)
@@ -431,19 +431,12 @@ func nodeKilledOnce(t *testing.T, cl *testCluster) {
 		t.Fatalf("resumed message state %s, want recording", st2.State)
 	}
 	t.Logf("acked %d before SIGKILL, resumed from %d on %s", acked, st2.Upto, other.name)
-	for n := st2.Upto; n < total; n++ {
-		again.sendPacket(st2.Stream, n, packetData(msg, n))
-	}
+	sendRange(again, st2.Stream, msg, st2.Upto, total)
 	again.waitAck(msg, total)
 	if ack := again.endVoice(msg, total); !ack.Complete || ack.Upto != total {
 		t.Fatalf("end = %+v", ack)
 	}
-	as := call[wire.AudioStream](listener, wire.TypeAudioFetch, wire.AudioFetch{Message: msg})
-	got, done := listener.collectStream(as.Stream)
-	checkPackets(t, "listener on "+third.name, msg, got, total)
-	if done.State != wire.StateComplete {
-		t.Errorf("voice.done = %+v", done)
-	}
+	got := fetchComplete(t, listener, "listener on "+third.name, msg, total)
 	for i, p := range live {
 		if !bytes.Equal(p, got[i]) {
 			t.Fatalf("live packet %d differs from the stored one", i)
@@ -489,9 +482,7 @@ func TestClusterEnginesRestart(t *testing.T) {
 			msg := newID()
 			st := us[0].startVoice(g.ID, msg)
 			stream := liveStream(us[1], msg)
-			for n := uint32(0); n < 20; n++ {
-				us[0].sendPacket(st.Stream, n, packetData(msg, n))
-			}
+			sendRange(us[0], st.Stream, msg, 0, 20)
 			us[0].waitAck(msg, 20)
 			us[0].endVoice(msg, 20)
 			got, _ := us[1].collectStream(stream)

@@ -131,16 +131,7 @@ func (e *env) runClusterFanout(ctx context.Context, c *clusterNodes, name string
 			res.peakKiB = kib
 		}
 	}
-	peers := append([]*peer(nil), talkers...)
-	for _, l := range all {
-		peers = append(peers, l.peer)
-	}
-	closeAll(peers)
-	samples := make([][]int64, len(all))
-	for i, l := range all {
-		samples[i] = l.samples
-	}
-	res.lat = newDist(samples...)
+	res.lat = closeAndCollect(talkers, all)
 	all, talkers = nil, nil
 	return res, nil
 }

@@ -139,18 +139,7 @@ func (e *env) runFanout(ctx context.Context, kind, name string, rooms, listeners
 		return res, err
 	}
 	res.peakKiB, _ = memKiB(t.p.pid(), "VmHWM")
-	// The listeners' read loops still run: copy their samples under the
-	// tally's final count by closing first.
-	peers := append([]*peer(nil), talkers...)
-	for _, l := range all {
-		peers = append(peers, l.peer)
-	}
-	closeAll(peers)
-	samples := make([][]int64, len(all))
-	for i, l := range all {
-		samples[i] = l.samples
-	}
-	res.lat = newDist(samples...)
+	res.lat = closeAndCollect(talkers, all)
 	all, talkers = nil, nil
 	return res, nil
 }
@@ -227,4 +216,20 @@ func (e *env) talk(ctx context.Context, parley bool, prof *profiler, label strin
 		}
 	}
 	return nil
+}
+
+// closeAndCollect closes a run's connections and returns the listeners'
+// latencies. Their read loops run until then: closing first lets their
+// samples be read without a race.
+func closeAndCollect(talkers []*peer, all []*listener) dist {
+	peers := append([]*peer(nil), talkers...)
+	for _, l := range all {
+		peers = append(peers, l.peer)
+	}
+	closeAll(peers)
+	samples := make([][]int64, len(all))
+	for i, l := range all {
+		samples[i] = l.samples
+	}
+	return newDist(samples...)
 }
