@@ -83,7 +83,7 @@ start_node() { # node-a|node-b|node-c
 	local name=$1 port var
 	var="PORT_${name#node-}"
 	port=${!var}
-	"$ROOT/bin/parleyd" -addr "127.0.0.1:$port" -data "$STATE/$name" -name "$name" -store "$DSN" ${BROKERURL:+-broker "$BROKERURL"} \
+	"$ROOT/bin/parleyd" -addr "127.0.0.1:$port" -data "$STATE/$name" -name "$name" -node "$name" -store "$DSN" ${BROKERURL:+-broker "$BROKERURL"} \
 		-metrics-addr off -mdns off -log-level "${PARLEY_CLUSTER_LOG:-info}" -abandon-after 60s </dev/null >>"$STATE/$name.log" 2>&1 &
 	echo $! >"$STATE/pids/$name"
 	waitfor curl -skf "https://127.0.0.1:$port/healthz" || { log "$name did not start"; tail -20 "$STATE/$name.log" >&2; exit 1; }

@@ -2,9 +2,15 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/oklog/ulid/v2"
 
 	"parley/server"
 	"parley/server/pgstore"
@@ -52,4 +58,26 @@ func openBroker(spec string) error {
 		return fmt.Errorf("-broker %s: the NATS JetStream broker is not in this build yet", spec)
 	}
 	return fmt.Errorf(`-broker must be empty (in-process) or a nats:// URL, not %q`, redact(spec))
+}
+
+// nodeID is this node's id in a cluster (recording leases name it): the
+// -node flag, else the id kept in the data folder's node-id file, made
+// once (so it is stable across restarts and unique per data folder).
+func nodeID(flagValue, data string) (string, error) {
+	if flagValue != "" {
+		return flagValue, nil
+	}
+	path := filepath.Join(data, "node-id")
+	if b, err := os.ReadFile(path); err == nil {
+		if id := strings.TrimSpace(string(b)); id != "" {
+			return id, nil
+		}
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		return "", fmt.Errorf("node id: %w", err)
+	}
+	id := "node-" + ulid.Make().String()
+	if err := os.WriteFile(path, []byte(id+"\n"), 0o600); err != nil {
+		return "", fmt.Errorf("node id: %w", err)
+	}
+	return id, nil
 }
