@@ -47,6 +47,10 @@ var migrations embed.FS
 // create the Lobby ("parley" in ASCII).
 const migrateLock = 0x7061726c6579
 
+// defaultMaxConns is the pool size unless the DSN sets pool_max_conns:
+// the commit loop, history reads and sign-ins of one node at once.
+const defaultMaxConns = 8
+
 // lastSeenResolution is how stale a device's last sign-in time may get
 // before a new sign-in writes it (as in the SQLite store).
 const lastSeenResolution = 10 * time.Minute
@@ -68,6 +72,12 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 	cfg, err := pgxpool.ParseConfig(dsn)
 	if err != nil {
 		return nil, fmt.Errorf("open postgres store: %w", err)
+	}
+	// Acked means committed to disk, whatever the server's default: a
+	// commit waits for its WAL flush on this store's connections.
+	cfg.ConnConfig.RuntimeParams["synchronous_commit"] = "on"
+	if !strings.Contains(dsn, "pool_max_conns") {
+		cfg.MaxConns = max(cfg.MaxConns, defaultMaxConns)
 	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {

@@ -239,3 +239,19 @@ func TestCursorWaitsForEarlierWriter(t *testing.T) {
 		t.Fatalf("after both commit, a reader sees %+v, %v; want cursors %d and %d", evs, err, c1, c1+1)
 	}
 }
+
+// TestCommitsAreSynchronous: the store's connections commit with
+// synchronous_commit on even when the server's default is off, so a
+// packet is on disk before CommitPackets returns (and before its ack).
+func TestCommitsAreSynchronous(t *testing.T) {
+	dsn := withParam(t, freshSchema(t), "synchronous_commit", "off")
+	st := open(t, dsn)
+	defer st.Close()
+	var v string
+	if err := st.Pool().QueryRow(context.Background(), `SHOW synchronous_commit`).Scan(&v); err != nil {
+		t.Fatal(err)
+	}
+	if v != "on" {
+		t.Fatalf("synchronous_commit = %q on the store's connections, want on", v)
+	}
+}
