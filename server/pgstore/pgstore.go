@@ -43,8 +43,8 @@ import (
 //go:embed migrations/*.sql
 var migrations embed.FS
 
-// migrateLock is the advisory lock key under which nodes migrate and
-// create the Lobby ("parley" in ASCII).
+// migrateLock is the advisory lock key under which nodes migrate
+// ("parley" in ASCII).
 const migrateLock = 0x7061726c6579
 
 // defaultMaxConns is the pool size unless the DSN sets pool_max_conns:
@@ -67,7 +67,7 @@ var _ server.Store = (*Store)(nil)
 
 // Open connects to the database at dsn (a postgres:// URL or a
 // key=value string, as pgx takes them), migrates it and makes its meta
-// rows and Lobby if they are missing.
+// rows (epoch, server id) if they are missing.
 func Open(ctx context.Context, dsn string) (*Store, error) {
 	cfg, err := pgxpool.ParseConfig(dsn)
 	if err != nil {
@@ -163,11 +163,7 @@ func (s *Store) initMeta(ctx context.Context, conn *pgx.Conn) error {
 		if s.epoch, err = get("epoch"); err != nil {
 			return err
 		}
-		if s.serverID, err = get("server_id"); err != nil {
-			return err
-		}
-		_, err = tx.Exec(ctx, `INSERT INTO conversations (id, kind, title, lobby, created) VALUES ($1, $2, 'Lobby', true, $3)
-			ON CONFLICT (lobby) WHERE lobby DO NOTHING`, ulid.Make().String(), wire.ConversationGroup, time.Now().UnixMilli())
+		s.serverID, err = get("server_id")
 		return err
 	})
 	if err != nil {
@@ -227,11 +223,13 @@ func appendEvent(ctx context.Context, tx pgx.Tx, ev *wire.Event, subject string)
 	return nil
 }
 
-// CreateUser creates an account and adds it to the Lobby.
-func (s *Store) CreateUser(ctx context.Context, name, nameKey, passHash string, now time.Time) (wire.User, []wire.Event, error) {
+// CreateUser creates an account and makes it a member of the
+// conversations join (the server passes the Lobby), in one transaction.
+func (s *Store) CreateUser(ctx context.Context, name, nameKey, passHash string, join []string, now time.Time) (wire.User, []wire.Event, error) {
 	u := wire.User{ID: ulid.Make().String(), Name: name}
 	var events []wire.Event
 	err := s.tx(ctx, func(tx pgx.Tx) error {
+		events = nil // a retried transaction starts over
 		var exists int
 		if err := tx.QueryRow(ctx, `SELECT COUNT(*) FROM users WHERE lower(name) = lower($1) OR name_key = $2`, name, nameKey).Scan(&exists); err != nil {
 			return err
@@ -246,15 +244,13 @@ func (s *Store) CreateUser(ctx context.Context, name, nameKey, passHash string, 
 			}
 			return err
 		}
-		var lobby string
-		if err := tx.QueryRow(ctx, `SELECT id FROM conversations WHERE lobby`).Scan(&lobby); err != nil {
-			return fmt.Errorf("lobby: %w", err)
+		for _, conv := range join {
+			ev, err := addMember(ctx, tx, conv, u.ID, now)
+			if err != nil {
+				return err
+			}
+			events = append(events, ev)
 		}
-		ev, err := addMember(ctx, tx, lobby, u.ID, now)
-		if err != nil {
-			return err
-		}
-		events = append(events, ev)
 		return nil
 	})
 	if err != nil {
@@ -730,8 +726,8 @@ func (s *Store) CreateMessage(ctx context.Context, m wire.Message) (wire.Message
 // errExisting rolls back a CreateMessage whose id is stored already.
 var errExisting = errors.New("message exists")
 
-// FinishMessage sets a voice message's final state; a cancelled message's
-// packets are deleted in the same transaction.
+// FinishMessage sets a voice message's final state and ends its lease
+// (the server deletes a withdrawn message's packets with DeletePackets).
 func (s *Store) FinishMessage(ctx context.Context, id string, state wire.MessageState, packets uint32, durationMs int64, waveform []uint8) (wire.Message, wire.Event, error) {
 	var m wire.Message
 	var ev wire.Event
@@ -747,11 +743,6 @@ func (s *Store) FinishMessage(ctx context.Context, id string, state wire.Message
 		}
 		if tag.RowsAffected() == 0 {
 			return server.ErrNotFound
-		}
-		if state == wire.StateCancelled { // withdrawn: its audio goes
-			if _, err := tx.Exec(ctx, `DELETE FROM packets WHERE message_id = $1`, id); err != nil {
-				return err
-			}
 		}
 		if state != wire.StateRecording {
 			if _, err := tx.Exec(ctx, `DELETE FROM recording_leases WHERE message_id = $1`, id); err != nil {
@@ -894,6 +885,32 @@ func (s *Store) Events(ctx context.Context, userID string, since int64, conversa
 	}
 	if events == nil {
 		events = []wire.Event{}
+	}
+	return events, nil
+}
+
+// EventsAfter returns every event after since, whoever may see it, in
+// cursor order: what a node reads to fill a gap the broker left.
+func (s *Store) EventsAfter(ctx context.Context, since int64, limit int) ([]server.LoggedEvent, error) {
+	rows, err := s.pool.Query(ctx, `SELECT cursor, subject_user, body FROM events WHERE cursor > $1 ORDER BY cursor LIMIT $2`, since, limit)
+	if err != nil {
+		return nil, fmt.Errorf("events after %d: %w", since, err)
+	}
+	events, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (server.LoggedEvent, error) {
+		var le server.LoggedEvent
+		var body []byte
+		if err := r.Scan(&le.Cursor, &le.Subject, &body); err != nil {
+			return le, err
+		}
+		cursor := le.Cursor
+		if err := json.Unmarshal(body, &le.Event); err != nil {
+			return le, fmt.Errorf("event %d: %w", cursor, err)
+		}
+		le.Cursor = cursor
+		return le, nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("events after %d: %w", since, err)
 	}
 	return events, nil
 }

@@ -117,7 +117,11 @@ func TestNodesStartTogether(t *testing.T) {
 		if st.Epoch() != stores[0].Epoch() || st.ServerID() != stores[0].ServerID() {
 			t.Errorf("node %d: epoch %s server %s, node 0: %s %s", i, st.Epoch(), st.ServerID(), stores[0].Epoch(), stores[0].ServerID())
 		}
-		u, _, err := st.CreateUser(ctx, fmt.Sprintf("user%d", i), fmt.Sprintf("user%d", i), "h", time.Now())
+		lobby, err := st.EnsureLobby(ctx, fmt.Sprintf("lobby-of-node-%d", i), time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		u, _, err := st.CreateUser(ctx, fmt.Sprintf("user%d", i), fmt.Sprintf("user%d", i), "h", []string{lobby}, time.Now())
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -164,12 +168,14 @@ func TestCursorWaitsForEarlierWriter(t *testing.T) {
 	st := open(t, dsn)
 	defer st.Close()
 	ctx := context.Background()
-	u, _, err := st.CreateUser(ctx, "a", "a", "h", time.Now())
+	lobby, err := st.EnsureLobby(ctx, "lobby", time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
-	convs, _ := st.Conversations(ctx, u.ID)
-	lobby := convs[0].ID
+	u, _, err := st.CreateUser(ctx, "a", "a", "h", []string{lobby}, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
 	m, _, err := st.CreateMessage(ctx, wire.Message{ID: "01HZZZZZZZZZZZZZZZZZZZZZZZ", Conversation: lobby, Sender: u,
 		Kind: wire.KindText, State: wire.StateComplete, Text: "x"})
 	if err != nil {

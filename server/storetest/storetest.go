@@ -30,22 +30,28 @@ func Run(t *testing.T, open Open) {
 		t.Run(c.name, func(t *testing.T) {
 			st := open(t)
 			t.Cleanup(func() { st.Close() })
-			c.run(t, &fixture{t: t, st: st, ctx: context.Background(), now: time.UnixMilli(1_700_000_000_000)})
+			f := &fixture{t: t, st: st, ctx: context.Background(), now: time.UnixMilli(1_700_000_000_000)}
+			var err error
+			if f.lobbyID, err = st.EnsureLobby(f.ctx, ulid.Make().String(), f.now); err != nil {
+				t.Fatalf("EnsureLobby: %v", err)
+			}
+			c.run(t, f)
 		})
 	}
 }
 
 type fixture struct {
-	t   *testing.T
-	st  server.Store
-	ctx context.Context
-	now time.Time
+	t       *testing.T
+	st      server.Store
+	ctx     context.Context
+	now     time.Time
+	lobbyID string // the server's business: it makes the Lobby and joins people to it
 }
 
 // user makes an account (key = lower-case name).
 func (f *fixture) user(name string) wire.User {
 	f.t.Helper()
-	u, evs, err := f.st.CreateUser(f.ctx, name, strings.ToLower(name), "hash-"+name, f.now)
+	u, evs, err := f.st.CreateUser(f.ctx, name, strings.ToLower(name), "hash-"+name, []string{f.lobbyID}, f.now)
 	if err != nil {
 		f.t.Fatalf("CreateUser %q: %v", name, err)
 	}
@@ -124,7 +130,7 @@ var cases = []struct {
 			{"B0b", "bob"},     // same look-alike key
 			{"alice", "alice"}, // both
 		} {
-			if _, _, err := f.st.CreateUser(f.ctx, tc.name, tc.key, "h", f.now); !errors.Is(err, server.ErrNameTaken) {
+			if _, _, err := f.st.CreateUser(f.ctx, tc.name, tc.key, "h", []string{f.lobbyID}, f.now); !errors.Is(err, server.ErrNameTaken) {
 				t.Errorf("CreateUser(%q, key %q) err = %v, want ErrNameTaken", tc.name, tc.key, err)
 			}
 		}
@@ -150,13 +156,13 @@ var cases = []struct {
 		}
 	}},
 	{"backfill name keys", func(t *testing.T, f *fixture) {
-		if _, _, err := f.st.CreateUser(f.ctx, "Old", "", "h", f.now); err != nil {
+		if _, _, err := f.st.CreateUser(f.ctx, "Old", "", "h", nil, f.now); err != nil {
 			t.Fatal(err)
 		}
 		if err := f.st.BackfillNameKeys(f.ctx, strings.ToLower); err != nil {
 			t.Fatal(err)
 		}
-		if _, _, err := f.st.CreateUser(f.ctx, "0ld", "old", "h", f.now); !errors.Is(err, server.ErrNameTaken) {
+		if _, _, err := f.st.CreateUser(f.ctx, "0ld", "old", "h", nil, f.now); !errors.Is(err, server.ErrNameTaken) {
 			t.Errorf("after backfill, a look-alike err = %v, want ErrNameTaken", err)
 		}
 	}},
@@ -347,11 +353,19 @@ var cases = []struct {
 				}
 			}
 		}
+		// Finishing leaves packets to the server; DeletePackets removes
+		// a withdrawn message's.
 		if _, _, err := f.st.FinishMessage(f.ctx, m.ID, wire.StateCancelled, 12, 240, nil); err != nil {
 			t.Fatal(err)
 		}
+		if n, err := f.st.PacketCount(f.ctx, m.ID); err != nil || n != 10 {
+			t.Errorf("PacketCount after cancel = %d, %v; want 10 (until DeletePackets)", n, err)
+		}
+		if err := f.st.DeletePackets(f.ctx, m.ID); err != nil {
+			t.Fatal(err)
+		}
 		if n, err := f.st.PacketCount(f.ctx, m.ID); err != nil || n != 0 {
-			t.Errorf("PacketCount after cancel = %d, %v; want 0", n, err)
+			t.Errorf("PacketCount after DeletePackets = %d, %v; want 0", n, err)
 		}
 	}},
 	{"receipts and visibility", func(t *testing.T, f *fixture) {
@@ -398,6 +412,85 @@ var cases = []struct {
 		}
 		if only := f.events(a, 0, g.ID); len(only) != 5 {
 			t.Errorf("a's events of the group = %d, want 5", len(only))
+		}
+	}},
+	{"lobby", func(t *testing.T, f *fixture) {
+		// Nodes ensure it at once: one Lobby, the first id.
+		ids := make([]string, 4)
+		errs := make([]error, 4)
+		var wg gosync.WaitGroup
+		for i := range ids {
+			wg.Go(func() { ids[i], errs[i] = f.st.EnsureLobby(f.ctx, ulid.Make().String(), f.now) })
+		}
+		wg.Wait()
+		for i := range ids {
+			if errs[i] != nil || ids[i] != f.lobbyID {
+				t.Errorf("EnsureLobby #%d = %s, %v; want the existing %s", i, ids[i], errs[i], f.lobbyID)
+			}
+		}
+		u := f.user("a")
+		if l := f.lobby(u); l.ID != f.lobbyID || l.Title != "Lobby" || l.Kind != wire.ConversationGroup {
+			t.Errorf("Lobby = %+v", l)
+		}
+		if last, _ := f.st.LastCursor(f.ctx); last != 1 {
+			t.Errorf("LastCursor = %d after one user; EnsureLobby must append no event", last)
+		}
+	}},
+	{"recording leases", func(t *testing.T, f *fixture) {
+		a := f.user("a")
+		m := f.voice(f.lobby(a).ID, a)
+		now, until := f.now, f.now.Add(10*time.Second)
+		claim := func(node string, at time.Time, force bool) bool {
+			t.Helper()
+			held, err := f.st.ClaimRecording(f.ctx, m.ID, node, at, at.Add(10*time.Second), force)
+			if err != nil {
+				t.Fatalf("ClaimRecording(%s): %v", node, err)
+			}
+			return held
+		}
+		for _, tc := range []struct {
+			node  string
+			at    time.Time
+			force bool
+			want  bool
+		}{
+			{"n1", now, false, true},                         // free
+			{"n2", now.Add(time.Second), false, false},       // n1's, running
+			{"n1", now.Add(time.Second), false, true},        // a renewal
+			{"n2", until.Add(2 * time.Second), false, true},  // n1's ran out
+			{"n1", until.Add(3 * time.Second), true, true},   // forced: the sender moved to n1
+			{"n2", until.Add(4 * time.Second), false, false}, // n1's again
+		} {
+			if got := claim(tc.node, tc.at, tc.force); got != tc.want {
+				t.Errorf("ClaimRecording(%s at +%v, force %v) = %v, want %v", tc.node, tc.at.Sub(now), tc.force, got, tc.want)
+			}
+		}
+		if _, _, err := f.st.FinishMessage(f.ctx, m.ID, wire.StateComplete, 0, 0, nil); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.st.ClaimRecording(f.ctx, m.ID, "n1", now, until, false); !errors.Is(err, server.ErrNotFound) {
+			t.Errorf("claim of a finished message err = %v, want ErrNotFound", err)
+		}
+		if _, err := f.st.ClaimRecording(f.ctx, "none", "n1", now, until, false); !errors.Is(err, server.ErrNotFound) {
+			t.Errorf("claim of no message err = %v, want ErrNotFound", err)
+		}
+	}},
+	{"events after, for every user", func(t *testing.T, f *fixture) {
+		a, b := f.user("a"), f.user("b")
+		start, _ := f.st.LastCursor(f.ctx)
+		g := f.group("ab", a, b)
+		if _, _, err := f.st.RemoveMember(f.ctx, g.ID, b.ID); err != nil {
+			t.Fatal(err)
+		}
+		evs, err := f.st.EventsAfter(f.ctx, start, 10)
+		if err != nil || len(evs) != 2 || evs[0].Cursor != start+1 || evs[1].Cursor != start+2 {
+			t.Fatalf("EventsAfter(%d) = %+v, %v; want the two events", start, evs, err)
+		}
+		if evs[0].Subject != "" || evs[1].Subject != b.ID || evs[1].Info == nil || evs[1].Info.ID != g.ID {
+			t.Errorf("EventsAfter subjects = %q %q, want \"\" and b", evs[0].Subject, evs[1].Subject)
+		}
+		if page, _ := f.st.EventsAfter(f.ctx, 0, 1); len(page) != 1 || page[0].Cursor != 1 {
+			t.Errorf("EventsAfter(0, limit 1) = %+v", page)
 		}
 	}},
 	{"cursor never skips", cursorNeverSkips},

@@ -130,6 +130,7 @@ func run(args []string) error {
 	srv, err := server.New(server.Config{
 		DBPath:             filepath.Join(*data, "parley.db"),
 		Store:              store,
+		NodeID:             nodeName,
 		Name:               *name,
 		RegistrationClosed: *registration == "closed",
 		AbandonAfter:       *abandon,
