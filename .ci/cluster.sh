@@ -74,7 +74,7 @@ start_postgres() {
 }
 
 start_nats() {
-	"$ROOT/bin/tools/nats-server" -a 127.0.0.1 -p "$NATSPORT" -js -sd "$STATE/nats" -l "$STATE/nats.log" </dev/null >>"$STATE/nats.out" 2>&1 &
+	"$ROOT/bin/tools/nats-server" -a 127.0.0.1 -p "$NATSPORT" -m "$NATSMON" -js -sd "$STATE/nats" -l "$STATE/nats.log" </dev/null >>"$STATE/nats.out" 2>&1 &
 	echo $! >"$STATE/pids/nats"
 	waitfor bash -c "exec 3<>/dev/tcp/127.0.0.1/$NATSPORT" || { log "nats-server did not start"; cat "$STATE/nats.log" >&2; exit 1; }
 }
@@ -162,8 +162,11 @@ up() {
 	PGPORT=5432
 	as_pg "$(pgbin)/initdb" -D "$PGDIR/data" -U parley --auth=trust -E UTF8 --no-sync >"$STATE/initdb.log"
 	NATSPORT=$(freeport)
+	NATSMON=$(freeport) # monitoring (http://127.0.0.1:NATSMON/jsz), loopback
 	DSN="postgres:///parley?host=$PGDIR/sock&port=$PGPORT&user=parley"
 	NATSURL="nats://127.0.0.1:$NATSPORT"
+	# PARLEY_CLUSTER_BROKER= (empty) runs the nodes without a broker.
+	BROKERURL=${PARLEY_CLUSTER_BROKER-$NATSURL}
 	PORT_a=$(freeport)
 	PORT_b=$(freeport)
 	PORT_c=$(freeport)
@@ -172,9 +175,10 @@ up() {
 		PGDIR=$PGDIR
 		PGPORT=$PGPORT
 		NATSPORT=$NATSPORT
+		NATSMON=$NATSMON
 		DSN='$DSN'
 		NATSURL=$NATSURL
-		BROKERURL=${PARLEY_CLUSTER_BROKER-$NATSURL}
+		BROKERURL=$BROKERURL
 		PORT_a=$PORT_a
 		PORT_b=$PORT_b
 		PORT_c=$PORT_c

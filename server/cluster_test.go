@@ -417,7 +417,8 @@ func nodeKilledOnce(t *testing.T, cl *testCluster) {
 	readLive(listener, lStream, &live, 50)
 	acked := latestAck(talker, msg, talker.waitAck(msg, 50).Upto)
 	w := talker.welcome
-
+	// Packets in flight when the node dies: sent, not waited for.
+	sendRange(talker, st.Stream, msg, 150, 200)
 	cl.ctl(t, "kill", victim.name)
 	talker.closeCode()
 	acked = latestAck(talker, msg, acked) // acks that raced the kill count too
