@@ -16,6 +16,8 @@
 // (presence) and disconnects are not history: they travel on plain NATS
 // subjects (parley.frame, parley.disconnect) to every node connected.
 //
+// Presence (presence.go) is a key-value bucket the nodes share.
+//
 // The durable state stays in the server's Store: the streams are the
 // fan-out, kept for MaxAge so a node that reconnects within it catches
 // up from its consumer.
@@ -80,6 +82,7 @@ type Broker struct {
 
 	mu       gosync.Mutex
 	consume  []jetstream.ConsumeContext
+	presence *Presence
 	closed   bool
 	closeErr error
 }
@@ -324,9 +327,12 @@ func (b *Broker) Close() error {
 		return b.closeErr
 	}
 	b.closed = true
-	consume := b.consume
+	consume, presence := b.consume, b.presence
 	b.consume = nil
 	b.mu.Unlock()
+	if presence != nil {
+		presence.close()
+	}
 	for _, cc := range consume {
 		cc.Stop()
 	}

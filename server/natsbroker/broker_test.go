@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -302,7 +303,12 @@ func startNode(t *testing.T, natsURL, db, node string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, err := server.New(server.Config{DBPath: db, Name: "cluster", NodeID: node, Broker: b,
+	presence, err := b.Presence(t.Context(), 0)
+	if err != nil {
+		b.Close()
+		t.Fatal(err)
+	}
+	srv, err := server.New(server.Config{DBPath: db, Name: "cluster", NodeID: node, Broker: b, Presence: presence,
 		PasswordTime: 1, PasswordMemoryKiB: 1024, Logger: testLogger(t).With("node", node)})
 	if err != nil {
 		b.Close()
@@ -335,6 +341,16 @@ func TestTwoNodes(t *testing.T) {
 	ana := dialNode(t, urlA, wire.Auth{Mode: wire.AuthRegister, Username: "ana", Password: "password-ana", Device: "ana-laptop"})
 	boAuth := wire.Auth{Mode: wire.AuthRegister, Username: "bo", Password: "password-bo", Device: "bo-laptop"}
 	bo := dialNode(t, urlB, boAuth)
+	// Bo's presence snapshot, made on node B, has ana, connected to A.
+	bo.waitFor("ana online in bo's snapshot", func(f wsFrame) bool {
+		if f.env.Type != wire.TypePresence {
+			return false
+		}
+		p, err := wire.Decode[wire.Presence](f.env)
+		return err == nil && slices.ContainsFunc(p.Users, func(e wire.PresenceEntry) bool {
+			return e.User == ana.welcome.User.ID && e.State == wire.PresenceOnline
+		})
+	})
 	id := ana.send(wire.TypeConversationList, nil)
 	convs, err := wire.Decode[wire.Conversations](ana.waitFor("conversations", answerTo(id)).env)
 	if err != nil || len(convs.Conversations) != 1 || !convs.Conversations[0].Lobby {
@@ -413,4 +429,56 @@ func TestTwoNodes(t *testing.T) {
 
 func asCloseError(err error, ce **websocket.CloseError) bool {
 	return errors.As(err, ce)
+}
+
+// TestPresenceAcrossNodes: connections and talking recorded on one node
+// are seen from another.
+func TestPresenceAcrossNodes(t *testing.T) {
+	url := startNATS(t)
+	a := startBroker(t, url, "a", discardNode{})
+	b := startBroker(t, url, "b", discardNode{})
+	ctx := t.Context()
+	pa, err := a.Presence(ctx, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pb, err := b.Presence(ctx, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	check := func(what string, got, want bool, err error) {
+		t.Helper()
+		if err != nil || got != want {
+			t.Fatalf("%s: %v (%v), want %v", what, got, err, want)
+		}
+	}
+	first, err := pa.Connect(ctx, "U1", "a/1")
+	check("first connection on a", first, true, err)
+	first, err = pb.Connect(ctx, "U1", "b/1")
+	check("second connection on b", first, false, err)
+	online, err := pb.IsOnline(ctx, "U1")
+	check("online seen from b", online, true, err)
+	users, err := pb.Online(ctx)
+	if err != nil || !slices.Equal(users, []string{"U1"}) {
+		t.Fatalf("online from b: %v %v", users, err)
+	}
+	changed, err := pa.SetTalking(ctx, "U1", "C1", true)
+	check("start talking", changed, true, err)
+	talking, err := pb.Talking(ctx)
+	if err != nil || talking["U1"] != "C1" || len(talking) != 1 {
+		t.Fatalf("talking from b: %v %v", talking, err)
+	}
+	changed, err = pb.SetTalking(ctx, "U1", "C2", false)
+	check("stop in another conversation", changed, false, err)
+	changed, err = pb.SetTalking(ctx, "U1", "C1", false)
+	check("stop, from b", changed, true, err)
+	if talking, err := pa.Talking(ctx); err != nil || len(talking) != 0 {
+		t.Fatalf("talking after stop: %v %v", talking, err)
+	}
+	last, err := pa.Disconnect(ctx, "U1", "a/1")
+	check("disconnect on a", last, false, err)
+	last, err = pb.Disconnect(ctx, "U1", "b/1")
+	check("disconnect on b", last, true, err)
+	online, err = pa.IsOnline(ctx, "U1")
+	check("online after both left", online, false, err)
 }
