@@ -64,7 +64,7 @@ func TestTwoInstances(t *testing.T) {
 			return false
 		}
 		m, err := b.msgr.Message(pb.Message)
-		if err != nil || m.Sender != "alice" {
+		if err != nil || m.SenderName != "alice" {
 			return false
 		}
 		liveID = m.ID
@@ -77,7 +77,7 @@ func TestTwoInstances(t *testing.T) {
 	b.poll(t, 20*time.Second, "B shows alice's complete message", func() bool {
 		ms, _ := b.msgr.Messages(lobby, 0, 100)
 		for _, m := range ms {
-			if m.ID == liveID && m.State == ui.StateComplete && m.Duration > 2500*time.Millisecond {
+			if m.ID == liveID && m.State == sync.StateComplete && !m.Pending && m.Duration > 2500*time.Millisecond {
 				return b.shows("0:03") || b.shows("0:02")
 			}
 		}
@@ -228,7 +228,7 @@ func (in *inProcess) lobby(t *testing.T) string {
 	in.poll(t, 10*time.Second, "the Lobby", func() bool {
 		cs, _ := in.msgr.Conversations()
 		for _, c := range cs {
-			if c.Kind == ui.KindLobby {
+			if c.Lobby {
 				id = c.ID
 			}
 		}

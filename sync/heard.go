@@ -11,10 +11,12 @@ import (
 // Heard is who has one of this account's messages: Delivered names the
 // members whose device received it, Heard those who played it to the end
 // (voice) or saw it (text) — the same rule as playedUpsertSQL, applied to
-// their receipts. Heard members are in Delivered too.
+// their receipts. Heard members are in Delivered too; Others counts the
+// conversation's other members, who could have it.
 type Heard struct {
 	Delivered []string
 	Heard     []string
+	Others    int
 }
 
 // Heard returns, for this account's messages in a conversation (only
@@ -53,4 +55,28 @@ func (s *Store) Heard(ctx context.Context, conversation, message string) (map[st
 		out[id] = h
 	}
 	return out, rows.Err()
+}
+
+// fillReceipts sets Receipts on this account's messages in ms, all of
+// conversation (only message when it is not "").
+func (s *Store) fillReceipts(ctx context.Context, conversation, message string, ms []Message) error {
+	if !slices.ContainsFunc(ms, func(m Message) bool { return m.Mine }) {
+		return nil
+	}
+	heard, err := s.Heard(ctx, conversation, message)
+	if err != nil {
+		return err
+	}
+	var members int
+	if err := s.db.QueryRowContext(ctx, "SELECT COUNT(*) FROM members WHERE conversation = ?", conversation).Scan(&members); err != nil {
+		return fmt.Errorf("members of %s: %w", conversation, err)
+	}
+	for i := range ms {
+		if ms[i].Mine {
+			h := heard[ms[i].ID]
+			h.Others = max(members-1, 0)
+			ms[i].Receipts = h
+		}
+	}
+	return nil
 }

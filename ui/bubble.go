@@ -185,11 +185,11 @@ func stateLabel(v bubbleView) (string, widget.Importance) {
 	switch {
 	case v.Sending:
 		return lang.L("● LIVE — sending"), widget.DangerImportance
-	case v.Msg.State == StateLive:
+	case v.Msg.Live():
 		return lang.L("● LIVE"), widget.DangerImportance
-	case v.Msg.State == StatePending:
+	case v.Msg.Pending:
 		return lang.L("Pending — not sent yet"), widget.WarningImportance
-	case v.Msg.State == StateAbandoned:
+	case v.Msg.Lost():
 		return lang.L("Interrupted"), widget.LowImportance
 	}
 	return receiptText(v.Msg), widget.LowImportance
@@ -199,13 +199,13 @@ func stateLabel(v bubbleView) (string, widget.Importance) {
 // message shows how long it has run so far.
 func timesText(v bubbleView) string {
 	m := v.Msg
-	if m.State == StateLive || v.Sending {
-		return formatDuration(max(m.Duration, v.Position))
+	if m.Live() || v.Sending {
+		return formatDuration(max(m.Length(), v.Position))
 	}
 	if v.Position > 0 {
-		return formatDuration(v.Position) + " / " + formatDuration(m.Duration)
+		return formatDuration(v.Position) + " / " + formatDuration(m.Length())
 	}
-	return formatDuration(m.Duration)
+	return formatDuration(m.Length())
 }
 
 // Set shows v, touching only the parts that changed.
@@ -214,8 +214,8 @@ func (b *voiceBubble) Set(v bubbleView) {
 	b.view, b.shown = v, true
 	m := v.Msg
 	relayout := false // a label of a row changed width: lay the row out again
-	relayout = setText(b.sender, m.Sender) || relayout
-	relayout = setText(b.sent, sentTime(m.Sent)) || relayout
+	relayout = setText(b.sender, m.SenderName) || relayout
+	relayout = setText(b.sent, sentTime(m.Created)) || relayout
 	st, imp := stateLabel(v)
 	setImportance(b.state, imp)
 	relayout = setText(b.state, st) || relayout
@@ -229,16 +229,16 @@ func (b *voiceBubble) Set(v bubbleView) {
 		}
 	}
 	var progress float32
-	if m.Duration > 0 && m.State != StateLive {
-		progress = float32(v.Position) / float32(m.Duration)
+	if d := m.Length(); d > 0 && !m.Live() {
+		progress = float32(v.Position) / float32(d)
 	}
-	b.wave.Set(m.Waveform, progress, m.State == StateLive || v.Sending)
+	b.wave.Set(m.Waveform, progress, m.Live() || v.Sending)
 	times := setText(b.times, timesText(v))
 	if sp := speedLabel(v.Speed); b.speedBtn.Text != sp {
 		b.speedBtn.SetText(sp)
 		times = true
 	}
-	if exportable := m.State == StateComplete || m.State == StatePending; !shown || exportable == b.export.Disabled() {
+	if exportable := m.Pending || (!m.Live() && !m.Lost()); !shown || exportable == b.export.Disabled() {
 		if exportable {
 			b.export.Enable()
 		} else {
@@ -292,10 +292,10 @@ func newTextBubble() *textBubble {
 
 // Set shows m, touching only the parts that changed.
 func (t *textBubble) Set(m Message) {
-	relayout := setText(t.sender, m.Sender)
-	relayout = setText(t.sent, sentTime(m.Sent)) || relayout
+	relayout := setText(t.sender, m.SenderName)
+	relayout = setText(t.sent, sentTime(m.Created)) || relayout
 	state, imp := receiptText(m), widget.LowImportance
-	if m.State == StatePending {
+	if m.Pending {
 		state, imp = lang.L("Pending"), widget.WarningImportance
 	}
 	setImportance(t.state, imp)

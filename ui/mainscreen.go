@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"bytes"
 	"image/color"
 	"slices"
 	"strings"
@@ -13,6 +14,8 @@ import (
 	"fyne.io/fyne/v2/lang"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
+
+	"parley/sync"
 )
 
 // mainScreen is the conversation list beside the open conversation, the
@@ -92,10 +95,10 @@ func newMainScreen(u *UI) *mainScreen {
 			texts.Objects[0].(*widget.Label).SetText(conversationTitle(c))
 			texts.Objects[1].(*widget.Label).SetText(talkingText(c.Talking))
 			icon := row.Objects[1].(*widget.Icon)
-			switch c.Kind {
-			case KindLobby:
+			switch {
+			case c.Lobby:
 				icon.SetResource(theme.HomeIcon())
-			case KindGroup:
+			case c.Kind == sync.ConversationGroup:
 				icon.SetResource(theme.GridIcon())
 			default:
 				icon.SetResource(theme.AccountIcon())
@@ -191,11 +194,11 @@ func (s *mainScreen) refreshStatus() {
 	var c color.Color
 	var text string
 	switch st.State {
-	case StateConnected:
+	case sync.StateOnline:
 		c, text = theme.Color(theme.ColorNameSuccess), lang.L("Connected")
-	case StateConnecting:
+	case sync.StateConnecting, sync.StateSyncing:
 		c, text = theme.Color(theme.ColorNameWarning), lang.L("Connecting…")
-	case StateOffline:
+	case sync.StateOffline:
 		c, text = theme.Color(theme.ColorNameError), lang.L("Offline — messages will be sent later")
 	default:
 		c, text = theme.Color(theme.ColorNameDisabled), lang.L("Not connected")
@@ -244,8 +247,8 @@ func (s *mainScreen) setConversations(convs []Conversation) {
 }
 
 func conversationsEqual(a, b Conversation) bool {
-	return a.ID == b.ID && a.Title == b.Title && a.Kind == b.Kind && a.Unplayed == b.Unplayed && a.Unread == b.Unread &&
-		slices.Equal(a.Talking, b.Talking)
+	return a.ID == b.ID && a.Name == b.Name && a.Title == b.Title && a.Kind == b.Kind && a.Lobby == b.Lobby &&
+		a.Unplayed == b.Unplayed && a.Unread == b.Unread && slices.Equal(a.Talking, b.Talking)
 }
 
 // open shows conversation id.
@@ -344,7 +347,7 @@ func (s *mainScreen) markSeen() {
 	}
 	waiting := false
 	for _, m := range s.msgs {
-		if m.Kind == MessageText && !m.Mine && !m.Listened {
+		if m.Kind == sync.KindText && !m.Mine && !m.Listened {
 			waiting = true
 			break
 		}
@@ -397,13 +400,14 @@ func sameIDs(a, b []Message) bool {
 
 // messagesEqual reports whether two reads of a message show the same.
 func messagesEqual(a, b Message) bool {
-	return a.ID == b.ID && a.Conversation == b.Conversation && a.Seq == b.Seq && a.Sender == b.Sender &&
-		a.Mine == b.Mine && a.Kind == b.Kind && a.Text == b.Text && a.Sent.Equal(b.Sent) &&
-		a.Duration == b.Duration && a.State == b.State && a.Listened == b.Listened &&
-		a.Position == b.Position && slices.Equal(a.Waveform, b.Waveform) && receiptsEqual(a.Receipts, b.Receipts)
+	return a.ID == b.ID && a.Conversation == b.Conversation && a.Seq == b.Seq && a.SenderID == b.SenderID &&
+		a.SenderName == b.SenderName && a.Kind == b.Kind && a.Created.Equal(b.Created) && a.State == b.State &&
+		a.Codec == b.Codec && a.Duration == b.Duration && a.Packets == b.Packets && bytes.Equal(a.Waveform, b.Waveform) &&
+		a.Text == b.Text && a.Pending == b.Pending && a.Mine == b.Mine && a.Listened == b.Listened &&
+		a.Position == b.Position && receiptsEqual(a.Receipts, b.Receipts)
 }
 
-func receiptsEqual(a, b Receipts) bool {
+func receiptsEqual(a, b sync.Heard) bool {
 	return a.Others == b.Others && slices.Equal(a.Delivered, b.Delivered) && slices.Equal(a.Heard, b.Heard)
 }
 
@@ -476,7 +480,10 @@ func (s *mainScreen) indexAll() {
 // rowKind sorts rows for reuse: a recycled row of the same kind (voice or
 // text, own or not) changes least when it shows another message.
 func (s *mainScreen) rowKind(i int) int {
-	k := int(s.msgs[i].Kind) * 2
+	k := 0
+	if s.msgs[i].Kind == sync.KindText {
+		k = 2
+	}
 	if s.msgs[i].Mine {
 		k++
 	}
@@ -495,8 +502,8 @@ func (s *mainScreen) startsDay(i int) bool {
 	if i == 0 {
 		return true
 	}
-	y1, m1, d1 := s.msgs[i-1].Sent.Local().Date()
-	y2, m2, d2 := s.msgs[i].Sent.Local().Date()
+	y1, m1, d1 := s.msgs[i-1].Created.Local().Date()
+	y2, m2, d2 := s.msgs[i].Created.Local().Date()
 	return y1 != y2 || m1 != m2 || d1 != d2
 }
 
@@ -514,7 +521,7 @@ func (s *mainScreen) rowHeight(i int, width float32) float32 {
 		day = s.sepH
 	}
 	m := s.msgs[i]
-	if m.Kind != MessageText {
+	if m.Kind != sync.KindText {
 		return day + s.voiceH
 	}
 	bw := bubbleWidth(width)
@@ -537,7 +544,7 @@ func (s *mainScreen) updateRow(i int, o fyne.CanvasObject) {
 	m := s.msgs[i]
 	day := ""
 	if s.startsDay(i) {
-		day = dayText(m.Sent.Local(), s.u.now().Local())
+		day = dayText(m.Created.Local(), s.u.now().Local())
 	}
 	row.setDay(day)
 	s.bound[m.ID] = row
@@ -547,7 +554,7 @@ func (s *mainScreen) updateRow(i int, o fyne.CanvasObject) {
 // refreshMessage re-sets the row showing m, if it is on screen. A text
 // whose height changed lays the rows out again.
 func (s *mainScreen) refreshMessage(m Message) {
-	if m.Kind == MessageText {
+	if m.Kind == sync.KindText {
 		if h, ok := s.heights[m.ID]; ok && h.text != m.Text {
 			s.msgList.Reload()
 			return
@@ -571,12 +578,12 @@ func (s *mainScreen) messageChanged(m Message) {
 			s.refreshMessage(m)
 		}
 	}
-	if m.Kind != MessageVoice || m.Mine || m.State != StateLive {
+	if m.Kind != sync.KindVoice || m.Mine || !m.Live() {
 		return
 	}
 	if !s.u.foreground && !s.u.notified[m.ID] {
 		s.u.notified[m.ID] = true
-		s.u.app.SendNotification(fyne.NewNotification("Parley", m.Sender+lang.L(" is talking")))
+		s.u.app.SendNotification(fyne.NewNotification("Parley", m.SenderName+lang.L(" is talking")))
 	}
 }
 
@@ -615,9 +622,9 @@ func (s *mainScreen) playbackChanged() {
 	if now.State == PlayFinished && old.State != PlayFinished {
 		done := now.Message
 		if i, ok := s.pos(done); ok {
-			s.markListened(s.msgs[i], s.msgs[i].Duration, true)
+			s.markListened(s.msgs[i], s.msgs[i].Length(), true)
 			for _, m := range s.msgs[i+1:] {
-				if m.Kind == MessageVoice && !m.Mine && !m.Listened {
+				if m.Kind == sync.KindVoice && !m.Mine && !m.Listened {
 					s.play(m)
 					break
 				}
@@ -637,7 +644,7 @@ func (s *mainScreen) play(m Message) {
 	if s.playing.Message == m.ID && s.playing.State == PlayPaused {
 		from = s.playing.Position
 	}
-	if m.Listened || from >= m.Duration {
+	if m.Listened || from >= m.Length() {
 		from = 0
 	}
 	if err := s.u.d.Player.Play(m.ID, from, s.speedOf(m.ID)); err != nil {
@@ -655,7 +662,7 @@ func (s *mainScreen) pause(m Message) {
 }
 
 func (s *mainScreen) seek(m Message, f float32) {
-	pos := time.Duration(float64(m.Duration) * float64(f))
+	pos := time.Duration(float64(m.Length()) * float64(f))
 	if s.playing.Message == m.ID && s.playing.State == PlayPlaying {
 		if err := s.u.d.Player.Seek(pos); err != nil {
 			s.u.showError(err)
@@ -700,7 +707,7 @@ func (s *mainScreen) export(m Message) {
 			}
 		})
 	}, s.u.win)
-	d.SetFileName(m.Sender + "-" + m.Sent.Local().Format("2006-01-02-150405") + ".opus")
+	d.SetFileName(m.SenderName + "-" + m.Created.Local().Format("2006-01-02-150405") + ".opus")
 	d.Show()
 }
 
@@ -832,7 +839,7 @@ func (r *messageRow) setDay(text string) {
 func (r *messageRow) Set(m Message, v bubbleView) {
 	r.id = m.ID
 	r.sets++
-	if m.Kind == MessageText {
+	if m.Kind == sync.KindText {
 		r.text.Set(m)
 		r.show(r.text, m.Mine)
 		return

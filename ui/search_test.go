@@ -6,17 +6,19 @@ import (
 	"testing"
 
 	"fyne.io/fyne/v2/test"
+
+	"parley/sync"
 )
 
 func TestSearchJumpsToMessage(t *testing.T) {
 	h := newHarness(t, true)
 	seedConversations(h)
 	for i := range 40 {
-		h.m.put(Message{Conversation: "g1", Sender: "carol", Kind: MessageText, Text: fmt.Sprintf("filler %d", i), State: StateComplete})
+		h.m.put(Message{Conversation: "g1", SenderName: "carol", Kind: sync.KindText, Text: fmt.Sprintf("filler %d", i), State: sync.StateComplete})
 	}
-	target := h.m.put(Message{Conversation: "g1", Sender: "carol", Kind: MessageText, Text: "the forklift key is in the office", State: StateComplete})
+	target := h.m.put(Message{Conversation: "g1", SenderName: "carol", Kind: sync.KindText, Text: "the forklift key is in the office", State: sync.StateComplete})
 	for i := range 40 {
-		h.m.put(Message{Conversation: "g1", Sender: "carol", Kind: MessageText, Text: fmt.Sprintf("more %d", i), State: StateComplete})
+		h.m.put(Message{Conversation: "g1", SenderName: "carol", Kind: sync.KindText, Text: fmt.Sprintf("more %d", i), State: sync.StateComplete})
 	}
 	s := h.u.main
 	test.Type(s.search.entry, "FORKLIFT")

@@ -11,6 +11,8 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"parley/assets"
+
+	"parley/sync"
 )
 
 // levelRefresh is how often the talk panel re-reads the input level.
@@ -116,9 +118,9 @@ func newUI(a fyne.App, d Deps, async func(func())) *UI {
 
 	st := d.Messenger.Status()
 	switch {
-	case st.User != "" && st.State != StateDisconnected:
+	case st.User != "" && st.State != sync.StateStopped:
 		u.showMain()
-	case st.Server != "" && st.State != StateDisconnected:
+	case st.Server != "" && st.State != sync.StateStopped:
 		u.showSignIn()
 	default:
 		u.showConnect()
