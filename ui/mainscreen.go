@@ -59,6 +59,9 @@ type mainScreen struct {
 	meter    *levelMeter
 	elapsed  *widget.Label
 	talkNote *widget.Label
+	// noteGen counts notes set; noteCancel ends a transient note's timer.
+	noteGen    int
+	noteCancel func()
 	talkInfo *fyne.Container
 	content  fyne.CanvasObject
 }
@@ -267,7 +270,7 @@ func (s *mainScreen) open(id string) {
 	}
 	s.msgs, s.front, s.older, s.loading = nil, nil, false, false
 	s.indexAll()
-	s.talkNote.SetText("")
+	s.setNote("")
 	for i, c := range s.convs {
 		if c.ID == id {
 			s.title.SetText(conversationTitle(c))
@@ -721,8 +724,37 @@ func (s *mainScreen) sendText() {
 		return
 	}
 	s.entry.SetText("")
+	s.setNote("") // a note about the last transmission is old news now
 	s.u.reloadMessages()
 	s.u.win.Canvas().Focus(s.entry)
+}
+
+// noteLinger is how long a transient note (a withdrawn or capped
+// transmission) stays in the talk panel when nothing else happens.
+const noteLinger = 4 * time.Second
+
+// setNote sets the talk panel's note, ending a transient one.
+func (s *mainScreen) setNote(text string) {
+	if s.noteCancel != nil {
+		s.noteCancel()
+		s.noteCancel = nil
+	}
+	s.noteGen++
+	s.talkNote.SetText(text)
+}
+
+// flashNote shows a transient note: it goes after noteLinger, or sooner
+// when the next action sets the note.
+func (s *mainScreen) flashNote(text string) {
+	s.setNote(text)
+	gen := s.noteGen
+	s.noteCancel = s.u.after(noteLinger, func() {
+		fyne.Do(func() {
+			if s.noteGen == gen {
+				s.setNote("")
+			}
+		})
+	})
 }
 
 // refreshTalk redraws the push-to-talk panel from the talk state.
@@ -734,18 +766,18 @@ func (s *mainScreen) refreshTalk() {
 		s.meter.SetLevel(s.u.d.Recorder.Level())
 		s.elapsed.SetText("● " + formatDuration(t.Elapsed()))
 		if s.talkBtn.cancelArmed {
-			s.talkNote.SetText(lang.L("Release outside to cancel"))
+			s.setNote(lang.L("Release outside to cancel"))
 		} else if t.Locked() {
-			s.talkNote.SetText(lang.L("Locked — press the talk key again to send"))
+			s.setNote(lang.L("Locked — press the talk key again to send"))
 		} else {
-			s.talkNote.SetText(lang.L("Esc cancels"))
+			s.setNote(lang.L("Esc cancels"))
 		}
 		return
 	}
 	s.meter.SetLevel(0)
 	s.elapsed.SetText("")
 	if s.current == "" {
-		s.talkNote.SetText(lang.L("Open a conversation to talk"))
+		s.setNote(lang.L("Open a conversation to talk"))
 	}
 }
 

@@ -34,6 +34,9 @@ type UI struct {
 	async func(f func())
 	// now is the clock (day separators say Today and Yesterday).
 	now func() time.Time
+	// after runs f off the UI thread after d and returns a cancel (a
+	// transient note's end); tests replace it.
+	after func(d time.Duration, f func()) (cancel func())
 	// hintInterval is the least time between two applications of hints:
 	// a live message changes 50 times a second, the display needs ~12.
 	hintInterval time.Duration
@@ -83,7 +86,7 @@ func newUI(a fyne.App, d Deps, async func(func())) *UI {
 	if d.Settings == nil {
 		d.Settings = PreferencesSettings{P: a.Preferences()}
 	}
-	u := &UI{app: a, d: d, async: async, now: time.Now, hintInterval: hintInterval, notified: map[string]bool{},
+	u := &UI{app: a, d: d, async: async, now: time.Now, after: afterFunc, hintInterval: hintInterval, notified: map[string]bool{},
 		foreground: true, stopHints: make(chan struct{}), hintsDone: make(chan struct{})}
 	u.prefs = d.Settings.Load()
 	u.win = a.NewWindow("Parley")
@@ -128,6 +131,12 @@ func newUI(a fyne.App, d Deps, async func(func())) *UI {
 	return u
 }
 
+// afterFunc is time.AfterFunc with a cancel.
+func afterFunc(d time.Duration, f func()) func() {
+	t := time.AfterFunc(d, f)
+	return func() { t.Stop() }
+}
+
 // Window is the main window, for app/ (tray, close intercept).
 func (u *UI) Window() fyne.Window { return u.win }
 
@@ -155,6 +164,9 @@ func (u *UI) EnteredForeground() {
 // Call it on the UI thread before the app quits.
 func (u *UI) Close() {
 	u.talk.End()
+	if u.main.noteCancel != nil { // a transient note's timer
+		u.main.noteCancel()
+	}
 	u.rememberWindow()
 	select {
 	case <-u.stopHints:
@@ -445,11 +457,11 @@ func (u *UI) talkChanged() {
 		}
 		switch u.talk.lastReason {
 		case stopTooLong:
-			u.main.talkNote.SetText(lang.L("Maximum length reached — message sent."))
+			u.main.flashNote(lang.L("Maximum length reached — message sent."))
 		case stopCancelled:
-			u.main.talkNote.SetText(lang.L("Cancelled — the message was withdrawn."))
+			u.main.flashNote(lang.L("Cancelled — the message was withdrawn."))
 		case stopReleased:
-			u.main.talkNote.SetText("")
+			u.main.setNote("")
 		}
 		u.reloadMessages()
 	}

@@ -29,6 +29,10 @@ type harness struct {
 	set  *memSettings
 	// after holds the pending max-length timer of the talk state.
 	after func()
+	// noteEnd holds the pending end of a transient note, and noteWait
+	// how long it was asked to wait.
+	noteEnd  func()
+	noteWait time.Duration
 }
 
 // newHarness builds a UI on fakes; signedIn starts on the main screen with
@@ -49,6 +53,10 @@ func newHarness(t testing.TB, signedIn bool) *harness {
 	h.u.talk.after = func(d time.Duration, f func()) func() {
 		h.after = f
 		return func() { h.after = nil }
+	}
+	h.u.after = func(d time.Duration, f func()) func() {
+		h.noteEnd, h.noteWait = f, d
+		return func() { h.noteEnd = nil }
 	}
 	h.u.now = func() time.Time { return h.m.now }
 	h.u.hintInterval = 0 // tests apply each hint at once
@@ -537,3 +545,57 @@ func TestCoalesce(t *testing.T) {
 }
 
 var _ = widget.NewLabel
+
+// TestTransientNotesGo: the note after a withdrawn or capped transmission
+// goes by itself after a few seconds, or at the next action (another
+// transmission, a sent text, another conversation), and a new note is not
+// cleared by an old note's timer.
+func TestTransientNotesGo(t *testing.T) {
+	primaryButton := &desktop.MouseEvent{Button: desktop.MouseButtonPrimary}
+	withdraw := func(h *harness) {
+		b := h.u.main.talkBtn
+		b.MouseDown(primaryButton)
+		h.u.main.entry.KeyDown(&fyne.KeyEvent{Name: fyne.KeyEscape})
+		b.MouseUp(primaryButton)
+	}
+	const withdrawn = "Cancelled — the message was withdrawn."
+	cases := []struct {
+		name string
+		next func(h *harness)
+		want string
+	}{
+		{"after a few seconds", func(h *harness) { h.noteEnd() }, ""},
+		{"at the next transmission", func(h *harness) {
+			h.u.main.talkBtn.MouseDown(primaryButton)
+			h.u.main.talkBtn.MouseUp(primaryButton)
+		}, ""},
+		{"at a sent text", func(h *harness) {
+			h.u.main.entry.SetText("on my way")
+			h.u.main.sendText()
+		}, ""},
+		{"in another conversation", func(h *harness) { h.u.main.open("g1") }, ""},
+		{"an old timer leaves a new note", func(h *harness) {
+			old := h.noteEnd
+			h.u.main.flashNote("Maximum length reached — message sent.")
+			old()
+		}, "Maximum length reached — message sent."},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			h := newHarness(t, true)
+			seedConversations(h)
+			h.u.handleHint(Hint{Kind: HintConversations})
+			withdraw(h)
+			if got := h.u.main.talkNote.Text; got != withdrawn {
+				t.Fatalf("note after Esc = %q, want %q", got, withdrawn)
+			}
+			if h.noteEnd == nil || h.noteWait < 2*time.Second || h.noteWait > 10*time.Second {
+				t.Fatalf("note timer %v (set %v), want a few seconds", h.noteWait, h.noteEnd != nil)
+			}
+			c.next(h)
+			if got := h.u.main.talkNote.Text; got != c.want {
+				t.Errorf("note = %q, want %q", got, c.want)
+			}
+		})
+	}
+}
