@@ -62,8 +62,8 @@ type mainScreen struct {
 	// noteGen counts notes set; noteCancel ends a transient note's timer.
 	noteGen    int
 	noteCancel func()
-	talkInfo *fyne.Container
-	content  fyne.CanvasObject
+	talkInfo   *fyne.Container
+	content    fyne.CanvasObject
 }
 
 func newMainScreen(u *UI) *mainScreen {
