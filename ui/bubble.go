@@ -332,17 +332,66 @@ func dayText(day, today time.Time) string {
 	y2, m2, d2 := today.Date()
 	a := time.Date(y1, m1, d1, 0, 0, 0, 0, time.UTC)
 	b := time.Date(y2, m2, d2, 0, 0, 0, 0, time.UTC)
+	// The names and the order of the parts come from the translations:
+	// "Saturday, 14 March" in English, "3月14日 星期六" in Chinese.
+	data := map[string]any{"Weekday": weekdayName(day.Weekday()), "Day": d1, "Month": monthName(m1), "Year": y1}
 	switch days := int(b.Sub(a).Hours() / 24); {
 	case days == 0:
 		return lang.L("Today")
 	case days == 1:
 		return lang.L("Yesterday")
-	case days > 1 && days < 7:
-		return day.Format("Monday, 2 January")
-	case y1 == y2:
-		return day.Format("Monday, 2 January")
+	case y1 == y2 || (days > 1 && days < 7):
+		return lang.L("{{.Weekday}}, {{.Day}} {{.Month}}", data)
 	}
-	return day.Format("2 January 2006")
+	return lang.L("{{.Day}} {{.Month}} {{.Year}}", data)
+}
+
+// monthName is m's name in the user's language.
+func monthName(m time.Month) string {
+	switch m {
+	case time.January:
+		return lang.L("January")
+	case time.February:
+		return lang.L("February")
+	case time.March:
+		return lang.L("March")
+	case time.April:
+		return lang.L("April")
+	case time.May:
+		return lang.L("May")
+	case time.June:
+		return lang.L("June")
+	case time.July:
+		return lang.L("July")
+	case time.August:
+		return lang.L("August")
+	case time.September:
+		return lang.L("September")
+	case time.October:
+		return lang.L("October")
+	case time.November:
+		return lang.L("November")
+	}
+	return lang.L("December")
+}
+
+// weekdayName is d's name in the user's language.
+func weekdayName(d time.Weekday) string {
+	switch d {
+	case time.Monday:
+		return lang.L("Monday")
+	case time.Tuesday:
+		return lang.L("Tuesday")
+	case time.Wednesday:
+		return lang.L("Wednesday")
+	case time.Thursday:
+		return lang.L("Thursday")
+	case time.Friday:
+		return lang.L("Friday")
+	case time.Saturday:
+		return lang.L("Saturday")
+	}
+	return lang.L("Sunday")
 }
 
 // Set shows the day.

@@ -162,23 +162,33 @@ func TestTimelineRefreshesOneRow(t *testing.T) {
 	}
 }
 
+// TestDayText: day separators in English and in Chinese (names and the
+// order of the parts from the translations).
 func TestDayText(t *testing.T) {
 	today := time.Date(2026, 3, 14, 9, 30, 0, 0, time.UTC)
 	cases := []struct {
-		name string
-		day  time.Time
-		want string
+		name   string
+		day    time.Time
+		en, zh string
 	}{
-		{"today", today.Add(-9 * time.Hour), "Today"},
-		{"yesterday", today.Add(-24 * time.Hour), "Yesterday"},
-		{"this week", today.Add(-3 * 24 * time.Hour), "Wednesday, 11 March"},
-		{"this year", time.Date(2026, 1, 2, 12, 0, 0, 0, time.UTC), "Friday, 2 January"},
-		{"last year", time.Date(2025, 12, 31, 23, 0, 0, 0, time.UTC), "31 December 2025"},
+		{"today", today.Add(-9 * time.Hour), "Today", "今天"},
+		{"yesterday", today.Add(-24 * time.Hour), "Yesterday", "昨天"},
+		{"this week", today.Add(-3 * 24 * time.Hour), "Wednesday, 11 March", "3月11日 星期三"},
+		{"this year", time.Date(2026, 1, 2, 12, 0, 0, 0, time.UTC), "Friday, 2 January", "1月2日 星期五"},
+		{"a Sunday", time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC), "Sunday, 1 March", "3月1日 星期日"},
+		{"last year", time.Date(2025, 12, 31, 23, 0, 0, 0, time.UTC), "31 December 2025", "2025年12月31日"},
 	}
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			if got := dayText(c.day, today); got != c.want {
-				t.Errorf("dayText(%v) = %q, want %q", c.day, got, c.want)
+	for _, l := range []struct{ name, setting string }{{"en", "en"}, {"zh", "zh"}} {
+		t.Run(l.name, func(t *testing.T) {
+			useLanguage(t, "C", l.setting)
+			for _, c := range cases {
+				want := c.en
+				if l.name == "zh" {
+					want = c.zh
+				}
+				if got := dayText(c.day, today); got != want {
+					t.Errorf("%s: dayText(%v) = %q, want %q", c.name, c.day, got, want)
+				}
 			}
 		})
 	}
