@@ -36,6 +36,12 @@ type mainScreen struct {
 	heights   map[string]rowHeight // measured text rows
 	older     bool                 // the store may hold older messages than msgs[0]
 	loading   bool                 // an older page is being read
+	// detached is set while msgs is a window of older history (around a
+	// search hit) that does not reach the newest messages: newer pages
+	// load as its end comes into view, and it joins the newest page when
+	// they meet.
+	detached bool
+	newer    bool // a newer page is being read
 	speedFor  map[string]float64
 	playing   Playback
 	voiceH    float32 // height of a voice row
@@ -49,8 +55,11 @@ type mainScreen struct {
 	talking   *widget.Label
 	members   *membersPanel
 	search    *searchPanel
-	// jump is the message to scroll to once its conversation is shown.
+	// jump is the message to scroll to once its conversation is shown,
+	// jumpSeq its place (to page it in when it is older than the pages
+	// loaded).
 	jump     string
+	jumpSeq  int64
 	convPane *fyne.Container
 	msgList  *timeline
 	entry    *talkEntry
@@ -131,6 +140,7 @@ func newMainScreen(u *UI) *mainScreen {
 		func() fyne.CanvasObject { return newMessageRow(act) }, s.updateRow)
 	s.msgList.kind = s.rowKind
 	s.msgList.onTop = s.loadOlder
+	s.msgList.onBottom = s.loadNewer
 
 	s.title = widget.NewLabelWithStyle("", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
 	s.talking = widget.NewLabel("")
@@ -268,7 +278,7 @@ func (s *mainScreen) open(id string) {
 	if s.u.d.Focus != nil {
 		s.u.d.Focus(id)
 	}
-	s.msgs, s.front, s.older, s.loading = nil, nil, false, false
+	s.msgs, s.front, s.older, s.loading, s.detached, s.newer = nil, nil, false, false, false, false
 	s.indexAll()
 	s.setNote("")
 	for i, c := range s.convs {
@@ -295,6 +305,15 @@ const pageSize = 60
 // follows new messages), and re-sets only the rows that changed.
 func (s *mainScreen) setMessages(page []Message) {
 	defer s.shown()
+	if s.detached { // a window of older history: update what it shows
+		for _, m := range page {
+			if i, ok := s.pos(m.ID); ok && !messagesEqual(m, s.msgs[i]) {
+				s.msgs[i] = m
+				s.refreshMessage(m)
+			}
+		}
+		return
+	}
 	first := len(s.msgs) == 0
 	atBottom := first || s.msgList.AtBottom()
 	if first {
@@ -319,26 +338,105 @@ func (s *mainScreen) setMessages(page []Message) {
 }
 
 // shown finishes setMessages: scroll to a search result waiting for its
-// conversation, and mark the texts on screen seen.
+// conversation (paging it in first when it is not among the pages
+// loaded), and mark the texts on screen seen.
 func (s *mainScreen) shown() {
-	if i, ok := s.pos(s.jump); ok && s.jump != "" {
-		s.msgList.ScrollTo(i)
-		s.jump = ""
+	if s.jump != "" {
+		if i, ok := s.pos(s.jump); ok {
+			s.msgList.ScrollTo(i)
+			s.jump = ""
+		} else if len(s.msgs) > 0 && s.jumpSeq > 0 {
+			s.loadAround(s.jump, s.jumpSeq)
+		}
 	}
 	s.markSeen()
 }
 
 // jumpTo opens m's conversation scrolled to m (a search result).
 func (s *mainScreen) jumpTo(m Message) {
-	s.jump = m.ID
+	s.jump, s.jumpSeq = m.ID, m.Seq
 	if m.Conversation != s.current {
 		s.open(m.Conversation)
 		return
 	}
-	if i, ok := s.pos(m.ID); ok {
-		s.msgList.ScrollTo(i)
-		s.jump = ""
+	s.shown()
+}
+
+// loadAround replaces the loaded messages by a page around message id
+// (at seq), which is not among them, and scrolls to it: one read, however
+// far back it is. The window then pages both ways.
+func (s *mainScreen) loadAround(id string, seq int64) {
+	if s.loading {
+		return
 	}
+	s.loading = true
+	conv := s.current
+	s.u.async(func() {
+		page, err := s.u.d.Messenger.Messages(conv, seq+pageSize/2, pageSize)
+		fyne.Do(func() {
+			s.loading = false
+			if conv != s.current || s.jump != id {
+				return // another conversation or search result meanwhile
+			}
+			if err != nil {
+				s.u.showError(err)
+				return
+			}
+			s.msgs, s.front = page, nil
+			s.older, s.detached = len(page) >= pageSize, true
+			s.indexAll()
+			s.msgList.Reload()
+			if i, ok := s.pos(id); ok {
+				s.msgList.ScrollTo(i)
+			}
+			s.jump = ""
+		})
+	})
+}
+
+// loadNewer, in a window of older history, reads what follows it when its
+// end comes into view: the newest page if the two meet (the window joins
+// it and follows new messages again), else the next page.
+func (s *mainScreen) loadNewer() {
+	if !s.detached || s.newer || len(s.msgs) == 0 {
+		return
+	}
+	s.newer = true
+	conv, last := s.current, s.msgs[len(s.msgs)-1].Seq
+	s.u.async(func() {
+		m := s.u.d.Messenger
+		newest, err := m.Messages(conv, 0, pageSize)
+		joins := err == nil && (len(newest) == 0 || newest[0].Seq <= last+1)
+		var next []Message
+		if err == nil && !joins {
+			next, err = m.Messages(conv, last+pageSize+1, pageSize)
+			// A page of numbers with nothing newer (all withdrawn): join
+			// the newest page rather than ask again at every scroll.
+			joins = !slices.ContainsFunc(next, func(m Message) bool { return m.Seq > last })
+		}
+		fyne.Do(func() {
+			if conv != s.current || !s.detached || len(s.msgs) == 0 || s.msgs[len(s.msgs)-1].Seq != last {
+				return
+			}
+			s.newer = false
+			if err != nil {
+				s.u.showError(err)
+				return
+			}
+			if joins {
+				s.msgs, s.detached = mergePage(s.msgs, newest), false
+			} else {
+				for _, m := range next {
+					if m.Seq > last {
+						s.msgs = append(s.msgs, m)
+					}
+				}
+			}
+			s.front = nil
+			s.indexAll()
+			s.msgList.Reload()
+		})
+	})
 }
 
 // markSeen marks the open conversation's text messages as seen when the
@@ -725,6 +823,11 @@ func (s *mainScreen) sendText() {
 	}
 	s.entry.SetText("")
 	s.setNote("") // a note about the last transmission is old news now
+	if s.detached { // back to the newest, where the text goes
+		s.msgs, s.front, s.older, s.detached = nil, nil, false, false
+		s.indexAll()
+		s.msgList.Reload()
+	}
 	s.u.reloadMessages()
 	s.u.win.Canvas().Focus(s.entry)
 }
