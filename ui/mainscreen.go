@@ -42,11 +42,11 @@ type mainScreen struct {
 	// they meet.
 	detached bool
 	newer    bool // a newer page is being read
-	speedFor  map[string]float64
-	playing   Playback
-	voiceH    float32 // height of a voice row
-	sepH      float32 // height of a day separator
-	measurer  *textBubble
+	speedFor map[string]float64
+	playing  Playback
+	voiceH   float32 // height of a voice row
+	sepH     float32 // height of a day separator
+	measurer *textBubble
 
 	connDot   *canvas.Circle
 	connLabel *widget.Label
@@ -822,7 +822,7 @@ func (s *mainScreen) sendText() {
 		return
 	}
 	s.entry.SetText("")
-	s.setNote("") // a note about the last transmission is old news now
+	s.setNote("")   // a note about the last transmission is old news now
 	if s.detached { // back to the newest, where the text goes
 		s.msgs, s.front, s.older, s.detached = nil, nil, false, false
 		s.indexAll()
