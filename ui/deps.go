@@ -5,6 +5,8 @@ import (
 	"log/slog"
 	"time"
 
+	"fyne.io/fyne/v2"
+
 	"parley/sync"
 )
 
@@ -212,6 +214,20 @@ type Deps struct {
 	Files FileSender
 	// Logger, if set, records the full error behind each message shown.
 	Logger *slog.Logger
+	// Placement, if set, reads and sets the window's position on the
+	// screen (Fyne 2.8 has no API for it).
+	Placement WindowPlacement
+}
+
+// WindowPlacement reads and sets where a window is on the screen, in
+// screen pixels, for the position to be remembered across starts. Both
+// are called on the UI thread and must return quickly.
+type WindowPlacement interface {
+	// Position is where w's frame is; ok is false when it is not known
+	// (not shown yet, or a platform without positions).
+	Position(w fyne.Window) (x, y int, ok bool)
+	// Move puts w's frame at x, y (kept on the screen).
+	Move(w fyne.Window, x, y int) error
 }
 
 // DefaultMaxTalk is the longest transmission when Deps.MaxTalk is zero.

@@ -140,14 +140,22 @@ func afterFunc(d time.Duration, f func()) func() {
 // Window is the main window, for app/ (tray, close intercept).
 func (u *UI) Window() fyne.Window { return u.win }
 
-// Show shows the window.
-func (u *UI) Show() { u.win.Show() }
+// Show shows the window, where it was last time when that is known.
+func (u *UI) Show() {
+	u.win.Show()
+	if pl := u.d.Placement; pl != nil && u.prefs.WindowPlaced {
+		if err := pl.Move(u.win, u.prefs.WindowX, u.prefs.WindowY); err != nil && u.d.Logger != nil {
+			u.d.Logger.Info("window position not restored", "err", err)
+		}
+	}
+}
 
 // ExitedForeground stops a transmission when the window loses focus; wire it
 // to app.Lifecycle().SetOnExitedForeground. Idempotent.
 func (u *UI) ExitedForeground() {
 	u.foreground = false
-	if !u.globalHeld { // the global key's own release ends its transmission
+	u.rememberPosition() // before a hide or a quit, which take focus first
+	if !u.globalHeld {   // the global key's own release ends its transmission
 		u.talk.Stop()
 	}
 	u.main.talkBtn.reset()
@@ -208,8 +216,8 @@ func windowSize(p Prefs) fyne.Size {
 	return fyne.NewSize(float32(p.WindowWidth), float32(p.WindowHeight))
 }
 
-// rememberWindow saves the window's size for the next start. (Fyne 2.8
-// has no API for a window's position, so the window manager places it.)
+// rememberWindow saves the window's size for the next start (its
+// position is saved as focus goes: rememberPosition).
 func (u *UI) rememberWindow() {
 	sz := u.win.Canvas().Size()
 	if sz.Width < minWindowSize.Width || sz.Height < minWindowSize.Height {
@@ -220,6 +228,22 @@ func (u *UI) rememberWindow() {
 		u.prefs.WindowWidth, u.prefs.WindowHeight = w, h
 		u.savePrefs()
 	}
+}
+
+// rememberPosition saves where the window is, when Deps.Placement knows.
+// It runs at every loss of focus: Fyne quits and hides only after one,
+// and by the time the app has stopped its window is gone.
+func (u *UI) rememberPosition() {
+	pl := u.d.Placement
+	if pl == nil {
+		return
+	}
+	x, y, ok := pl.Position(u.win)
+	if !ok || (u.prefs.WindowPlaced && x == u.prefs.WindowX && y == u.prefs.WindowY) {
+		return
+	}
+	u.prefs.WindowX, u.prefs.WindowY, u.prefs.WindowPlaced = x, y, true
+	u.savePrefs()
 }
 
 // showError is the one way an error reaches the user: a banner in their words.
