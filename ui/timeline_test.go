@@ -403,3 +403,35 @@ func TestEqualsCoverEveryField(t *testing.T) {
 		}
 	}
 }
+
+// TestTimelineGoldenChinese: the timeline in Chinese — day separators
+// with Chinese weekday and month and the Chinese order of the parts, a
+// long Chinese text wrapped in full, own and others' sides.
+func TestTimelineGoldenChinese(t *testing.T) {
+	useLanguage(t, "zh_CN.UTF-8", "zh")
+	h := newHarness(t, true)
+	now := h.m.now // Saturday 14 March 2026
+	long := strings.Repeat("卡车在四号门，需要两个人帮忙卸货。", 12)
+	for _, m := range []Message{
+		{SenderName: "bob", Kind: sync.KindText, Text: "新年快乐！", Created: time.Date(2025, 12, 31, 22, 0, 0, 0, time.UTC)},
+		{SenderName: "alice", Mine: true, Kind: sync.KindVoice, Duration: 4 * time.Second, Waveform: testWave(64), Listened: true, Created: now.Add(-3 * 24 * time.Hour)},
+		{SenderName: "carol", Kind: sync.KindText, Text: long, Created: now.Add(-20 * time.Minute)},
+		{SenderName: "alice", Mine: true, Kind: sync.KindText, Text: "马上到。", Created: now.Add(-5 * time.Minute)},
+	} {
+		m.Conversation, m.State = "lobby", sync.StateComplete
+		h.m.put(m)
+	}
+	s := openLobby(t, h)
+	h.u.win.Resize(fyne.NewSize(900, 900))
+	s.msgList.ScrollToBottom()
+	var days []string
+	for i := range s.msgs {
+		if s.startsDay(i) {
+			days = append(days, dayText(s.msgs[i].Created.Local(), now))
+		}
+	}
+	if want := []string{"2025年12月31日", "3月11日 星期三", "今天"}; !slices.Equal(days, want) {
+		t.Errorf("day separators %q, want %q", days, want)
+	}
+	test.AssertImageMatches(t, "timeline_zh.png", h.u.win.Canvas().Capture())
+}
