@@ -394,6 +394,19 @@ func (s *mainScreen) loadAround(id string, seq int64) {
 	})
 }
 
+// toNewest leaves a window of older history for the newest messages,
+// where what the user sends goes, and reports whether it did (then
+// reloadMessages shows them).
+func (s *mainScreen) toNewest() bool {
+	if !s.detached {
+		return false
+	}
+	s.msgs, s.front, s.older, s.detached, s.newer = nil, nil, false, false, false
+	s.indexAll()
+	s.msgList.Reload()
+	return true
+}
+
 // loadNewer, in a window of older history, reads what follows it when its
 // end comes into view: the newest page if the two meet (the window joins
 // it and follows new messages again), else the next page.
@@ -822,12 +835,8 @@ func (s *mainScreen) sendText() {
 		return
 	}
 	s.entry.SetText("")
-	s.setNote("")   // a note about the last transmission is old news now
-	if s.detached { // back to the newest, where the text goes
-		s.msgs, s.front, s.older, s.detached = nil, nil, false, false
-		s.indexAll()
-		s.msgList.Reload()
-	}
+	s.setNote("") // a note about the last transmission is old news now
+	s.toNewest()
 	s.u.reloadMessages()
 	s.u.win.Canvas().Focus(s.entry)
 }

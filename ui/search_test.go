@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/driver/desktop"
 	"fyne.io/fyne/v2/test"
 
 	"parley/sync"
@@ -127,6 +128,15 @@ func TestSearchHitOlderThanLoaded(t *testing.T) {
 	if last := s.msgs[len(s.msgs)-1].Seq; last != total {
 		t.Errorf("joined window ends at %d, want %d", last, total)
 	}
+	// Talking from a window of old history brings the newest back, with
+	// the new message.
+	jump(50)
+	s.talkBtn.MouseDown(&desktop.MouseEvent{Button: desktop.MouseButtonPrimary})
+	if s.detached || s.msgs[len(s.msgs)-1].ID != h.rec.current {
+		t.Errorf("talking from old history: detached %v, last shown %q, want the new message %q",
+			s.detached, s.msgs[len(s.msgs)-1].ID, h.rec.current)
+	}
+	s.talkBtn.MouseUp(&desktop.MouseEvent{Button: desktop.MouseButtonPrimary})
 	fresh := h.m.put(Message{Conversation: "lobby", SenderName: "bob", Kind: sync.KindText, Text: "new", State: sync.StateComplete})
 	h.u.handleHint(Hint{Kind: HintConversation, Conversation: "lobby"})
 	if _, ok := s.pos(fresh.ID); !ok {

@@ -447,6 +447,9 @@ func (u *UI) reloadMessages() {
 
 // talkChanged redraws the talk panel and runs the level meter while talking.
 func (u *UI) talkChanged() {
+	if u.talk.Talking() && u.main.toNewest() { // the new message shows with the newest
+		u.reloadMessages()
+	}
 	u.main.refreshTalk()
 	if i, ok := u.main.pos(u.talk.message); ok { // its bubble says live while sending
 		u.main.refreshMessage(u.main.msgs[i])
