@@ -13,7 +13,6 @@ import (
 
 	"parley/assets"
 	"parley/server/wire"
-
 	"parley/sync"
 )
 

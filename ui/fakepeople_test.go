@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"parley/server/wire"
-
 	"parley/sync"
 )
 

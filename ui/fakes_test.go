@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"parley/server/wire"
-
 	"parley/sync"
 )
 

@@ -11,7 +11,6 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"parley/assets"
-
 	"parley/sync"
 )
 
