@@ -153,8 +153,9 @@ func (u *UI) Show() {
 // to app.Lifecycle().SetOnExitedForeground. Idempotent.
 func (u *UI) ExitedForeground() {
 	u.foreground = false
-	u.rememberPosition() // before a hide or a quit, which take focus first
-	if !u.globalHeld {   // the global key's own release ends its transmission
+	// A hide or a quit takes the focus first: remember where the window is.
+	u.rememberPosition()
+	if !u.globalHeld { // the global key's own release ends its transmission
 		u.talk.Stop()
 	}
 	u.main.talkBtn.reset()
