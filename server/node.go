@@ -101,6 +101,9 @@ const eventGapWait = time.Second
 // events from the store. Events below next are duplicates and dropped.
 type eventOrder struct {
 	srv *Server
+	// deliver hands one event to the local sessions; called in cursor
+	// order with mu held, it must not block.
+	deliver func(Event)
 
 	mu    gosync.Mutex
 	next  int64 // the cursor to deliver next
@@ -109,7 +112,13 @@ type eventOrder struct {
 }
 
 func newEventOrder(srv *Server, last int64) *eventOrder {
-	return &eventOrder{srv: srv, next: last + 1, ahead: make(map[int64]Event), gap: make(chan struct{}, 1)}
+	o := &eventOrder{srv: srv, next: last + 1, ahead: make(map[int64]Event), gap: make(chan struct{}, 1)}
+	o.deliver = func(ev Event) {
+		for _, s := range srv.local.of(ev.Users) {
+			s.Deliver(false, ev.Data)
+		}
+	}
+	return o
 }
 
 // offer takes one event from the broker. It never blocks: delivery
@@ -141,9 +150,7 @@ func (o *eventOrder) offer(ev Event) {
 
 func (o *eventOrder) deliverLocked(ev Event) {
 	o.next = ev.Cursor + 1
-	for _, s := range o.srv.local.of(ev.Users) {
-		s.Deliver(false, ev.Data)
-	}
+	o.deliver(ev)
 }
 
 // missing returns the first missing cursor and the first waiting one, or
