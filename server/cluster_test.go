@@ -378,6 +378,43 @@ func TestClusterBadInput(t *testing.T) {
 	}
 }
 
+// TestClusterPresence: presence spans nodes: a user on node A sees one on
+// node B come online and go offline, and a user who signs in on node C
+// finds both in the snapshot.
+func TestClusterPresence(t *testing.T) {
+	cl := joinCluster(t)
+	a := clusterUsers(t, cl.nodes[0])[0]
+	b := register(t, cl.nodes[1], uniqueName("ub"))
+	state := func(who *client, want wire.PresenceState) {
+		t.Helper()
+		a.waitFor(string(want), func(f frame) bool {
+			if f.env == nil || f.env.Type != wire.TypePresence {
+				return false
+			}
+			for _, u := range decodeAs[wire.Presence](f.env).Users {
+				if u.User == who.welcome.User.ID && u.State == want {
+					return true
+				}
+			}
+			return false
+		})
+	}
+	state(b, wire.PresenceOnline)
+	c := register(t, cl.nodes[2], uniqueName("uc"))
+	snap := c.waitFor("snapshot", isType(wire.TypePresence))
+	online := map[string]bool{}
+	for _, u := range decodeAs[wire.Presence](snap.env).Users {
+		online[u.User] = u.State == wire.PresenceOnline
+	}
+	for name, who := range map[string]*client{"a on node A": a, "b on node B": b} {
+		if !online[who.welcome.User.ID] {
+			t.Errorf("the snapshot on node C does not have %s online: %+v", name, decodeAs[wire.Presence](snap.env).Users)
+		}
+	}
+	b.close()
+	state(b, wire.PresenceOffline)
+}
+
 // killRuns is how many times TestClusterNodeKilledMidMessage kills the
 // talker's node (PARLEY_CLUSTER_KILLS, default 20).
 func killRuns() int {
@@ -448,7 +485,7 @@ func nodeKilledOnce(t *testing.T, cl *testCluster) {
 
 // TestClusterEnginesRestart: nats-server, then PostgreSQL, are killed and
 // started again while the cluster is idle; the nodes, not restarted,
-// serve again: sign-ins, texts across nodes, live audio across nodes.
+// serve again: sign-ins, presence, texts and live audio across nodes.
 func TestClusterEnginesRestart(t *testing.T) {
 	cl := joinCluster(t)
 	for _, engine := range []string{"nats", "postgres"} {
@@ -468,6 +505,18 @@ func TestClusterEnginesRestart(t *testing.T) {
 				}
 			}
 			us := clusterUsers(t, cl.nodes[0], cl.nodes[1], cl.nodes[2])
+			// Presence too: node A's user sees node C's come online.
+			us[0].waitFor("presence of the user on node C", func(f frame) bool {
+				if f.env == nil || f.env.Type != wire.TypePresence {
+					return false
+				}
+				for _, u := range decodeAs[wire.Presence](f.env).Users {
+					if u.User == us[2].welcome.User.ID && u.State == wire.PresenceOnline {
+						return true
+					}
+				}
+				return false
+			})
 			g := group(us[0], "after "+engine, us[1], us[2])
 			text := newID()
 			call[wire.TextSent](us[2], wire.TypeTextSend, wire.TextSend{Conversation: g.ID, Message: text, Text: "still here"})

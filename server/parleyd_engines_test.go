@@ -21,6 +21,8 @@ func TestParleydEngineFlags(t *testing.T) {
 		{"unknown store", []string{"-store", "mysql://root:secret@db/parley"}, "", "-store must be empty (SQLite in the data folder) or a postgres:// URL, not \"mysql://root:***@db/parley\""},
 		{"store from env", nil, "PARLEY_STORE=redis://x", "-store must be"},
 		{"unknown broker", []string{"-broker", "kafka://k"}, "", "-broker must be empty (in-process) or a nats:// URL"},
+		{"broker without a shared store", []string{"-broker", "nats://127.0.0.1:1"}, "", "needs a shared -store"},
+		{"no nats there", []string{"-store", "postgres://127.0.0.1:1/none?connect_timeout=2", "-broker", "nats://127.0.0.1:1"}, "", "-store: open postgres store"},
 		{"no database there", []string{"-store", "postgres://127.0.0.1:1/none?connect_timeout=2"}, "", "-store: open postgres store"},
 	}
 	for _, tc := range tests {

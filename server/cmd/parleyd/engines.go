@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -13,8 +14,24 @@ import (
 	"github.com/oklog/ulid/v2"
 
 	"parley/server"
+	"parley/server/natsbroker"
 	"parley/server/pgstore"
 )
+
+// checkEngines refuses -store and -broker values that name no engine, and
+// a broker without a shared store (nodes on a broker must share one
+// database; SQLite is per node), before anything is opened.
+func checkEngines(store, broker string) error {
+	switch {
+	case store != "" && store != "sqlite" && !strings.HasPrefix(store, "postgres://") && !strings.HasPrefix(store, "postgresql://"):
+		return fmt.Errorf(`-store must be empty (SQLite in the data folder) or a postgres:// URL, not %q`, redact(store))
+	case broker != "" && !strings.HasPrefix(broker, "nats://"):
+		return fmt.Errorf(`-broker must be empty (in-process) or a nats:// URL, not %q`, redact(broker))
+	case broker != "" && (store == "" || store == "sqlite"):
+		return fmt.Errorf("-broker %s needs a shared -store (postgres://…): the nodes must share one database", redact(broker))
+	}
+	return nil
+}
 
 // openStore opens the store that -store names: "" is the embedded SQLite
 // file in the data folder (nil here: server.New opens it from DBPath), a
@@ -48,16 +65,29 @@ func redact(spec string) string {
 	return spec
 }
 
-// openBroker checks the broker that -broker names: "" is the in-process
-// fan-out (one node).
-func openBroker(spec string) error {
+// openBroker opens the broker that -broker names, with the presence that
+// goes with it: "" is the in-process fan-out and presence (one node; nil
+// here: server.New makes them), a nats:// URL NATS JetStream between the
+// nodes (this one named node) and presence in its key-value bucket.
+func openBroker(ctx context.Context, spec, node string, logger *slog.Logger) (server.Broker, server.Presence, error) {
 	switch {
 	case spec == "":
-		return nil
+		return nil, nil, nil
 	case strings.HasPrefix(spec, "nats://"):
-		return fmt.Errorf("-broker %s: the NATS JetStream broker is not in this build yet", spec)
+		ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		defer cancel()
+		b, err := natsbroker.New(ctx, natsbroker.Config{URL: spec, NodeID: node, Logger: logger})
+		if err != nil {
+			return nil, nil, fmt.Errorf("-broker: %w", err)
+		}
+		p, err := b.Presence(ctx, 0)
+		if err != nil {
+			b.Close()
+			return nil, nil, fmt.Errorf("-broker: %w", err)
+		}
+		return b, p, nil
 	}
-	return fmt.Errorf(`-broker must be empty (in-process) or a nats:// URL, not %q`, redact(spec))
+	return nil, nil, fmt.Errorf(`-broker must be empty (in-process) or a nats:// URL, not %q`, redact(spec))
 }
 
 // nodeID is this node's id in a cluster (recording leases name it): the

@@ -103,6 +103,9 @@ func run(args []string) error {
 	if *registration != "open" && *registration != "closed" {
 		return fmt.Errorf("-registration must be open or closed, not %q", *registration)
 	}
+	if err := checkEngines(*storeSpec, *brokerSpec); err != nil {
+		return err
+	}
 	if err := os.MkdirAll(*data, 0o700); err != nil {
 		return fmt.Errorf("create data folder: %w", err)
 	}
@@ -121,7 +124,8 @@ func run(args []string) error {
 	if err != nil {
 		return err
 	}
-	if err := openBroker(*brokerSpec); err != nil {
+	broker, presence, err := openBroker(context.Background(), *brokerSpec, nodeName, logger)
+	if err != nil {
 		if store != nil {
 			store.Close()
 		}
@@ -131,12 +135,17 @@ func run(args []string) error {
 		DBPath:             filepath.Join(*data, "parley.db"),
 		Store:              store,
 		NodeID:             nodeName,
+		Broker:             broker,
+		Presence:           presence,
 		Name:               *name,
 		RegistrationClosed: *registration == "closed",
 		AbandonAfter:       *abandon,
 		Logger:             logger,
 	})
 	if err != nil {
+		if broker != nil {
+			broker.Close() // idempotent: New may have closed it
+		}
 		return err
 	}
 	ln, err := server.ListenTLS(*addr, cert)
