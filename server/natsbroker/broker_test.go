@@ -358,48 +358,24 @@ func TestTwoNodes(t *testing.T) {
 			return e.User == ana.welcome.User.ID && e.State == wire.PresenceOnline
 		})
 	})
-	id := ana.send(wire.TypeConversationList, nil)
-	convs, err := wire.Decode[wire.Conversations](ana.waitFor("conversations", answerTo(id)).env)
-	if err != nil || len(convs.Conversations) != 1 || !convs.Conversations[0].Lobby {
-		t.Fatalf("conversations %+v %v", convs, err)
-	}
-	lobby := convs.Conversations[0].ID
-
+	lobby := ana.lobby()
 	msg := ulid.Make().String()
-	id = ana.send(wire.TypeVoiceStart, wire.VoiceStart{Conversation: lobby, Message: msg, Codec: wire.CodecOpus})
-	started, err := wire.Decode[wire.VoiceStarted](ana.waitFor("voice.started", answerTo(id)).env)
-	if err != nil {
-		t.Fatal(err)
-	}
+	started := ana.startVoice(lobby, msg)
 	liveFrame := bo.waitFor("voice.live on node B", func(f wsFrame) bool { return f.env.Type == wire.TypeVoiceLive })
 	live, err := wire.Decode[wire.VoiceLive](liveFrame.env)
 	if err != nil || live.Message.ID != msg {
 		t.Fatalf("voice.live %+v %v", live, err)
 	}
 	const packets = 40
-	for n := range uint32(packets) {
-		frame, err := wire.AppendPacket(nil, started.Stream, n, packet(msg, n))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := ana.conn.WriteMessage(websocket.BinaryMessage, frame); err != nil {
-			t.Fatal(err)
-		}
-	}
+	ana.sendPackets(started.Stream, msg, 0, packets)
 	for n := range uint32(packets) {
 		f := bo.waitFor(fmt.Sprintf("live packet %d on node B", n), func(f wsFrame) bool { return f.binary != nil && f.binary.Stream == live.Stream })
 		if f.binary.First != n || !bytes.Equal(f.binary.Packets[0], packet(msg, n)) {
 			t.Fatalf("node B got packet %d (%q), want %d", f.binary.First, f.binary.Packets[0], n)
 		}
 	}
-	ana.waitFor("ack of every packet", func(f wsFrame) bool {
-		if f.env.Type != wire.TypeVoiceAck {
-			return false
-		}
-		ack, err := wire.Decode[wire.VoiceAck](f.env)
-		return err == nil && ack.Upto == packets
-	})
-	id = ana.send(wire.TypeVoiceEnd, wire.VoiceEnd{Message: msg, Packets: packets, DurationMs: packets * 20})
+	ana.waitAck(msg, packets)
+	id := ana.send(wire.TypeVoiceEnd, wire.VoiceEnd{Message: msg, Packets: packets, DurationMs: packets * 20})
 	ana.waitFor("voice.end answer", answerTo(id))
 	done := bo.waitFor("voice.done on node B", func(f wsFrame) bool { return f.env.Type == wire.TypeVoiceDone })
 	if d, err := wire.Decode[wire.VoiceDone](done.env); err != nil || d.State != wire.StateComplete || d.Packets != packets {
@@ -490,6 +466,28 @@ func TestPresenceAcrossNodes(t *testing.T) {
 	check("online after both left", online, false, err)
 }
 
+// lobby returns the id of the Lobby, the client's only conversation.
+func (c *wsClient) lobby() string {
+	c.t.Helper()
+	id := c.send(wire.TypeConversationList, nil)
+	convs, err := wire.Decode[wire.Conversations](c.waitFor("conversations", answerTo(id)).env)
+	if err != nil || len(convs.Conversations) != 1 || !convs.Conversations[0].Lobby {
+		c.t.Fatalf("conversations %+v %v", convs, err)
+	}
+	return convs.Conversations[0].ID
+}
+
+// startVoice sends voice.start and returns the answer.
+func (c *wsClient) startVoice(conversation, msg string) wire.VoiceStarted {
+	c.t.Helper()
+	id := c.send(wire.TypeVoiceStart, wire.VoiceStart{Conversation: conversation, Message: msg, Codec: wire.CodecOpus})
+	started, err := wire.Decode[wire.VoiceStarted](c.waitFor("voice.started", answerTo(id)).env)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	return started
+}
+
 // sendPackets sends packets from..upto-1 of msg on stream.
 func (c *wsClient) sendPackets(stream uint32, msg string, from, upto uint32) {
 	c.t.Helper()
@@ -528,19 +526,9 @@ func TestTalkerMovesToAnotherNode(t *testing.T) {
 	urlB, _ := startNode(t, natsURL, db, "b")
 	ana := dialNode(t, urlA, wire.Auth{Mode: wire.AuthRegister, Username: "ana", Password: "password-ana", Device: "ana-laptop"})
 	bo := dialNode(t, urlB, wire.Auth{Mode: wire.AuthRegister, Username: "bo", Password: "password-bo", Device: "bo-laptop"})
-	id := ana.send(wire.TypeConversationList, nil)
-	convs, err := wire.Decode[wire.Conversations](ana.waitFor("conversations", answerTo(id)).env)
-	if err != nil || len(convs.Conversations) != 1 {
-		t.Fatalf("conversations %+v %v", convs, err)
-	}
-	lobby := convs.Conversations[0].ID
-
+	lobby := ana.lobby()
 	msg := ulid.Make().String()
-	id = ana.send(wire.TypeVoiceStart, wire.VoiceStart{Conversation: lobby, Message: msg, Codec: wire.CodecOpus})
-	started, err := wire.Decode[wire.VoiceStarted](ana.waitFor("voice.started on A", answerTo(id)).env)
-	if err != nil {
-		t.Fatal(err)
-	}
+	started := ana.startVoice(lobby, msg)
 	live, err := wire.Decode[wire.VoiceLive](bo.waitFor("voice.live", func(f wsFrame) bool { return f.env.Type == wire.TypeVoiceLive }).env)
 	if err != nil || live.Message.ID != msg {
 		t.Fatalf("voice.live %+v %v", live, err)
@@ -552,14 +540,13 @@ func TestTalkerMovesToAnotherNode(t *testing.T) {
 	ana.waitFor("node A going away", func(f wsFrame) bool { return f.err != nil })
 
 	ana2 := dialNode(t, urlB, wire.Auth{Mode: wire.AuthToken, Token: ana.welcome.Token})
-	id = ana2.send(wire.TypeVoiceStart, wire.VoiceStart{Conversation: lobby, Message: msg, Codec: wire.CodecOpus})
-	resumed, err := wire.Decode[wire.VoiceStarted](ana2.waitFor("voice.started on B", answerTo(id)).env)
-	if err != nil || resumed.State != wire.StateRecording || resumed.Upto != half {
-		t.Fatalf("resume on B: %+v %v, want recording from %d", resumed, err, half)
+	resumed := ana2.startVoice(lobby, msg)
+	if resumed.State != wire.StateRecording || resumed.Upto != half {
+		t.Fatalf("resume on B: %+v, want recording from %d", resumed, half)
 	}
 	ana2.sendPackets(resumed.Stream, msg, resumed.Upto, total)
 	ana2.waitAck(msg, total)
-	id = ana2.send(wire.TypeVoiceEnd, wire.VoiceEnd{Message: msg, Packets: total, DurationMs: total * 20})
+	id := ana2.send(wire.TypeVoiceEnd, wire.VoiceEnd{Message: msg, Packets: total, DurationMs: total * 20})
 	end, err := wire.Decode[wire.VoiceAck](ana2.waitFor("voice.end answer", answerTo(id)).env)
 	if err != nil || !end.Complete || end.Upto != total {
 		t.Fatalf("end on B: %+v %v", end, err)
