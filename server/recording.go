@@ -142,14 +142,7 @@ func (m *liveMessage) end(s *session, id string, req wire.VoiceEnd) error {
 	}
 	have := m.have
 	if req.Cancel {
-		m.waiters = append(m.waiters, endWaiter{s: s, id: id})
-		if m.ending {
-			m.mu.Unlock()
-			return nil
-		}
-		m.ending = true
-		m.mu.Unlock()
-		m.srv.commits <- commitJob{m: m, end: &endJob{state: wire.StateCancelled}}
+		m.queueEndLocked(s, id, &endJob{state: wire.StateCancelled})
 		return nil
 	}
 	if have < req.Packets {
@@ -160,15 +153,22 @@ func (m *liveMessage) end(s *session, id string, req wire.VoiceEnd) error {
 		m.mu.Unlock()
 		return wire.Errorf(wire.CodeMismatch, "message %s has %d packets stored, not %d", m.id, have, req.Packets)
 	}
+	m.queueEndLocked(s, id, &endJob{state: wire.StateComplete, packets: have, durationMs: req.DurationMs, waveform: req.Waveform})
+	return nil
+}
+
+// queueEndLocked makes request id of s wait for the end of the message
+// and queues end unless an end is queued already. Called with pushMu and
+// mu held; it unlocks mu before the blocking send.
+func (m *liveMessage) queueEndLocked(s *session, id string, end *endJob) {
 	m.waiters = append(m.waiters, endWaiter{s: s, id: id})
 	if m.ending {
 		m.mu.Unlock()
-		return nil
+		return
 	}
 	m.ending = true
 	m.mu.Unlock()
-	m.srv.commits <- commitJob{m: m, end: &endJob{state: wire.StateComplete, packets: have, durationMs: req.DurationMs, waveform: req.Waveform}}
-	return nil
+	m.srv.commits <- commitJob{m: m, end: end}
 }
 
 // abandonIfSilent queues the end of a message whose sender has been

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"parley/internal/sqlitedb"
 	"parley/server/wire"
 )
 
@@ -157,5 +158,44 @@ func TestLobbyIsTheServers(t *testing.T) {
 	a := register(t, ts2, "ana")
 	if got := a.lobby().ID; got != first {
 		t.Errorf("ana's Lobby is %s, want %s", got, first)
+	}
+}
+
+// TestLegacySchemaVersion: a store made when the server counted its
+// migrations in a schema_version table opens with its data, and only the
+// migrations it lacks run.
+func TestLegacySchemaVersion(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "parley.db")
+	db, err := sqlitedb.Open(path, "journal_mode(WAL)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// What the old migrate left: 001 and 002 applied, counted in the table.
+	for _, name := range []string{"001_init.sql", "002_name_key.sql"} {
+		body, err := migrations.ReadFile("migrations/" + name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := db.ExecContext(ctx, string(body)); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+	}
+	if _, err := db.ExecContext(ctx, `CREATE TABLE schema_version (version INTEGER NOT NULL); INSERT INTO schema_version VALUES (1), (2);
+		INSERT INTO users (id, name, name_key, pass_hash, created) VALUES ('u1', 'ana', 'ana', 'x', 0)`); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	st, err := OpenSQLite(ctx, path)
+	if err != nil {
+		t.Fatalf("open a legacy store: %v", err)
+	}
+	defer st.Close()
+	if u, err := st.User(ctx, "u1"); err != nil || u.Name != "ana" {
+		t.Errorf("user after migration: %+v %v", u, err)
+	}
+	ms, _ := sqlitedb.Migrations(migrations, "migrations")
+	if v, _ := sqlitedb.Version(ctx, st.(*sqliteStore).db); v != ms[len(ms)-1].Version {
+		t.Errorf("version %d, want %d", v, ms[len(ms)-1].Version)
 	}
 }

@@ -7,16 +7,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io/fs"
-	"net/url"
-	"sort"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/oklog/ulid/v2"
-	_ "modernc.org/sqlite" // registers the "sqlite" driver
 
+	"parley/internal/sqlitedb"
 	"parley/server/wire"
 )
 
@@ -35,14 +30,9 @@ type sqliteStore struct {
 
 // OpenSQLite opens (creating and migrating if needed) the store at path.
 func OpenSQLite(ctx context.Context, path string) (Store, error) {
-	q := url.Values{}
-	for _, p := range []string{"journal_mode(WAL)", "busy_timeout(10000)", "foreign_keys(1)", "synchronous(FULL)"} {
-		q.Add("_pragma", p)
-	}
-	q.Set("_txlock", "immediate")
-	db, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
+	db, err := sqlitedb.Open(path, "journal_mode(WAL)", "busy_timeout(10000)", "foreign_keys(1)", "synchronous(FULL)")
 	if err != nil {
-		return nil, fmt.Errorf("open store %q: %w", path, err)
+		return nil, fmt.Errorf("open store: %w", err)
 	}
 	db.SetMaxOpenConns(4)
 	s := &sqliteStore{db: db}
@@ -57,44 +47,30 @@ func OpenSQLite(ctx context.Context, path string) (Store, error) {
 	return s, nil
 }
 
+// migrate applies the embedded migrations (sqlitedb.Migrate). Stores made
+// before the migrations were shared with the client counted them in a
+// schema_version table: that count becomes the file's user_version first.
 func (s *sqliteStore) migrate(ctx context.Context) error {
-	if _, err := s.db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)`); err != nil {
-		return err
-	}
-	var current int
-	if err := s.db.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_version`).Scan(&current); err != nil {
-		return err
-	}
-	names, err := fs.Glob(migrations, "migrations/*.sql")
+	current, err := sqlitedb.Version(ctx, s.db)
 	if err != nil {
 		return err
 	}
-	sort.Strings(names)
-	for _, name := range names {
-		base := strings.TrimPrefix(name, "migrations/")
-		n, err := strconv.Atoi(strings.SplitN(base, "_", 2)[0])
-		if err != nil {
-			return fmt.Errorf("migration %s: bad name", name)
+	var tables int
+	if err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'schema_version'`).Scan(&tables); err != nil {
+		return fmt.Errorf("read legacy schema version: %w", err)
+	}
+	if current == 0 && tables > 0 {
+		var legacy int
+		if err := s.db.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_version`).Scan(&legacy); err != nil {
+			return fmt.Errorf("read legacy schema version: %w", err)
 		}
-		if n <= current {
-			continue
-		}
-		body, err := migrations.ReadFile(name)
-		if err != nil {
-			return err
-		}
-		err = s.tx(ctx, func(tx *sql.Tx) error {
-			if _, err := tx.ExecContext(ctx, string(body)); err != nil {
-				return err
+		if legacy > 0 {
+			if _, err := s.db.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", legacy)); err != nil {
+				return fmt.Errorf("carry legacy schema version %d: %w", legacy, err)
 			}
-			_, err := tx.ExecContext(ctx, `INSERT INTO schema_version (version) VALUES (?)`, n)
-			return err
-		})
-		if err != nil {
-			return fmt.Errorf("migration %s: %w", name, err)
 		}
 	}
-	return nil
+	return sqlitedb.Migrate(ctx, s.db, migrations, "migrations")
 }
 
 func (s *sqliteStore) initMeta(ctx context.Context) error {
@@ -143,15 +119,7 @@ func (s *sqliteStore) Close() error     { return s.db.Close() }
 
 // tx runs fn in one immediate transaction.
 func (s *sqliteStore) tx(ctx context.Context, fn func(*sql.Tx) error) error {
-	tx, err := s.db.BeginTx(ctx, nil)
-	if err != nil {
-		return err
-	}
-	if err := fn(tx); err != nil {
-		tx.Rollback()
-		return err
-	}
-	return tx.Commit()
+	return sqlitedb.Tx(ctx, s.db, fn)
 }
 
 // queryer is what *sql.DB and *sql.Tx share.

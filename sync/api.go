@@ -12,7 +12,7 @@ import (
 // SendText queues a text message and returns its id. It only writes the
 // store; the message is sent when connected.
 func (c *Client) SendText(conversation, text string) (string, error) {
-	id, err := c.store.createText(c.ctx, conversation, text, time.Now())
+	id, err := c.store.createText(c.ctx, conversation, text, c.cfg.Now())
 	if err != nil {
 		return "", err
 	}
@@ -39,7 +39,7 @@ func (c *Client) StartVoice(conversation string) (*VoiceSend, error) {
 	if conversation == "" {
 		return nil, errors.New("start voice: no conversation")
 	}
-	id, err := c.store.createVoice(c.ctx, conversation, time.Now())
+	id, err := c.store.createVoice(c.ctx, conversation, c.cfg.Now())
 	if err != nil {
 		return nil, err
 	}
@@ -166,7 +166,7 @@ func (c *Client) queueReceipt(message string, kind wire.ReceiptKind, positionMs 
 	if err != nil {
 		return fmt.Errorf("mark %s: %w", kind, err)
 	}
-	if err := c.store.queueReceipt(c.ctx, message, kind, positionMs, time.Now()); err != nil {
+	if err := c.store.queueReceipt(c.ctx, message, kind, positionMs, c.cfg.Now()); err != nil {
 		return err
 	}
 	c.hints.post(ConversationChanged{Conversation: conv})

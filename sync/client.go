@@ -48,6 +48,10 @@ type Config struct {
 	MinBackoff, MaxBackoff time.Duration
 	// Logger receives the client's logs; nil discards them.
 	Logger *slog.Logger
+	// Now is the clock that stamps what the client creates (messages,
+	// receipts, delivered and seen marks). Default time.Now. Network
+	// deadlines and Trace times always use the real clock.
+	Now func() time.Time
 	// Trace, if set, is called with the time a packet of message passed a
 	// stage of the live path: TracePushed (VoiceSend.Push stored it),
 	// TraceSent (handed to the connection's writer), TraceReceived (read
@@ -124,6 +128,9 @@ type Client struct {
 // New opens the client's store and starts its hint queue. It does not
 // connect: call Run.
 func New(cfg Config) (*Client, error) {
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
 	if cfg.MinBackoff <= 0 {
 		cfg.MinBackoff = 500 * time.Millisecond
 	}

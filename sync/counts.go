@@ -74,7 +74,7 @@ func (s *Store) Waiting(ctx context.Context, conversation string, kind MessageKi
 // devices. It writes one transaction and queues one receipt however many
 // there are (see queueSeen), and returns how many were marked.
 func (c *Client) MarkSeen(conversation string) (int, error) {
-	n, err := c.store.queueSeen(c.ctx, conversation, time.Now())
+	n, err := c.store.queueSeen(c.ctx, conversation, c.cfg.Now())
 	if err != nil {
 		return 0, err
 	}

@@ -511,7 +511,7 @@ func (s *session) handleLive(ctx context.Context, vl wire.VoiceLive) error {
 		return err
 	}
 	if c.cfg.AutoDeliver {
-		if err := c.store.queueDelivered(ctx, m.ID, s.welcome.User.ID, time.Now()); err != nil {
+		if err := c.store.queueDelivered(ctx, m.ID, s.welcome.User.ID, c.cfg.Now()); err != nil {
 			return err
 		}
 		wake(c.receiptWake)

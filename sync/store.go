@@ -6,25 +6,21 @@ import (
 	"embed"
 	"errors"
 	"fmt"
-	"io/fs"
-	"net/url"
 	"path/filepath"
 	"regexp"
-	"sort"
 	"strconv"
-	"strings"
 	gosync "sync"
 
-	_ "modernc.org/sqlite" // registers the "sqlite" driver
+	"parley/internal/sqlitedb"
 )
 
 //go:embed migrations/*.sql
 var migrationFS embed.FS
 
-// dsnPragmas are set on every connection. synchronous(NORMAL) in WAL mode
+// pragmas are set on every connection. synchronous(NORMAL) in WAL mode
 // keeps every commit across an application crash (what the outbox
 // promises); only a power cut may lose the last commits.
-const dsnPragmas = "?_pragma=journal_mode(WAL)&_pragma=busy_timeout(5000)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)&_txlock=immediate"
+var pragmas = []string{"journal_mode(WAL)", "busy_timeout(5000)", "foreign_keys(1)", "synchronous(NORMAL)"}
 
 // Store is the local cache of one account on one server: one SQLite file.
 // It is the UI's source of truth and holds the outbox. A Store is safe for
@@ -67,12 +63,12 @@ func StorePath(dir, server, username string) string {
 // OpenStore opens (creating if needed) the store at path and applies any
 // migrations it lacks.
 func OpenStore(path string) (*Store, error) {
-	db, err := sql.Open("sqlite", "file:"+(&url.URL{Path: path}).EscapedPath()+dsnPragmas)
+	db, err := sqlitedb.Open(path, pragmas...)
 	if err != nil {
-		return nil, fmt.Errorf("open store %q: %w", path, err)
+		return nil, fmt.Errorf("open store: %w", err)
 	}
 	s := &Store{db: db, path: path, stmts: map[string]*sql.Stmt{}}
-	if err := s.migrate(context.Background()); err != nil {
+	if err := sqlitedb.Migrate(context.Background(), db, migrationFS, "migrations"); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("open store %q: %w", path, err)
 	}
@@ -117,83 +113,14 @@ func (s *Store) prepared(ctx context.Context, q string) (*sql.Stmt, error) {
 	return st, nil
 }
 
-type migration struct {
-	version int
-	name    string
-}
-
-func migrations() ([]migration, error) {
-	entries, err := fs.ReadDir(migrationFS, "migrations")
-	if err != nil {
-		return nil, err
-	}
-	var ms []migration
-	for _, e := range entries {
-		num, _, ok := strings.Cut(e.Name(), "_")
-		v, err := strconv.Atoi(num)
-		if !ok || err != nil || !strings.HasSuffix(e.Name(), ".sql") {
-			return nil, fmt.Errorf("migration %q is not named NNN_name.sql", e.Name())
-		}
-		ms = append(ms, migration{version: v, name: e.Name()})
-	}
-	sort.Slice(ms, func(i, j int) bool { return ms[i].version < ms[j].version })
-	return ms, nil
-}
-
-// migrate applies the embedded migrations newer than the file's
-// user_version, each in its own transaction.
-func (s *Store) migrate(ctx context.Context) error {
-	ms, err := migrations()
-	if err != nil {
-		return err
-	}
-	var current int
-	if err := s.db.QueryRowContext(ctx, "PRAGMA user_version").Scan(&current); err != nil {
-		return fmt.Errorf("read schema version: %w", err)
-	}
-	if n := len(ms); n > 0 && current > ms[n-1].version {
-		return fmt.Errorf("schema version %d is newer than this program's %d", current, ms[n-1].version)
-	}
-	for _, m := range ms {
-		if m.version <= current {
-			continue
-		}
-		body, err := migrationFS.ReadFile("migrations/" + m.name)
-		if err != nil {
-			return err
-		}
-		err = s.tx(ctx, func(tx *sql.Tx) error {
-			if _, err := tx.ExecContext(ctx, string(body)); err != nil {
-				return err
-			}
-			_, err := tx.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", m.version))
-			return err
-		})
-		if err != nil {
-			return fmt.Errorf("migration %s: %w", m.name, err)
-		}
-	}
-	return nil
-}
-
 // SchemaVersion returns the applied migration version.
 func (s *Store) SchemaVersion(ctx context.Context) (int, error) {
-	var v int
-	err := s.db.QueryRowContext(ctx, "PRAGMA user_version").Scan(&v)
-	return v, err
+	return sqlitedb.Version(ctx, s.db)
 }
 
 // tx runs fn in one immediate transaction.
 func (s *Store) tx(ctx context.Context, fn func(*sql.Tx) error) error {
-	tx, err := s.db.BeginTx(ctx, nil)
-	if err != nil {
-		return err
-	}
-	if err := fn(tx); err != nil {
-		tx.Rollback()
-		return err
-	}
-	return tx.Commit()
+	return sqlitedb.Tx(ctx, s.db, fn)
 }
 
 type queryer interface {

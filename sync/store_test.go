@@ -10,6 +10,7 @@ import (
 
 	"github.com/gorilla/websocket"
 
+	"parley/internal/sqlitedb"
 	"parley/server/wire"
 )
 
@@ -40,8 +41,8 @@ func TestStoreMigrations(t *testing.T) {
 	if err != nil {
 		t.Fatalf("OpenStore: %v", err)
 	}
-	ms, _ := migrations()
-	want := ms[len(ms)-1].version
+	ms, _ := sqlitedb.Migrations(migrationFS, "migrations")
+	want := ms[len(ms)-1].Version
 	if got, _ := s.SchemaVersion(context.Background()); got != want {
 		t.Errorf("schema version = %d, want %d", got, want)
 	}

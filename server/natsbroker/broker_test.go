@@ -10,6 +10,7 @@ import (
 	"reflect"
 	"slices"
 	"strings"
+	gosync "sync"
 	"testing"
 	"time"
 
@@ -297,7 +298,9 @@ func answerTo(id string) func(wsFrame) bool {
 	return func(f wsFrame) bool { return f.err == nil && f.binary == nil && f.env.ID == id }
 }
 
-func startNode(t *testing.T, natsURL, db, node string) string {
+// startNode runs one server node on db and NATS; it returns the node's
+// WebSocket URL and a function that stops it (also run at cleanup).
+func startNode(t *testing.T, natsURL, db, node string) (string, func()) {
 	t.Helper()
 	b, err := New(t.Context(), Config{URL: natsURL, NodeID: node, Logger: testLogger(t)})
 	if err != nil {
@@ -315,13 +318,17 @@ func startNode(t *testing.T, natsURL, db, node string) string {
 		t.Fatalf("server %s: %v", node, err)
 	}
 	hs := httptest.NewServer(srv)
-	t.Cleanup(func() {
-		hs.Close()
-		if err := srv.Close(); err != nil {
-			t.Errorf("close node %s: %v", node, err)
-		}
-	})
-	return "ws" + strings.TrimPrefix(hs.URL, "http") + "/v1/ws"
+	var once gosync.Once
+	stop := func() {
+		once.Do(func() {
+			if err := srv.Close(); err != nil {
+				t.Errorf("close node %s: %v", node, err)
+			}
+			hs.Close()
+		})
+	}
+	t.Cleanup(stop)
+	return "ws" + strings.TrimPrefix(hs.URL, "http") + "/v1/ws", stop
 }
 
 func packet(msg string, n uint32) []byte {
@@ -335,8 +342,8 @@ func packet(msg string, n uint32) []byte {
 func TestTwoNodes(t *testing.T) {
 	natsURL := startNATS(t)
 	db := filepath.Join(t.TempDir(), "parley.db")
-	urlA := startNode(t, natsURL, db, "a")
-	urlB := startNode(t, natsURL, db, "b")
+	urlA, _ := startNode(t, natsURL, db, "a")
+	urlB, _ := startNode(t, natsURL, db, "b")
 
 	ana := dialNode(t, urlA, wire.Auth{Mode: wire.AuthRegister, Username: "ana", Password: "password-ana", Device: "ana-laptop"})
 	boAuth := wire.Auth{Mode: wire.AuthRegister, Username: "bo", Password: "password-bo", Device: "bo-laptop"}
@@ -351,48 +358,24 @@ func TestTwoNodes(t *testing.T) {
 			return e.User == ana.welcome.User.ID && e.State == wire.PresenceOnline
 		})
 	})
-	id := ana.send(wire.TypeConversationList, nil)
-	convs, err := wire.Decode[wire.Conversations](ana.waitFor("conversations", answerTo(id)).env)
-	if err != nil || len(convs.Conversations) != 1 || !convs.Conversations[0].Lobby {
-		t.Fatalf("conversations %+v %v", convs, err)
-	}
-	lobby := convs.Conversations[0].ID
-
+	lobby := ana.lobby()
 	msg := ulid.Make().String()
-	id = ana.send(wire.TypeVoiceStart, wire.VoiceStart{Conversation: lobby, Message: msg, Codec: wire.CodecOpus})
-	started, err := wire.Decode[wire.VoiceStarted](ana.waitFor("voice.started", answerTo(id)).env)
-	if err != nil {
-		t.Fatal(err)
-	}
+	started := ana.startVoice(lobby, msg)
 	liveFrame := bo.waitFor("voice.live on node B", func(f wsFrame) bool { return f.env.Type == wire.TypeVoiceLive })
 	live, err := wire.Decode[wire.VoiceLive](liveFrame.env)
 	if err != nil || live.Message.ID != msg {
 		t.Fatalf("voice.live %+v %v", live, err)
 	}
 	const packets = 40
-	for n := range uint32(packets) {
-		frame, err := wire.AppendPacket(nil, started.Stream, n, packet(msg, n))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := ana.conn.WriteMessage(websocket.BinaryMessage, frame); err != nil {
-			t.Fatal(err)
-		}
-	}
+	ana.sendPackets(started.Stream, msg, 0, packets)
 	for n := range uint32(packets) {
 		f := bo.waitFor(fmt.Sprintf("live packet %d on node B", n), func(f wsFrame) bool { return f.binary != nil && f.binary.Stream == live.Stream })
 		if f.binary.First != n || !bytes.Equal(f.binary.Packets[0], packet(msg, n)) {
 			t.Fatalf("node B got packet %d (%q), want %d", f.binary.First, f.binary.Packets[0], n)
 		}
 	}
-	ana.waitFor("ack of every packet", func(f wsFrame) bool {
-		if f.env.Type != wire.TypeVoiceAck {
-			return false
-		}
-		ack, err := wire.Decode[wire.VoiceAck](f.env)
-		return err == nil && ack.Upto == packets
-	})
-	id = ana.send(wire.TypeVoiceEnd, wire.VoiceEnd{Message: msg, Packets: packets, DurationMs: packets * 20})
+	ana.waitAck(msg, packets)
+	id := ana.send(wire.TypeVoiceEnd, wire.VoiceEnd{Message: msg, Packets: packets, DurationMs: packets * 20})
 	ana.waitFor("voice.end answer", answerTo(id))
 	done := bo.waitFor("voice.done on node B", func(f wsFrame) bool { return f.env.Type == wire.TypeVoiceDone })
 	if d, err := wire.Decode[wire.VoiceDone](done.env); err != nil || d.State != wire.StateComplete || d.Packets != packets {
@@ -481,4 +464,101 @@ func TestPresenceAcrossNodes(t *testing.T) {
 	check("disconnect on b", last, true, err)
 	online, err = pa.IsOnline(ctx, "U1")
 	check("online after both left", online, false, err)
+}
+
+// lobby returns the id of the Lobby, the client's only conversation.
+func (c *wsClient) lobby() string {
+	c.t.Helper()
+	id := c.send(wire.TypeConversationList, nil)
+	convs, err := wire.Decode[wire.Conversations](c.waitFor("conversations", answerTo(id)).env)
+	if err != nil || len(convs.Conversations) != 1 || !convs.Conversations[0].Lobby {
+		c.t.Fatalf("conversations %+v %v", convs, err)
+	}
+	return convs.Conversations[0].ID
+}
+
+// startVoice sends voice.start and returns the answer.
+func (c *wsClient) startVoice(conversation, msg string) wire.VoiceStarted {
+	c.t.Helper()
+	id := c.send(wire.TypeVoiceStart, wire.VoiceStart{Conversation: conversation, Message: msg, Codec: wire.CodecOpus})
+	started, err := wire.Decode[wire.VoiceStarted](c.waitFor("voice.started", answerTo(id)).env)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	return started
+}
+
+// sendPackets sends packets from..upto-1 of msg on stream.
+func (c *wsClient) sendPackets(stream uint32, msg string, from, upto uint32) {
+	c.t.Helper()
+	for n := from; n < upto; n++ {
+		frame, err := wire.AppendPacket(nil, stream, n, packet(msg, n))
+		if err != nil {
+			c.t.Fatal(err)
+		}
+		if err := c.conn.WriteMessage(websocket.BinaryMessage, frame); err != nil {
+			c.t.Fatalf("send packet %d: %v", n, err)
+		}
+	}
+}
+
+// waitAck waits for a voice.ack of msg covering upto packets.
+func (c *wsClient) waitAck(msg string, upto uint32) {
+	c.t.Helper()
+	c.waitFor(fmt.Sprintf("ack of %d packets", upto), func(f wsFrame) bool {
+		if f.env.Type != wire.TypeVoiceAck {
+			return false
+		}
+		ack, err := wire.Decode[wire.VoiceAck](f.env)
+		return err == nil && ack.Message == msg && ack.Upto >= upto
+	})
+}
+
+// TestTalkerMovesToAnotherNode: the node a talker is on stops in the
+// middle of a message (its lease on the recording still running); the
+// talker reconnects to another node, which takes the recording over,
+// answers with the upto it has stored, and completes the message. A
+// listener on the second node hears every packet once, in order.
+func TestTalkerMovesToAnotherNode(t *testing.T) {
+	natsURL := startNATS(t)
+	db := filepath.Join(t.TempDir(), "parley.db")
+	urlA, stopA := startNode(t, natsURL, db, "a")
+	urlB, _ := startNode(t, natsURL, db, "b")
+	ana := dialNode(t, urlA, wire.Auth{Mode: wire.AuthRegister, Username: "ana", Password: "password-ana", Device: "ana-laptop"})
+	bo := dialNode(t, urlB, wire.Auth{Mode: wire.AuthRegister, Username: "bo", Password: "password-bo", Device: "bo-laptop"})
+	lobby := ana.lobby()
+	msg := ulid.Make().String()
+	started := ana.startVoice(lobby, msg)
+	live, err := wire.Decode[wire.VoiceLive](bo.waitFor("voice.live", func(f wsFrame) bool { return f.env.Type == wire.TypeVoiceLive }).env)
+	if err != nil || live.Message.ID != msg {
+		t.Fatalf("voice.live %+v %v", live, err)
+	}
+	const half, total = 30, 60
+	ana.sendPackets(started.Stream, msg, 0, half)
+	ana.waitAck(msg, half)
+	stopA()
+	ana.waitFor("node A going away", func(f wsFrame) bool { return f.err != nil })
+
+	ana2 := dialNode(t, urlB, wire.Auth{Mode: wire.AuthToken, Token: ana.welcome.Token})
+	resumed := ana2.startVoice(lobby, msg)
+	if resumed.State != wire.StateRecording || resumed.Upto != half {
+		t.Fatalf("resume on B: %+v, want recording from %d", resumed, half)
+	}
+	ana2.sendPackets(resumed.Stream, msg, resumed.Upto, total)
+	ana2.waitAck(msg, total)
+	id := ana2.send(wire.TypeVoiceEnd, wire.VoiceEnd{Message: msg, Packets: total, DurationMs: total * 20})
+	end, err := wire.Decode[wire.VoiceAck](ana2.waitFor("voice.end answer", answerTo(id)).env)
+	if err != nil || !end.Complete || end.Upto != total {
+		t.Fatalf("end on B: %+v %v", end, err)
+	}
+	for n := range uint32(total) {
+		f := bo.waitFor(fmt.Sprintf("live packet %d", n), func(f wsFrame) bool { return f.binary != nil && f.binary.Stream == live.Stream })
+		if f.binary.First != n || !bytes.Equal(f.binary.Packets[0], packet(msg, n)) {
+			t.Fatalf("bo got packet %d (%q), want %d", f.binary.First, f.binary.Packets[0], n)
+		}
+	}
+	done, err := wire.Decode[wire.VoiceDone](bo.waitFor("voice.done", func(f wsFrame) bool { return f.env.Type == wire.TypeVoiceDone }).env)
+	if err != nil || done.State != wire.StateComplete || done.Packets != total {
+		t.Fatalf("voice.done %+v %v", done, err)
+	}
 }
