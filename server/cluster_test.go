@@ -152,6 +152,20 @@ func fetchComplete(t *testing.T, c *client, who, msg string, total uint32) [][]b
 	return got
 }
 
+// onceLive checks, after a round trip, that c was announced msg once
+// (on stream) and got no packets on any other stream.
+func onceLive(t *testing.T, who string, c *client, msg string, stream uint32) {
+	t.Helper()
+	for _, f := range c.drainUntilAnswer() {
+		switch {
+		case f.bin != nil && f.bin.Stream != stream:
+			t.Errorf("%s: packets %d… on stream %d besides the live stream %d", who, f.bin.First, f.bin.Stream, stream)
+		case f.env != nil && f.env.Type == wire.TypeVoiceLive && decodeAs[wire.VoiceLive](f.env).Message.ID == msg:
+			t.Errorf("%s: voice.live of %s again (stream %d)", who, msg, decodeAs[wire.VoiceLive](f.env).Stream)
+		}
+	}
+}
+
 // latestAck is the highest ack of msg c has received so far (set aside
 // frames included), at least floor.
 func latestAck(c *client, msg string, floor uint32) uint32 {
@@ -207,6 +221,7 @@ func TestClusterLiveOrLater(t *testing.T) {
 			t.Errorf("%s: %d packets after the live check, voice.done %+v", l.name, len(rest), done)
 		}
 		checkPackets(t, l.name, msg, l.got, total)
+		onceLive(t, l.name, l.c, msg, l.stream)
 	}
 
 	later := reconnect(t, b, offWelcome)

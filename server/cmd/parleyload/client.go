@@ -217,20 +217,35 @@ func packetLatency(data []byte, at int64) (number uint32, latency int64, ok bool
 type listener struct {
 	peer    *peer
 	samples []int64
+	seen    []uint64 // packet numbers received, a bit each
 	tally   *tally
 }
 
+// onBinary counts a packet the first time its number arrives; a number
+// seen before is a duplicate (counted apart, not as delivered).
 func (l *listener) onBinary(data []byte, at int64) {
-	if _, lat, ok := packetLatency(data, at); ok {
-		l.samples = append(l.samples, lat)
-		l.tally.add()
+	n, lat, ok := packetLatency(data, at)
+	if !ok {
+		return
 	}
+	word, bit := int(n/64), uint64(1)<<(n%64)
+	for len(l.seen) <= word {
+		l.seen = append(l.seen, 0)
+	}
+	if l.seen[word]&bit != 0 {
+		l.tally.dups.Add(1)
+		return
+	}
+	l.seen[word] |= bit
+	l.samples = append(l.samples, lat)
+	l.tally.add()
 }
 
 // tally counts packets delivered to the listeners of a run and says when
 // an expected total has been reached.
 type tally struct {
 	got    atomic.Int64
+	dups   atomic.Int64 // packets received again
 	target atomic.Int64 // 0 until known
 	once   gosync.Once
 	all    chan struct{}

@@ -144,6 +144,7 @@ func (r *report) clusterTargets(hit func(what string, ok bool, format string, a 
 			continue
 		}
 		hit(fmt.Sprintf("cluster %s: loss 0", x.name), x.loss() == 0, "%d lost of %d", x.loss(), x.expected)
+		hit(fmt.Sprintf("cluster %s: no packet twice", x.name), x.dups == 0, "%d duplicates", x.dups)
 		for _, s := range r.cluster {
 			if s.system == "parley" && s.name == x.name && s.round == x.round {
 				q := ratio(ms(x.lat.q(.99)), ms(s.lat.q(.99)))

@@ -28,7 +28,8 @@ type fanoutResult struct {
 	listeners int // per room
 	sent      int64
 	expected  int64
-	received  int64
+	received  int64 // distinct packets delivered
+	dups      int64 // packets delivered again
 	lat       dist
 	cpu       float64 // server CPU % of one core while talking
 	toolCPU   float64 // the load tool's CPU % of one core, same window
@@ -204,7 +205,7 @@ func (e *env) talk(ctx context.Context, parley bool, prof *profiler, label strin
 	case <-tl.expect(res.expected):
 	case <-time.After(drainWait):
 	}
-	res.received = tl.got.Load()
+	res.received, res.dups = tl.got.Load(), tl.dups.Load()
 	if err := errors.Join(cpuProfile(), prof.after(ctx, label)); err != nil {
 		e.log("profile %s: %v", label, err)
 	}

@@ -239,13 +239,13 @@ func (r *report) markdown() string {
 	}
 	if len(r.cluster) > 0 {
 		fmt.Fprintf(&b, "## Cluster: 1 talker on one node × N listeners on the others, one %d-byte packet per 20 ms for %s\n\n", packetBytes, r.cfg.fanoutDur)
-		b.WriteString("| run | server | delivered / expected | loss | p50 ms | p90 ms | p99 ms | max ms | server CPU % (all nodes) | peak RSS MiB (largest node) | tool CPU % | machine busy % |\n|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n")
+		b.WriteString("| run | server | delivered / expected | loss | duplicates | p50 ms | p90 ms | p99 ms | max ms | server CPU % (all nodes) | peak RSS MiB (largest node) | tool CPU % | machine busy % |\n|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n")
 		for _, v := range r.cluster {
 			system := "one node (SQLite)"
 			if v.system == "cluster" {
 				system = "cluster (PostgreSQL, JetStream)"
 			}
-			fmt.Fprintf(&b, "| %s #%d | %s | %d / %d | %d | %s | %s | %s | %s | %s | %s | %s | %s |\n", v.name, v.round, system, v.received, v.expected, v.loss(),
+			fmt.Fprintf(&b, "| %s #%d | %s | %d / %d | %d | %d | %s | %s | %s | %s | %s | %s | %s | %s |\n", v.name, v.round, system, v.received, v.expected, v.loss(), v.dups,
 				f2(ms(v.lat.q(.5))), f2(ms(v.lat.q(.9))), f2(ms(v.lat.q(.99))), f2(ms(v.lat.max())), f1(v.cpu), mib(v.peakKiB), f1(v.toolCPU), f1(v.machine))
 		}
 		b.WriteString("\nThe single node is a fresh parleyd on SQLite started by this tool; the cluster is the one .ci/cluster.sh started (its nodes share PostgreSQL and NATS JetStream, all on this machine). Cluster CPU is the sum over every node.\n\n")
