@@ -74,7 +74,7 @@ func convTitle(c sync.Conversation, me string) string {
 }
 
 func toUIConversation(c sync.Conversation, me string, talkingIDs []string) ui.Conversation {
-	out := ui.Conversation{ID: c.ID, Title: convTitle(c, me), Kind: ui.KindGroup, Unplayed: c.Unplayed, Unread: c.Unread}
+	out := ui.Conversation{ID: c.ID, Title: convTitle(c, me), Kind: ui.KindGroup, Unplayed: c.Unplayed, Unread: c.Unread, Muted: c.Muted}
 	switch {
 	case c.Lobby:
 		out.Kind = ui.KindLobby

@@ -137,7 +137,7 @@ func TestNotifyAfterSleep(t *testing.T) {
 	}
 	notes := make(chan note, 8)
 	m := newMessenger(t.TempDir(), "laptop", log, hints)
-	m.newMessages = func(title string, voice, text int) { notes <- note{title, voice + text} }
+	m.newMessages = func(_, title string, voice, text int) { notes <- note{title, voice + text} }
 	defer m.Close()
 	if err := m.Connect(link.addr()); err != nil {
 		t.Fatal(err)

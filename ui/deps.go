@@ -43,6 +43,7 @@ type Conversation struct {
 	Unplayed int      // voice messages from others not played to the end (sync's one definition)
 	Unread   int      // text messages from others not seen yet
 	Talking  []string // display names of members transmitting right now
+	Muted    bool     // no notifications, no live auto-play (Muter)
 }
 
 // MessageKind tells voice and text messages apart.
@@ -269,6 +270,11 @@ type Deps struct {
 	Files FileSender
 	// Logger, if set, records the full error behind each message shown.
 	Logger *slog.Logger
+	// Muter, if set, mutes conversations (the header's Mute toggle).
+	Muter Muter
+	// Notify, if set, raises a notification about a conversation (UI
+	// thread); otherwise ui uses Fyne's, which cannot be clicked.
+	Notify func(conversation, text string)
 }
 
 // DefaultMaxTalk is the longest transmission when Deps.MaxTalk is zero.
