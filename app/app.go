@@ -116,7 +116,10 @@ func Run(cfg Config) error {
 		Hints:     hints.ch,
 		Cue:       sys.cue,
 		Logger:    log.With("component", "ui"),
-		Focus:     router.OpenConversation,
+		Focus: func(conv string) {
+			router.OpenConversation(conv)
+			log.Info("conversation shown", "conversation", conv)
+		},
 		GlobalKey: gk,
 		Files:     fileSender{msgr: msgr, log: log.With("component", "files")},
 		Muter:     msgr,
