@@ -118,6 +118,7 @@ func Run(cfg Config) error {
 		Logger:    log.With("component", "ui"),
 		Focus: func(conv string) {
 			router.OpenConversation(conv)
+			notes.withdraw(conv) // it is in front of the user now
 			log.Info("conversation shown", "conversation", conv)
 		},
 		GlobalKey: gk,

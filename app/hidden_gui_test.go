@@ -28,12 +28,13 @@ import (
 // emit the server's signals) and dbus-monitor reading every
 // org.freedesktop.Notifications call.
 type sessionBus struct {
-	addr  string
-	conn  *dbus.Conn // the notification server's connection
-	mu    gosync.Mutex
-	lines []string
-	calls []notifyCall
-	more  chan struct{} // signalled after each line or call
+	addr   string
+	conn   *dbus.Conn // the notification server's connection
+	mu     gosync.Mutex
+	lines  []string
+	calls  []notifyCall
+	closed []uint32      // CloseNotification calls
+	more   chan struct{} // signalled after each line or call
 }
 
 // notifyCall is one Notify call the test server answered.
@@ -90,7 +91,13 @@ func startSessionBus(t *testing.T) *sessionBus {
 			}
 			return id, nil
 		},
-		"GetCapabilities": func() ([]string, *dbus.Error) { return []string{"body"}, nil },
+		"CloseNotification": func(id uint32) *dbus.Error {
+			b.mu.Lock()
+			b.closed = append(b.closed, id)
+			b.mu.Unlock()
+			return nil
+		},
+		"GetCapabilities": func() ([]string, *dbus.Error) { return []string{"body", "actions"}, nil },
 	}, "/org/freedesktop/Notifications", "org.freedesktop.Notifications"); err != nil {
 		t.Fatal(err)
 	}
@@ -179,6 +186,13 @@ func (b *sessionBus) notifyCalls() int {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return len(b.calls)
+}
+
+// closedIDs are the notifications CloseNotification was called for.
+func (b *sessionBus) closedIDs() []uint32 {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return slices.Clone(b.closed)
 }
 
 // emit sends one of the notification server's signals (ActionInvoked,

@@ -17,6 +17,9 @@ type notifier interface {
 	// notify shows text about conversation ("" for one about Parley
 	// itself). Any goroutine; it does not wait for the desktop.
 	notify(conversation, text string)
+	// withdraw takes back conversation's notification, if one is shown
+	// (the user opened the conversation). Any goroutine; it does not wait.
+	withdraw(conversation string)
 	// close stops the notifier and waits for its goroutine. Idempotent.
 	close()
 }
@@ -27,5 +30,7 @@ type fyneNotifier struct{ a fyne.App }
 func (n fyneNotifier) notify(_, text string) {
 	n.a.SendNotification(fyne.NewNotification("Parley", text))
 }
+
+func (fyneNotifier) withdraw(string) {} // Fyne's notifications cannot be taken back
 
 func (fyneNotifier) close() {}

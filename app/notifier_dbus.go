@@ -59,7 +59,12 @@ type dbusNotifier struct {
 	byID   map[uint32]string // shown notification -> conversation
 }
 
-type notification struct{ conversation, text string }
+// notification is a request to run: show text, or withdraw the
+// conversation's notification.
+type notification struct {
+	conversation, text string
+	withdraw           bool
+}
 
 func newDBusNotifier(open func(string), fallback notifier, log *slog.Logger) (*dbusNotifier, error) {
 	conn, err := dbus.ConnectSessionBus()
@@ -83,9 +88,17 @@ func newDBusNotifier(open func(string), fallback notifier, log *slog.Logger) (*d
 // notifications waiting for the bus, this one is dropped.
 func (n *dbusNotifier) notify(conversation, text string) {
 	select {
-	case n.requests <- notification{conversation, text}:
+	case n.requests <- notification{conversation: conversation, text: text}:
 	default:
 		n.log.Warn("notification dropped: the desktop does not keep up", "conversation", conversation)
+	}
+}
+
+// withdraw implements notifier; like notify, it never blocks.
+func (n *dbusNotifier) withdraw(conversation string) {
+	select {
+	case n.requests <- notification{conversation: conversation, withdraw: true}:
+	default:
 	}
 }
 
@@ -108,7 +121,11 @@ func (n *dbusNotifier) run() {
 			n.conn.RemoveSignal(n.signals)
 			return
 		case r := <-n.requests:
-			n.send(r)
+			if r.withdraw {
+				n.closeShown(r.conversation)
+			} else {
+				n.send(r)
+			}
 		case sig, ok := <-n.signals:
 			if !ok {
 				<-n.stop // the bus went away: wait to be closed
@@ -145,6 +162,21 @@ func (n *dbusNotifier) send(r notification) {
 		n.byConv[r.conversation] = id
 	}
 	n.log.Debug("notified", "conversation", r.conversation, "id", id, "replaces", replaces)
+}
+
+// closeShown closes conversation's shown notification (CloseNotification).
+func (n *dbusNotifier) closeShown(conversation string) {
+	id, ok := n.byConv[conversation]
+	if !ok {
+		return
+	}
+	delete(n.byConv, conversation)
+	delete(n.byID, id)
+	ctx, cancel := context.WithTimeout(context.Background(), notifyCallTimeout)
+	defer cancel()
+	if err := n.obj.CallWithContext(ctx, notifyIface+".CloseNotification", 0, id).Err; err != nil {
+		n.log.Debug("close notification", "conversation", conversation, "id", id, "err", err)
+	}
 }
 
 // signal handles ActionInvoked (a click: open the conversation) and

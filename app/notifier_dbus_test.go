@@ -27,6 +27,8 @@ func (r *recordNotifier) notify(conv, text string) {
 	r.more <- struct{}{}
 }
 
+func (r *recordNotifier) withdraw(string) {}
+
 func (r *recordNotifier) close() {}
 
 // TestDBusNotifier runs the notifier against a notification server on a
@@ -103,6 +105,19 @@ func TestDBusNotifier(t *testing.T) {
 	n.notify("c1", "three in c1")
 	if call := bus.waitNotify(t, before, regexp.MustCompile("^three in c1$"), 10*time.Second); call.replaces != 0 {
 		t.Errorf("after the close: replaces_id %d, want 0 (a new notification)", call.replaces)
+	}
+
+	// The user opened c1 in the window: its notification is taken back,
+	// and its next one is new.
+	n.withdraw("c1")
+	n.withdraw("c9") // none shown: nothing to close
+	before = bus.notifyCalls()
+	n.notify("c1", "four in c1")
+	if call := bus.waitNotify(t, before, regexp.MustCompile("^four in c1$"), 10*time.Second); call.replaces != 0 {
+		t.Errorf("after the withdrawal: replaces_id %d, want 0", call.replaces)
+	}
+	if closed := bus.closedIDs(); len(closed) != 1 || closed[0] != 3 {
+		t.Errorf("CloseNotification calls %v, want c1's third notification (3) only", closed)
 	}
 
 	// The desktop's notification server goes away: the fallback shows it.
