@@ -74,9 +74,18 @@ func TestTwoInstances(t *testing.T) {
 	<-talked
 
 	// Then the complete message, about 3 s, in B's list and window.
+	var last ui.Message
+	defer func() {
+		if t.Failed() {
+			t.Logf("B's last view of alice's message: %+v", last)
+		}
+	}()
 	b.poll(t, 20*time.Second, "B shows alice's complete message", func() bool {
 		ms, _ := b.msgr.Messages(lobby, 0, 100)
 		for _, m := range ms {
+			if m.ID == liveID {
+				last = m
+			}
 			if m.ID == liveID && m.State == ui.StateComplete && m.Duration > 2500*time.Millisecond {
 				return b.shows("0:03") || b.shows("0:02")
 			}
