@@ -434,6 +434,30 @@ func TestHiddenWindowLife(t *testing.T) {
 		return false
 	})
 	screenshot(t, "testdata/notification_click.png")
+
+	// Mute the direct conversation with its header's toggle (the window is
+	// 900x620 at 0,0; Mute is left of Members at the header's right), then
+	// give the focus to another window. checker's next direct text does
+	// not notify: the next notification is that of his Lobby text after it.
+	xdotool(t, "mousemove", "--window", in.window, "750", "89", "click", "1")
+	in.waitLog(t, regexp.MustCompile(`"conversation muted".* conversation=`+direct.ID+` muted=true`), 10*time.Second)
+	xdotool(t, "windowfocus", "--sync", otherWin)
+	before := bus.notifyCalls()
+	if _, err := checker.SendText(lobby, "lobby ping"); err != nil {
+		t.Fatal(err)
+	}
+	bus.waitNotify(t, before, regexp.MustCompile(`^New message in Lobby$`), 30*time.Second) // unfocused now
+	before = bus.notifyCalls()
+	for _, c := range []struct{ conv, text string }{{direct.ID, "muted ping"}, {lobby, "lobby ping again"}} {
+		if _, err := checker.SendText(c.conv, c.text); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := bus.waitNotify(t, before, regexp.MustCompile(`.`), 30*time.Second); got.body != "New message in Lobby" {
+		t.Errorf("after muting the direct conversation the next notification is %q, want the Lobby's", got.body)
+	}
+	xdotool(t, "windowfocus", "--sync", in.window)
+	screenshot(t, "testdata/muted_real.png")
 }
 
 // waitMapped waits until window is viewable again (X's MapNotify).
