@@ -104,6 +104,7 @@ func Run(cfg Config) error {
 	rec.setClean(cleanOf(prefs))
 	rec.setKeepReady(prefs.KeepMicReady) // opens the microphone now when kept ready
 	gk := newGlobalKey(log.With("component", "hotkey"))
+	place := newWindowPlacement()
 
 	u = ui.New(a, ui.Deps{
 		Messenger: msgr,
@@ -125,6 +126,7 @@ func Run(cfg Config) error {
 		Files:     fileSender{msgr: msgr, log: log.With("component", "files")},
 		Muter:     msgr,
 		Notify:    notes.notify,
+		Placement: place,
 	})
 	gk.attach(u)
 	gk.Set(prefs.TalkKey, prefs.GlobalTalkKey)
@@ -154,6 +156,7 @@ func Run(cfg Config) error {
 
 	hints.close() // ui has stopped reading: release every producer
 	gk.close()
+	place.close()
 	bg.close()
 	notes.close()
 	var errs []error

@@ -120,7 +120,7 @@ func (e *liveEnv) waitLobby() string {
 	e.waitHint("the Lobby", func() bool {
 		cs, _ := e.msgr.Conversations()
 		for _, c := range cs {
-			if c.Kind == ui.KindLobby {
+			if c.Lobby {
 				id = c.ID
 			}
 		}
@@ -205,13 +205,17 @@ func TestLiveRouterPlaysOnItsOwn(t *testing.T) {
 	e := newLiveEnv(t, livePolicy{AutoPlay: true})
 	e.router.OpenConversation(e.lobby)
 	id, done := e.talk(e.talker, e.lobby, 100)
+	var cur *audio.Player
 	e.waitHint("bob plays ann's live message", func() bool {
 		pb := e.pl.Playback()
-		return pb.Message == id && pb.State == ui.PlayPlaying
+		e.pl.mu.Lock()
+		cur = e.pl.cur
+		e.pl.mu.Unlock()
+		// Playing is reported when the player starts; its first packet
+		// reaches the mixer a moment later (hints keep coming with the
+		// message's packets).
+		return pb.Message == id && pb.State == ui.PlayPlaying && cur != nil && !cur.StartTimes().Played.IsZero()
 	})
-	e.pl.mu.Lock()
-	cur := e.pl.cur
-	e.pl.mu.Unlock()
 	st := cur.StartTimes()
 	toJitter, toMixer := st.Pushed.Sub(st.Arrived), st.Played.Sub(st.Arrived)
 	t.Logf("first packet: arrival -> jitter buffer %v, arrival -> mixer %v (jitter target %v)", toJitter, toMixer, cur.JitterStats().Delay)
@@ -289,7 +293,7 @@ func TestLiveRouterTalkers(t *testing.T) {
 			}
 			e.waitHint("cyd's message complete at bob", func() bool {
 				m, err := e.msgr.Message(second)
-				return err == nil && m.State == ui.StateComplete
+				return err == nil && m.State == sync.StateComplete && !m.Pending
 			})
 			wantPlayed, wantDeclined := 1, 1
 			if mixed {

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"parley/server/wire"
+	"parley/sync"
 	"parley/ui"
 )
 
@@ -102,7 +103,7 @@ func TestMutedLiveNotPlayed(t *testing.T) {
 	}
 	e.waitHint("ann's muted message complete at bob", func() bool {
 		m, err := e.msgr.Message(muted)
-		return err == nil && m.State == ui.StateComplete
+		return err == nil && m.State == sync.StateComplete && !m.Pending
 	})
 	if played, declined := e.router.counts(); played != 0 || declined != 1 {
 		t.Errorf("muted: router played %d, declined %d; want 0, 1", played, declined)

@@ -40,7 +40,7 @@ func (m *messenger) checkUnplayed(acc *account) {
 		if first || !c.Member || c.Muted {
 			continue // a muted conversation counts (above) but does not notify
 		}
-		g := gain{conversation: c.ID, title: convTitle(c, acc.user), voice: c.Unplayed - prev[c.ID].voice, text: c.Unread - prev[c.ID].text}
+		g := gain{conversation: c.ID, title: c.Name, voice: c.Unplayed - prev[c.ID].voice, text: c.Unread - prev[c.ID].text}
 		if t, ok := m.liveConv[c.ID]; ok && time.Since(t) < liveQuiet {
 			g.voice = 0
 		}

@@ -14,7 +14,6 @@ import (
 	"parley/audio"
 	"parley/server"
 	"parley/sync"
-	"parley/ui"
 )
 
 // sleepyLink is a TCP relay between the app and the server that can go to
@@ -161,7 +160,7 @@ func newNotifyEnv(t *testing.T, dial func(host string) string) *notifyEnv {
 		t.Fatal(err)
 	}
 	deadline := time.After(15 * time.Second)
-	for e.m.Status().State != ui.StateConnected {
+	for e.m.Status().State != sync.StateOnline {
 		select {
 		case <-e.changed:
 		case <-deadline:
@@ -225,7 +224,7 @@ func TestNotifyAfterSleep(t *testing.T) {
 
 	link.sleep()
 	deadline := time.After(30 * time.Second)
-	for m.Status().State == ui.StateConnected {
+	for m.Status().State == sync.StateOnline {
 		select {
 		case <-changed:
 		case <-deadline:

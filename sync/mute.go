@@ -7,7 +7,7 @@ import (
 )
 
 // SetMuted mutes or unmutes a conversation for this account on this
-// device (migrations/005_muted.sql). Muting twice, or unmuting a
+// device (migrations/006_muted.sql). Muting twice, or unmuting a
 // conversation that is not muted, is not an error.
 func (s *Store) SetMuted(ctx context.Context, conversation string, muted bool) error {
 	var err error

@@ -7,6 +7,8 @@ import (
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/test"
 	"fyne.io/fyne/v2/widget"
+
+	"parley/sync"
 )
 
 // fakeMuter keeps mute in the fake messenger's conversations, as the
@@ -44,7 +46,7 @@ func newMuteHarness(t *testing.T) (*harness, *fakeMuter, *[]string) {
 	var notes []string
 	h.u.d.Muter = mu
 	h.u.d.Notify = func(conv, text string) { notes = append(notes, conv+": "+text) }
-	h.m.convs = append(h.m.convs, Conversation{ID: "d-bob", Title: "bob", Kind: KindDirect})
+	h.m.convs = append(h.m.convs, Conversation{ID: "d-bob", Name: "bob", Kind: sync.ConversationDirect})
 	h.u.main = newMainScreen(h.u) // built with the Muter
 	h.u.showMain()
 	return h, mu, &notes
@@ -113,7 +115,7 @@ func TestMuteToggle(t *testing.T) {
 func TestMutedLook(t *testing.T) {
 	h, _, _ := newMuteHarness(t)
 	h.m.convs[1].Muted = true
-	h.m.put(Message{Conversation: "d-bob", Sender: "bob", Kind: MessageVoice, Duration: 3e9, State: StateComplete})
+	h.m.put(Message{Conversation: "d-bob", SenderName: "bob", Kind: sync.KindVoice, Duration: 3e9, State: sync.StateComplete})
 	h.u.handleHint(Hint{Kind: HintConversations})
 	h.u.main.open("d-bob")
 	mark, badge := listRow(h.u.main, 1)
@@ -131,11 +133,11 @@ func TestMutedTalkerDoesNotNotify(t *testing.T) {
 	h.m.convs[1].Muted = true
 	h.u.handleHint(Hint{Kind: HintConversations})
 	h.u.ExitedForeground()
-	h.u.main.messageChanged(Message{ID: "m1", Conversation: "d-bob", Sender: "bob", Kind: MessageVoice, State: StateLive})
+	h.u.main.messageChanged(Message{ID: "m1", Conversation: "d-bob", SenderName: "bob", Kind: sync.KindVoice, State: sync.StateRecording})
 	if len(*notes) != 0 {
 		t.Errorf("muted conversation notified: %v", *notes)
 	}
-	h.u.main.messageChanged(Message{ID: "m2", Conversation: "lobby", Sender: "carol", Kind: MessageVoice, State: StateLive})
+	h.u.main.messageChanged(Message{ID: "m2", Conversation: "lobby", SenderName: "carol", Kind: sync.KindVoice, State: sync.StateRecording})
 	if want := "lobby: carol is talking"; len(*notes) != 1 || (*notes)[0] != want {
 		t.Errorf("notifications %q, want [%q]", *notes, want)
 	}
