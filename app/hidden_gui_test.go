@@ -21,6 +21,7 @@ import (
 
 	"parley/audio"
 	"parley/server/wire"
+	"parley/sync"
 )
 
 // sessionBus is a private dbus-daemon with a notification server on it
@@ -424,15 +425,7 @@ func TestHiddenWindowLife(t *testing.T) {
 	waitMapped(t, in.window, 10*time.Second)
 	// The window has the focus with the conversation open when alice's
 	// "seen" of the texts reaches checker (ui marks the open one seen).
-	waitFor(t, checker, 20*time.Second, "alice's seen of the direct texts", func() bool {
-		rs, _ := checker.Store().Receipts(t.Context(), last)
-		for _, r := range rs {
-			if r.User == aliceID && r.Kind == wire.ReceiptListened {
-				return true
-			}
-		}
-		return false
-	})
+	waitSeen(t, checker, last, aliceID)
 	screenshot(t, "testdata/notification_click.png")
 
 	// Mute the direct conversation with its header's toggle (the window is
@@ -448,16 +441,37 @@ func TestHiddenWindowLife(t *testing.T) {
 	}
 	bus.waitNotify(t, before, regexp.MustCompile(`^New message in Lobby$`), 30*time.Second) // unfocused now
 	before = bus.notifyCalls()
+	var mutedPing string
 	for _, c := range []struct{ conv, text string }{{direct.ID, "muted ping"}, {lobby, "lobby ping again"}} {
-		if _, err := checker.SendText(c.conv, c.text); err != nil {
+		id, err := checker.SendText(c.conv, c.text)
+		if err != nil {
 			t.Fatal(err)
+		}
+		if c.conv == direct.ID {
+			mutedPing = id
 		}
 	}
 	if got := bus.waitNotify(t, before, regexp.MustCompile(`.`), 30*time.Second); got.body != "New message in Lobby" {
 		t.Errorf("after muting the direct conversation the next notification is %q, want the Lobby's", got.body)
 	}
 	xdotool(t, "windowfocus", "--sync", in.window)
+	waitSeen(t, checker, mutedPing, aliceID) // shown in the open, muted conversation
 	screenshot(t, "testdata/muted_real.png")
+}
+
+// waitSeen waits until c has user's seen (listened) receipt of its text
+// message.
+func waitSeen(t *testing.T, c *sync.Client, message, user string) {
+	t.Helper()
+	waitFor(t, c, 20*time.Second, "the seen receipt of "+message, func() bool {
+		rs, _ := c.Store().Receipts(t.Context(), message)
+		for _, r := range rs {
+			if r.User == user && r.Kind == wire.ReceiptListened {
+				return true
+			}
+		}
+		return false
+	})
 }
 
 // waitMapped waits until window is viewable again (X's MapNotify).
