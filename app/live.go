@@ -61,6 +61,8 @@ type liveRouter struct {
 	open     string // conversation open in the window
 	played   int    // live messages started
 	declined int    // live messages not started (policy or busy)
+
+	mutedConvs map[string]bool // the account's muted conversations (mute.go); guarded by mu
 }
 
 func newLiveRouter(sys *audioSys, pl *player, policy livePolicy, log *slog.Logger) *liveRouter {
@@ -111,8 +113,11 @@ func (r *liveRouter) run(ctx context.Context, in <-chan sync.Incoming) {
 // did not play it.
 func (r *liveRouter) route(in sync.Incoming) error {
 	r.mu.Lock()
-	pol, open := r.policy, r.open
+	pol, open, convMuted := r.policy, r.open, r.mutedConvs[in.Message.Conversation]
 	r.mu.Unlock()
+	if convMuted {
+		return errLiveConversationMuted
+	}
 	if err := decideLive(pol, open, r.sys.muted.Load(), in.Message.Conversation); err != nil {
 		return err
 	}
