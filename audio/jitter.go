@@ -152,8 +152,9 @@ func NewJitterBuffer(cfg JitterConfig) *JitterBuffer {
 	return &JitterBuffer{cfg: cfg.withDefaults(), buffering: true}
 }
 
-// Push adds a packet that arrived at now. Duplicates and packets whose slot
-// has passed are dropped (and counted as late).
+// Push adds a packet handed over at now. Its transit (for the target) is
+// taken at p.Arrived when set, else at now. Duplicates and packets whose
+// slot has passed are dropped (and counted as late).
 func (j *JitterBuffer) Push(p Packet, now time.Time) { j.push(p, now, true) }
 
 // PushBacklog adds a packet that was recorded before the listener joined
@@ -187,11 +188,18 @@ func (j *JitterBuffer) push(p Packet, now time.Time, timed bool) {
 		}
 	}
 	if timed {
+		// The network's jitter is in when the packet was read off the
+		// connection; a packet handed over later (a listener who joins a
+		// stream whose packets are already in memory) keeps that time.
+		at := p.Arrived
+		if at.IsZero() || at.After(now) {
+			at = now
+		}
 		if !j.haveBase {
-			j.base = now.Add(-sent)
+			j.base = at.Add(-sent)
 			j.haveBase = true
 		}
-		transit := now.Sub(j.base) - sent
+		transit := at.Sub(j.base) - sent
 		j.transits[j.nTransit%jitterWindow] = transit
 		j.nTransit++
 	}
