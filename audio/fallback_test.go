@@ -57,7 +57,8 @@ func TestPlaybackFallback(t *testing.T) {
 		t.Fatalf("playback period %v at start, want 10ms", got)
 	}
 	waitFlowing(t, e.PlaybackFlowing(), "playback")
-	e.mix.mu.Lock() // the mixer cannot mix: the ring runs dry
+	long, _ := playTone(t, e, 4*underrunWindow, PlayerConfig{}) // something plays: no idle pause
+	e.mix.mu.Lock()                                             // the mixer cannot mix: the ring runs dry
 	<-time.After(300 * time.Millisecond)
 	e.mix.mu.Unlock()
 	select {
@@ -75,9 +76,56 @@ func TestPlaybackFallback(t *testing.T) {
 	if lead := e.mix.lead.Load(); lead != int64(durationToSamples(20*time.Millisecond)) {
 		t.Errorf("mixer lead %d samples after the fallback, want one 20 ms period", lead)
 	}
+	long.Close()
 	p, pkts := playTone(t, e, 500*time.Millisecond, PlayerConfig{})
 	fin := waitEvent(t, p, PlayerFinished, 5*time.Second)
 	if want := time.Duration(len(pkts)) * FrameDuration; fin.Position != want {
 		t.Errorf("after the fallback a message finished at %v, want %v", fin.Position, want)
+	}
+}
+
+// TestPlaybackIdle: with nothing to play the engine pauses the playback
+// device (no callbacks, so no wake-ups); a message resumes it at once and
+// plays whole; then it pauses again.
+func TestPlaybackIdle(t *testing.T) {
+	e := newNullEngine(t)
+	waitFlowing(t, e.PlaybackFlowing(), "playback")
+	waitPaused := func(what string) {
+		t.Helper()
+		select {
+		case <-e.pausedSig:
+		case <-time.After(idleStopAfter + 3*time.Second):
+			t.Fatalf("%s: the idle playback device was not paused within %v (stats %+v)", what, idleStopAfter+3*time.Second, e.Stats())
+		}
+		if !e.Stats().PlaybackPaused {
+			t.Fatalf("%s: paused signal, but stats say running", what)
+		}
+	}
+	waitPaused("at start")
+	before := e.Stats().PlaybackCallbacks
+	<-time.After(300 * time.Millisecond) // a span with nothing playing
+	if n := e.Stats().PlaybackCallbacks - before; n > 1 {
+		t.Errorf("%d playback callbacks in 300 ms while paused, want none", n)
+	}
+	p, pkts := playTone(t, e, 500*time.Millisecond, PlayerConfig{})
+	fin := waitEvent(t, p, PlayerFinished, 5*time.Second)
+	st := e.Stats()
+	t.Logf("resumed %d time(s), the last in %v", st.PlaybackResumes, st.LastResume)
+	if want := time.Duration(len(pkts)) * FrameDuration; fin.Position != want {
+		t.Errorf("finished at %v, want %v", fin.Position, want)
+	}
+	if st.PlaybackResumes != 1 || st.PlaybackPaused {
+		t.Errorf("after playing: resumes %d, paused %v; want 1, false", st.PlaybackResumes, st.PlaybackPaused)
+	}
+	if st.LastResume > 50*time.Millisecond {
+		t.Errorf("resuming the playback device took %v", st.LastResume)
+	}
+	p.Close()
+	waitPaused("after the message")
+	if err := e.PlayCue(CueMessage); err != nil {
+		t.Fatal(err)
+	}
+	if st := e.Stats(); st.PlaybackPaused || st.PlaybackResumes != 2 {
+		t.Errorf("a cue did not resume playback: %+v", st)
 	}
 }

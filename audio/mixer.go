@@ -17,6 +17,7 @@ type voice struct {
 	done     bool // producer finished: remove once drained
 	gain     float32
 	consumed atomic.Int64 // samples taken by the mixer
+	starved  atomic.Int64 // samples the mixer wanted while the producer had not written them (it was late)
 
 	space   chan struct{} // cap 1: the mixer took samples
 	drained chan struct{} // closed when done and empty, after removal
@@ -80,6 +81,9 @@ func (v *voice) mixInto(acc []float32) (finished bool) {
 		return false
 	}
 	n := min(len(acc), v.n)
+	if n < len(acc) && !v.done {
+		v.starved.Add(int64(len(acc) - n))
+	}
 	g := v.gain
 	for i := range n {
 		acc[i] += float32(v.buf[(v.r+i)%len(v.buf)]) * g

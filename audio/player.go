@@ -181,6 +181,11 @@ func (e *Engine) Play(src PacketSource, cfg PlayerConfig) (*Player, error) {
 		p.pos.Store(int64(p.mediaFed))
 	}
 	e.mix.add(p.v)
+	if err := e.wakePlayback(); err != nil {
+		e.mix.remove(p.v)
+		cancel()
+		return nil, fmt.Errorf("play: %w", err)
+	}
 	p.wg.Add(2)
 	go p.fetch()
 	if cfg.Live {
