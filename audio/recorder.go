@@ -463,8 +463,8 @@ func (s *deviceSource) idle() bool {
 	}
 	return s.d.pause()
 }
-func (s *deviceSource) wake() error { return s.d.resume() }
-func (s *deviceSource) flowing() <-chan struct{}    { return s.d.flowing }
+func (s *deviceSource) wake() error              { return s.d.resume() }
+func (s *deviceSource) flowing() <-chan struct{} { return s.d.flowing }
 
 // memSource plays samples in memory as a microphone, from the start of
 // each recording.
