@@ -56,7 +56,7 @@ func (m *messenger) stopAccount() {
 	acc := m.acc
 	m.acc = nil
 	if acc != nil {
-		m.status = ui.ConnStatus{State: ui.StateDisconnected, Server: m.server}
+		m.status = ui.ConnStatus{State: sync.StateStopped, Server: m.server}
 	}
 	m.mu.Unlock()
 	if acc == nil {

@@ -100,6 +100,7 @@ func Run(cfg Config) error {
 	rec.setClean(cleanOf(prefs))
 	rec.setKeepReady(prefs.KeepMicReady) // opens the microphone now when kept ready
 	gk := newGlobalKey(log.With("component", "hotkey"))
+	place := newWindowPlacement()
 
 	u := ui.New(a, ui.Deps{
 		Messenger: msgr,
@@ -115,6 +116,7 @@ func Run(cfg Config) error {
 		Focus:     router.OpenConversation,
 		GlobalKey: gk,
 		Files:     fileSender{msgr: msgr, log: log.With("component", "files")},
+		Placement: place,
 	})
 	gk.attach(u)
 	gk.Set(prefs.TalkKey, prefs.GlobalTalkKey)
@@ -144,6 +146,7 @@ func Run(cfg Config) error {
 
 	hints.close() // ui has stopped reading: release every producer
 	gk.close()
+	place.close()
 	bg.close()
 	var errs []error
 	errs = append(errs, rec.close())

@@ -94,7 +94,7 @@ func TestSendFileSurvivesRestart(t *testing.T) {
 	for lobby == "" {
 		convs, _ := m1.Conversations()
 		for _, c := range convs {
-			if c.Kind == ui.KindLobby {
+			if c.Lobby {
 				lobby = c.ID
 			}
 		}

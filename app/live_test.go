@@ -120,7 +120,7 @@ func (e *liveEnv) waitLobby() string {
 	e.waitHint("the Lobby", func() bool {
 		cs, _ := e.msgr.Conversations()
 		for _, c := range cs {
-			if c.Kind == ui.KindLobby {
+			if c.Lobby {
 				id = c.ID
 			}
 		}
@@ -211,9 +211,10 @@ func TestLiveRouterPlaysOnItsOwn(t *testing.T) {
 		e.pl.mu.Lock()
 		cur = e.pl.cur
 		e.pl.mu.Unlock()
-		// Playing shows at once; the start times once the first packet
-		// has been played.
-		return pb.Message == id && pb.State == ui.PlayPlaying && !cur.StartTimes().Played.IsZero()
+		// Playing is reported when the player starts; its first packet
+		// reaches the mixer a moment later (hints keep coming with the
+		// message's packets).
+		return pb.Message == id && pb.State == ui.PlayPlaying && cur != nil && !cur.StartTimes().Played.IsZero()
 	})
 	st := cur.StartTimes()
 	toJitter, toMixer := st.Pushed.Sub(st.Arrived), st.Played.Sub(st.Arrived)
@@ -292,7 +293,7 @@ func TestLiveRouterTalkers(t *testing.T) {
 			}
 			e.waitHint("cyd's message complete at bob", func() bool {
 				m, err := e.msgr.Message(second)
-				return err == nil && m.State == ui.StateComplete
+				return err == nil && m.State == sync.StateComplete && !m.Pending
 			})
 			wantPlayed, wantDeclined := 1, 1
 			if mixed {

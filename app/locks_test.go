@@ -10,6 +10,7 @@ import (
 
 	"fyne.io/fyne/v2/test"
 
+	"parley/sync"
 	"parley/ui"
 )
 
@@ -126,7 +127,7 @@ func TestPlayerNoLockAcrossAudio(t *testing.T) {
 	}
 	e.waitHint("the message complete at bob", func() bool {
 		m, err := e.msgr.Message(id)
-		return err == nil && m.State == ui.StateComplete
+		return err == nil && m.State == sync.StateComplete && !m.Pending
 	})
 	fill(e.hints)
 	if err := e.pl.Play(id, 0, 1); err != nil {

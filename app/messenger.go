@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	gosync "sync"
@@ -26,10 +27,6 @@ const (
 	signInTimeout = 30 * time.Second
 	// requestTimeout bounds requests that need the server.
 	requestTimeout = 15 * time.Second
-	// hintWindow is how long the hint pump gathers sync hints before
-	// passing them on: a talker pushes 50 packets a second, and each
-	// would otherwise make the UI re-read the conversation.
-	hintWindow = 60 * time.Millisecond
 	// liveQuiet is how long after a live start no "new message"
 	// notification is sent for the conversation (ui announced the talker).
 	liveQuiet = 10 * time.Minute
@@ -37,7 +34,7 @@ const (
 
 // messenger is ui.Messenger over the sync engine: one sync.Client (one
 // account on one server) at a time, its store read for the UI, its hints
-// translated into ui hints. Its account's incoming live streams go
+// translated into ui hints (translate.go). Its account's incoming live streams go
 // straight to the live router (live.go), not through hints.
 type messenger struct {
 	dir    string // accounts folder: one store per server and account
@@ -146,7 +143,7 @@ func (m *messenger) Connect(address string) error {
 	m.stopAccount()
 	m.mu.Lock()
 	m.server = addr
-	m.status = ui.ConnStatus{State: ui.StateConnecting, Server: addr}
+	m.status = ui.ConnStatus{State: sync.StateConnecting, Server: addr}
 	m.mu.Unlock()
 	m.hints.post(ui.Hint{Kind: ui.HintConnection})
 	return nil
@@ -161,7 +158,7 @@ func (m *messenger) choose(address string) {
 	}
 	m.mu.Lock()
 	m.server = addr
-	m.status = ui.ConnStatus{State: ui.StateConnecting, Server: addr}
+	m.status = ui.ConnStatus{State: sync.StateConnecting, Server: addr}
 	m.mu.Unlock()
 }
 
@@ -294,18 +291,13 @@ func (m *messenger) statusOf(acc *account) ui.ConnStatus {
 	if acc.signedIn {
 		s.User = acc.user
 	}
+	s.State = st
 	switch st {
 	case sync.StateOffline:
-		s.State = ui.StateOffline
 		if !acc.signedIn {
-			s.State = ui.StateConnecting
+			s.State = sync.StateConnecting // still trying the first sign-in
 		}
-	case sync.StateConnecting, sync.StateSyncing:
-		s.State = ui.StateConnecting
-	case sync.StateOnline:
-		s.State = ui.StateConnected
 	case sync.StateStopped:
-		s.State = ui.StateDisconnected
 		if err != nil && !sync.Retryable(err) {
 			s.User = "" // the sign-in is gone (revoked, signed out, password changed)
 		}
@@ -313,37 +305,18 @@ func (m *messenger) statusOf(acc *account) ui.ConnStatus {
 	return s
 }
 
-// Conversations implements ui.Messenger.
+// Conversations implements ui.Messenger: the store's conversations the
+// account is in.
 func (m *messenger) Conversations() ([]ui.Conversation, error) {
 	acc := m.current()
 	if acc == nil {
 		return nil, nil
 	}
-	ctx := context.Background()
-	st := acc.c.Store()
-	convs, err := st.Conversations(ctx)
+	convs, err := acc.c.Store().Conversations(context.Background())
 	if err != nil {
 		return nil, err
 	}
-	pres, err := st.Presence(ctx)
-	if err != nil {
-		return nil, err
-	}
-	me, _ := st.Account(ctx)
-	talking := map[string][]string{} // conversation -> user ids
-	for _, p := range pres {
-		if p.State == wire.PresenceTalking && p.User != me.UserID {
-			talking[p.Conversation] = append(talking[p.Conversation], p.User)
-		}
-	}
-	out := make([]ui.Conversation, 0, len(convs))
-	for _, c := range convs {
-		if !c.Member {
-			continue
-		}
-		out = append(out, toUIConversation(c, acc.user, talking[c.ID]))
-	}
-	return out, nil
+	return slices.DeleteFunc(convs, func(c sync.Conversation) bool { return !c.Member }), nil
 }
 
 // Messages implements ui.Messenger.
@@ -356,13 +329,8 @@ func (m *messenger) Messages(conversation string, before int64, limit int) ([]ui
 	if err != nil {
 		return nil, err
 	}
-	out := make([]ui.Message, len(ms))
-	for i, msg := range ms {
-		out[i] = toUIMessage(msg)
-	}
-	addReceipts(context.Background(), st, conversation, "", out)
-	m.readOnce.Do(func() { m.firstRead <- len(out) })
-	return out, nil
+	m.readOnce.Do(func() { m.firstRead <- len(ms) })
+	return ms, nil
 }
 
 // Message implements ui.Messenger.
@@ -371,13 +339,7 @@ func (m *messenger) Message(id string) (ui.Message, error) {
 	if err != nil {
 		return ui.Message{}, err
 	}
-	msg, err := st.Message(context.Background(), id)
-	if err != nil {
-		return ui.Message{}, err
-	}
-	out := []ui.Message{toUIMessage(msg)}
-	addReceipts(context.Background(), st, msg.Conversation, id, out)
-	return out[0], nil
+	return st.Message(context.Background(), id)
 }
 
 // SendText implements ui.Messenger.
@@ -390,11 +352,7 @@ func (m *messenger) SendText(conversation, text string) (ui.Message, error) {
 	if err != nil {
 		return ui.Message{}, fmt.Errorf("send text: %w", err)
 	}
-	msg, err := st.Message(context.Background(), id)
-	if err != nil {
-		return ui.Message{}, err
-	}
-	return toUIMessage(msg), nil
+	return st.Message(context.Background(), id)
 }
 
 // MarkListened implements ui.Messenger. done records the position as the
@@ -407,7 +365,7 @@ func (m *messenger) MarkListened(message string, position time.Duration, done bo
 	}
 	if done {
 		if msg, err := st.Message(context.Background(), message); err == nil {
-			position = max(position, voiceDuration(msg))
+			position = max(position, msg.Length())
 		}
 	}
 	if err := c.MarkListened(message, position); err != nil {
@@ -465,7 +423,7 @@ func (m *messenger) create(kind wire.ConversationKind, title string, names []str
 	if err != nil {
 		return ui.Conversation{}, fmt.Errorf("create conversation: %w", userError(err))
 	}
-	return toUIConversation(c, acc.user, nil), nil
+	return c, nil
 }
 
 // SignOut implements ui.Messenger.

@@ -40,7 +40,7 @@ func (m *messenger) checkUnplayed(acc *account) {
 		if first || !c.Member {
 			continue
 		}
-		g := gain{title: convTitle(c, acc.user), voice: c.Unplayed - prev[c.ID].voice, text: c.Unread - prev[c.ID].text}
+		g := gain{title: c.Name, voice: c.Unplayed - prev[c.ID].voice, text: c.Unread - prev[c.ID].text}
 		if t, ok := m.liveConv[c.ID]; ok && time.Since(t) < liveQuiet {
 			g.voice = 0
 		}

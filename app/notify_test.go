@@ -13,7 +13,7 @@ import (
 
 	"parley/audio"
 	"parley/server"
-	"parley/ui"
+	"parley/sync"
 )
 
 // sleepyLink is a TCP relay between the app and the server that can go to
@@ -146,7 +146,7 @@ func TestNotifyAfterSleep(t *testing.T) {
 		t.Fatal(err)
 	}
 	deadline := time.After(15 * time.Second)
-	for m.Status().State != ui.StateConnected {
+	for m.Status().State != sync.StateOnline {
 		select {
 		case <-changed:
 		case <-deadline:
@@ -168,7 +168,7 @@ func TestNotifyAfterSleep(t *testing.T) {
 
 	link.sleep()
 	deadline = time.After(30 * time.Second)
-	for m.Status().State == ui.StateConnected {
+	for m.Status().State == sync.StateOnline {
 		select {
 		case <-changed:
 		case <-deadline:

@@ -28,11 +28,11 @@ func (m *messenger) Search(query string) ([]ui.SearchHit, error) {
 	}
 	titles := make(map[string]string, len(convs))
 	for _, c := range convs {
-		titles[c.ID] = toUIConversation(c, acc.user, nil).Title
+		titles[c.ID] = c.Name
 	}
 	out := make([]ui.SearchHit, len(ms))
 	for i, msg := range ms {
-		out[i] = ui.SearchHit{Message: toUIMessage(msg), ConversationTitle: titles[msg.Conversation]}
+		out[i] = ui.SearchHit{Message: msg, ConversationTitle: titles[msg.Conversation]}
 	}
 	return out, nil
 }

@@ -49,10 +49,10 @@ func TestSmokeBinary(t *testing.T) {
 	}
 	t.Logf("message %s: %v, %d packets, %d/%d loud waveform points", msg.ID, msg.Duration, msg.Packets, loud, len(msg.Waveform))
 
-	// The app redraws within a frame or two of the message completing.
-	time.Sleep(time.Second)
+	// The app redraws within a frame or two of the message completing:
+	// take the screenshot once the screen has stopped changing.
 	shot := filepath.Join(t.TempDir(), "smoke.png")
-	screenshot(t, shot)
+	settledScreenshot(t, shot, 10*time.Second)
 	checkScreenshot(t, shot, in.window)
 	if os.Getenv("PARLEY_SMOKE_SCREENSHOT") == "1" {
 		b, err := os.ReadFile(shot)
@@ -100,7 +100,28 @@ func lobbyMessages(c *sync.Client) []sync.Message {
 
 // checkScreenshot checks the screen size, the window size and that the
 // window is not blank.
-func checkScreenshot(t *testing.T, path, window string) {
+// settledScreenshot takes screenshots into path until two in a row, 200 ms
+// apart, are the same pixels (the window has drawn what it was given), or
+// fails after within.
+func settledScreenshot(t *testing.T, path string, within time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	var last image.Image
+	for {
+		screenshot(t, path)
+		img := decodePNG(t, path)
+		if last != nil && samePixels(last, img) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the screen kept changing for %v", within)
+		}
+		last = img
+		time.Sleep(200 * time.Millisecond) // the interval between two looks, not a wait for an event
+	}
+}
+
+func decodePNG(t *testing.T, path string) image.Image {
 	t.Helper()
 	f, err := os.Open(path)
 	if err != nil {
@@ -109,8 +130,29 @@ func checkScreenshot(t *testing.T, path, window string) {
 	defer f.Close()
 	img, err := png.Decode(f)
 	if err != nil {
-		t.Fatalf("decode screenshot: %v", err)
+		t.Fatalf("decode screenshot %s: %v", path, err)
 	}
+	return img
+}
+
+func samePixels(a, b image.Image) bool {
+	if a.Bounds() != b.Bounds() {
+		return false
+	}
+	r := a.Bounds()
+	for y := r.Min.Y; y < r.Max.Y; y++ {
+		for x := r.Min.X; x < r.Max.X; x++ {
+			if a.At(x, y) != b.At(x, y) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+func checkScreenshot(t *testing.T, path, window string) {
+	t.Helper()
+	img := decodePNG(t, path)
 	if b := img.Bounds(); b.Dx() != 1280 || b.Dy() != 800 {
 		t.Errorf("screenshot is %v, want the 1280×800 screen", b)
 	}

@@ -1,8 +1,11 @@
 package app
 
-// Hint translation: the account's sync hints become ui hints, gathered
-// for hintWindow so that bursts cost the UI one re-read. Live playback
-// does not depend on them (the live router takes sync.Incoming).
+// Hint translation: the account's sync hints become ui hints as they come.
+// Nothing here waits or gathers: sync's hint queue already keeps one of
+// each distinct hint while its reader is busy, and ui's hint loop is the
+// one place that coalesces by time (at most 12.5 applications a second).
+// Live playback does not depend on hints (the live router takes
+// sync.Incoming).
 
 import (
 	"time"
@@ -11,83 +14,55 @@ import (
 	"parley/ui"
 )
 
-// pump translates acc's sync hints into ui hints, gathering them for
-// hintWindow so that bursts cost the UI one re-read.
+// pump translates acc's sync hints into ui hints until the client closes
+// its hint channel.
 func (m *messenger) pump(acc *account) {
-	in := acc.c.Hints()
-	for {
-		h, ok := <-in
-		if !ok {
-			return
-		}
-		batch := []sync.Hint{h}
-		t := time.NewTimer(hintWindow)
-	gather:
-		for {
-			select {
-			case h, ok := <-in:
-				if !ok {
-					break gather
-				}
-				batch = append(batch, h)
-			case <-t.C:
-				break gather
-			}
-		}
-		t.Stop()
-		m.forward(acc, batch)
+	for h := range acc.c.Hints() {
+		m.forward(acc, h)
 	}
 }
 
-// forward posts the ui hints for a batch of sync hints, each once.
-func (m *messenger) forward(acc *account, batch []sync.Hint) {
+// forward posts the ui hints for one sync hint, after the bookkeeping it
+// asks for (connection status, live conversations, waiting counts).
+func (m *messenger) forward(acc *account, h sync.Hint) {
 	var out []ui.Hint
-	seen := map[ui.Hint]bool{}
-	add := func(h ui.Hint) {
-		if !seen[h] {
-			seen[h] = true
-			out = append(out, h)
+	countWaiting := false
+	switch h := h.(type) {
+	case sync.ConnectionChanged:
+		wake(acc.state)
+		m.mu.Lock()
+		if m.acc == acc {
+			m.status = m.statusOf(acc)
 		}
-	}
-	countUnplayed := false
-	for _, h := range batch {
-		switch h := h.(type) {
-		case sync.ConnectionChanged:
-			wake(acc.state)
-			m.mu.Lock()
-			if m.acc == acc {
-				m.status = m.statusOf(acc)
-			}
-			m.mu.Unlock()
-			add(ui.Hint{Kind: ui.HintConnection})
-		case sync.ConversationsChanged:
-			add(ui.Hint{Kind: ui.HintConversations})
-			countUnplayed = true
-		case sync.ConversationChanged:
-			add(ui.Hint{Kind: ui.HintConversation, Conversation: h.Conversation})
-		case sync.MessageLive:
-			m.mu.Lock()
-			m.liveConv[h.Conversation] = time.Now()
-			m.mu.Unlock()
-			add(ui.Hint{Kind: ui.HintConversation, Conversation: h.Conversation})
-			add(ui.Hint{Kind: ui.HintMessage, Conversation: h.Conversation, Message: h.Message})
-		case sync.MessageChanged:
-			add(ui.Hint{Kind: ui.HintMessage, Conversation: h.Conversation, Message: h.Message})
-		case sync.MessageEnded:
-			add(ui.Hint{Kind: ui.HintConversation, Conversation: h.Conversation})
-			add(ui.Hint{Kind: ui.HintMessage, Conversation: h.Conversation, Message: h.Message})
-		case sync.PresenceChanged:
-			add(ui.Hint{Kind: ui.HintPresence})
-		case sync.ErrorHint:
-			m.log.Warn("sync", "op", h.Op, "err", h.Err)
-		}
+		m.mu.Unlock()
+		out = append(out, ui.Hint{Kind: ui.HintConnection})
+	case sync.ConversationsChanged:
+		out = append(out, ui.Hint{Kind: ui.HintConversations})
+		countWaiting = true
+	case sync.ConversationChanged:
+		out = append(out, ui.Hint{Kind: ui.HintConversation, Conversation: h.Conversation})
+	case sync.MessageLive:
+		m.mu.Lock()
+		m.liveConv[h.Conversation] = time.Now()
+		m.mu.Unlock()
+		out = append(out, ui.Hint{Kind: ui.HintConversation, Conversation: h.Conversation},
+			ui.Hint{Kind: ui.HintMessage, Conversation: h.Conversation, Message: h.Message})
+	case sync.MessageChanged:
+		out = append(out, ui.Hint{Kind: ui.HintMessage, Conversation: h.Conversation, Message: h.Message})
+	case sync.MessageEnded:
+		out = append(out, ui.Hint{Kind: ui.HintConversation, Conversation: h.Conversation},
+			ui.Hint{Kind: ui.HintMessage, Conversation: h.Conversation, Message: h.Message})
+	case sync.PresenceChanged:
+		out = append(out, ui.Hint{Kind: ui.HintPresence})
+	case sync.ErrorHint:
+		m.log.Warn("sync", "op", h.Op, "err", h.Err)
 	}
 	m.mu.Lock()
 	signedIn := acc.signedIn && m.acc == acc
 	m.mu.Unlock()
 	if !signedIn {
 		// Before sign-in completes only the connection state matters.
-		if seen[ui.Hint{Kind: ui.HintConnection}] {
+		if _, ok := h.(sync.ConnectionChanged); ok {
 			m.hints.post(ui.Hint{Kind: ui.HintConnection})
 		}
 		return
@@ -95,7 +70,7 @@ func (m *messenger) forward(acc *account, batch []sync.Hint) {
 	for _, h := range out {
 		m.hints.post(h)
 	}
-	if countUnplayed {
+	if countWaiting {
 		m.checkUnplayed(acc)
 	}
 }

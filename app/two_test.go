@@ -64,7 +64,7 @@ func TestTwoInstances(t *testing.T) {
 			return false
 		}
 		m, err := b.msgr.Message(pb.Message)
-		if err != nil || m.Sender != "alice" {
+		if err != nil || m.SenderName != "alice" {
 			return false
 		}
 		liveID = m.ID
@@ -74,10 +74,19 @@ func TestTwoInstances(t *testing.T) {
 	<-talked
 
 	// Then the complete message, about 3 s, in B's list and window.
+	var last ui.Message
+	defer func() {
+		if t.Failed() {
+			t.Logf("B's last view of alice's message: %+v", last)
+		}
+	}()
 	b.poll(t, 20*time.Second, "B shows alice's complete message", func() bool {
 		ms, _ := b.msgr.Messages(lobby, 0, 100)
 		for _, m := range ms {
-			if m.ID == liveID && m.State == ui.StateComplete && m.Duration > 2500*time.Millisecond {
+			if m.ID == liveID {
+				last = m
+			}
+			if m.ID == liveID && m.State == sync.StateComplete && !m.Pending && m.Duration > 2500*time.Millisecond {
 				return b.shows("0:03") || b.shows("0:02")
 			}
 		}
@@ -170,6 +179,47 @@ func TestTwoInstances(t *testing.T) {
 		shot = filepath.Join(dir, "two_instances_a.png")
 	}
 	screenshot(t, shot)
+
+	// A 500-character text each way: A's window shows both wrapped in full,
+	// bob's on the left and alice's own on the right (look at the
+	// screenshot: each ends in "[end]").
+	xdotool(t, "windowsize", "--sync", a.window, "1280", "800")
+	xdotool(t, "windowmove", "--sync", a.window, "0", "0")
+	fromBob, err := b.msgr.SendText(lobby, longText("bob"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.poll(t, 20*time.Second, "bob's long text in A's store", func() bool {
+		m, err := storeA.Message(context.Background(), fromBob.ID)
+		return err == nil && m.Seq > 0
+	})
+	xdotool(t, "windowfocus", "--sync", a.window)
+	xdotool(t, "type", "--delay", "2", longText("alice"))
+	xdotool(t, "key", "--window", a.window, "Return")
+	b.poll(t, 30*time.Second, "alice's long text reaches B", func() bool {
+		ms, _ := b.msgr.Messages(lobby, 0, 10)
+		for _, m := range ms {
+			if m.SenderName == "alice" && m.Text == longText("alice") {
+				return true
+			}
+		}
+		return false
+	})
+	long := filepath.Join(t.TempDir(), "long.png")
+	if dir := os.Getenv("PARLEY_TEST_SCREENSHOTS"); dir != "" {
+		long = filepath.Join(dir, "two_instances_long_text.png")
+	}
+	settledScreenshot(t, long, 10*time.Second)
+	checkScreenshot(t, long, a.window)
+}
+
+// longText is a 500-character message from who, ending in "[end]".
+func longText(who string) string {
+	s := who + "'s long message: "
+	for i := 1; len(s) < 500; i++ {
+		s += "sentence " + strconv.Itoa(i) + " of a long text that has to wrap over several lines; "
+	}
+	return s[:494] + " [end]"
 }
 
 // inProcess is an app instance built from this package's components, with
@@ -228,7 +278,7 @@ func (in *inProcess) lobby(t *testing.T) string {
 	in.poll(t, 10*time.Second, "the Lobby", func() bool {
 		cs, _ := in.msgr.Conversations()
 		for _, c := range cs {
-			if c.Kind == ui.KindLobby {
+			if c.Lobby {
 				id = c.ID
 			}
 		}

@@ -105,10 +105,11 @@ func (v *VoiceSend) End(duration time.Duration, waveform []byte) error {
 	return nil
 }
 
-// Cancel withdraws the message. If no packet was pushed it just
-// disappears; otherwise it is hidden here at once and withdrawn from the
-// server through the outbox (members online may have heard part of it
-// live; nobody gets it later).
+// Cancel withdraws the message. It is hidden here at once; if no packet
+// was pushed it disappears from the store, otherwise it stays as
+// cancelled until the outbox has withdrawn it from the server. Either
+// way a message the server already knows is withdrawn there (members
+// online may have heard part of it live; nobody gets it later).
 func (v *VoiceSend) Cancel() error {
 	if v.done {
 		return nil
@@ -121,8 +122,10 @@ func (v *VoiceSend) Cancel() error {
 		if err := v.c.store.cancelVoice(v.c.ctx, v.id); err != nil {
 			return err
 		}
-		wake(v.c.outboxWake)
 	}
+	// Either way the sender looks again: a dropped message it already
+	// announced with voice.start is withdrawn there too.
+	wake(v.c.outboxWake)
 	v.done = true
 	v.c.watch.notify(v.id)
 	v.c.hints.post(ConversationChanged{Conversation: v.conversation})

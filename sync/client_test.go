@@ -491,62 +491,74 @@ func TestConversationsDevicesSignOut(t *testing.T) {
 	}
 }
 
-// TestCancelWithdraws: a voice message cancelled after packets went out is
-// hidden at once on the sender, withdrawn from the server, and disappears
-// from a listener's history; its live stream ends.
+// TestCancelWithdraws: a voice message cancelled once the server knows it
+// is hidden at once on the sender, withdrawn from the server, and
+// disappears from a listener's history; its live stream ends. That holds
+// also when no packet was pushed yet (Esc right after the talk key): the
+// server already has the voice.start and the listener already plays it.
 func TestCancelWithdraws(t *testing.T) {
-	e := newEnv(t)
-	e.start("a.db")
-	a, b := e.client("ann"), e.client("bob")
-	lobby := a.lobby()
-	b.waitOnline()
-	a.waitOnline()
+	for _, tc := range []struct {
+		name    string
+		packets int
+	}{
+		{"after packets", 10},
+		{"before any packet", 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t)
+			e.start("a.db")
+			a, b := e.client("ann"), e.client("bob")
+			lobby := a.lobby()
+			b.waitOnline()
+			a.waitOnline()
 
-	v, err := a.StartVoice(lobby)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i := 0; i < 10; i++ {
-		if err := v.Push(packetData(7, i)); err != nil {
-			t.Fatal(err)
-		}
-	}
-	var in Incoming
-	select {
-	case in = <-b.Incoming():
-	case <-time.After(waitTimeout):
-		t.Fatal("no incoming voice at bob")
-	}
-	if err := v.Cancel(); err != nil {
-		t.Fatalf("Cancel: %v", err)
-	}
-	for _, m := range a.messages(lobby) {
-		if m.ID == v.ID() {
-			t.Errorf("sender still lists the cancelled message: %+v", m)
-		}
-	}
-	if err := v.Push([]byte{1}); !errors.Is(err, ErrVoiceEnded) {
-		t.Errorf("Push after Cancel: %v, want ErrVoiceEnded", err)
-	}
-	a.waitOutboxEmpty()
-	b.waitFor("message withdrawn", func() bool {
-		m, err := b.Store().Message(context.Background(), v.ID())
-		return err == nil && m.State == wire.StateCancelled
-	})
-	for _, m := range b.messages(lobby) {
-		if m.ID == v.ID() {
-			t.Errorf("listener still lists the cancelled message: %+v", m)
-		}
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
-	defer cancel()
-	for {
-		if _, err := in.Source.Next(ctx); err != nil {
-			if !errors.Is(err, io.EOF) {
-				t.Errorf("live source after cancel: %v, want EOF", err)
+			v, err := a.StartVoice(lobby)
+			if err != nil {
+				t.Fatal(err)
 			}
-			break
-		}
+			for i := 0; i < tc.packets; i++ {
+				if err := v.Push(packetData(7, i)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			var in Incoming
+			select {
+			case in = <-b.Incoming():
+			case <-time.After(waitTimeout):
+				t.Fatal("no incoming voice at bob")
+			}
+			if err := v.Cancel(); err != nil {
+				t.Fatalf("Cancel: %v", err)
+			}
+			for _, m := range a.messages(lobby) {
+				if m.ID == v.ID() {
+					t.Errorf("sender still lists the cancelled message: %+v", m)
+				}
+			}
+			if err := v.Push([]byte{1}); !errors.Is(err, ErrVoiceEnded) {
+				t.Errorf("Push after Cancel: %v, want ErrVoiceEnded", err)
+			}
+			a.waitOutboxEmpty()
+			b.waitFor("message withdrawn", func() bool {
+				m, err := b.Store().Message(context.Background(), v.ID())
+				return err == nil && m.State == wire.StateCancelled
+			})
+			for _, m := range b.messages(lobby) {
+				if m.ID == v.ID() {
+					t.Errorf("listener still lists the cancelled message: %+v", m)
+				}
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
+			defer cancel()
+			for {
+				if _, err := in.Source.Next(ctx); err != nil {
+					if !errors.Is(err, io.EOF) {
+						t.Errorf("live source after cancel: %v, want EOF", err)
+					}
+					break
+				}
+			}
+		})
 	}
 }
 

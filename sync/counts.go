@@ -71,8 +71,8 @@ func (s *Store) Waiting(ctx context.Context, conversation string, kind MessageKi
 // MarkSeen records that this account saw every text message of a
 // conversation that waits for it: at once in the store and, through the
 // outbox, on the server (the senders see "seen") and the account's other
-// devices. It writes one transaction however many there are, and returns
-// how many were marked.
+// devices. It writes one transaction and queues one receipt however many
+// there are (see queueSeen), and returns how many were marked.
 func (c *Client) MarkSeen(conversation string) (int, error) {
 	n, err := c.store.queueSeen(c.ctx, conversation, time.Now())
 	if err != nil {
@@ -86,9 +86,12 @@ func (c *Client) MarkSeen(conversation string) (int, error) {
 	return n, nil
 }
 
-// queueSeen queues a listened receipt (position 0: seen) for each text
-// message of conversation that waits for this account, and marks them
-// seen, in one transaction.
+// queueSeen marks seen each text message of conversation that waits for
+// this account and queues one listened receipt (position 0: seen) for the
+// newest of them, in one transaction. A listened receipt on a text means
+// "seen up to here" (wire.ReceiptListened): the senders' Heard and the
+// account's other devices (applyReceipt) extend it to the earlier texts,
+// so opening a long history costs one receipt, not one per text.
 func (s *Store) queueSeen(ctx context.Context, conversation string, now time.Time) (int, error) {
 	var n int64
 	err := s.tx(ctx, func(tx *sql.Tx) error {
@@ -96,23 +99,27 @@ func (s *Store) queueSeen(ctx context.Context, conversation string, now time.Tim
 		if err != nil {
 			return err
 		}
-		res, err := tx.ExecContext(ctx, `
+		_, err = tx.ExecContext(ctx, `
 			INSERT INTO outbox_receipts (message, kind, position_ms, at)
 			SELECT m.id, ?, 0, ? FROM messages m LEFT JOIN playback p ON p.message = m.id
-			WHERE m.conversation = ? AND m.kind = 'text' AND `+waitingSQL+`
+			WHERE m.conversation = ? AND m.kind = 'text' AND m.seq IS NOT NULL AND `+waitingSQL+`
+			ORDER BY m.seq DESC LIMIT 1
 			ON CONFLICT (message, kind) DO UPDATE SET position_ms = excluded.position_ms, at = excluded.at`,
 			wire.ReceiptListened, now.UnixNano(), conversation, me)
 		if err != nil {
 			return err
 		}
-		n, _ = res.RowsAffected()
-		_, err = tx.ExecContext(ctx, `
+		res, err := tx.ExecContext(ctx, `
 			INSERT INTO playback (message, listened, position_ms, at)
 			SELECT m.id, 1, 0, ? FROM messages m LEFT JOIN playback p ON p.message = m.id
 			WHERE m.conversation = ? AND m.kind = 'text' AND `+waitingSQL+`
 			ON CONFLICT (message) DO UPDATE SET listened = 1, at = excluded.at`,
 			now.UnixMilli(), conversation, me)
-		return err
+		if err != nil {
+			return err
+		}
+		n, _ = res.RowsAffected()
+		return nil
 	})
 	if err != nil {
 		return 0, fmt.Errorf("mark %s seen: %w", conversation, err)

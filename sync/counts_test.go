@@ -2,6 +2,7 @@ package sync
 
 import (
 	"context"
+	"slices"
 	"testing"
 	"time"
 
@@ -122,9 +123,11 @@ func TestQueueSeen(t *testing.T) {
 	me, bob := wire.User{ID: "u-me", Name: "me"}, wire.User{ID: "u-b", Name: "bob"}
 	conv := wire.Conversation{ID: "c", Kind: wire.ConversationGroup, Title: "g", Members: []wire.User{me, bob}}
 	evs := []wire.Event{{Cursor: 1, Kind: wire.EventConversation, Info: &conv}}
+	var newestText string
 	for i, from := range []wire.User{bob, bob, me, bob} {
 		m := wire.Message{ID: newMessageID(), Conversation: "c", Seq: int64(i + 1), Sender: from, Kind: wire.KindText, State: wire.StateComplete, Text: "t"}
 		evs = append(evs, wire.Event{Cursor: int64(i + 2), Kind: wire.EventMessage, Message: &m})
+		newestText = m.ID
 	}
 	voice := wire.Message{ID: newMessageID(), Conversation: "c", Seq: 9, Sender: bob, Kind: wire.KindVoice, State: wire.StateComplete, DurationMs: 1000, Packets: 50}
 	evs = append(evs, wire.Event{Cursor: 9, Kind: wire.EventMessage, Message: &voice})
@@ -141,8 +144,77 @@ func TestQueueSeen(t *testing.T) {
 	if cs[0].Unread != 0 || cs[0].Unplayed != 1 {
 		t.Errorf("after seen: unread %d unplayed %d, want 0 and 1 (voice is not seen by reading)", cs[0].Unread, cs[0].Unplayed)
 	}
+	// One receipt, "seen up to" the newest text, however many were seen.
 	rs, err := s.queuedReceipts(ctx, 10)
-	if err != nil || len(rs) != 3 {
-		t.Errorf("queued receipts = %d, %v; want 3", len(rs), err)
+	if err != nil || len(rs) != 1 || rs[0].Message != newestText {
+		t.Errorf("queued receipts = %+v, %v; want one, for the newest text %s", rs, err, newestText)
 	}
+}
+
+// TestSeenUpTo: one listened receipt on a text covers the conversation's
+// earlier texts: the sender sees them all seen, and the reader's other
+// devices count them read; voice messages are not covered.
+func TestSeenUpTo(t *testing.T) {
+	ctx := context.Background()
+	me, bob := wire.User{ID: "u-me", Name: "me"}, wire.User{ID: "u-b", Name: "bob"}
+	conv := wire.Conversation{ID: "c", Kind: wire.ConversationGroup, Title: "g", Members: []wire.User{me, bob}}
+	history := func(from wire.User) ([]wire.Event, []string) {
+		evs := []wire.Event{{Kind: wire.EventConversation, Info: &conv}}
+		var ids []string
+		for i := range 5 {
+			m := wire.Message{ID: newMessageID(), Conversation: "c", Seq: int64(i + 1), Sender: from, Kind: wire.KindText, State: wire.StateComplete, Text: "t"}
+			if i == 1 {
+				m.Kind, m.Text, m.DurationMs, m.Packets = wire.KindVoice, "", 1000, 50
+			}
+			evs = append(evs, wire.Event{Kind: wire.EventMessage, Message: &m})
+			ids = append(ids, m.ID)
+		}
+		return evs, ids
+	}
+	apply := func(s *Store, evs ...wire.Event) {
+		t.Helper()
+		for i := range evs {
+			evs[i].Cursor = int64(i + 1)
+		}
+		if _, err := s.applyEvents(ctx, evs, true, int64(len(evs)), ""); err != nil {
+			t.Fatal(err)
+		}
+	}
+	seenAt := func(msg string, user wire.User) wire.Event {
+		return wire.Event{Kind: wire.EventReceipt, Receipt: &wire.Receipt{Message: msg, Conversation: "c", User: user.ID, Kind: wire.ReceiptListened, At: 9}}
+	}
+
+	t.Run("sender", func(t *testing.T) {
+		s := openTestStore(t)
+		signIn(t, s, "e1")
+		evs, ids := history(me)
+		apply(s, append(evs, seenAt(ids[3], bob))...) // bob saw up to the fourth
+		got, err := s.Heard(ctx, "c", "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, id := range ids {
+			seen := slices.Contains(got[id].Heard, "bob")
+			if want := i != 1 && i <= 3; seen != want { // the voice message (1) and the fifth are not seen
+				t.Errorf("message %d: seen by bob %v, want %v", i, seen, want)
+			}
+		}
+		ms, err := s.Messages(ctx, "c", 0, 10)
+		if err != nil || len(ms) != 5 || !slices.Equal(ms[0].Receipts.Heard, []string{"bob"}) {
+			t.Errorf("the first text's receipts in Messages: %+v, %v", ms, err)
+		}
+	})
+	t.Run("reader's other device", func(t *testing.T) {
+		s := openTestStore(t)
+		signIn(t, s, "e1")
+		evs, ids := history(bob)
+		apply(s, append(evs, seenAt(ids[3], me))...) // seen on another device
+		cs, err := s.Conversations(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if cs[0].Unread != 1 || cs[0].Unplayed != 1 {
+			t.Errorf("unread %d unplayed %d; want 1 (the fifth text) and 1 (the voice message)", cs[0].Unread, cs[0].Unplayed)
+		}
+	})
 }

@@ -188,7 +188,10 @@ func (s *session) streamVoice(ctx context.Context, message string, started wire.
 			return false, err
 		}
 		if !ok {
-			return true, nil // dropped or completed meanwhile
+			// Only Cancel removes the row under a send (dropVoice, before
+			// any packet was pushed), but the server has the voice.start
+			// and members may be playing it: withdraw it there too.
+			return true, s.withdraw(ctx, message)
 		}
 		if it.Cancelled {
 			return true, s.withdraw(ctx, message)

@@ -166,6 +166,15 @@ func applyReceipt(ctx context.Context, tx *sql.Tx, me string, r wire.Receipt, ch
 	if err != nil {
 		return fmt.Errorf("store receipt of %s: %w", r.Message, err)
 	}
+	if r.Kind == wire.ReceiptListened {
+		_, err = tx.ExecContext(ctx, `
+			INSERT INTO seen_upto (conversation, user_id, seq, at)
+			SELECT conversation, ?, seq, ? FROM messages WHERE id = ? AND kind = 'text' AND seq IS NOT NULL
+			ON CONFLICT (conversation, user_id) DO UPDATE SET seq = MAX(seq, excluded.seq)`, r.User, r.At, r.Message)
+		if err != nil {
+			return fmt.Errorf("store seen up to %s: %w", r.Message, err)
+		}
+	}
 	if r.User != me || r.Kind != wire.ReceiptListened {
 		return nil
 	}
@@ -179,6 +188,16 @@ func applyReceipt(ctx context.Context, tx *sql.Tx, me string, r wire.Receipt, ch
 	_, err = tx.ExecContext(ctx, playedUpsertSQL, r.Message, r.PositionMs, r.At)
 	if err != nil {
 		return fmt.Errorf("store playback of %s: %w", r.Message, err)
+	}
+	// Seen up to: a listened receipt on a text covers the conversation's
+	// earlier texts too (queueSeen sends one per conversation).
+	_, err = tx.ExecContext(ctx, `
+		INSERT INTO playback (message, listened, position_ms, at)
+		SELECT m.id, 1, 0, ? FROM messages m JOIN messages t ON t.id = ?
+		WHERE t.kind = 'text' AND m.conversation = t.conversation AND m.kind = 'text' AND m.seq < t.seq AND m.sender != ?
+		ON CONFLICT (message) DO UPDATE SET listened = 1`, r.At, r.Message, me)
+	if err != nil {
+		return fmt.Errorf("store texts seen up to %s: %w", r.Message, err)
 	}
 	ch.playback = true
 	return nil
@@ -433,6 +452,7 @@ func resetEpoch(ctx context.Context, tx *sql.Tx) error {
 		`UPDATE messages SET seq = NULL`,
 		`UPDATE outbox SET acked = 0`,
 		`DELETE FROM receipts`,
+		`DELETE FROM seen_upto`,
 		`DELETE FROM outbox_receipts`,
 		`DELETE FROM playback WHERE message NOT IN (SELECT id FROM messages)`,
 		`DELETE FROM members`,

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"parley/server/wire"
@@ -92,6 +93,26 @@ func (s *Store) Conversations(ctx context.Context) ([]Conversation, error) {
 	if err := mrows.Err(); err != nil {
 		return nil, fmt.Errorf("conversation members: %w", err)
 	}
+	pres, err := s.Presence(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("conversations: %w", err)
+	}
+	for i := range cs {
+		cs[i].Name = conversationName(cs[i], me)
+	}
+	for _, p := range pres {
+		i, ok := index[p.Conversation]
+		if !ok || p.State != wire.PresenceTalking || p.User == me {
+			continue
+		}
+		name := p.User
+		for _, u := range cs[i].Members {
+			if u.ID == p.User && u.Name != "" {
+				name = u.Name
+			}
+		}
+		cs[i].Talking = append(cs[i].Talking, name)
+	}
 	slices.SortStableFunc(cs, func(a, b Conversation) int {
 		if a.Lobby != b.Lobby {
 			if a.Lobby {
@@ -102,6 +123,26 @@ func (s *Store) Conversations(ctx context.Context) ([]Conversation, error) {
 		return b.LastActivity.Compare(a.LastActivity)
 	})
 	return cs, nil
+}
+
+// conversationName is what the list calls c: its title, or the other
+// members' names (the account's own name when it is alone).
+func conversationName(c Conversation, me string) string {
+	if c.Title != "" {
+		return c.Title
+	}
+	var names, mine []string
+	for _, u := range c.Members {
+		if u.ID == me {
+			mine = append(mine, u.Name)
+		} else {
+			names = append(names, u.Name)
+		}
+	}
+	if len(names) == 0 {
+		names = mine
+	}
+	return strings.Join(names, ", ")
 }
 
 // Conversation returns one conversation.
@@ -178,6 +219,9 @@ func (s *Store) Messages(ctx context.Context, conversation string, before int64,
 		}
 		ms = append(ms, pending...)
 	}
+	if err := s.fillReceipts(ctx, conversation, "", ms); err != nil {
+		return nil, fmt.Errorf("messages of %s: %w", conversation, err)
+	}
 	return ms, nil
 }
 
@@ -219,7 +263,11 @@ func (s *Store) Message(ctx context.Context, id string) (Message, error) {
 	if err != nil {
 		return Message{}, fmt.Errorf("message %s: %w", id, err)
 	}
-	return m, nil
+	one := []Message{m}
+	if err := s.fillReceipts(ctx, m.Conversation, id, one); err != nil {
+		return Message{}, fmt.Errorf("message %s: %w", id, err)
+	}
+	return one[0], nil
 }
 
 // Packets returns up to limit cached packets of a message from packet

@@ -19,6 +19,21 @@ type MessageKind = wire.MessageKind
 // message may be StateFailed.
 type MessageState = wire.MessageState
 
+// Message kinds and states, as sync's readers compare them.
+const (
+	KindVoice      = wire.KindVoice
+	KindText       = wire.KindText
+	StateRecording = wire.StateRecording
+	StateComplete  = wire.StateComplete
+	StateAbandoned = wire.StateAbandoned
+)
+
+// Conversation kinds.
+const (
+	ConversationGroup  = wire.ConversationGroup
+	ConversationDirect = wire.ConversationDirect
+)
+
 // StateFailed marks a message this device created that the server refused
 // for good (for example: the account left the conversation before it was
 // sent). It stays in the history so the user sees what was lost.
@@ -35,6 +50,11 @@ type Conversation struct {
 	// stays readable.
 	Member  bool
 	Members []User
+	// Name is what the list calls it: Title, or for a conversation
+	// without one the other members' names.
+	Name string
+	// Talking names the other members transmitting in it now.
+	Talking []string
 	// Unplayed counts voice messages and Unread text messages that wait
 	// for this account (waitingSQL: from others, not withdrawn, not
 	// played to the end or seen on any of its devices).
@@ -73,7 +93,24 @@ type Message struct {
 	// account's devices, or for text, seen; Position is the last position.
 	Listened bool
 	Position time.Duration
+	// Receipts is who has this account's own message (Mine); Messages
+	// and Message fill it.
+	Receipts Heard
 }
+
+// Length is a voice message's length as far as known: the sender's final
+// duration, or the packets so far while it is being recorded.
+func (m Message) Length() time.Duration {
+	return max(m.Duration, time.Duration(m.Packets)*wire.FrameDuration)
+}
+
+// Live reports a voice message the server is still receiving (a pending
+// one, still in this device's outbox, is not live yet).
+func (m Message) Live() bool { return m.State == StateRecording && !m.Pending }
+
+// Lost reports a message that will never be complete: abandoned by its
+// sender, or refused by the server for good.
+func (m Message) Lost() bool { return m.State == StateAbandoned || m.State == StateFailed }
 
 // Packet is one encoded audio packet of a voice message; Seq numbers the
 // packets of a message from 0.

@@ -185,11 +185,11 @@ func stateLabel(v bubbleView) (string, widget.Importance) {
 	switch {
 	case v.Sending:
 		return lang.L("● LIVE — sending"), widget.DangerImportance
-	case v.Msg.State == StateLive:
+	case v.Msg.Live():
 		return lang.L("● LIVE"), widget.DangerImportance
-	case v.Msg.State == StatePending:
+	case v.Msg.Pending:
 		return lang.L("Pending — not sent yet"), widget.WarningImportance
-	case v.Msg.State == StateAbandoned:
+	case v.Msg.Lost():
 		return lang.L("Interrupted"), widget.LowImportance
 	}
 	return receiptText(v.Msg), widget.LowImportance
@@ -199,13 +199,13 @@ func stateLabel(v bubbleView) (string, widget.Importance) {
 // message shows how long it has run so far.
 func timesText(v bubbleView) string {
 	m := v.Msg
-	if m.State == StateLive || v.Sending {
-		return formatDuration(max(m.Duration, v.Position))
+	if m.Live() || v.Sending {
+		return formatDuration(max(m.Length(), v.Position))
 	}
 	if v.Position > 0 {
-		return formatDuration(v.Position) + " / " + formatDuration(m.Duration)
+		return formatDuration(v.Position) + " / " + formatDuration(m.Length())
 	}
-	return formatDuration(m.Duration)
+	return formatDuration(m.Length())
 }
 
 // Set shows v, touching only the parts that changed.
@@ -214,8 +214,8 @@ func (b *voiceBubble) Set(v bubbleView) {
 	b.view, b.shown = v, true
 	m := v.Msg
 	relayout := false // a label of a row changed width: lay the row out again
-	relayout = setText(b.sender, m.Sender) || relayout
-	relayout = setText(b.sent, sentTime(m.Sent)) || relayout
+	relayout = setText(b.sender, m.SenderName) || relayout
+	relayout = setText(b.sent, sentTime(m.Created)) || relayout
 	st, imp := stateLabel(v)
 	setImportance(b.state, imp)
 	relayout = setText(b.state, st) || relayout
@@ -229,16 +229,16 @@ func (b *voiceBubble) Set(v bubbleView) {
 		}
 	}
 	var progress float32
-	if m.Duration > 0 && m.State != StateLive {
-		progress = float32(v.Position) / float32(m.Duration)
+	if d := m.Length(); d > 0 && !m.Live() {
+		progress = float32(v.Position) / float32(d)
 	}
-	b.wave.Set(m.Waveform, progress, m.State == StateLive || v.Sending)
+	b.wave.Set(m.Waveform, progress, m.Live() || v.Sending)
 	times := setText(b.times, timesText(v))
 	if sp := speedLabel(v.Speed); b.speedBtn.Text != sp {
 		b.speedBtn.SetText(sp)
 		times = true
 	}
-	if exportable := m.State == StateComplete || m.State == StatePending; !shown || exportable == b.export.Disabled() {
+	if exportable := m.Pending || (!m.Live() && !m.Lost()); !shown || exportable == b.export.Disabled() {
 		if exportable {
 			b.export.Enable()
 		} else {
@@ -292,10 +292,10 @@ func newTextBubble() *textBubble {
 
 // Set shows m, touching only the parts that changed.
 func (t *textBubble) Set(m Message) {
-	relayout := setText(t.sender, m.Sender)
-	relayout = setText(t.sent, sentTime(m.Sent)) || relayout
+	relayout := setText(t.sender, m.SenderName)
+	relayout = setText(t.sent, sentTime(m.Created)) || relayout
 	state, imp := receiptText(m), widget.LowImportance
-	if m.State == StatePending {
+	if m.Pending {
 		state, imp = lang.L("Pending"), widget.WarningImportance
 	}
 	setImportance(t.state, imp)
@@ -332,17 +332,66 @@ func dayText(day, today time.Time) string {
 	y2, m2, d2 := today.Date()
 	a := time.Date(y1, m1, d1, 0, 0, 0, 0, time.UTC)
 	b := time.Date(y2, m2, d2, 0, 0, 0, 0, time.UTC)
+	// The names and the order of the parts come from the translations:
+	// "Saturday, 14 March" in English, "3月14日 星期六" in Chinese.
+	data := map[string]any{"Weekday": weekdayName(day.Weekday()), "Day": d1, "Month": monthName(m1), "Year": y1}
 	switch days := int(b.Sub(a).Hours() / 24); {
 	case days == 0:
 		return lang.L("Today")
 	case days == 1:
 		return lang.L("Yesterday")
-	case days > 1 && days < 7:
-		return day.Format("Monday, 2 January")
-	case y1 == y2:
-		return day.Format("Monday, 2 January")
+	case y1 == y2 || (days > 1 && days < 7):
+		return lang.L("{{.Weekday}}, {{.Day}} {{.Month}}", data)
 	}
-	return day.Format("2 January 2006")
+	return lang.L("{{.Day}} {{.Month}} {{.Year}}", data)
+}
+
+// monthName is m's name in the user's language.
+func monthName(m time.Month) string {
+	switch m {
+	case time.January:
+		return lang.L("January")
+	case time.February:
+		return lang.L("February")
+	case time.March:
+		return lang.L("March")
+	case time.April:
+		return lang.L("April")
+	case time.May:
+		return lang.L("May")
+	case time.June:
+		return lang.L("June")
+	case time.July:
+		return lang.L("July")
+	case time.August:
+		return lang.L("August")
+	case time.September:
+		return lang.L("September")
+	case time.October:
+		return lang.L("October")
+	case time.November:
+		return lang.L("November")
+	}
+	return lang.L("December")
+}
+
+// weekdayName is d's name in the user's language.
+func weekdayName(d time.Weekday) string {
+	switch d {
+	case time.Monday:
+		return lang.L("Monday")
+	case time.Tuesday:
+		return lang.L("Tuesday")
+	case time.Wednesday:
+		return lang.L("Wednesday")
+	case time.Thursday:
+		return lang.L("Thursday")
+	case time.Friday:
+		return lang.L("Friday")
+	case time.Saturday:
+		return lang.L("Saturday")
+	}
+	return lang.L("Sunday")
 }
 
 // Set shows the day.

@@ -3,6 +3,8 @@ package ui
 import (
 	"testing"
 	"time"
+
+	"parley/sync"
 )
 
 // TestTextMessagesBadgeAndAreSeen: a text from someone else counts in the
@@ -10,10 +12,10 @@ import (
 // marks it seen, and not before.
 func TestTextMessagesBadgeAndAreSeen(t *testing.T) {
 	h := newHarness(t, true)
-	h.m.convs = append(h.m.convs, Conversation{ID: "g1", Title: "Warehouse crew", Kind: KindGroup})
-	h.m.put(Message{Conversation: "g1", Sender: "carol", Kind: MessageText, Text: "Truck is here", State: StateComplete})
-	h.m.put(Message{Conversation: "g1", Sender: "carol", Kind: MessageVoice, Duration: 3 * time.Second, Waveform: testWave(8), State: StateComplete})
-	h.m.put(Message{Conversation: "g1", Sender: "alice", Mine: true, Kind: MessageText, Text: "coming", State: StateComplete})
+	h.m.convs = append(h.m.convs, Conversation{ID: "g1", Title: "Warehouse crew", Kind: sync.ConversationGroup})
+	h.m.put(Message{Conversation: "g1", SenderName: "carol", Kind: sync.KindText, Text: "Truck is here", State: sync.StateComplete})
+	h.m.put(Message{Conversation: "g1", SenderName: "carol", Kind: sync.KindVoice, Duration: 3 * time.Second, Waveform: testWave(8), State: sync.StateComplete})
+	h.m.put(Message{Conversation: "g1", SenderName: "alice", Mine: true, Kind: sync.KindText, Text: "coming", State: sync.StateComplete})
 	h.u.handleHint(Hint{Kind: HintConversations})
 	s := h.u.main
 	badge := func() int {

@@ -4,84 +4,29 @@ import (
 	"io"
 	"log/slog"
 	"time"
+
+	"fyne.io/fyne/v2"
+
+	"parley/sync"
 )
 
-// ConnState is the state of the connection to the server, as the user sees it.
-type ConnState int
-
-// Connection states, in the order a fresh start passes through them.
-const (
-	StateDisconnected ConnState = iota // no server chosen, or signed out
-	StateConnecting                    // dialling or reconnecting (with backoff)
-	StateConnected                     // signed in and synced
-	StateOffline                       // was connected, server unreachable now; outbox waits
-)
-
-// ConnStatus is what the connection indicator shows.
+// ConnStatus is what the connection indicator shows. State is sync's
+// connection state; before sign-in the app reports an offline client as
+// connecting, and a stopped one (signed out, or no server) as stopped.
 type ConnStatus struct {
-	State  ConnState
+	State  sync.ConnState
 	Server string // host:port
 	User   string // signed-in username, empty when signed out
 	Err    error  // last error, if any (shown through userMessage)
 }
 
-// ConversationKind tells the Lobby, groups and direct conversations apart.
-type ConversationKind int
+// Conversation is one row of the conversation list: sync's conversation,
+// read from the local store.
+type Conversation = sync.Conversation
 
-// Conversation kinds. The Lobby is the group every account on a server joins.
-const (
-	KindLobby ConversationKind = iota
-	KindGroup
-	KindDirect
-)
-
-// Conversation is one row of the conversation list.
-type Conversation struct {
-	ID       string
-	Title    string
-	Kind     ConversationKind
-	Unplayed int      // voice messages from others not played to the end (sync's one definition)
-	Unread   int      // text messages from others not seen yet
-	Talking  []string // display names of members transmitting right now
-}
-
-// MessageKind tells voice and text messages apart.
-type MessageKind int
-
-// Message kinds.
-const (
-	MessageVoice MessageKind = iota
-	MessageText
-)
-
-// MessageState is the delivery and recording state of a message.
-type MessageState int
-
-// Message states.
-const (
-	StateComplete  MessageState = iota // stored on the server, complete
-	StateLive                          // still being recorded (live stream)
-	StatePending                       // in this device's outbox, not yet acknowledged
-	StateAbandoned                     // the sender stopped before anything useful arrived
-)
-
-// Message is one entry of a conversation as the UI shows it.
-type Message struct {
-	ID           string
-	Conversation string
-	Seq          int64 // per-conversation order; 0 for pending messages not yet ordered
-	Sender       string
-	Mine         bool
-	Kind         MessageKind
-	Text         string
-	Sent         time.Time
-	Duration     time.Duration // for voice; grows while live
-	Waveform     []float32     // 0..1 amplitudes, a few dozen points; grows while live
-	State        MessageState
-	Listened     bool          // voice: played to the end (or marked so); text: seen
-	Position     time.Duration // last playback position of this user
-	Receipts     Receipts      // for own messages: delivered to and heard by whom
-}
+// Message is one entry of a conversation: sync's message, with its
+// receipts filled for the user's own messages.
+type Message = sync.Message
 
 // Server is a Parley server found on the local network.
 type Server struct {
@@ -103,7 +48,7 @@ type Server struct {
 // quickly.
 type Messenger interface {
 	Status() ConnStatus
-	Conversations() ([]Conversation, error) // Lobby first, then most recent first
+	Conversations() ([]Conversation, error) // those the account is in: Lobby first, then most recent first
 	// Messages returns up to limit messages of a conversation, oldest
 	// first: with before == 0 the newest ones followed by those not yet
 	// numbered by the server (pending); otherwise the newest with
@@ -269,6 +214,20 @@ type Deps struct {
 	Files FileSender
 	// Logger, if set, records the full error behind each message shown.
 	Logger *slog.Logger
+	// Placement, if set, reads and sets the window's position on the
+	// screen (Fyne 2.8 has no API for it).
+	Placement WindowPlacement
+}
+
+// WindowPlacement reads and sets where a window is on the screen, in
+// screen pixels, for the position to be remembered across starts. Both
+// are called on the UI thread and must return quickly.
+type WindowPlacement interface {
+	// Position is where w's frame is; ok is false when it is not known
+	// (not shown yet, or a platform without positions).
+	Position(w fyne.Window) (x, y int, ok bool)
+	// Move puts w's frame at x, y (kept on the screen).
+	Move(w fyne.Window, x, y int) error
 }
 
 // DefaultMaxTalk is the longest transmission when Deps.MaxTalk is zero.

@@ -4,6 +4,8 @@ import (
 	"testing"
 
 	"fyne.io/fyne/v2/test"
+
+	"parley/sync"
 )
 
 func TestDevicesScreen(t *testing.T) {
@@ -38,7 +40,7 @@ func TestDevicesScreen(t *testing.T) {
 	}
 
 	// Offline, the screen says so in words and lists nothing stale.
-	h.m.status.State = StateOffline
+	h.m.status.State = sync.StateOffline
 	h.u.showError(nil)
 	s.reload()
 	if got := h.bannerText(); got != "This needs the server, which can't be reached right now. Try again when connected." {
@@ -50,7 +52,7 @@ func TestDevicesScreen(t *testing.T) {
 // sign-in screen opens and says why.
 func TestRevokedDeviceToldWhy(t *testing.T) {
 	h := newHarness(t, true)
-	h.m.status = ConnStatus{State: StateDisconnected, Server: "10.0.0.5:7420", Err: ErrRevoked}
+	h.m.status = ConnStatus{State: sync.StateStopped, Server: "10.0.0.5:7420", Err: ErrRevoked}
 	h.u.handleHint(Hint{Kind: HintConnection})
 	if h.u.screen != "signin" {
 		t.Fatalf("screen = %q, want signin", h.u.screen)

@@ -13,6 +13,7 @@ import (
 
 	"parley/assets"
 	"parley/server/wire"
+	"parley/sync"
 )
 
 // wireCodes parses server/wire for every Code constant, so a code added
@@ -164,7 +165,7 @@ func TestSignUpChecksRulesBeforeSending(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			h := newHarness(t, false)
-			h.m.status = ConnStatus{State: StateConnecting, Server: "10.0.0.5:7420"}
+			h.m.status = ConnStatus{State: sync.StateConnecting, Server: "10.0.0.5:7420"}
 			h.u.showSignIn()
 			h.u.signIn.username.SetText(c.user)
 			h.u.signIn.password.SetText(c.pass)

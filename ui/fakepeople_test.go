@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"parley/server/wire"
+	"parley/sync"
 )
 
 // fakePeople is the directory, membership, presence and devices of the
@@ -75,7 +76,7 @@ func (f *fakeMessenger) Members(conv string) ([]Person, error) {
 func (f *fakeMessenger) Directory() ([]Person, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if f.status.State != StateConnected {
+	if f.status.State != sync.StateOnline {
 		return nil, fmt.Errorf("list users: %w", ErrNeedsServer)
 	}
 	return slices.Clone(f.people.users), nil
@@ -88,7 +89,7 @@ func (f *fakeMessenger) AddMembers(conv string, ids []string) error {
 	if !ok {
 		return &wire.Error{Code: wire.CodeNotMember, Message: "not a member"}
 	}
-	if f.convs[i].Kind != KindGroup {
+	if f.convs[i].Kind != sync.ConversationGroup {
 		return &wire.Error{Code: wire.CodeBadRequest, Message: "members can be added to groups only"}
 	}
 	for _, id := range ids {
@@ -113,7 +114,7 @@ func (f *fakeMessenger) Rename(conv, title string) error {
 	if err := r.Validate(); err != nil {
 		return err
 	}
-	if f.convs[i].Kind != KindGroup {
+	if f.convs[i].Kind != sync.ConversationGroup {
 		return &wire.Error{Code: wire.CodeBadRequest, Message: "only groups can be renamed"}
 	}
 	f.convs[i].Title = title
@@ -127,7 +128,7 @@ func (f *fakeMessenger) Leave(conv string) error {
 	if !ok {
 		return &wire.Error{Code: wire.CodeNotMember, Message: "not a member"}
 	}
-	if f.convs[i].Kind == KindLobby {
+	if f.convs[i].Lobby {
 		return &wire.Error{Code: wire.CodeBadRequest, Message: "everyone stays in the Lobby"}
 	}
 	f.convs = slices.Delete(f.convs, i, i+1)
@@ -138,7 +139,7 @@ func (f *fakeMessenger) Leave(conv string) error {
 func (f *fakeMessenger) Devices() ([]SignedInDevice, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if f.status.State != StateConnected {
+	if f.status.State != sync.StateOnline {
 		return nil, fmt.Errorf("list devices: %w", ErrNeedsServer)
 	}
 	return slices.Clone(f.people.devices), nil
@@ -165,11 +166,11 @@ func (f *fakeMessenger) Search(q string) ([]SearchHit, error) {
 	var out []SearchHit
 	for _, c := range f.convs {
 		for _, m := range f.msgs[c.ID] {
-			if m.Kind == MessageText && strings.Contains(strings.ToLower(m.Text), strings.ToLower(q)) {
-				out = append(out, SearchHit{Message: m, ConversationTitle: conversationTitle(c)})
+			if m.Kind == sync.KindText && strings.Contains(strings.ToLower(m.Text), strings.ToLower(q)) {
+				out = append(out, SearchHit{Message: m, ConversationTitle: conversationTitle(named(c))})
 			}
 		}
 	}
-	slices.SortFunc(out, func(a, b SearchHit) int { return b.Message.Sent.Compare(a.Message.Sent) })
+	slices.SortFunc(out, func(a, b SearchHit) int { return b.Message.Created.Compare(a.Message.Created) })
 	return out, nil
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"parley/server/wire"
+	"parley/sync"
 )
 
 // fakeMessenger is an in-memory Messenger: accounts, conversations, messages
@@ -36,7 +37,7 @@ func newFakeMessenger() *fakeMessenger {
 		accounts:  map[string]string{"alice": "secret"},
 		msgs:      map[string][]Message{},
 		listened:  map[string]time.Duration{},
-		convs:     []Conversation{{ID: "lobby", Title: "Lobby", Kind: KindLobby}},
+		convs:     []Conversation{{ID: "lobby", Title: "Lobby", Kind: sync.ConversationGroup, Lobby: true}},
 		now:       time.Date(2026, 3, 14, 9, 30, 0, 0, time.UTC),
 		people:    newFakePeople(),
 	}
@@ -53,14 +54,15 @@ func (f *fakeMessenger) Conversations() ([]Conversation, error) {
 	defer f.mu.Unlock()
 	out := slices.Clone(f.convs)
 	for i := range out {
+		out[i] = named(out[i])
 		out[i].Unplayed, out[i].Unread = 0, 0
 		for _, m := range f.msgs[out[i].ID] {
 			// sync's definition: from others, not withdrawn, not played
 			// to the end or seen.
-			if m.Mine || m.Listened || m.State == StateAbandoned {
+			if m.Mine || m.Listened || m.State == sync.StateAbandoned {
 				continue
 			}
-			if m.Kind == MessageVoice {
+			if m.Kind == sync.KindVoice {
 				out[i].Unplayed++
 			} else {
 				out[i].Unread++
@@ -102,7 +104,7 @@ func (f *fakeMessenger) Connect(addr string) error {
 	if !f.reachable[addr] {
 		return fmt.Errorf("connect %s: %w", addr, ErrServerUnreachable)
 	}
-	f.status = ConnStatus{State: StateConnecting, Server: addr}
+	f.status = ConnStatus{State: sync.StateConnecting, Server: addr}
 	return nil
 }
 
@@ -118,7 +120,7 @@ func (f *fakeMessenger) SignIn(user, pass string) error {
 	if p, ok := f.accounts[user]; !ok || p != pass {
 		return fmt.Errorf("sign in %s: %w", user, ErrWrongPassword)
 	}
-	f.status.User, f.status.State = user, StateConnected
+	f.status.User, f.status.State = user, sync.StateOnline
 	return nil
 }
 
@@ -151,8 +153,8 @@ func (f *fakeMessenger) add(m Message) Message {
 	if m.ID == "" {
 		m.ID = fmt.Sprintf("m%03d", f.nextID)
 	}
-	if m.Sent.IsZero() {
-		m.Sent = f.now.Add(time.Duration(f.nextID) * time.Minute)
+	if m.Created.IsZero() {
+		m.Created = f.now.Add(time.Duration(f.nextID) * time.Minute)
 	}
 	m.Seq = int64(len(f.msgs[m.Conversation]) + 1)
 	f.msgs[m.Conversation] = append(f.msgs[m.Conversation], m)
@@ -180,7 +182,7 @@ func (f *fakeMessenger) update(id string, fn func(*Message)) {
 func (f *fakeMessenger) SendText(conv, text string) (Message, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	return f.add(Message{Conversation: conv, Sender: f.status.User, Mine: true, Kind: MessageText, Text: text, State: StatePending}), nil
+	return f.add(Message{Conversation: conv, SenderName: f.status.User, Mine: true, Kind: sync.KindText, Text: text, State: sync.StateComplete, Pending: true}), nil
 }
 
 func (f *fakeMessenger) MarkListened(id string, pos time.Duration, done bool) error {
@@ -193,7 +195,7 @@ func (f *fakeMessenger) MarkSeen(conv string) error {
 	defer f.mu.Unlock()
 	f.seenCalls++
 	for i, m := range f.msgs[conv] {
-		if m.Kind == MessageText && !m.Mine {
+		if m.Kind == sync.KindText && !m.Mine {
 			f.msgs[conv][i].Listened = true
 		}
 	}
@@ -207,9 +209,9 @@ func (f *fakeMessenger) CreateDirect(user string) (Conversation, error) {
 func (f *fakeMessenger) CreateGroup(title string, members []string) (Conversation, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	kind := KindGroup
+	kind := sync.ConversationGroup
 	if len(members) == 1 && title == members[0] {
-		kind = KindDirect
+		kind = sync.ConversationDirect
 	}
 	ids := []string{"u-a"}
 	for _, name := range members {
@@ -225,7 +227,7 @@ func (f *fakeMessenger) CreateGroup(title string, members []string) (Conversatio
 		}
 		ids = append(ids, found)
 	}
-	c := Conversation{ID: fmt.Sprintf("c%d", len(f.convs)), Title: title, Kind: kind}
+	c := Conversation{ID: fmt.Sprintf("c%d", len(f.convs)), Title: title, Name: title, Kind: kind}
 	f.convs = append(f.convs, c)
 	f.people.members[c.ID] = ids
 	return c, nil
@@ -258,7 +260,7 @@ func (r *fakeRecorder) Start(conv string) (string, error) {
 	if r.current != "" {
 		return "", errors.New("already recording")
 	}
-	msg := r.m.put(Message{Conversation: conv, Sender: "alice", Mine: true, Kind: MessageVoice, State: StateLive})
+	msg := r.m.put(Message{Conversation: conv, SenderName: "alice", Mine: true, Kind: sync.KindVoice, State: sync.StateRecording})
 	r.current = msg.ID
 	r.started++
 	r.level = 0.6
@@ -269,7 +271,11 @@ func (r *fakeRecorder) Stop() error {
 	if r.current == "" {
 		return errors.New("not recording")
 	}
-	r.m.update(r.current, func(m *Message) { m.State = StatePending; m.Duration = 3 * time.Second; m.Waveform = testWave(40) })
+	r.m.update(r.current, func(m *Message) {
+		m.State, m.Pending = sync.StateComplete, true
+		m.Duration = 3 * time.Second
+		m.Waveform = testWave(40)
+	})
 	r.sent = append(r.sent, r.current)
 	r.current = ""
 	return nil
@@ -279,7 +285,7 @@ func (r *fakeRecorder) Cancel() error {
 	if r.current == "" {
 		return errors.New("not recording")
 	}
-	r.m.update(r.current, func(m *Message) { m.State = StateAbandoned })
+	r.m.update(r.current, func(m *Message) { m.State = sync.StateAbandoned })
 	r.canceled = append(r.canceled, r.current)
 	r.current = ""
 	return nil
@@ -342,10 +348,18 @@ type memSettings struct{ p Prefs }
 func (s *memSettings) Load() Prefs        { return s.p }
 func (s *memSettings) Save(p Prefs) error { s.p = p; return nil }
 
-func testWave(n int) []float32 {
-	w := make([]float32, n)
+func testWave(n int) []byte {
+	w := make([]byte, n)
 	for i := range w {
-		w[i] = 0.2 + 0.7*float32((i*37)%11)/10
+		w[i] = byte(51 + 178*((i*37)%11)/10)
 	}
 	return w
+}
+
+// named sets Name as sync does for a conversation with a title.
+func named(c Conversation) Conversation {
+	if c.Name == "" {
+		c.Name = c.Title
+	}
+	return c
 }

@@ -95,12 +95,12 @@ func (u *UI) dropFiles(uris []fyne.URI) {
 func (u *UI) sendFile(path string) {
 	conv := u.main.current
 	if conv == "" {
-		u.main.talkNote.SetText(lang.L("Open a conversation to send a file"))
+		u.main.setNote(lang.L("Open a conversation to send a file"))
 		return
 	}
 	name := path[strings.LastIndexAny(path, `/\`)+1:]
 	u.filesSending++
-	u.main.talkNote.SetText(lang.L("Sending ") + name + "…")
+	u.main.setNote(lang.L("Sending ") + name + "…")
 	u.async(func() {
 		last := -1
 		err := u.d.Files.SendFile(context.Background(), conv, path, func(f float64) {
@@ -111,14 +111,14 @@ func (u *UI) sendFile(path string) {
 			last = pct
 			fyne.Do(func() {
 				if u.filesSending > 0 && !u.talk.Talking() {
-					u.main.talkNote.SetText(lang.L("Sending ") + name + " " + strconv.Itoa(pct) + " %")
+					u.main.setNote(lang.L("Sending ") + name + " " + strconv.Itoa(pct) + " %")
 				}
 			})
 		})
 		fyne.Do(func() {
 			u.filesSending--
 			if !u.talk.Talking() {
-				u.main.talkNote.SetText("")
+				u.main.setNote("")
 			}
 			if err != nil {
 				u.showError(err)

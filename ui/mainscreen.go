@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"bytes"
 	"image/color"
 	"slices"
 	"strings"
@@ -13,6 +14,8 @@ import (
 	"fyne.io/fyne/v2/lang"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
+
+	"parley/sync"
 )
 
 // mainScreen is the conversation list beside the open conversation, the
@@ -33,11 +36,17 @@ type mainScreen struct {
 	heights   map[string]rowHeight // measured text rows
 	older     bool                 // the store may hold older messages than msgs[0]
 	loading   bool                 // an older page is being read
-	speedFor  map[string]float64
-	playing   Playback
-	voiceH    float32 // height of a voice row
-	sepH      float32 // height of a day separator
-	measurer  *textBubble
+	// detached is set while msgs is a window of older history (around a
+	// search hit) that does not reach the newest messages: newer pages
+	// load as its end comes into view, and it joins the newest page when
+	// they meet.
+	detached bool
+	newer    bool // a newer page is being read
+	speedFor map[string]float64
+	playing  Playback
+	voiceH   float32 // height of a voice row
+	sepH     float32 // height of a day separator
+	measurer *textBubble
 
 	connDot   *canvas.Circle
 	connLabel *widget.Label
@@ -46,8 +55,11 @@ type mainScreen struct {
 	talking   *widget.Label
 	members   *membersPanel
 	search    *searchPanel
-	// jump is the message to scroll to once its conversation is shown.
+	// jump is the message to scroll to once its conversation is shown,
+	// jumpSeq its place (to page it in when it is older than the pages
+	// loaded).
 	jump     string
+	jumpSeq  int64
 	convPane *fyne.Container
 	msgList  *timeline
 	entry    *talkEntry
@@ -56,8 +68,11 @@ type mainScreen struct {
 	meter    *levelMeter
 	elapsed  *widget.Label
 	talkNote *widget.Label
-	talkInfo *fyne.Container
-	content  fyne.CanvasObject
+	// noteGen counts notes set; noteCancel ends a transient note's timer.
+	noteGen    int
+	noteCancel func()
+	talkInfo   *fyne.Container
+	content    fyne.CanvasObject
 }
 
 func newMainScreen(u *UI) *mainScreen {
@@ -92,10 +107,10 @@ func newMainScreen(u *UI) *mainScreen {
 			texts.Objects[0].(*widget.Label).SetText(conversationTitle(c))
 			texts.Objects[1].(*widget.Label).SetText(talkingText(c.Talking))
 			icon := row.Objects[1].(*widget.Icon)
-			switch c.Kind {
-			case KindLobby:
+			switch {
+			case c.Lobby:
 				icon.SetResource(theme.HomeIcon())
-			case KindGroup:
+			case c.Kind == sync.ConversationGroup:
 				icon.SetResource(theme.GridIcon())
 			default:
 				icon.SetResource(theme.AccountIcon())
@@ -125,6 +140,7 @@ func newMainScreen(u *UI) *mainScreen {
 		func() fyne.CanvasObject { return newMessageRow(act) }, s.updateRow)
 	s.msgList.kind = s.rowKind
 	s.msgList.onTop = s.loadOlder
+	s.msgList.onBottom = s.loadNewer
 
 	s.title = widget.NewLabelWithStyle("", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
 	s.talking = widget.NewLabel("")
@@ -191,11 +207,11 @@ func (s *mainScreen) refreshStatus() {
 	var c color.Color
 	var text string
 	switch st.State {
-	case StateConnected:
+	case sync.StateOnline:
 		c, text = theme.Color(theme.ColorNameSuccess), lang.L("Connected")
-	case StateConnecting:
+	case sync.StateConnecting, sync.StateSyncing:
 		c, text = theme.Color(theme.ColorNameWarning), lang.L("Connecting…")
-	case StateOffline:
+	case sync.StateOffline:
 		c, text = theme.Color(theme.ColorNameError), lang.L("Offline — messages will be sent later")
 	default:
 		c, text = theme.Color(theme.ColorNameDisabled), lang.L("Not connected")
@@ -244,8 +260,8 @@ func (s *mainScreen) setConversations(convs []Conversation) {
 }
 
 func conversationsEqual(a, b Conversation) bool {
-	return a.ID == b.ID && a.Title == b.Title && a.Kind == b.Kind && a.Unplayed == b.Unplayed && a.Unread == b.Unread &&
-		slices.Equal(a.Talking, b.Talking)
+	return a.ID == b.ID && a.Name == b.Name && a.Title == b.Title && a.Kind == b.Kind && a.Lobby == b.Lobby &&
+		a.Unplayed == b.Unplayed && a.Unread == b.Unread && slices.Equal(a.Talking, b.Talking)
 }
 
 // open shows conversation id.
@@ -262,9 +278,9 @@ func (s *mainScreen) open(id string) {
 	if s.u.d.Focus != nil {
 		s.u.d.Focus(id)
 	}
-	s.msgs, s.front, s.older, s.loading = nil, nil, false, false
+	s.msgs, s.front, s.older, s.loading, s.detached, s.newer = nil, nil, false, false, false, false
 	s.indexAll()
-	s.talkNote.SetText("")
+	s.setNote("")
 	for i, c := range s.convs {
 		if c.ID == id {
 			s.title.SetText(conversationTitle(c))
@@ -289,6 +305,15 @@ const pageSize = 60
 // follows new messages), and re-sets only the rows that changed.
 func (s *mainScreen) setMessages(page []Message) {
 	defer s.shown()
+	if s.detached { // a window of older history: update what it shows
+		for _, m := range page {
+			if i, ok := s.pos(m.ID); ok && !messagesEqual(m, s.msgs[i]) {
+				s.msgs[i] = m
+				s.refreshMessage(m)
+			}
+		}
+		return
+	}
 	first := len(s.msgs) == 0
 	atBottom := first || s.msgList.AtBottom()
 	if first {
@@ -313,26 +338,118 @@ func (s *mainScreen) setMessages(page []Message) {
 }
 
 // shown finishes setMessages: scroll to a search result waiting for its
-// conversation, and mark the texts on screen seen.
+// conversation (paging it in first when it is not among the pages
+// loaded), and mark the texts on screen seen.
 func (s *mainScreen) shown() {
-	if i, ok := s.pos(s.jump); ok && s.jump != "" {
-		s.msgList.ScrollTo(i)
-		s.jump = ""
+	if s.jump != "" {
+		if i, ok := s.pos(s.jump); ok {
+			s.msgList.ScrollTo(i)
+			s.jump = ""
+		} else if len(s.msgs) > 0 && s.jumpSeq > 0 {
+			s.loadAround(s.jump, s.jumpSeq)
+		}
 	}
 	s.markSeen()
 }
 
 // jumpTo opens m's conversation scrolled to m (a search result).
 func (s *mainScreen) jumpTo(m Message) {
-	s.jump = m.ID
+	s.jump, s.jumpSeq = m.ID, m.Seq
 	if m.Conversation != s.current {
 		s.open(m.Conversation)
 		return
 	}
-	if i, ok := s.pos(m.ID); ok {
-		s.msgList.ScrollTo(i)
-		s.jump = ""
+	s.shown()
+}
+
+// loadAround replaces the loaded messages by a page around message id
+// (at seq), which is not among them, and scrolls to it: one read, however
+// far back it is. The window then pages both ways.
+func (s *mainScreen) loadAround(id string, seq int64) {
+	if s.loading {
+		return
 	}
+	s.loading = true
+	conv := s.current
+	s.u.async(func() {
+		page, err := s.u.d.Messenger.Messages(conv, seq+pageSize/2, pageSize)
+		fyne.Do(func() {
+			s.loading = false
+			if conv != s.current || s.jump != id {
+				return // another conversation or search result meanwhile
+			}
+			if err != nil {
+				s.u.showError(err)
+				return
+			}
+			s.msgs, s.front = page, nil
+			s.older, s.detached = len(page) >= pageSize, true
+			s.indexAll()
+			s.msgList.Reload()
+			if i, ok := s.pos(id); ok {
+				s.msgList.ScrollTo(i)
+			}
+			s.jump = ""
+		})
+	})
+}
+
+// toNewest leaves a window of older history for the newest messages,
+// where what the user sends goes, and reports whether it did (then
+// reloadMessages shows them).
+func (s *mainScreen) toNewest() bool {
+	if !s.detached {
+		return false
+	}
+	s.msgs, s.front, s.older, s.detached, s.newer = nil, nil, false, false, false
+	s.indexAll()
+	s.msgList.Reload()
+	return true
+}
+
+// loadNewer, in a window of older history, reads what follows it when its
+// end comes into view: the newest page if the two meet (the window joins
+// it and follows new messages again), else the next page.
+func (s *mainScreen) loadNewer() {
+	if !s.detached || s.newer || len(s.msgs) == 0 {
+		return
+	}
+	s.newer = true
+	conv, last := s.current, s.msgs[len(s.msgs)-1].Seq
+	s.u.async(func() {
+		m := s.u.d.Messenger
+		newest, err := m.Messages(conv, 0, pageSize)
+		joins := err == nil && (len(newest) == 0 || newest[0].Seq <= last+1)
+		var next []Message
+		if err == nil && !joins {
+			next, err = m.Messages(conv, last+pageSize+1, pageSize)
+			// A page of numbers with nothing newer (all withdrawn): join
+			// the newest page rather than ask again at every scroll.
+			joins = !slices.ContainsFunc(next, func(m Message) bool { return m.Seq > last })
+		}
+		fyne.Do(func() {
+			if conv != s.current || !s.detached || len(s.msgs) == 0 || s.msgs[len(s.msgs)-1].Seq != last {
+				return
+			}
+			s.newer = false
+			if err != nil {
+				s.u.showError(err)
+				return
+			}
+			if joins {
+				s.msgs, s.detached = mergePage(s.msgs, newest), false
+			} else {
+				for _, m := range next {
+					if m.Seq > last {
+						s.msgs = append(s.msgs, m)
+					}
+				}
+			}
+			s.front = nil
+			s.indexAll()
+			s.msgList.Reload()
+		})
+	})
 }
 
 // markSeen marks the open conversation's text messages as seen when the
@@ -344,7 +461,7 @@ func (s *mainScreen) markSeen() {
 	}
 	waiting := false
 	for _, m := range s.msgs {
-		if m.Kind == MessageText && !m.Mine && !m.Listened {
+		if m.Kind == sync.KindText && !m.Mine && !m.Listened {
 			waiting = true
 			break
 		}
@@ -397,13 +514,14 @@ func sameIDs(a, b []Message) bool {
 
 // messagesEqual reports whether two reads of a message show the same.
 func messagesEqual(a, b Message) bool {
-	return a.ID == b.ID && a.Conversation == b.Conversation && a.Seq == b.Seq && a.Sender == b.Sender &&
-		a.Mine == b.Mine && a.Kind == b.Kind && a.Text == b.Text && a.Sent.Equal(b.Sent) &&
-		a.Duration == b.Duration && a.State == b.State && a.Listened == b.Listened &&
-		a.Position == b.Position && slices.Equal(a.Waveform, b.Waveform) && receiptsEqual(a.Receipts, b.Receipts)
+	return a.ID == b.ID && a.Conversation == b.Conversation && a.Seq == b.Seq && a.SenderID == b.SenderID &&
+		a.SenderName == b.SenderName && a.Kind == b.Kind && a.Created.Equal(b.Created) && a.State == b.State &&
+		a.Codec == b.Codec && a.Duration == b.Duration && a.Packets == b.Packets && bytes.Equal(a.Waveform, b.Waveform) &&
+		a.Text == b.Text && a.Pending == b.Pending && a.Mine == b.Mine && a.Listened == b.Listened &&
+		a.Position == b.Position && receiptsEqual(a.Receipts, b.Receipts)
 }
 
-func receiptsEqual(a, b Receipts) bool {
+func receiptsEqual(a, b sync.Heard) bool {
 	return a.Others == b.Others && slices.Equal(a.Delivered, b.Delivered) && slices.Equal(a.Heard, b.Heard)
 }
 
@@ -476,7 +594,10 @@ func (s *mainScreen) indexAll() {
 // rowKind sorts rows for reuse: a recycled row of the same kind (voice or
 // text, own or not) changes least when it shows another message.
 func (s *mainScreen) rowKind(i int) int {
-	k := int(s.msgs[i].Kind) * 2
+	k := 0
+	if s.msgs[i].Kind == sync.KindText {
+		k = 2
+	}
 	if s.msgs[i].Mine {
 		k++
 	}
@@ -495,8 +616,8 @@ func (s *mainScreen) startsDay(i int) bool {
 	if i == 0 {
 		return true
 	}
-	y1, m1, d1 := s.msgs[i-1].Sent.Local().Date()
-	y2, m2, d2 := s.msgs[i].Sent.Local().Date()
+	y1, m1, d1 := s.msgs[i-1].Created.Local().Date()
+	y2, m2, d2 := s.msgs[i].Created.Local().Date()
 	return y1 != y2 || m1 != m2 || d1 != d2
 }
 
@@ -514,7 +635,7 @@ func (s *mainScreen) rowHeight(i int, width float32) float32 {
 		day = s.sepH
 	}
 	m := s.msgs[i]
-	if m.Kind != MessageText {
+	if m.Kind != sync.KindText {
 		return day + s.voiceH
 	}
 	bw := bubbleWidth(width)
@@ -537,7 +658,7 @@ func (s *mainScreen) updateRow(i int, o fyne.CanvasObject) {
 	m := s.msgs[i]
 	day := ""
 	if s.startsDay(i) {
-		day = dayText(m.Sent.Local(), s.u.now().Local())
+		day = dayText(m.Created.Local(), s.u.now().Local())
 	}
 	row.setDay(day)
 	s.bound[m.ID] = row
@@ -547,7 +668,7 @@ func (s *mainScreen) updateRow(i int, o fyne.CanvasObject) {
 // refreshMessage re-sets the row showing m, if it is on screen. A text
 // whose height changed lays the rows out again.
 func (s *mainScreen) refreshMessage(m Message) {
-	if m.Kind == MessageText {
+	if m.Kind == sync.KindText {
 		if h, ok := s.heights[m.ID]; ok && h.text != m.Text {
 			s.msgList.Reload()
 			return
@@ -571,12 +692,12 @@ func (s *mainScreen) messageChanged(m Message) {
 			s.refreshMessage(m)
 		}
 	}
-	if m.Kind != MessageVoice || m.Mine || m.State != StateLive {
+	if m.Kind != sync.KindVoice || m.Mine || !m.Live() {
 		return
 	}
 	if !s.u.foreground && !s.u.notified[m.ID] {
 		s.u.notified[m.ID] = true
-		s.u.app.SendNotification(fyne.NewNotification("Parley", m.Sender+lang.L(" is talking")))
+		s.u.app.SendNotification(fyne.NewNotification("Parley", m.SenderName+lang.L(" is talking")))
 	}
 }
 
@@ -615,9 +736,9 @@ func (s *mainScreen) playbackChanged() {
 	if now.State == PlayFinished && old.State != PlayFinished {
 		done := now.Message
 		if i, ok := s.pos(done); ok {
-			s.markListened(s.msgs[i], s.msgs[i].Duration, true)
+			s.markListened(s.msgs[i], s.msgs[i].Length(), true)
 			for _, m := range s.msgs[i+1:] {
-				if m.Kind == MessageVoice && !m.Mine && !m.Listened {
+				if m.Kind == sync.KindVoice && !m.Mine && !m.Listened {
 					s.play(m)
 					break
 				}
@@ -637,7 +758,7 @@ func (s *mainScreen) play(m Message) {
 	if s.playing.Message == m.ID && s.playing.State == PlayPaused {
 		from = s.playing.Position
 	}
-	if m.Listened || from >= m.Duration {
+	if m.Listened || from >= m.Length() {
 		from = 0
 	}
 	if err := s.u.d.Player.Play(m.ID, from, s.speedOf(m.ID)); err != nil {
@@ -655,7 +776,7 @@ func (s *mainScreen) pause(m Message) {
 }
 
 func (s *mainScreen) seek(m Message, f float32) {
-	pos := time.Duration(float64(m.Duration) * float64(f))
+	pos := time.Duration(float64(m.Length()) * float64(f))
 	if s.playing.Message == m.ID && s.playing.State == PlayPlaying {
 		if err := s.u.d.Player.Seek(pos); err != nil {
 			s.u.showError(err)
@@ -700,7 +821,7 @@ func (s *mainScreen) export(m Message) {
 			}
 		})
 	}, s.u.win)
-	d.SetFileName(m.Sender + "-" + m.Sent.Local().Format("2006-01-02-150405") + ".opus")
+	d.SetFileName(m.SenderName + "-" + m.Created.Local().Format("2006-01-02-150405") + ".opus")
 	d.Show()
 }
 
@@ -714,8 +835,38 @@ func (s *mainScreen) sendText() {
 		return
 	}
 	s.entry.SetText("")
+	s.setNote("") // a note about the last transmission is old news now
+	s.toNewest()
 	s.u.reloadMessages()
 	s.u.win.Canvas().Focus(s.entry)
+}
+
+// noteLinger is how long a transient note (a withdrawn or capped
+// transmission) stays in the talk panel when nothing else happens.
+const noteLinger = 4 * time.Second
+
+// setNote sets the talk panel's note, ending a transient one.
+func (s *mainScreen) setNote(text string) {
+	if s.noteCancel != nil {
+		s.noteCancel()
+		s.noteCancel = nil
+	}
+	s.noteGen++
+	s.talkNote.SetText(text)
+}
+
+// flashNote shows a transient note: it goes after noteLinger, or sooner
+// when the next action sets the note.
+func (s *mainScreen) flashNote(text string) {
+	s.setNote(text)
+	gen := s.noteGen
+	s.noteCancel = s.u.after(noteLinger, func() {
+		fyne.Do(func() {
+			if s.noteGen == gen {
+				s.setNote("")
+			}
+		})
+	})
 }
 
 // refreshTalk redraws the push-to-talk panel from the talk state.
@@ -727,18 +878,18 @@ func (s *mainScreen) refreshTalk() {
 		s.meter.SetLevel(s.u.d.Recorder.Level())
 		s.elapsed.SetText("● " + formatDuration(t.Elapsed()))
 		if s.talkBtn.cancelArmed {
-			s.talkNote.SetText(lang.L("Release outside to cancel"))
+			s.setNote(lang.L("Release outside to cancel"))
 		} else if t.Locked() {
-			s.talkNote.SetText(lang.L("Locked — press the talk key again to send"))
+			s.setNote(lang.L("Locked — press the talk key again to send"))
 		} else {
-			s.talkNote.SetText(lang.L("Esc cancels"))
+			s.setNote(lang.L("Esc cancels"))
 		}
 		return
 	}
 	s.meter.SetLevel(0)
 	s.elapsed.SetText("")
 	if s.current == "" {
-		s.talkNote.SetText(lang.L("Open a conversation to talk"))
+		s.setNote(lang.L("Open a conversation to talk"))
 	}
 }
 
@@ -832,7 +983,7 @@ func (r *messageRow) setDay(text string) {
 func (r *messageRow) Set(m Message, v bubbleView) {
 	r.id = m.ID
 	r.sets++
-	if m.Kind == MessageText {
+	if m.Kind == sync.KindText {
 		r.text.Set(m)
 		r.show(r.text, m.Mine)
 		return

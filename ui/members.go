@@ -11,6 +11,8 @@ import (
 	"fyne.io/fyne/v2/lang"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
+
+	"parley/sync"
 )
 
 // membersWidth is the width of the members panel.
@@ -114,7 +116,7 @@ func (p *membersPanel) toggle() {
 func (p *membersPanel) setConversation(c Conversation) {
 	changed := c.ID != p.conv.ID
 	p.conv = c
-	group := c.Kind == KindGroup
+	group := c.Kind == sync.ConversationGroup && !c.Lobby
 	for _, b := range []*widget.Button{p.add, p.rename, p.leave} {
 		if group {
 			b.Show()

@@ -5,11 +5,13 @@ import (
 	"testing"
 
 	"fyne.io/fyne/v2/test"
+
+	"parley/sync"
 )
 
 func openGroup(t *testing.T, h *harness) {
 	t.Helper()
-	h.m.convs = append(h.m.convs, Conversation{ID: "g1", Title: "Warehouse crew", Kind: KindGroup})
+	h.m.convs = append(h.m.convs, Conversation{ID: "g1", Title: "Warehouse crew", Kind: sync.ConversationGroup})
 	h.m.people.members["g1"] = []string{"u-a", "u-b", "u-c", "u-d"}
 	h.m.people.talking["u-c"] = "g1"
 	h.u.handleHint(Hint{Kind: HintConversations})

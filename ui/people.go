@@ -55,8 +55,8 @@ type People interface {
 // conversationTitle is what the window calls c: the Lobby by its name in
 // the user's language, others by their title.
 func conversationTitle(c Conversation) string {
-	if c.Kind == KindLobby {
+	if c.Lobby {
 		return lang.L("Lobby")
 	}
-	return c.Title
+	return c.Name
 }

@@ -4,17 +4,9 @@ import (
 	"strings"
 
 	"fyne.io/fyne/v2/lang"
-)
 
-// Receipts is who has one of the user's own messages, from the members'
-// receipts: Delivered names those whose device received it, Heard those
-// who played it to the end (voice) or saw it (text); Others counts the
-// other members of the conversation.
-type Receipts struct {
-	Delivered []string
-	Heard     []string
-	Others    int
-}
+	"parley/sync"
+)
 
 // maxReceiptNames is how many names a receipt label spells out.
 const maxReceiptNames = 3
@@ -23,10 +15,10 @@ const maxReceiptNames = 3
 // by whom, else delivered, else nothing.
 func receiptText(m Message) string {
 	r := m.Receipts
-	if !m.Mine || m.State == StatePending || m.State == StateAbandoned {
+	if !m.Mine || m.Pending || m.Lost() {
 		return ""
 	}
-	voice := m.Kind == MessageVoice
+	voice := m.Kind == sync.KindVoice
 	switch {
 	case r.Others > 0 && len(r.Heard) >= r.Others:
 		if voice {

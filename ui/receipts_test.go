@@ -6,26 +6,28 @@ import (
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/test"
+
+	"parley/sync"
 )
 
 func TestReceiptText(t *testing.T) {
-	own := func(kind MessageKind, r Receipts) Message {
-		return Message{Mine: true, Kind: kind, State: StateComplete, Receipts: r}
+	own := func(kind sync.MessageKind, r sync.Heard) Message {
+		return Message{Mine: true, Kind: kind, State: sync.StateComplete, Receipts: r}
 	}
 	cases := []struct {
 		name string
 		m    Message
 		want string
 	}{
-		{"sent, nobody has it yet", own(MessageVoice, Receipts{Others: 3}), ""},
-		{"delivered to some", own(MessageVoice, Receipts{Delivered: []string{"bob"}, Others: 3}), "Delivered to 1 of 3"},
-		{"delivered to all", own(MessageVoice, Receipts{Delivered: []string{"bob", "carol"}, Others: 2}), "Delivered"},
-		{"heard by one", own(MessageVoice, Receipts{Delivered: []string{"bob", "carol"}, Heard: []string{"carol"}, Others: 3}), "Heard by carol"},
-		{"direct, heard", own(MessageVoice, Receipts{Delivered: []string{"bob"}, Heard: []string{"bob"}, Others: 1}), "Heard by everyone"},
-		{"many", own(MessageVoice, Receipts{Heard: []string{"a", "b", "c", "d", "e"}, Others: 9}), "Heard by a, b, c and 2 more"},
-		{"text seen", own(MessageText, Receipts{Heard: []string{"bob"}, Others: 2}), "Seen by bob"},
-		{"someone else's", Message{Kind: MessageVoice, State: StateComplete, Receipts: Receipts{Heard: []string{"bob"}, Others: 1}}, ""},
-		{"still pending", Message{Mine: true, State: StatePending, Receipts: Receipts{Heard: []string{"bob"}, Others: 1}}, ""},
+		{"sent, nobody has it yet", own(sync.KindVoice, sync.Heard{Others: 3}), ""},
+		{"delivered to some", own(sync.KindVoice, sync.Heard{Delivered: []string{"bob"}, Others: 3}), "Delivered to 1 of 3"},
+		{"delivered to all", own(sync.KindVoice, sync.Heard{Delivered: []string{"bob", "carol"}, Others: 2}), "Delivered"},
+		{"heard by one", own(sync.KindVoice, sync.Heard{Delivered: []string{"bob", "carol"}, Heard: []string{"carol"}, Others: 3}), "Heard by carol"},
+		{"direct, heard", own(sync.KindVoice, sync.Heard{Delivered: []string{"bob"}, Heard: []string{"bob"}, Others: 1}), "Heard by everyone"},
+		{"many", own(sync.KindVoice, sync.Heard{Heard: []string{"a", "b", "c", "d", "e"}, Others: 9}), "Heard by a, b, c and 2 more"},
+		{"text seen", own(sync.KindText, sync.Heard{Heard: []string{"bob"}, Others: 2}), "Seen by bob"},
+		{"someone else's", Message{Kind: sync.KindVoice, State: sync.StateComplete, Receipts: sync.Heard{Heard: []string{"bob"}, Others: 1}}, ""},
+		{"still pending", Message{Mine: true, State: sync.StateComplete, Pending: true, Receipts: sync.Heard{Heard: []string{"bob"}, Others: 1}}, ""},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -41,8 +43,8 @@ func TestReceiptText(t *testing.T) {
 func TestHeardByUpdatesLive(t *testing.T) {
 	h := newHarness(t, true)
 	h.u.handleHint(Hint{Kind: HintConversations})
-	m := h.m.put(Message{Conversation: "lobby", Sender: "alice", Mine: true, Kind: MessageVoice, Duration: 4 * time.Second,
-		Waveform: testWave(64), State: StateComplete, Receipts: Receipts{Delivered: []string{"bob", "carol"}, Others: 2}})
+	m := h.m.put(Message{Conversation: "lobby", SenderName: "alice", Mine: true, Kind: sync.KindVoice, Duration: 4 * time.Second,
+		Waveform: testWave(64), State: sync.StateComplete, Receipts: sync.Heard{Delivered: []string{"bob", "carol"}, Others: 2}})
 	h.u.handleHint(Hint{Kind: HintConversation, Conversation: "lobby"})
 	posOf := func(id string) int { i, _ := h.u.main.pos(id); return i }
 	row := func() string { return h.u.main.msgs[posOf(m.ID)].Receipts.Heard[0] }

@@ -1,6 +1,8 @@
 package ui
 
 import (
+	"fmt"
+	"slices"
 	"testing"
 
 	"fyne.io/fyne/v2"
@@ -84,5 +86,51 @@ func TestTalkHintNamesConfiguredKey(t *testing.T) {
 	h.u.keys.capture(&fyne.KeyEvent{Name: fyne.KeyF9})
 	if got := h.u.main.entry.PlaceHolder; got != "Type a message, or hold F9 to talk" {
 		t.Errorf("hint after choosing F9 = %q", got)
+	}
+}
+
+// fakePlacement is a screen on which windows sit at a position.
+type fakePlacement struct {
+	x, y  int
+	known bool
+	moves []string
+}
+
+func (p *fakePlacement) Position(fyne.Window) (int, int, bool) { return p.x, p.y, p.known }
+
+func (p *fakePlacement) Move(_ fyne.Window, x, y int) error {
+	p.x, p.y, p.known = x, y, true
+	p.moves = append(p.moves, fmt.Sprintf("%d,%d", x, y))
+	return nil
+}
+
+// TestRemembersPosition: where the window is when it loses focus (before
+// any hide or quit) is saved, and the next start shows it there; an
+// unknown position saves nothing and moves nothing.
+func TestRemembersPosition(t *testing.T) {
+	h := newHarness(t, true)
+	pl := &fakePlacement{}
+	h.u.d.Placement = pl
+	h.u.ExitedForeground() // not shown anywhere known yet
+	if h.set.p.WindowPlaced {
+		t.Fatalf("an unknown position was saved: %+v", h.set.p)
+	}
+	h.u.Show()
+	if len(pl.moves) != 0 {
+		t.Errorf("moved with nothing remembered: %v", pl.moves)
+	}
+	pl.x, pl.y, pl.known = 311, 42, true // the user moved it
+	h.u.ExitedForeground()
+	if !h.set.p.WindowPlaced || h.set.p.WindowX != 311 || h.set.p.WindowY != 42 {
+		t.Fatalf("saved position = %v %d,%d; want 311,42", h.set.p.WindowPlaced, h.set.p.WindowX, h.set.p.WindowY)
+	}
+
+	h2 := newHarness(t, true)
+	pl2 := &fakePlacement{}
+	h2.u.d.Placement = pl2
+	h2.u.prefs = h.set.p
+	h2.u.Show()
+	if !slices.Equal(pl2.moves, []string{"311,42"}) {
+		t.Errorf("next start moved the window %v, want to 311,42", pl2.moves)
 	}
 }

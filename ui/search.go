@@ -63,7 +63,7 @@ func newSearchPanel(s *mainScreen) *searchPanel {
 			}
 			h := p.hits[id]
 			box := o.(*fyne.Container)
-			box.Objects[0].(*widget.Label).SetText(p.s.titleOf(h) + " · " + h.Message.Sender + " · " + h.Message.Sent.Local().Format("2006-01-02 15:04"))
+			box.Objects[0].(*widget.Label).SetText(p.s.titleOf(h) + " · " + h.Message.SenderName + " · " + h.Message.Created.Local().Format("2006-01-02 15:04"))
 			box.Objects[1].(*widget.Label).SetText(snippet(h.Message.Text, p.entry.Text))
 		})
 	p.results.OnSelected = func(id widget.ListItemID) {

@@ -36,6 +36,11 @@ type Prefs struct {
 	// WindowWidth and WindowHeight are the window's size when it last
 	// closed; 0 means the default size.
 	WindowWidth, WindowHeight float64
+	// WindowX and WindowY are where the window's frame was, on the
+	// screen, when it last lost focus (Deps.Placement); WindowPlaced is
+	// false until then (the window manager places it).
+	WindowX, WindowY int
+	WindowPlaced     bool
 }
 
 // DefaultPrefs are the settings of a fresh install.
@@ -82,6 +87,9 @@ func (s PreferencesSettings) Load() Prefs {
 		LastConversation: p.StringWithFallback("lastConversation", d.LastConversation),
 		WindowWidth:      p.FloatWithFallback("windowWidth", d.WindowWidth),
 		WindowHeight:     p.FloatWithFallback("windowHeight", d.WindowHeight),
+		WindowX:          p.IntWithFallback("windowX", d.WindowX),
+		WindowY:          p.IntWithFallback("windowY", d.WindowY),
+		WindowPlaced:     p.BoolWithFallback("windowPlaced", d.WindowPlaced),
 	}
 }
 
@@ -108,5 +116,8 @@ func (s PreferencesSettings) Save(v Prefs) error {
 	p.SetString("lastConversation", v.LastConversation)
 	p.SetFloat("windowWidth", v.WindowWidth)
 	p.SetFloat("windowHeight", v.WindowHeight)
+	p.SetInt("windowX", v.WindowX)
+	p.SetInt("windowY", v.WindowY)
+	p.SetBool("windowPlaced", v.WindowPlaced)
 	return nil
 }

@@ -71,10 +71,7 @@ func newTalkState(rec Recorder, maxTalk time.Duration) *talkState {
 		fail:         func(error) {},
 		changed:      func() {},
 		now:          time.Now,
-		after: func(d time.Duration, f func()) func() {
-			t := time.AfterFunc(d, f)
-			return func() { t.Stop() }
-		},
+		after:        afterFunc,
 	}
 }
 

@@ -27,8 +27,10 @@ type timeline struct {
 	height func(i int, width float32) float32
 	create func() fyne.CanvasObject
 	update func(i int, o fyne.CanvasObject)
-	// onTop is called when the first row comes on screen (load older).
-	onTop func()
+	// onTop is called when the first row comes on screen (load older),
+	// onBottom when the last one does (load newer, in a window of older
+	// history).
+	onTop, onBottom func()
 	// kind, if set, sorts rows for reuse: a recycled object goes to a row
 	// of the kind it last showed when there is one (it changes least).
 	kind func(i int) int
@@ -52,6 +54,7 @@ func newTimeline(length func() int, height func(int, float32) float32, create fu
 	t.scroll.OnScrolled = func(fyne.Position) {
 		t.place()
 		t.checkTop()
+		t.checkBottom()
 	}
 	t.ExtendBaseWidget(t)
 	return t
@@ -104,6 +107,13 @@ func (t *timeline) Reload() {
 func (t *timeline) checkTop() {
 	if t.onTop != nil && len(t.tops) > 1 && t.scroll.Offset.Y < t.tops[1] {
 		t.onTop()
+	}
+}
+
+// checkBottom asks for newer rows when the last row is on screen.
+func (t *timeline) checkBottom() {
+	if n := len(t.tops) - 1; t.onBottom != nil && n > 0 && t.scroll.Offset.Y+t.scroll.Size().Height > t.tops[n-1] {
+		t.onBottom()
 	}
 }
 

@@ -12,6 +12,8 @@ import (
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/driver/desktop"
 	"fyne.io/fyne/v2/test"
+
+	"parley/sync"
 )
 
 // fillHistory puts n messages into the Lobby, one a minute ending at the
@@ -21,14 +23,14 @@ func fillHistory(h *harness, n int) {
 	h.m.mu.Lock()
 	defer h.m.mu.Unlock()
 	for i := range n {
-		m := Message{Conversation: "lobby", Sender: "bob", Sent: start.Add(time.Duration(i) * time.Minute), State: StateComplete}
+		m := Message{Conversation: "lobby", SenderName: "bob", Created: start.Add(time.Duration(i) * time.Minute), State: sync.StateComplete}
 		if i%3 == 0 {
-			m.Sender, m.Mine = "alice", true
+			m.SenderName, m.Mine = "alice", true
 		}
 		if i%2 == 0 {
-			m.Kind, m.Duration, m.Waveform, m.Listened = MessageVoice, 5*time.Second, testWave(64), true
+			m.Kind, m.Duration, m.Waveform, m.Listened = sync.KindVoice, 5*time.Second, testWave(64), true
 		} else {
-			m.Kind, m.Text = MessageText, fmt.Sprintf("message %d", i)
+			m.Kind, m.Text = sync.KindText, fmt.Sprintf("message %d", i)
 		}
 		h.m.add(m)
 	}
@@ -111,7 +113,7 @@ func TestTimelineNewMessageKeepsOlderPages(t *testing.T) {
 	}
 	loaded := len(s.msgs)
 	id, y := topRow(s)
-	h.m.put(Message{Conversation: "lobby", Sender: "bob", Kind: MessageText, Text: "new", State: StateComplete})
+	h.m.put(Message{Conversation: "lobby", SenderName: "bob", Kind: sync.KindText, Text: "new", State: sync.StateComplete})
 	h.u.handleHint(Hint{Kind: HintConversation, Conversation: "lobby"})
 	if got := len(s.msgs); got != loaded+1 {
 		t.Errorf("loaded after a new message = %d, want %d (older pages kept)", got, loaded+1)
@@ -135,10 +137,10 @@ func TestTimelineRefreshesOneRow(t *testing.T) {
 		sets[r] = r.sets
 	}
 	live := s.msgs[len(s.msgs)-2] // a voice message on screen
-	if live.Kind != MessageVoice || s.bound[live.ID] == nil {
+	if live.Kind != sync.KindVoice || s.bound[live.ID] == nil {
 		t.Fatalf("message %s (%v) not a voice message on screen", live.ID, live.Kind)
 	}
-	h.m.update(live.ID, func(m *Message) { m.State = StateLive; m.Duration = 9 * time.Second })
+	h.m.update(live.ID, func(m *Message) { m.State = sync.StateRecording; m.Duration = 9 * time.Second })
 	h.u.handleHint(Hint{Kind: HintMessage, Conversation: "lobby", Message: live.ID})
 	for _, r := range s.bound {
 		want := sets[r]
@@ -160,23 +162,33 @@ func TestTimelineRefreshesOneRow(t *testing.T) {
 	}
 }
 
+// TestDayText: day separators in English and in Chinese (names and the
+// order of the parts from the translations).
 func TestDayText(t *testing.T) {
 	today := time.Date(2026, 3, 14, 9, 30, 0, 0, time.UTC)
 	cases := []struct {
-		name string
-		day  time.Time
-		want string
+		name   string
+		day    time.Time
+		en, zh string
 	}{
-		{"today", today.Add(-9 * time.Hour), "Today"},
-		{"yesterday", today.Add(-24 * time.Hour), "Yesterday"},
-		{"this week", today.Add(-3 * 24 * time.Hour), "Wednesday, 11 March"},
-		{"this year", time.Date(2026, 1, 2, 12, 0, 0, 0, time.UTC), "Friday, 2 January"},
-		{"last year", time.Date(2025, 12, 31, 23, 0, 0, 0, time.UTC), "31 December 2025"},
+		{"today", today.Add(-9 * time.Hour), "Today", "今天"},
+		{"yesterday", today.Add(-24 * time.Hour), "Yesterday", "昨天"},
+		{"this week", today.Add(-3 * 24 * time.Hour), "Wednesday, 11 March", "3月11日 星期三"},
+		{"this year", time.Date(2026, 1, 2, 12, 0, 0, 0, time.UTC), "Friday, 2 January", "1月2日 星期五"},
+		{"a Sunday", time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC), "Sunday, 1 March", "3月1日 星期日"},
+		{"last year", time.Date(2025, 12, 31, 23, 0, 0, 0, time.UTC), "31 December 2025", "2025年12月31日"},
 	}
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			if got := dayText(c.day, today); got != c.want {
-				t.Errorf("dayText(%v) = %q, want %q", c.day, got, c.want)
+	for _, l := range []struct{ name, setting string }{{"en", "en"}, {"zh", "zh"}} {
+		t.Run(l.name, func(t *testing.T) {
+			useLanguage(t, "C", l.setting)
+			for _, c := range cases {
+				want := c.en
+				if l.name == "zh" {
+					want = c.zh
+				}
+				if got := dayText(c.day, today); got != want {
+					t.Errorf("%s: dayText(%v) = %q, want %q", c.name, c.day, got, want)
+				}
 			}
 		})
 	}
@@ -241,14 +253,14 @@ func TestTimelineGolden(t *testing.T) {
 	now := h.m.now
 	long := strings.Repeat("The truck is at gate four and needs two people to unload pallets. ", 8)
 	for _, m := range []Message{
-		{Sender: "bob", Kind: MessageVoice, Duration: 7 * time.Second, Waveform: testWave(64), Listened: true, Sent: now.Add(-26 * time.Hour)},
-		{Sender: "alice", Mine: true, Kind: MessageText, Text: "On my way.", Sent: now.Add(-25 * time.Hour)},
-		{Sender: "carol", Kind: MessageText, Text: long, Sent: now.Add(-20 * time.Minute)},
-		{Sender: "a very long display name that would push everything else out of view", Kind: MessageVoice,
-			Duration: 12 * time.Second, Waveform: testWave(64), Sent: now.Add(-10 * time.Minute)},
-		{Sender: "alice", Mine: true, Kind: MessageVoice, Duration: 4 * time.Second, Waveform: testWave(64), Sent: now.Add(-5 * time.Minute)},
+		{SenderName: "bob", Kind: sync.KindVoice, Duration: 7 * time.Second, Waveform: testWave(64), Listened: true, Created: now.Add(-26 * time.Hour)},
+		{SenderName: "alice", Mine: true, Kind: sync.KindText, Text: "On my way.", Created: now.Add(-25 * time.Hour)},
+		{SenderName: "carol", Kind: sync.KindText, Text: long, Created: now.Add(-20 * time.Minute)},
+		{SenderName: "a very long display name that would push everything else out of view", Kind: sync.KindVoice,
+			Duration: 12 * time.Second, Waveform: testWave(64), Created: now.Add(-10 * time.Minute)},
+		{SenderName: "alice", Mine: true, Kind: sync.KindVoice, Duration: 4 * time.Second, Waveform: testWave(64), Created: now.Add(-5 * time.Minute)},
 	} {
-		m.Conversation, m.State = "lobby", StateComplete
+		m.Conversation, m.State = "lobby", sync.StateComplete
 		h.m.put(m)
 	}
 	s := openLobby(t, h)
@@ -363,21 +375,63 @@ func cpuTime() time.Duration {
 }
 
 // TestEqualsCoverEveryField: messagesEqual and conversationsEqual decide
-// what is redrawn; a field added to Message or Conversation must be added
-// to them too, or its changes would not show.
+// what is redrawn; a field added to sync's Message or Conversation must be
+// compared there too (or named here as not shown), or its changes would
+// not show.
 func TestEqualsCoverEveryField(t *testing.T) {
 	cases := []struct {
-		name string
-		typ  reflect.Type
-		want int
+		name     string
+		typ      reflect.Type
+		compared int
+		notShown []string
 	}{
-		{"Message", reflect.TypeFor[Message](), 14},
-		{"Receipts", reflect.TypeFor[Receipts](), 3},
-		{"Conversation", reflect.TypeFor[Conversation](), 6},
+		{"Message", reflect.TypeFor[Message](), 18, nil},
+		{"Heard", reflect.TypeFor[sync.Heard](), 3, nil},
+		// The list's order is compared by id; members show in their own
+		// panel, which re-reads them.
+		{"Conversation", reflect.TypeFor[Conversation](), 8, []string{"Created", "Member", "Members", "LastActivity"}},
 	}
 	for _, c := range cases {
-		if got := c.typ.NumField(); got != c.want {
-			t.Errorf("%s has %d fields, the equality in mainscreen.go compares %d: update it and this test", c.name, got, c.want)
+		for _, f := range c.notShown {
+			if _, ok := c.typ.FieldByName(f); !ok {
+				t.Errorf("%s has no field %s", c.name, f)
+			}
+		}
+		if got := c.typ.NumField(); got != c.compared+len(c.notShown) {
+			t.Errorf("%s has %d fields, the equality in mainscreen.go compares %d and %d are not shown: update it and this test",
+				c.name, got, c.compared, len(c.notShown))
 		}
 	}
+}
+
+// TestTimelineGoldenChinese: the timeline in Chinese — day separators
+// with Chinese weekday and month and the Chinese order of the parts, a
+// long Chinese text wrapped in full, own and others' sides.
+func TestTimelineGoldenChinese(t *testing.T) {
+	useLanguage(t, "zh_CN.UTF-8", "zh")
+	h := newHarness(t, true)
+	now := h.m.now // Saturday 14 March 2026
+	long := strings.Repeat("卡车在四号门，需要两个人帮忙卸货。", 12)
+	for _, m := range []Message{
+		{SenderName: "bob", Kind: sync.KindText, Text: "新年快乐！", Created: time.Date(2025, 12, 31, 22, 0, 0, 0, time.UTC)},
+		{SenderName: "alice", Mine: true, Kind: sync.KindVoice, Duration: 4 * time.Second, Waveform: testWave(64), Listened: true, Created: now.Add(-3 * 24 * time.Hour)},
+		{SenderName: "carol", Kind: sync.KindText, Text: long, Created: now.Add(-20 * time.Minute)},
+		{SenderName: "alice", Mine: true, Kind: sync.KindText, Text: "马上到。", Created: now.Add(-5 * time.Minute)},
+	} {
+		m.Conversation, m.State = "lobby", sync.StateComplete
+		h.m.put(m)
+	}
+	s := openLobby(t, h)
+	h.u.win.Resize(fyne.NewSize(900, 900))
+	s.msgList.ScrollToBottom()
+	var days []string
+	for i := range s.msgs {
+		if s.startsDay(i) {
+			days = append(days, dayText(s.msgs[i].Created.Local(), now))
+		}
+	}
+	if want := []string{"2025年12月31日", "3月11日 星期三", "今天"}; !slices.Equal(days, want) {
+		t.Errorf("day separators %q, want %q", days, want)
+	}
+	test.AssertImageMatches(t, "timeline_zh.png", h.u.win.Canvas().Capture())
 }

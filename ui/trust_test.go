@@ -10,6 +10,8 @@ import (
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/test"
 	"fyne.io/fyne/v2/widget"
+
+	"parley/sync"
 )
 
 // trustMessenger is the fake messenger with pinning: Connect refuses a
@@ -146,7 +148,7 @@ func TestTrustPrompt(t *testing.T) {
 // certificate does not prompt again on every status hint.
 func TestTrustPromptFromStatus(t *testing.T) {
 	u, m := newTrustHarness(t)
-	m.status = ConnStatus{State: StateDisconnected, Server: "10.0.0.5:7420",
+	m.status = ConnStatus{State: sync.StateStopped, Server: "10.0.0.5:7420",
 		Err: &CertificateChangedError{Address: "10.0.0.5:7420", Pinned: short(m.pinned), Presented: short(m.presented),
 			Fingerprint: m.presented, Err: errors.New("x")}}
 	u.handleHint(Hint{Kind: HintConnection})

@@ -11,6 +11,7 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"parley/assets"
+	"parley/sync"
 )
 
 // levelRefresh is how often the talk panel re-reads the input level.
@@ -32,6 +33,9 @@ type UI struct {
 	async func(f func())
 	// now is the clock (day separators say Today and Yesterday).
 	now func() time.Time
+	// after runs f off the UI thread after d and returns a cancel (a
+	// transient note's end); tests replace it.
+	after func(d time.Duration, f func()) (cancel func())
 	// hintInterval is the least time between two applications of hints:
 	// a live message changes 50 times a second, the display needs ~12.
 	hintInterval time.Duration
@@ -81,7 +85,7 @@ func newUI(a fyne.App, d Deps, async func(func())) *UI {
 	if d.Settings == nil {
 		d.Settings = PreferencesSettings{P: a.Preferences()}
 	}
-	u := &UI{app: a, d: d, async: async, now: time.Now, hintInterval: hintInterval, notified: map[string]bool{},
+	u := &UI{app: a, d: d, async: async, now: time.Now, after: afterFunc, hintInterval: hintInterval, notified: map[string]bool{},
 		foreground: true, stopHints: make(chan struct{}), hintsDone: make(chan struct{})}
 	u.prefs = d.Settings.Load()
 	u.win = a.NewWindow("Parley")
@@ -116,9 +120,9 @@ func newUI(a fyne.App, d Deps, async func(func())) *UI {
 
 	st := d.Messenger.Status()
 	switch {
-	case st.User != "" && st.State != StateDisconnected:
+	case st.User != "" && st.State != sync.StateStopped:
 		u.showMain()
-	case st.Server != "" && st.State != StateDisconnected:
+	case st.Server != "" && st.State != sync.StateStopped:
 		u.showSignIn()
 	default:
 		u.showConnect()
@@ -126,16 +130,31 @@ func newUI(a fyne.App, d Deps, async func(func())) *UI {
 	return u
 }
 
+// afterFunc is time.AfterFunc with a cancel.
+func afterFunc(d time.Duration, f func()) func() {
+	t := time.AfterFunc(d, f)
+	return func() { t.Stop() }
+}
+
 // Window is the main window, for app/ (tray, close intercept).
 func (u *UI) Window() fyne.Window { return u.win }
 
-// Show shows the window.
-func (u *UI) Show() { u.win.Show() }
+// Show shows the window, where it was last time when that is known.
+func (u *UI) Show() {
+	u.win.Show()
+	if pl := u.d.Placement; pl != nil && u.prefs.WindowPlaced {
+		if err := pl.Move(u.win, u.prefs.WindowX, u.prefs.WindowY); err != nil && u.d.Logger != nil {
+			u.d.Logger.Info("window position not restored", "err", err)
+		}
+	}
+}
 
 // ExitedForeground stops a transmission when the window loses focus; wire it
 // to app.Lifecycle().SetOnExitedForeground. Idempotent.
 func (u *UI) ExitedForeground() {
 	u.foreground = false
+	// A hide or a quit takes the focus first: remember where the window is.
+	u.rememberPosition()
 	if !u.globalHeld { // the global key's own release ends its transmission
 		u.talk.Stop()
 	}
@@ -153,6 +172,9 @@ func (u *UI) EnteredForeground() {
 // Call it on the UI thread before the app quits.
 func (u *UI) Close() {
 	u.talk.End()
+	if u.main.noteCancel != nil { // a transient note's timer
+		u.main.noteCancel()
+	}
 	u.rememberWindow()
 	select {
 	case <-u.stopHints:
@@ -194,8 +216,8 @@ func windowSize(p Prefs) fyne.Size {
 	return fyne.NewSize(float32(p.WindowWidth), float32(p.WindowHeight))
 }
 
-// rememberWindow saves the window's size for the next start. (Fyne 2.8
-// has no API for a window's position, so the window manager places it.)
+// rememberWindow saves the window's size for the next start (its
+// position is saved as focus goes: rememberPosition).
 func (u *UI) rememberWindow() {
 	sz := u.win.Canvas().Size()
 	if sz.Width < minWindowSize.Width || sz.Height < minWindowSize.Height {
@@ -206,6 +228,22 @@ func (u *UI) rememberWindow() {
 		u.prefs.WindowWidth, u.prefs.WindowHeight = w, h
 		u.savePrefs()
 	}
+}
+
+// rememberPosition saves where the window is, when Deps.Placement knows.
+// It runs at every loss of focus: Fyne quits and hides only after one,
+// and by the time the app has stopped its window is gone.
+func (u *UI) rememberPosition() {
+	pl := u.d.Placement
+	if pl == nil {
+		return
+	}
+	x, y, ok := pl.Position(u.win)
+	if !ok || (u.prefs.WindowPlaced && x == u.prefs.WindowX && y == u.prefs.WindowY) {
+		return
+	}
+	u.prefs.WindowX, u.prefs.WindowY, u.prefs.WindowPlaced = x, y, true
+	u.savePrefs()
 }
 
 // showError is the one way an error reaches the user: a banner in their words.
@@ -409,6 +447,9 @@ func (u *UI) reloadMessages() {
 
 // talkChanged redraws the talk panel and runs the level meter while talking.
 func (u *UI) talkChanged() {
+	if u.talk.Talking() && u.main.toNewest() { // the new message shows with the newest
+		u.reloadMessages()
+	}
 	u.main.refreshTalk()
 	if i, ok := u.main.pos(u.talk.message); ok { // its bubble says live while sending
 		u.main.refreshMessage(u.main.msgs[i])
@@ -443,11 +484,11 @@ func (u *UI) talkChanged() {
 		}
 		switch u.talk.lastReason {
 		case stopTooLong:
-			u.main.talkNote.SetText(lang.L("Maximum length reached — message sent."))
+			u.main.flashNote(lang.L("Maximum length reached — message sent."))
 		case stopCancelled:
-			u.main.talkNote.SetText(lang.L("Cancelled — the message was withdrawn."))
+			u.main.flashNote(lang.L("Cancelled — the message was withdrawn."))
 		case stopReleased:
-			u.main.talkNote.SetText("")
+			u.main.setNote("")
 		}
 		u.reloadMessages()
 	}

@@ -10,6 +10,8 @@ import (
 	"fyne.io/fyne/v2/driver/desktop"
 	"fyne.io/fyne/v2/test"
 	"fyne.io/fyne/v2/widget"
+
+	"parley/sync"
 )
 
 func TestMain(m *testing.M) {
@@ -27,6 +29,10 @@ type harness struct {
 	set  *memSettings
 	// after holds the pending max-length timer of the talk state.
 	after func()
+	// noteEnd holds the pending end of a transient note, and noteWait
+	// how long it was asked to wait.
+	noteEnd  func()
+	noteWait time.Duration
 }
 
 // newHarness builds a UI on fakes; signedIn starts on the main screen with
@@ -40,13 +46,17 @@ func newHarness(t testing.TB, signedIn bool) *harness {
 	h.set.p.TalkTailMs, h.set.p.TapToLock = 0, false
 	h.rec = &fakeRecorder{m: h.m}
 	if signedIn {
-		h.m.status = ConnStatus{State: StateConnected, Server: "10.0.0.5:7420", User: "alice"}
+		h.m.status = ConnStatus{State: sync.StateOnline, Server: "10.0.0.5:7420", User: "alice"}
 	}
 	h.u = newUI(a, Deps{Messenger: h.m, Recorder: h.rec, Player: h.pl, Discovery: h.disc,
 		Host: h.host, Settings: h.set, MaxTalk: time.Minute}, func(f func()) { f() })
 	h.u.talk.after = func(d time.Duration, f func()) func() {
 		h.after = f
 		return func() { h.after = nil }
+	}
+	h.u.after = func(d time.Duration, f func()) func() {
+		h.noteEnd, h.noteWait = f, d
+		return func() { h.noteEnd = nil }
 	}
 	h.u.now = func() time.Time { return h.m.now }
 	h.u.hintInterval = 0 // tests apply each hint at once
@@ -153,7 +163,7 @@ func TestSignIn(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			h := newHarness(t, false)
-			h.m.status = ConnStatus{State: StateConnecting, Server: "10.0.0.5:7420"}
+			h.m.status = ConnStatus{State: sync.StateConnecting, Server: "10.0.0.5:7420"}
 			h.u.showSignIn()
 			s := h.u.signIn
 			s.username.SetText(c.user)
@@ -175,7 +185,7 @@ func TestSignIn(t *testing.T) {
 
 func TestSignInGolden(t *testing.T) {
 	h := newHarness(t, false)
-	h.m.status = ConnStatus{State: StateConnecting, Server: "10.0.0.5:7420"}
+	h.m.status = ConnStatus{State: sync.StateConnecting, Server: "10.0.0.5:7420"}
 	h.u.showSignIn()
 	h.u.signIn.username.SetText("alice")
 	h.u.signIn.password.SetText("nope")
@@ -187,14 +197,14 @@ func TestSignInGolden(t *testing.T) {
 // and a direct conversation.
 func seedConversations(h *harness) {
 	h.m.convs = append(h.m.convs,
-		Conversation{ID: "g1", Title: "Warehouse crew", Kind: KindGroup, Talking: []string{"carol"}},
-		Conversation{ID: "d1", Title: "bob", Kind: KindDirect})
-	h.m.put(Message{Conversation: "lobby", Sender: "bob", Kind: MessageVoice, Duration: 7 * time.Second, Waveform: testWave(64), State: StateComplete, Listened: true})
-	h.m.put(Message{Conversation: "lobby", Sender: "carol", Kind: MessageText, Text: "Truck is here, who can help unload?", State: StateComplete})
-	h.m.put(Message{Conversation: "lobby", Sender: "bob", Kind: MessageVoice, Duration: 12 * time.Second, Waveform: testWave(64), State: StateComplete})
-	h.m.put(Message{Conversation: "lobby", Sender: "alice", Mine: true, Kind: MessageVoice, Duration: 4 * time.Second, Waveform: testWave(64), State: StatePending})
-	h.m.put(Message{Conversation: "g1", Sender: "carol", Kind: MessageVoice, Duration: 3 * time.Second, Waveform: testWave(64)})
-	h.m.put(Message{Conversation: "g1", Sender: "carol", Kind: MessageVoice, Duration: 5 * time.Second, Waveform: testWave(64)})
+		Conversation{ID: "g1", Title: "Warehouse crew", Kind: sync.ConversationGroup, Talking: []string{"carol"}},
+		Conversation{ID: "d1", Title: "bob", Kind: sync.ConversationDirect})
+	h.m.put(Message{Conversation: "lobby", SenderName: "bob", Kind: sync.KindVoice, Duration: 7 * time.Second, Waveform: testWave(64), State: sync.StateComplete, Listened: true})
+	h.m.put(Message{Conversation: "lobby", SenderName: "carol", Kind: sync.KindText, Text: "Truck is here, who can help unload?", State: sync.StateComplete})
+	h.m.put(Message{Conversation: "lobby", SenderName: "bob", Kind: sync.KindVoice, Duration: 12 * time.Second, Waveform: testWave(64), State: sync.StateComplete})
+	h.m.put(Message{Conversation: "lobby", SenderName: "alice", Mine: true, Kind: sync.KindVoice, Duration: 4 * time.Second, Waveform: testWave(64), State: sync.StateComplete, Pending: true})
+	h.m.put(Message{Conversation: "g1", SenderName: "carol", Kind: sync.KindVoice, Duration: 3 * time.Second, Waveform: testWave(64)})
+	h.m.put(Message{Conversation: "g1", SenderName: "carol", Kind: sync.KindVoice, Duration: 5 * time.Second, Waveform: testWave(64)})
 	// What the sync engine would say after storing all that.
 	h.u.handleHint(Hint{Kind: HintConversations})
 	h.u.handleHint(Hint{Kind: HintConversation, Conversation: "lobby"})
@@ -234,8 +244,8 @@ func TestConversationList(t *testing.T) {
 }
 
 func TestVoiceBubbleStates(t *testing.T) {
-	base := Message{ID: "m1", Sender: "bob", Kind: MessageVoice, Duration: 8 * time.Second,
-		Waveform: testWave(64), Sent: time.Date(2026, 3, 14, 9, 41, 0, 0, time.UTC)}
+	base := Message{ID: "m1", SenderName: "bob", Kind: sync.KindVoice, Duration: 8 * time.Second,
+		Waveform: testWave(64), Created: time.Date(2026, 3, 14, 9, 41, 0, 0, time.UTC)}
 	with := func(f func(*Message)) Message { m := base; f(&m); return m }
 	cases := []struct {
 		name       string
@@ -251,8 +261,16 @@ func TestVoiceBubbleStates(t *testing.T) {
 		{"unplayed", bubbleView{Msg: base, Speed: 1}, "", "0:08", "1×", true, false, false, 0},
 		{"playing at 1.5x", bubbleView{Msg: base, Playing: true, Position: 4 * time.Second, Speed: 1.5}, "", "0:04 / 0:08", "1.5×", true, false, true, 32},
 		{"listened", bubbleView{Msg: with(func(m *Message) { m.Listened = true; m.Position = 8 * time.Second }), Position: 8 * time.Second, Speed: 1}, "", "0:08 / 0:08", "1×", false, true, false, 64},
-		{"live", bubbleView{Msg: with(func(m *Message) { m.State = StateLive; m.Duration = 2 * time.Second; m.Waveform = testWave(10) }), Speed: 1}, "● LIVE", "0:02", "1×", true, false, false, 0},
-		{"pending offline", bubbleView{Msg: with(func(m *Message) { m.State = StatePending; m.Mine = true; m.Sender = "alice" }), Speed: 2}, "Pending — not sent yet", "0:08", "2×", false, false, false, 0},
+		{"live", bubbleView{Msg: with(func(m *Message) {
+			m.State = sync.StateRecording
+			m.Duration = 2 * time.Second
+			m.Waveform = testWave(10)
+		}), Speed: 1}, "● LIVE", "0:02", "1×", true, false, false, 0},
+		{"pending offline", bubbleView{Msg: with(func(m *Message) {
+			m.State, m.Pending = sync.StateComplete, true
+			m.Mine = true
+			m.SenderName = "alice"
+		}), Speed: 2}, "Pending — not sent yet", "0:08", "2×", false, false, false, 0},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -502,7 +520,7 @@ func TestSendTextAndLiveHint(t *testing.T) {
 	if len(s.msgs) != 1 || s.msgs[0].Text != "hello" || s.entry.Text != "" {
 		t.Fatalf("after send: msgs %+v entry %q", s.msgs, s.entry.Text)
 	}
-	live := h.m.put(Message{Conversation: "lobby", Sender: "bob", Kind: MessageVoice, State: StateLive, Waveform: testWave(5), Duration: time.Second})
+	live := h.m.put(Message{Conversation: "lobby", SenderName: "bob", Kind: sync.KindVoice, State: sync.StateRecording, Waveform: testWave(5), Duration: time.Second})
 	h.u.handleHint(Hint{Kind: HintMessage, Message: live.ID, Conversation: "lobby"})
 	if len(s.msgs) != 2 {
 		t.Errorf("live message not listed: %d messages", len(s.msgs))
@@ -527,3 +545,57 @@ func TestCoalesce(t *testing.T) {
 }
 
 var _ = widget.NewLabel
+
+// TestTransientNotesGo: the note after a withdrawn or capped transmission
+// goes by itself after a few seconds, or at the next action (another
+// transmission, a sent text, another conversation), and a new note is not
+// cleared by an old note's timer.
+func TestTransientNotesGo(t *testing.T) {
+	primaryButton := &desktop.MouseEvent{Button: desktop.MouseButtonPrimary}
+	withdraw := func(h *harness) {
+		b := h.u.main.talkBtn
+		b.MouseDown(primaryButton)
+		h.u.main.entry.KeyDown(&fyne.KeyEvent{Name: fyne.KeyEscape})
+		b.MouseUp(primaryButton)
+	}
+	const withdrawn = "Cancelled — the message was withdrawn."
+	cases := []struct {
+		name string
+		next func(h *harness)
+		want string
+	}{
+		{"after a few seconds", func(h *harness) { h.noteEnd() }, ""},
+		{"at the next transmission", func(h *harness) {
+			h.u.main.talkBtn.MouseDown(primaryButton)
+			h.u.main.talkBtn.MouseUp(primaryButton)
+		}, ""},
+		{"at a sent text", func(h *harness) {
+			h.u.main.entry.SetText("on my way")
+			h.u.main.sendText()
+		}, ""},
+		{"in another conversation", func(h *harness) { h.u.main.open("g1") }, ""},
+		{"an old timer leaves a new note", func(h *harness) {
+			old := h.noteEnd
+			h.u.main.flashNote("Maximum length reached — message sent.")
+			old()
+		}, "Maximum length reached — message sent."},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			h := newHarness(t, true)
+			seedConversations(h)
+			h.u.handleHint(Hint{Kind: HintConversations})
+			withdraw(h)
+			if got := h.u.main.talkNote.Text; got != withdrawn {
+				t.Fatalf("note after Esc = %q, want %q", got, withdrawn)
+			}
+			if h.noteEnd == nil || h.noteWait < 2*time.Second || h.noteWait > 10*time.Second {
+				t.Fatalf("note timer %v (set %v), want a few seconds", h.noteWait, h.noteEnd != nil)
+			}
+			c.next(h)
+			if got := h.u.main.talkNote.Text; got != c.want {
+				t.Errorf("note = %q, want %q", got, c.want)
+			}
+		})
+	}
+}

@@ -26,8 +26,8 @@ const waveformSlots = 64
 // the window, and a live message sets its bubble a dozen times a second).
 type waveform struct {
 	widget.BaseWidget
-	points []float32
-	played int // bars drawn in the played colour
+	points []byte // 0..255 amplitudes, as sync stores them
+	played int    // bars drawn in the played colour
 	live   bool
 	OnSeek func(fraction float32)
 
@@ -48,9 +48,9 @@ func playedBars(progress float32, n int) int {
 	return int(min(max(progress, 0), 1)*float32(n) + 0.5)
 }
 
-// Set updates the points, progress (0..1) and live flag; it redraws only
-// when the drawing changes. It reports whether it did.
-func (w *waveform) Set(points []float32, progress float32, live bool) bool {
+// Set updates the points (0..255 amplitudes), progress (0..1) and live
+// flag; it redraws only when the drawing changes. It reports whether it did.
+func (w *waveform) Set(points []byte, progress float32, live bool) bool {
 	played := playedBars(progress, len(points))
 	if played == w.played && live == w.live && slices.Equal(points, w.points) {
 		return false
@@ -108,7 +108,7 @@ func (w *waveform) draw(width, height int) image.Image {
 	bar := max(int(step*0.6), 1)
 	minH := max(height/14, 2)
 	for i, p := range w.points {
-		h := min(max(int(p*float32(height)), minH), height)
+		h := min(max(int(p)*height/255, minH), height)
 		x := int(float32(i) * step)
 		y := (height - h) / 2
 		src := uc

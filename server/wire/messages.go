@@ -328,6 +328,9 @@ const (
 // ReceiptSend records that the current user received or listened to a
 // message. For listened, PositionMs is the playback position reached;
 // the last position sent is the one kept (a re-listen may move it back).
+// On a text message listened means seen, up to it: it covers the
+// conversation's earlier texts too, so a client sends one for the newest
+// text it showed, not one per text.
 type ReceiptSend struct {
 	Message    string      `json:"message"`
 	Kind       ReceiptKind `json:"kind"`

@@ -5,9 +5,7 @@ import (
 	"flag"
 	"io"
 	"testing"
-	"time"
 
-	"parley/server/wire"
 	"parley/sync"
 	"parley/ui"
 )
@@ -35,40 +33,6 @@ func TestNormalizeAddress(t *testing.T) {
 	}
 	if _, err := normalizeAddress(" "); err == nil {
 		t.Error("empty address: no error")
-	}
-}
-
-func TestToUIMessage(t *testing.T) {
-	voice := sync.Message{ID: "m", Kind: wire.KindVoice, State: wire.StateComplete, Duration: 3 * time.Second,
-		Packets: 150, Waveform: []byte{0, 255}}
-	tests := []struct {
-		name         string
-		edit         func(*sync.Message)
-		wantState    ui.MessageState
-		wantListened bool
-		wantDuration time.Duration
-	}{
-		{"complete, unplayed", func(*sync.Message) {}, ui.StateComplete, false, 3 * time.Second},
-		{"listened to the end", func(m *sync.Message) { m.Listened, m.Position = true, 3*time.Second }, ui.StateComplete, true, 3 * time.Second},
-		{"paused half way", func(m *sync.Message) { m.Listened, m.Position = false, time.Second }, ui.StateComplete, false, 3 * time.Second},
-		{"live grows with packets", func(m *sync.Message) { m.State, m.Duration, m.Packets = wire.StateRecording, 0, 50 }, ui.StateLive, false, time.Second},
-		{"pending beats live", func(m *sync.Message) { m.State, m.Pending = wire.StateRecording, true }, ui.StatePending, false, 3 * time.Second},
-		{"abandoned", func(m *sync.Message) { m.State = wire.StateAbandoned }, ui.StateAbandoned, false, 3 * time.Second},
-		{"failed", func(m *sync.Message) { m.State = sync.StateFailed }, ui.StateAbandoned, false, 3 * time.Second},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			m := voice
-			tt.edit(&m)
-			got := toUIMessage(m)
-			if got.State != tt.wantState || got.Listened != tt.wantListened || got.Duration != tt.wantDuration {
-				t.Errorf("got state %v listened %v duration %v; want %v %v %v",
-					got.State, got.Listened, got.Duration, tt.wantState, tt.wantListened, tt.wantDuration)
-			}
-			if len(got.Waveform) != 2 || got.Waveform[1] != 1 {
-				t.Errorf("waveform = %v, want [0 1]", got.Waveform)
-			}
-		})
 	}
 }
 
