@@ -423,12 +423,7 @@ func (d *device) fallBack(why string) {
 	if d.onPeriod != nil {
 		d.onPeriod(time.Duration(to) * time.Millisecond)
 	}
-	d.closeDev()
-	err := d.open(id)
-	if err != nil && id != "" {
-		err = d.open("")
-	}
-	if err != nil {
+	if err := d.replace(id); err != nil {
 		d.log.Error("audio device reopen failed", "dir", d.op(), "err", err)
 		d.emit(DeviceEvent{Kind: DeviceLost, Capture: d.capture, Device: id,
 			Err: &DeviceError{Op: d.op(), Device: id, Kind: KindDeviceUnplugged, Err: fmt.Errorf("reopen after underruns: %w", err)}})
@@ -439,6 +434,17 @@ func (d *device) fallBack(why string) {
 	d.mu.Unlock()
 	d.emit(DeviceEvent{Kind: DeviceFellBack, Capture: d.capture, Device: now,
 		Err: fmt.Errorf("%s: underruns at %d ms (%s), now %d ms", d.op(), from, why, to)})
+}
+
+// replace closes the current device and opens id, or the system default
+// if id cannot be opened. opMu must be held.
+func (d *device) replace(id string) error {
+	d.closeDev()
+	err := d.open(id)
+	if err != nil && id != "" {
+		err = d.open("")
+	}
+	return err
 }
 
 // reopen replaces a dead device: the requested one if it is back, else the
@@ -454,12 +460,7 @@ func (d *device) reopen(why string) {
 	d.mu.Unlock()
 	cause := &DeviceError{Op: d.op(), Device: old, Kind: KindDeviceUnplugged, Err: fmt.Errorf("%s", why)}
 	d.log.Warn("audio device lost, reopening", "dir", d.op(), "device", old, "why", why)
-	d.closeDev()
-	err := d.open(want)
-	if err != nil && want != "" {
-		err = d.open("")
-	}
-	if err != nil {
+	if err := d.replace(want); err != nil {
 		d.log.Error("audio device reopen failed", "dir", d.op(), "err", err)
 		d.emit(DeviceEvent{Kind: DeviceLost, Capture: d.capture, Device: old, Err: cause})
 		return
@@ -511,11 +512,7 @@ func (d *device) resume() error {
 	// Seen once on a loaded machine (miniaudio: "Unknown error"): open
 	// the device afresh instead.
 	d.log.Warn("audio device resume failed; reopening", "dir", d.op(), "err", err)
-	d.closeDev()
-	if err = d.open(id); err != nil && id != "" {
-		err = d.open("")
-	}
-	if err != nil {
+	if err := d.replace(id); err != nil {
 		return deviceError("resume "+d.op()+" device", id, d.capture, err)
 	}
 	return nil
