@@ -83,15 +83,15 @@ func Run(cfg Config) error {
 	notes := newNotifier(a, func(conv string) {
 		fyne.Do(func() { u.OpenConversation(conv) })
 	}, log.With("component", "notify"))
-	msgr.newMessages = func(conv, title string, voice, text int) {
-		sys.cue(ui.CueMessage)
-		if !focused.Load() && !sys.muted.Load() {
-			notes.notify(conv, newMessagesText(title, voice, text))
-		}
-	}
 	pl := newPlayer(sys, msgr, hints, log)
 	router := newLiveRouter(sys, pl, livePolicyOf(prefs), log)
 	msgr.router = router
+	msgr.newMessages = func(conv, title string, voice, text int) {
+		sys.cue(ui.CueMessage)
+		if notifyWanted(focused.Load(), router.openConversation(), conv, sys.muted.Load()) {
+			notes.notify(conv, newMessagesText(title, voice, text))
+		}
+	}
 	signInAtStart(cfg, &prefs, store, msgr, h, log)
 	bg := &background{a: a, host: h, prefs: a.Preferences(), sys: sys, notes: notes, log: log.With("component", "background")}
 	msgr.unplayedChanged = func(user, server string, n int) {
@@ -210,6 +210,14 @@ func signInAtStart(cfg Config, prefs *ui.Prefs, store ui.PreferencesSettings, m 
 		return
 	}
 	m.choose(prefs.LastServer)
+}
+
+// notifyWanted says whether new messages in conv raise a notification:
+// not while everything is muted, and not when the user is looking at them
+// (the window in focus with conv open); hidden, unfocused, or another
+// conversation open, they do.
+func notifyWanted(focused bool, open, conv string, muted bool) bool {
+	return !muted && (!focused || open != conv)
 }
 
 // newMessagesText is the notification for messages that arrived in a

@@ -101,6 +101,13 @@ func (r *liveRouter) OpenConversation(id string) {
 	wake(r.opened)
 }
 
+// openConversation returns the conversation the window shows ("" for none).
+func (r *liveRouter) openConversation() string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.open
+}
+
 // run routes acc's incoming live messages until ctx ends. One goroutine
 // per account, owned by the messenger.
 func (r *liveRouter) run(ctx context.Context, in <-chan sync.Incoming) {

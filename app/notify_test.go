@@ -254,3 +254,25 @@ func TestNotifyAfterSleep(t *testing.T) {
 	case <-time.After(500 * time.Millisecond): // a second notification would follow the first at once
 	}
 }
+
+func TestNotifyWanted(t *testing.T) {
+	for _, tc := range []struct {
+		name          string
+		focused       bool
+		open, conv    string
+		muted, notify bool
+	}{
+		{"looking at it", true, "c1", "c1", false, false},
+		{"another conversation open", true, "c2", "c1", false, true},
+		{"none open", true, "", "c1", false, true},
+		{"window unfocused or hidden", false, "c1", "c1", false, true},
+		{"everything muted", false, "c2", "c1", true, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := notifyWanted(tc.focused, tc.open, tc.conv, tc.muted); got != tc.notify {
+				t.Errorf("notifyWanted(focused %v, open %q, conv %q, muted %v) = %v, want %v",
+					tc.focused, tc.open, tc.conv, tc.muted, got, tc.notify)
+			}
+		})
+	}
+}
