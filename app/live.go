@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"parley/audio"
+	"parley/server/wire"
 	"parley/sync"
 	"parley/ui"
 )
@@ -56,15 +57,30 @@ type liveRouter struct {
 	sys *audioSys
 	pl  *player
 
+	opened chan struct{} // cap 1: OpenConversation changed open
+
 	mu       gosync.Mutex
 	policy   livePolicy
 	open     string // conversation open in the window
 	played   int    // live messages started
 	declined int    // live messages not started (policy or busy)
+
+	mutedConvs map[string]bool // the account's muted conversations (mute.go); guarded by mu
+
+	// waiting are live messages declined only because their conversation
+	// was not open (run's goroutine only). When it opens while they are
+	// still being spoken they start, from their first word, caught up at
+	// 1.5x (a device that connects mid-transmission gets voice.live before
+	// its window has opened a conversation).
+	waiting []sync.Incoming
 }
 
+// maxWaitingLive bounds the live messages kept for their conversation to
+// open; the oldest goes first (it is in the store, playable by hand).
+const maxWaitingLive = 8
+
 func newLiveRouter(sys *audioSys, pl *player, policy livePolicy, log *slog.Logger) *liveRouter {
-	return &liveRouter{log: log, sys: sys, pl: pl, policy: policy}
+	return &liveRouter{log: log, sys: sys, pl: pl, policy: policy, opened: make(chan struct{}, 1)}
 }
 
 // setPolicy replaces the policy; it applies to live messages that start
@@ -76,43 +92,115 @@ func (r *liveRouter) setPolicy(p livePolicy) {
 }
 
 // OpenConversation records the conversation shown in the window ("" for
-// none). ui calls it on its thread; it only takes a mutex.
+// none) and wakes the router for live messages waiting for it. ui calls it
+// on its thread; it only takes a mutex and never blocks.
 func (r *liveRouter) OpenConversation(id string) {
 	r.mu.Lock()
 	r.open = id
 	r.mu.Unlock()
+	wake(r.opened)
+}
+
+// openConversation returns the conversation the window shows ("" for none).
+func (r *liveRouter) openConversation() string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.open
 }
 
 // run routes acc's incoming live messages until ctx ends. One goroutine
 // per account, owned by the messenger.
 func (r *liveRouter) run(ctx context.Context, in <-chan sync.Incoming) {
+	defer func() {
+		for _, w := range r.waiting {
+			w.Source.Close()
+		}
+		r.waiting = nil
+	}()
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case inc := <-in:
-			err := r.route(inc)
-			r.mu.Lock()
-			if err != nil {
-				r.declined++
-			} else {
-				r.played++
-			}
-			r.mu.Unlock()
-			if err != nil {
-				inc.Source.Close() // its feed goes; the message stays playable from the store
-				r.log.Debug("live message not played", "message", inc.Message.ID, "why", err)
-			}
+			r.handle(inc, r.route(inc))
+		case <-r.opened:
+			r.retryWaiting(ctx)
 		}
 	}
+}
+
+// handle counts a routing decision and keeps or releases the message.
+func (r *liveRouter) handle(inc sync.Incoming, err error) {
+	r.mu.Lock()
+	if err != nil {
+		r.declined++
+	} else {
+		r.played++
+	}
+	r.mu.Unlock()
+	switch {
+	case err == nil:
+	case errors.Is(err, errLiveElsewhere):
+		if len(r.waiting) == maxWaitingLive {
+			r.waiting[0].Source.Close()
+			r.waiting = r.waiting[1:]
+		}
+		r.waiting = append(r.waiting, inc)
+		r.log.Debug("live message waits for its conversation to open", "message", inc.Message.ID)
+	default:
+		inc.Source.Close() // its feed goes; the message stays playable from the store
+		r.log.Debug("live message not played", "message", inc.Message.ID, "why", err)
+	}
+}
+
+// retryWaiting routes again the waiting live messages of the conversation
+// now open, if they are still being spoken; those that ended are let go.
+func (r *liveRouter) retryWaiting(ctx context.Context) {
+	r.mu.Lock()
+	open := r.open
+	r.mu.Unlock()
+	keep := r.waiting[:0]
+	var retry []sync.Incoming
+	for _, w := range r.waiting {
+		switch {
+		case !r.stillLive(ctx, w.Message.ID):
+			w.Source.Close()
+		case w.Message.Conversation == open:
+			retry = append(retry, w)
+		default:
+			keep = append(keep, w)
+		}
+	}
+	clear(r.waiting[len(keep):])
+	r.waiting = keep
+	for _, w := range retry {
+		r.mu.Lock()
+		r.declined-- // counted again below
+		r.mu.Unlock()
+		r.handle(w, r.route(w))
+	}
+}
+
+// stillLive reports whether a message is still being recorded, by the
+// current account's store.
+func (r *liveRouter) stillLive(ctx context.Context, message string) bool {
+	acc := r.pl.msgr.current()
+	if acc == nil {
+		return false
+	}
+	m, err := acc.c.Store().Message(ctx, message)
+	return err == nil && m.State == wire.StateRecording
 }
 
 // route decides about one live message and starts it. It returns why it
 // did not play it.
 func (r *liveRouter) route(in sync.Incoming) error {
 	r.mu.Lock()
-	pol, open := r.policy, r.open
+	pol, open, convMuted := r.policy, r.open, r.mutedConvs[in.Message.Conversation]
 	r.mu.Unlock()
+	if convMuted {
+		return errLiveConversationMuted
+	}
 	if err := decideLive(pol, open, r.sys.muted.Load(), in.Message.Conversation); err != nil {
 		return err
 	}

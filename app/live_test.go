@@ -311,3 +311,57 @@ func TestLiveRouterTalkers(t *testing.T) {
 		})
 	}
 }
+
+// TestLiveRouterLateOpen: ann's live message arrives while bob's window
+// shows no conversation (a device that connects mid-transmission gets
+// voice.live before its window opens one). It waits; when bob opens the
+// Lobby a second later it plays from its first packet, caught up at 1.5x,
+// and ends at the live edge, not a second behind.
+func TestLiveRouterLateOpen(t *testing.T) {
+	e := newLiveEnv(t, livePolicy{AutoPlay: true})
+	const packets = 200 // 4 s
+	id, done := e.talk(e.talker, e.lobby, packets)
+	e.waitHint("ann's message at bob", func() bool {
+		m, err := e.msgr.Message(id)
+		return err == nil && m.ID == id
+	})
+	// Bob opens the Lobby a second into the message (the duration is
+	// what the test simulates: the window opening late).
+	<-time.After(time.Second)
+	if played, declined := e.router.counts(); played != 0 || declined != 1 {
+		t.Fatalf("before the Lobby opens: router played %d, declined %d; want 0, 1", played, declined)
+	}
+	e.router.OpenConversation(e.lobby)
+	e.waitHint("bob plays ann's live message", func() bool {
+		pb := e.pl.Playback()
+		return pb.Message == id && pb.State == ui.PlayPlaying
+	})
+	e.pl.mu.Lock()
+	cur := e.pl.cur
+	e.pl.mu.Unlock()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	ended := time.Now()
+	e.waitHint("bob hears it to the end", func() bool {
+		pb := e.pl.Playback()
+		return pb.Message == id && pb.State == ui.PlayFinished
+	})
+	behind := time.Since(ended)
+	pb, st := e.pl.Playback(), cur.JitterStats()
+	t.Logf("finished at %v, %v after ann's end; jitter %+v", pb.Position, behind, st)
+	// Once at the live edge the jitter buffer may shed a frame over its
+	// target by a drop, as for any live stream; the backlog is not dropped.
+	if want := time.Duration(packets) * audio.FrameDuration; pb.Position != want || st.Played < packets-5 {
+		t.Errorf("bob's player finished at %v having played %d packets, want the whole message (%v, %d)", pb.Position, st.Played, want, packets)
+	}
+	// At 1x from the start bob would end a second or more late; caught
+	// up, he ends at the live edge: the jitter target (the network's
+	// jitter, a few ms here on a quiet machine) and a little more.
+	if bound := st.Delay + 300*time.Millisecond; behind > bound {
+		t.Errorf("bob finished %v after ann stopped, want the live edge (<= jitter target %v + 300 ms)", behind, st.Delay)
+	}
+	if played, declined := e.router.counts(); played != 1 || declined != 0 {
+		t.Errorf("router played %d, declined %d; want 1, 0", played, declined)
+	}
+}

@@ -101,6 +101,11 @@ func (p *player) Play(message string, from time.Duration, speed float64) error {
 	return p.start(message, packetSource{s}, cfg, max(0, from))
 }
 
+// liveCatchUp is the speed at which a live message joined late is played
+// until it reaches the live edge: 1.5x keeps speech easy to follow (the
+// time stretcher keeps the pitch) and catches up a backlog B in 2B.
+const liveCatchUp = 1.5
+
 // playLive plays a live message the router handed over: as the shown
 // player if nothing else plays, else (mixed) alongside the live message
 // playing. It returns errLiveBusy when it does not play it.
@@ -112,7 +117,11 @@ func (p *player) playLive(in sync.Incoming, mixed bool) error {
 	if busy && !alongside {
 		return errLiveBusy
 	}
-	cfg := audio.PlayerConfig{Live: true, Speed: 1}
+	// A device that connects (or a listener who is handed the message)
+	// while it is being spoken gets it from its first packet: the part
+	// recorded before comes from the store and is played off at
+	// liveCatchUp until the live edge (issue 10, item 5).
+	cfg := audio.PlayerConfig{Live: true, Speed: 1, CatchUp: liveCatchUp}
 	if !alongside {
 		return p.start(in.Message.ID, packetSource{in.Source}, cfg, 0)
 	}

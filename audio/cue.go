@@ -61,5 +61,5 @@ func (e *Engine) PlayCue(c Cue) error {
 	v.write(pcm)
 	v.finish()
 	e.mix.add(v)
-	return nil
+	return e.wakePlayback()
 }

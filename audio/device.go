@@ -37,6 +37,10 @@ const (
 	// DeviceLost: the device stopped and no replacement could be opened;
 	// the engine keeps retrying.
 	DeviceLost
+	// DeviceFellBack: the playback device underran and was reopened with
+	// its longer fallback period (Err says why; EngineStats.PlaybackPeriod
+	// has the new period).
+	DeviceFellBack
 )
 
 // DeviceEvent reports a device change. Err says why the old device was
@@ -57,12 +61,18 @@ type device struct {
 	log     *slog.Logger
 	ctx     malgo.Context
 	capture bool
-	pulse   bool // PulseAudio backend: open explicit devices movable (see open)
-	period  uint32
-	wantID  string
-	ring    *sampleRing
-	ready   chan struct{} // cap 1; signalled by every callback
-	emit    func(DeviceEvent)
+	pulse   bool   // PulseAudio backend: open explicit devices movable (see open)
+	period  uint32 // ms; guarded by opMu once started
+	// fallback is the longer period (ms) a playback device reopens with
+	// when it underruns at period (0: none; see underrunning), once.
+	fallback uint32
+	// onPeriod is told the new period after a fallback (the engine's
+	// mixer lead follows it). Called by the monitor, not the callback.
+	onPeriod func(time.Duration)
+	wantID   string
+	ring     *sampleRing
+	ready    chan struct{} // cap 1; signalled by every callback
+	emit     func(DeviceEvent)
 
 	opMu  sync.Mutex // serialises open/close/reopen/switch
 	mu    sync.Mutex // guards dev, idMem, curID, wantID; never taken by the callback
@@ -71,10 +81,15 @@ type device struct {
 	curID string
 
 	callbacks atomic.Uint64
+	openedAt  atomic.Uint64 // callbacks when the current device was opened
+	frames    atomic.Uint64 // samples handed over by the callbacks
 	flowing   chan struct{} // closed by the flowingAfter-th callback
 	xruns     atomic.Uint64 // samples dropped (capture) or missing (playback)
+	periodNow atomic.Uint32 // ms, the period the open device was asked for
 	stopped   chan struct{} // cap 1; from miniaudio's stop notification
 	closing   atomic.Bool
+	idle      atomic.Bool   // stopped on purpose while nothing plays (pause/resume)
+	paused    chan struct{} // cap 1: pause stopped the device (tests wait on it)
 
 	quit chan struct{}
 	wg   sync.WaitGroup
@@ -94,6 +109,16 @@ const (
 	// flowingAfter callbacks (200 ms at a 10 ms period) mark a device as
 	// delivering audio steadily.
 	flowingAfter = 20
+	// underrunWindow is how long a flowing playback device is watched
+	// before it is judged (see underrunning).
+	underrunWindow = 2 * time.Second
+	// underrunLost is the share of underrunWindow the device may fall
+	// behind the wall clock: a stream that misses its deadline plays
+	// silence and resumes where it was, so the lost time becomes delay.
+	// Measured here (PulseAudio null sinks, 2-core machine at load 9-11),
+	// a 10 ms playback stream pulled 4-31 % less than real time, a 20 ms
+	// one 0-10 %.
+	underrunLost = 0.05
 )
 
 func (d *device) op() string {
@@ -108,6 +133,7 @@ func (d *device) start() error {
 	d.ready = make(chan struct{}, 1)
 	d.flowing = make(chan struct{})
 	d.stopped = make(chan struct{}, 1)
+	d.paused = make(chan struct{}, 1)
 	d.quit = make(chan struct{})
 	if err := d.open(d.wantID); err != nil {
 		return err
@@ -126,6 +152,7 @@ func (d *device) open(id string) error {
 	cfg := malgo.DefaultDeviceConfig(typ)
 	cfg.SampleRate = SampleRate
 	cfg.PeriodSizeInMilliseconds = d.period
+	d.periodNow.Store(d.period)
 	sub := malgo.SubConfig{Format: malgo.FormatS16, Channels: 1}
 	var mem unsafe.Pointer
 	var pulseName string
@@ -176,6 +203,8 @@ func (d *device) open(id string) error {
 	d.mu.Lock()
 	d.dev, d.idMem, d.curID = dev, mem, id
 	d.mu.Unlock()
+	d.idle.Store(false) // a reopened device runs, paused or not before
+	d.openedAt.Store(d.callbacks.Load())
 	d.log.Debug("audio device started", "dir", d.op(), "device", id)
 	return nil
 }
@@ -250,9 +279,15 @@ func (d *device) onCapture(_, in []byte, _ uint32) {
 	if n := d.ring.write(s); n < len(s) {
 		d.xruns.Add(uint64(len(s) - n))
 	}
+	d.frames.Add(uint64(len(s)))
 	d.counted()
 	notify(d.ready)
 }
+
+// settled reports whether the current device has been flowing since it was
+// opened (a reopened stream on a fresh PulseAudio null sink can take 2 s to
+// call back at all).
+func (d *device) settled() bool { return d.callbacks.Load()-d.openedAt.Load() >= flowingAfter }
 
 // counted counts a callback and marks the device flowing once. Exactly one
 // callback sees the count reach flowingAfter, so the close happens once.
@@ -269,6 +304,7 @@ func (d *device) onPlayback(out, _ []byte, _ uint32) {
 		clear(s[n:])
 		d.xruns.Add(uint64(len(s) - n))
 	}
+	d.frames.Add(uint64(len(s)))
 	d.counted()
 	notify(d.ready)
 }
@@ -276,18 +312,21 @@ func (d *device) onPlayback(out, _ []byte, _ uint32) {
 // onStop is miniaudio's stop notification (also sent on suspend).
 func (d *device) onStop() { notify(d.stopped) }
 
-// monitor reopens the device when it stops unexpectedly or goes silent.
+// monitor reopens the device when it stops unexpectedly or goes silent,
+// and falls a playback device back to its longer period when it
+// underruns.
 func (d *device) monitor() {
 	defer d.wg.Done()
 	t := time.NewTicker(watchdogTick)
 	defer t.Stop()
 	last, stale := d.callbacks.Load(), 0
+	var w underrunWatch
 	for {
 		select {
 		case <-d.quit:
 			return
 		case <-d.stopped:
-			if d.closing.Load() {
+			if d.closing.Load() || d.idle.Load() {
 				continue
 			}
 			d.mu.Lock()
@@ -296,23 +335,116 @@ func (d *device) monitor() {
 			if !running {
 				d.reopen("device stopped")
 				last, stale = d.callbacks.Load(), 0
+				w = underrunWatch{}
 			}
-		case <-t.C:
+		case now := <-t.C:
 			c := d.callbacks.Load()
+			if d.idle.Load() {
+				last, stale = c, 0
+				w = underrunWatch{}
+				continue
+			}
 			if c != last {
 				last, stale = c, 0
+				if d.fallback != 0 && d.settled() {
+					if why := w.check(now, d.frames.Load(), d.xruns.Load(), d.periodNow.Load()); why != "" {
+						d.fallBack(why)
+						last, stale = d.callbacks.Load(), 0
+						w = underrunWatch{}
+					}
+				}
 				continue
 			}
 			limit := watchdogStale
-			if c >= flowingAfter {
+			if d.settled() {
 				limit = watchdogStaleFlowing
 			}
 			if stale++; stale >= limit {
 				d.reopen("device stopped delivering audio")
 				last, stale = d.callbacks.Load(), 0
+				w = underrunWatch{}
 			}
 		}
 	}
+}
+
+// underrunWatch judges a playback device over windows of underrunWindow:
+// it underruns when the callbacks took underrunLost less than real time
+// (the server ran dry between two late callbacks) or the mixer left the
+// ring dry for more than a period (the callback had to play silence).
+// Monitor goroutine only.
+type underrunWatch struct {
+	from          time.Time
+	frames, xruns uint64
+	settled       bool // the first window, right after the device began flowing, is not judged
+}
+
+// check starts a window or, at its end, judges it: "" or why the device
+// underruns.
+func (w *underrunWatch) check(now time.Time, frames, xruns uint64, periodMs uint32) string {
+	if w.from.IsZero() {
+		*w = underrunWatch{from: now, frames: frames, xruns: xruns}
+		return ""
+	}
+	elapsed := now.Sub(w.from)
+	if elapsed < underrunWindow {
+		return ""
+	}
+	want := float64(durationToSamples(elapsed))
+	got, dry := float64(frames-w.frames), xruns-w.xruns
+	settled := w.settled
+	*w = underrunWatch{from: now, frames: frames, xruns: xruns, settled: true}
+	if !settled {
+		return "" // a PulseAudio null sink can start in 2 s blocks
+	}
+	period := uint64(durationToSamples(time.Duration(periodMs) * time.Millisecond))
+	switch {
+	case got < want*(1-underrunLost):
+		return fmt.Sprintf("pulled %.0f%% of real time over %v", 100*got/want, elapsed.Round(time.Millisecond))
+	case dry > period:
+		return fmt.Sprintf("the mixer left %v of the output dry in %v", samplesToDuration(int64(dry)), elapsed.Round(time.Millisecond))
+	}
+	return ""
+}
+
+// fallBack reopens the playback device with its fallback period, once.
+func (d *device) fallBack(why string) {
+	d.opMu.Lock()
+	defer d.opMu.Unlock()
+	if d.closing.Load() || d.fallback == 0 {
+		return
+	}
+	from, to := d.period, d.fallback
+	d.period, d.fallback = to, 0
+	d.mu.Lock()
+	id := d.curID
+	d.mu.Unlock()
+	d.log.Warn("audio playback underruns; reopening with a longer period", "from_ms", from, "to_ms", to, "why", why)
+	if d.onPeriod != nil {
+		d.onPeriod(time.Duration(to) * time.Millisecond)
+	}
+	if err := d.replace(id); err != nil {
+		d.log.Error("audio device reopen failed", "dir", d.op(), "err", err)
+		d.emit(DeviceEvent{Kind: DeviceLost, Capture: d.capture, Device: id,
+			Err: &DeviceError{Op: d.op(), Device: id, Kind: KindDeviceUnplugged, Err: fmt.Errorf("reopen after underruns: %w", err)}})
+		return
+	}
+	d.mu.Lock()
+	now := d.curID
+	d.mu.Unlock()
+	d.emit(DeviceEvent{Kind: DeviceFellBack, Capture: d.capture, Device: now,
+		Err: fmt.Errorf("%s: underruns at %d ms (%s), now %d ms", d.op(), from, why, to)})
+}
+
+// replace closes the current device and opens id, or the system default
+// if id cannot be opened. opMu must be held.
+func (d *device) replace(id string) error {
+	d.closeDev()
+	err := d.open(id)
+	if err != nil && id != "" {
+		err = d.open("")
+	}
+	return err
 }
 
 // reopen replaces a dead device: the requested one if it is back, else the
@@ -328,12 +460,7 @@ func (d *device) reopen(why string) {
 	d.mu.Unlock()
 	cause := &DeviceError{Op: d.op(), Device: old, Kind: KindDeviceUnplugged, Err: fmt.Errorf("%s", why)}
 	d.log.Warn("audio device lost, reopening", "dir", d.op(), "device", old, "why", why)
-	d.closeDev()
-	err := d.open(want)
-	if err != nil && want != "" {
-		err = d.open("")
-	}
-	if err != nil {
+	if err := d.replace(want); err != nil {
 		d.log.Error("audio device reopen failed", "dir", d.op(), "err", err)
 		d.emit(DeviceEvent{Kind: DeviceLost, Capture: d.capture, Device: old, Err: cause})
 		return
@@ -342,6 +469,53 @@ func (d *device) reopen(why string) {
 	now := d.curID
 	d.mu.Unlock()
 	d.emit(DeviceEvent{Kind: DeviceRerouted, Capture: d.capture, Device: now, Err: cause})
+}
+
+// pause stops the running device without closing it (PulseAudio corks
+// the stream): no callbacks, no wake-ups, until resume. It reports
+// whether it stopped it.
+func (d *device) pause() bool {
+	d.opMu.Lock()
+	defer d.opMu.Unlock()
+	d.mu.Lock()
+	dev := d.dev
+	d.mu.Unlock()
+	if dev == nil || d.closing.Load() || d.idle.Load() {
+		return false
+	}
+	d.idle.Store(true)
+	if err := dev.Stop(); err != nil {
+		d.log.Warn("audio device pause", "dir", d.op(), "err", err)
+	}
+	notify(d.paused)
+	return true
+}
+
+// resume starts a paused device again.
+func (d *device) resume() error {
+	d.opMu.Lock()
+	defer d.opMu.Unlock()
+	if !d.idle.Load() {
+		return nil
+	}
+	d.mu.Lock()
+	dev, id := d.dev, d.curID
+	d.mu.Unlock()
+	defer d.idle.Store(false)
+	if dev == nil {
+		return nil
+	}
+	err := dev.Start()
+	if err == nil {
+		return nil
+	}
+	// Seen once on a loaded machine (miniaudio: "Unknown error"): open
+	// the device afresh instead.
+	d.log.Warn("audio device resume failed; reopening", "dir", d.op(), "err", err)
+	if err := d.replace(id); err != nil {
+		return deviceError("resume "+d.op()+" device", id, d.capture, err)
+	}
+	return nil
 }
 
 // switchTo opens a different device, keeping the ring.

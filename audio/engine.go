@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gen2brain/malgo"
@@ -32,19 +33,19 @@ const (
 	BackendCoreAudio
 )
 
-// playbackPeriods is the playback device's period in capture periods.
-// miniaudio gives a PulseAudio stream a server-side buffer (tlength) of one
-// period, and every callback runs Go code that must first get a P from the
-// scheduler. With 10 ms a callback that is late by more than about 10 ms
-// (GC, the race detector, a loaded 2-core CI machine) underruns the server,
-// which plays silence and then resumes where it was: each such stall adds
-// its length to the mouth-to-ear delay. Measured on a loaded 2-core machine
-// the 10 ms playback stream fell up to 30 % behind the wall clock; at 20 ms
-// it fell behind less often and by less (noisy: the load was shared). This
-// costs about 10 ms of latency here and 10 ms in OutputLead. Capture keeps
-// the short period: a late capture callback costs at most a lost block,
-// never delay.
-const playbackPeriods = 2
+// playbackFallback is the playback device's period, in capture periods,
+// after it underran at one capture period. The default is one period
+// (10 ms): with the app quiet (issue 10) its callbacks are on time, and
+// each period of playback buffering is mouth-to-ear delay (a PulseAudio
+// stream's server-side buffer, tlength, is one period, and the mixer's
+// lead is one period). A callback that is late by more than a period (a
+// loaded machine, GC, the race detector) underruns the server, which
+// plays silence and then resumes where it was: each such stall adds its
+// length to the delay. The device watches for that (device.monitor:
+// falling behind the wall clock, or the mixer leaving the ring dry) and
+// reopens once at playbackFallback periods, which underruns less often and
+// by less, at the cost of 10 ms of latency here and 10 ms of lead.
+const playbackFallback = 2
 
 // malgoBackendNull is miniaudio's null backend: malgo.BackendNull is off by
 // one against miniaudio's enum in the pinned malgo version.
@@ -73,12 +74,14 @@ type Config struct {
 	// "" follows the system default.
 	CaptureDeviceID  string
 	PlaybackDeviceID string
-	// Period is the capture device period asked of miniaudio; default
-	// 10 ms. The playback device asks for playbackPeriods times as much. It
-	// sets most of the latency (about 2.75 periods through PulseAudio).
+	// Period is the device period asked of miniaudio; default 10 ms. The
+	// playback device falls back to playbackFallback times as much when it
+	// underruns. It sets most of the latency (about 2.75 periods through
+	// PulseAudio).
 	Period time.Duration
 	// OutputLead is how much mixed audio is queued ahead of the playback
-	// callback; default one playback period. The mixer is woken by every
+	// callback; default one playback period (following the period when the
+	// device falls back). The mixer is woken by every
 	// callback and refills what it took, so it has a whole period to do it
 	// before the next callback; each further period queued is that much
 	// mouth-to-ear delay (it was two periods, 40 ms, before the latency
@@ -107,6 +110,15 @@ type Engine struct {
 	captureIn bool
 	closed    bool
 
+	// idleMu serialises pausing the idle playback device (mixer
+	// goroutine) with waking it (Play, PlayCue): a voice added while the
+	// mixer decides is seen by one of them.
+	idleMu     sync.Mutex
+	idle       bool          // the playback device is paused
+	resumed    atomic.Int64  // times it was resumed
+	lastResume atomic.Int64  // how long the last resume took (ns)
+	pausedSig  chan struct{} // cap 1: the device was paused (tests wait on it)
+
 	quit chan struct{}
 	wg   sync.WaitGroup
 }
@@ -118,8 +130,9 @@ func New(cfg Config) (*Engine, error) {
 	if cfg.Period <= 0 {
 		cfg.Period = 10 * time.Millisecond
 	}
-	if cfg.OutputLead <= 0 {
-		cfg.OutputLead = playbackPeriods * cfg.Period
+	followLead := cfg.OutputLead <= 0
+	if followLead {
+		cfg.OutputLead = cfg.Period
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
@@ -129,16 +142,21 @@ func New(cfg Config) (*Engine, error) {
 		return nil, err
 	}
 	e := &Engine{
-		pulse:  pulse,
-		cfg:    cfg,
-		log:    cfg.Logger,
-		mctx:   mctx,
-		events: make(chan DeviceEvent, 16),
-		quit:   make(chan struct{}),
+		pulse:     pulse,
+		cfg:       cfg,
+		log:       cfg.Logger,
+		mctx:      mctx,
+		events:    make(chan DeviceEvent, 16),
+		pausedSig: make(chan struct{}, 1),
+		quit:      make(chan struct{}),
 	}
 	lead := int(durationToSamples(cfg.OutputLead))
-	e.playback = e.newDevice(false, cfg.PlaybackDeviceID, newSampleRing(4*lead+SampleRate/10))
+	e.playback = e.newDevice(false, cfg.PlaybackDeviceID, newSampleRing(4*playbackFallback*lead+SampleRate/10))
 	e.mix = newMixer(e.playback.ring, e.playback.ready, lead)
+	e.playback.fallback = uint32(playbackFallback * cfg.Period / time.Millisecond)
+	if followLead {
+		e.playback.onPeriod = func(p time.Duration) { e.mix.setLead(int(durationToSamples(p))) }
+	}
 	e.mix.fill()
 	if err := e.playback.start(); err != nil {
 		_ = mctx.Uninit()
@@ -168,9 +186,6 @@ func initContext(b Backend) (*malgo.AllocatedContext, bool, error) {
 
 func (e *Engine) newDevice(capture bool, id string, ring *sampleRing) *device {
 	period := e.cfg.Period
-	if !capture {
-		period *= playbackPeriods
-	}
 	return &device{
 		log:     e.log,
 		ctx:     e.mctx.Context,
@@ -195,9 +210,11 @@ func (e *Engine) emit(ev DeviceEvent) {
 // the device alone: each playback callback that takes samples wakes it
 // (notify keeps one pending wake-up, so none is lost while it mixes), and
 // it mixes exactly what the callback took. A timer would only add wake-ups
-// competing for the CPU with the callbacks.
+// competing for the CPU with the callbacks. Once nothing has played for
+// idleStopAfter it pauses the playback device (see idle).
 func (e *Engine) mixLoop() {
 	defer e.wg.Done()
+	var quietSince time.Time
 	for {
 		select {
 		case <-e.quit:
@@ -205,7 +222,57 @@ func (e *Engine) mixLoop() {
 		case <-e.playback.ready:
 		}
 		e.mix.fill()
+		if e.mix.active() > 0 || !e.playback.settled() {
+			// Playing, or not yet flowing (PlaybackFlowing waits for
+			// that; a fresh null sink can take 2 s).
+			quietSince = time.Time{}
+			continue
+		}
+		now := time.Now()
+		if quietSince.IsZero() {
+			quietSince = now
+		} else if now.Sub(quietSince) >= idleStopAfter {
+			e.pauseIdle()
+			quietSince = time.Time{}
+		}
 	}
+}
+
+// idleStopAfter is how long the playback device plays silence before the
+// engine pauses it. A running device calls back every period on a C thread
+// and each call wakes the Go runtime (its sysmon thread was 59 % of an idle
+// app's CPU samples); paused, an idle app has no audio wake-ups at all.
+// Resuming costs about a millisecond (measured in TestPlaybackIdle).
+const idleStopAfter = 2 * time.Second
+
+// pauseIdle pauses the playback device if still nothing plays.
+func (e *Engine) pauseIdle() {
+	e.idleMu.Lock()
+	defer e.idleMu.Unlock()
+	if e.mix.active() > 0 || e.idle {
+		return
+	}
+	if e.playback.pause() {
+		e.idle = true
+		e.log.Debug("audio playback paused: nothing plays")
+		notify(e.pausedSig)
+	}
+}
+
+// wakePlayback resumes a paused playback device; Play and PlayCue call it
+// after adding their voice, so a voice is never left on a paused device.
+func (e *Engine) wakePlayback() error {
+	e.idleMu.Lock()
+	defer e.idleMu.Unlock()
+	if !e.idle {
+		return nil
+	}
+	e.idle = false
+	begin := time.Now()
+	err := e.playback.resume()
+	e.resumed.Add(1)
+	e.lastResume.Store(int64(time.Since(begin)))
+	return err
 }
 
 // PlaybackFlowing is closed once the playback device has been pulling
@@ -290,7 +357,11 @@ func (e *Engine) releaseCapture(d *device) {
 // EngineStats are running counters for diagnostics.
 type EngineStats struct {
 	PlaybackCallbacks uint64
-	PlaybackUnderrun  uint64 // samples the callback had to fill with silence
+	PlaybackUnderrun  uint64        // samples the callback had to fill with silence
+	PlaybackPeriod    time.Duration // the playback device's period now (longer after a fallback)
+	PlaybackPaused    bool          // paused: nothing has played for a while
+	PlaybackResumes   int64         // times the paused device was started again
+	LastResume        time.Duration // how long starting it again took, the last time
 	CaptureCallbacks  uint64
 	CaptureOverrun    uint64 // samples dropped because the recorder fell behind
 	Voices            int    // players and cues being mixed
@@ -301,6 +372,9 @@ func (e *Engine) Stats() EngineStats {
 	s := EngineStats{
 		PlaybackCallbacks: e.playback.callbacks.Load(),
 		PlaybackUnderrun:  e.playback.xruns.Load(),
+		PlaybackPeriod:    time.Duration(e.playback.periodNow.Load()) * time.Millisecond,
+		PlaybackResumes:   e.resumed.Load(),
+		LastResume:        time.Duration(e.lastResume.Load()),
 		Voices:            e.mix.active(),
 	}
 	e.mu.Lock()
@@ -308,6 +382,9 @@ func (e *Engine) Stats() EngineStats {
 		s.CaptureCallbacks, s.CaptureOverrun = c.callbacks.Load(), c.xruns.Load()
 	}
 	e.mu.Unlock()
+	e.idleMu.Lock()
+	s.PlaybackPaused = e.idle
+	e.idleMu.Unlock()
 	return s
 }
 

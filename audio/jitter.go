@@ -135,7 +135,9 @@ type JitterBuffer struct {
 	haveAny    bool
 	closed     bool
 
-	base     time.Time // arrival time of the first packet minus its seq offset
+	base     time.Time // arrival time of the first timed packet minus its seq offset
+	haveBase bool
+	catchUp  bool // the player sheds the excess by playing faster: no drops
 	transits [jitterWindow]time.Duration
 	nTransit int
 	sorted   [jitterWindow]time.Duration // scratch for the percentile
@@ -150,14 +152,34 @@ func NewJitterBuffer(cfg JitterConfig) *JitterBuffer {
 	return &JitterBuffer{cfg: cfg.withDefaults(), buffering: true}
 }
 
-// Push adds a packet that arrived at now. Duplicates and packets whose slot
-// has passed are dropped (and counted as late).
-func (j *JitterBuffer) Push(p Packet, now time.Time) {
+// Push adds a packet handed over at now. Its transit (for the target) is
+// taken at p.Arrived when set, else at now. Duplicates and packets whose
+// slot has passed are dropped (and counted as late).
+func (j *JitterBuffer) Push(p Packet, now time.Time) { j.push(p, now, true) }
+
+// PushBacklog adds a packet that was recorded before the listener joined
+// the stream (read from a store, not off the network as it was sent): it
+// is played like any other, but its arrival says nothing about network
+// jitter, so it adds no transit sample. A burst of backlog counted as
+// arrivals would read as hundreds of milliseconds of jitter and raise the
+// target to MaxDelay for the rest of the message.
+func (j *JitterBuffer) PushBacklog(p Packet, now time.Time) { j.push(p, now, false) }
+
+// SetCatchUp tells the buffer that its player is playing the excess off
+// faster (Player's catch-up): while on, the buffer drops no packets to
+// shrink the delay.
+func (j *JitterBuffer) SetCatchUp(on bool) {
+	j.mu.Lock()
+	j.catchUp = on
+	j.overTarget = 0
+	j.mu.Unlock()
+}
+
+func (j *JitterBuffer) push(p Packet, now time.Time, timed bool) {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	sent := time.Duration(p.Seq) * FrameDuration
 	if !j.haveAny {
-		j.base = now.Add(-sent)
 		j.haveAny = true
 		j.highest = p.Seq
 		j.bufferFrom = now
@@ -165,9 +187,22 @@ func (j *JitterBuffer) Push(p Packet, now time.Time) {
 			j.next = p.Seq
 		}
 	}
-	transit := now.Sub(j.base) - sent
-	j.transits[j.nTransit%jitterWindow] = transit
-	j.nTransit++
+	if timed {
+		// The network's jitter is in when the packet was read off the
+		// connection; a packet handed over later (a listener who joins a
+		// stream whose packets are already in memory) keeps that time.
+		at := p.Arrived
+		if at.IsZero() || at.After(now) {
+			at = now
+		}
+		if !j.haveBase {
+			j.base = at.Add(-sent)
+			j.haveBase = true
+		}
+		transit := at.Sub(j.base) - sent
+		j.transits[j.nTransit%jitterWindow] = transit
+		j.nTransit++
+	}
 
 	if j.started && seqBefore(p.Seq, j.next) {
 		j.stats.Late++
@@ -235,7 +270,7 @@ func (j *JitterBuffer) Pop(now time.Time) JitterFrame {
 	if ex := time.Duration(depth-jitterHeadroom)*FrameDuration - target; ex > 0 {
 		over = int((ex + FrameDuration - 1) / FrameDuration)
 	}
-	if over > 0 {
+	if over > 0 && !j.catchUp {
 		j.overTarget++
 		if j.overTarget >= max(jitterDropMinGap, jitterDropAfter/over) {
 			j.overTarget = 0

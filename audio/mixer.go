@@ -17,6 +17,7 @@ type voice struct {
 	done     bool // producer finished: remove once drained
 	gain     float32
 	consumed atomic.Int64 // samples taken by the mixer
+	starved  atomic.Int64 // samples the mixer wanted while the producer had not written them (it was late)
 
 	space   chan struct{} // cap 1: the mixer took samples
 	drained chan struct{} // closed when done and empty, after removal
@@ -80,6 +81,9 @@ func (v *voice) mixInto(acc []float32) (finished bool) {
 		return false
 	}
 	n := min(len(acc), v.n)
+	if n < len(acc) && !v.done {
+		v.starved.Add(int64(len(acc) - n))
+	}
 	g := v.gain
 	for i := range n {
 		acc[i] += float32(v.buf[(v.r+i)%len(v.buf)]) * g
@@ -135,7 +139,7 @@ type mixer struct {
 
 	out  *sampleRing
 	wake chan struct{}
-	lead int // samples to keep queued for the device
+	lead atomic.Int64 // samples to keep queued for the device
 
 	lim  limiter
 	acc  []float32
@@ -147,16 +151,21 @@ type mixer struct {
 const mixChunk = 240 // 5 ms
 
 func newMixer(out *sampleRing, wake chan struct{}, lead int) *mixer {
-	return &mixer{
+	m := &mixer{
 		out:  out,
 		wake: wake,
-		lead: lead,
 		acc:  make([]float32, mixChunk),
 		pcm:  make([]int16, mixChunk),
 		snap: make([]*voice, 0, 16),
 		done: make([]*voice, 0, 16),
 	}
+	m.lead.Store(int64(lead))
+	return m
 }
+
+// setLead changes how much is kept queued for the device (its period
+// changed). Safe from any goroutine.
+func (m *mixer) setLead(lead int) { m.lead.Store(int64(lead)) }
 
 func (m *mixer) add(v *voice) {
 	m.mu.Lock()
@@ -180,7 +189,7 @@ func (m *mixer) fill() {
 	tracing := TraceEnabled() && m.active() > 0
 	for {
 		queued := m.out.buffered()
-		want := min(m.lead-queued, m.out.size()-queued, mixChunk)
+		want := min(int(m.lead.Load())-queued, m.out.size()-queued, mixChunk)
 		if want <= 0 {
 			return
 		}

@@ -21,6 +21,16 @@ type PlayerConfig struct {
 	Jitter JitterConfig
 	// Speed is 1 (default), 1.5 or 2, anything in 0.5..2; pitch is kept.
 	Speed float64
+	// CatchUp (live only; 0: off, else 1.25..2) plays a backlog faster:
+	// a listener who joins a message that is being spoken hears it from
+	// the start at this speed, pitch kept and pauses shortened, until the
+	// playout reaches the live edge, and from there on live at 1x. Packets
+	// with a zero Arrived are taken as backlog (read from a store, not off
+	// the network as they were sent) and do not count as network jitter;
+	// any excess of more than catchUpEnter frames over the jitter target,
+	// a backlog or a long output stall, is played off this way instead
+	// of by dropping packets.
+	CatchUp float64
 	// SkipSilence shortens pauses longer than 200 ms (stored messages).
 	SkipSilence bool
 	// StartAt starts a stored message at this position.
@@ -130,6 +140,9 @@ func (e *Engine) Play(src PacketSource, cfg PlayerConfig) (*Player, error) {
 	if cfg.Speed < 0.5 || cfg.Speed > 2 {
 		return nil, fmt.Errorf("play: %w", ErrBadSpeed)
 	}
+	if cfg.CatchUp != 0 && (cfg.CatchUp < 1.25 || cfg.CatchUp > 2) {
+		return nil, fmt.Errorf("play: catch-up speed %v: %w", cfg.CatchUp, ErrBadSpeed)
+	}
 	if cfg.PositionInterval <= 0 {
 		cfg.PositionInterval = 100 * time.Millisecond
 	}
@@ -168,6 +181,11 @@ func (e *Engine) Play(src PacketSource, cfg PlayerConfig) (*Player, error) {
 		p.pos.Store(int64(p.mediaFed))
 	}
 	e.mix.add(p.v)
+	if err := e.wakePlayback(); err != nil {
+		e.mix.remove(p.v)
+		cancel()
+		return nil, fmt.Errorf("play: %w", err)
+	}
 	p.wg.Add(2)
 	go p.fetch()
 	if cfg.Live {
@@ -296,7 +314,11 @@ func (p *Player) fetch() {
 		}
 		if p.jb != nil {
 			now := time.Now()
-			p.jb.Push(pkt, now)
+			if p.cfg.CatchUp > 0 && pkt.Arrived.IsZero() {
+				p.jb.PushBacklog(pkt, now)
+			} else {
+				p.jb.Push(pkt, now)
+			}
 			if !pkt.Arrived.IsZero() {
 				Trace(StageReceive, now.Sub(pkt.Arrived))
 			}
@@ -502,11 +524,16 @@ func (p *Player) updatePosition() {
 // liveLoop plays a live stream through the jitter buffer, one slot per
 // 20 ms of device time. A frame that decodes to silence while more than the
 // jitter buffer's target is queued is not played: pauses between words
-// absorb delay added by output stalls (see JitterBuffer).
+// absorb delay added by output stalls (see JitterBuffer). With CatchUp, an
+// excess of catchUpEnter frames or more is played through the time
+// stretcher at the catch-up speed, pauses kept to silenceKeepFrames, until
+// the excess is gone; then the stretcher is flushed and playout goes on at
+// 1x.
 func (p *Player) liveLoop() {
 	defer p.wg.Done()
 	stalls := 0
 	tracing := TraceEnabled()
+	catching := false
 	for {
 		now := time.Now()
 		f := p.jb.Pop(now)
@@ -523,11 +550,32 @@ func (p *Player) liveLoop() {
 				Trace(StageDecode, time.Since(now))
 				Trace(StageMixer, samplesToDuration(int64(p.v.buffered())))
 			}
-			if f.Excess > 0 && measureLevel(p.pcm[:]).RMS < silenceRMS {
+			if p.cfg.CatchUp > 0 {
+				switch {
+				case !catching && f.Excess >= catchUpEnter:
+					catching = true
+					p.jb.SetCatchUp(true)
+					p.str.reset()
+					p.str.setSpeed(p.cfg.CatchUp)
+					p.silentRun = 0
+				case catching && f.Excess == 0:
+					catching = false
+					p.jb.SetCatchUp(false)
+					if !p.emit(p.str.flush()) {
+						return
+					}
+					p.str.reset()
+				}
+			}
+			silent := (catching || f.Excess > 0) && measureLevel(p.pcm[:]).RMS < silenceRMS
+			if catching && silent && p.silentFrame() || !catching && silent {
 				p.skipped.Add(1)
 				p.mediaFed = time.Duration(f.Seq+1) * FrameDuration
 				stalls = 0
 				continue
+			}
+			if catching && !silent {
+				p.silentRun = 0
 			}
 		case FrameFEC:
 			_ = p.dec.DecodeFEC(f.Data, p.pcm[:])
@@ -540,6 +588,9 @@ func (p *Player) liveLoop() {
 				out = p.silence[:]
 			}
 		case FrameEnd:
+			if catching {
+				p.emit(p.str.flush())
+			}
 			p.liveEnd()
 			return
 		}
@@ -556,11 +607,19 @@ func (p *Player) liveLoop() {
 			}
 			p.mediaFed = time.Duration(f.Seq+1) * FrameDuration
 		}
+		if catching {
+			out = p.str.write(out)
+		}
 		if !p.emit(out) {
 			return
 		}
 	}
 }
+
+// catchUpEnter is the excess over the jitter target, in frames, from
+// which a CatchUp player plays faster (100 ms: less is shed by skipping
+// silent frames and the jitter buffer's drops, unheard).
+const catchUpEnter = 5
 
 func (p *Player) liveEnd() {
 	for p.v.buffered() > 0 {

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -441,6 +442,16 @@ func TestPulseHotUnplug(t *testing.T) {
 	}
 	defer keep.Close()
 	waitFlowing(t, keep.PlaybackFlowing(), "default playback")
+	// Silence playing keeps it from pausing while idle (idleStopAfter).
+	quiet, err := EncodePCM(make([]int16, int(durationToSamples(30*time.Second))), EncoderConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	qp, err := keep.Play(NewSliceSource(quiet), PlayerConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer qp.Close()
 	p, pkts := playTone(t, e, 3*time.Second, PlayerConfig{})
 	stopRec := startParec(t, defaultSink+".monitor", 1)
 
@@ -525,4 +536,33 @@ func TestPulseCaptureStartLatency(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Logf("capture start: cold open->first samples %v; warm Start() %v, first 20 ms packet after %v", cold, warm, firstPacket)
+}
+
+// TestPulsePlaybackResume: an idle engine pauses its PulseAudio playback
+// stream (corked) and a message resumes it; it logs how long that takes
+// (the budget from a live packet's arrival to playback is 5 ms).
+func TestPulsePlaybackResume(t *testing.T) {
+	requirePulse(t)
+	e, err := New(Config{Backend: BackendPulseAudio, Logger: testLogger(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	waitFlowing(t, e.PlaybackFlowing(), "playback")
+	var took []time.Duration
+	for i := range 3 {
+		select {
+		case <-e.pausedSig:
+		case <-time.After(idleStopAfter + 5*time.Second):
+			t.Fatalf("round %d: the idle playback stream was not paused (stats %+v)", i, e.Stats())
+		}
+		p, _ := playTone(t, e, 200*time.Millisecond, PlayerConfig{})
+		waitEvent(t, p, PlayerFinished, 5*time.Second)
+		p.Close()
+		took = append(took, e.Stats().LastResume)
+	}
+	t.Logf("resuming the paused PulseAudio playback stream took %v", took)
+	if slices.Max(took) > 50*time.Millisecond {
+		t.Errorf("resume took %v, want well under 50 ms", took)
+	}
 }

@@ -105,6 +105,10 @@ type pcmSource interface {
 	read(p []int16) (int, error) // never blocks; io.EOF at the end
 	begin()                      // a recording starts
 	flowing() <-chan struct{}    // closed once audio arrives steadily
+	// idle pauses the source between recordings (false: it cannot) and
+	// wake resumes it; Recorder's goroutine only.
+	idle() bool
+	wake() error
 }
 
 type recCmd struct {
@@ -263,7 +267,18 @@ func (r *Recorder) loop() {
 			}
 		}
 	}
+	// Between recordings the microphone is read every idleReadEvery
+	// instead of at every device callback: the level and the pre-roll
+	// history need no more, and an idle app then wakes 10 times a second
+	// for it, not 100 (the ring holds 2 s).
+	idle := time.NewTicker(idleReadEvery)
+	defer idle.Stop()
+	quiet, paused := 0, false // idle reads since the last recording; the source paused
 	for {
+		ready, slow := r.src.ready(), (<-chan time.Time)(nil)
+		if !r.recording && r.src.tick() == nil {
+			ready, slow = nil, idle.C
+		}
 		select {
 		case <-r.quit:
 			if r.recording {
@@ -271,15 +286,41 @@ func (r *Recorder) loop() {
 			}
 			return
 		case c := <-r.cmds:
+			if c.start && paused {
+				if err := r.src.wake(); err != nil {
+					c.reply <- recReply{err: err}
+					continue
+				}
+				paused = false
+			}
+			quiet = 0
 			drain()
 			c.reply <- r.handle(c)
-		case <-r.src.ready():
+		case <-ready:
 			drain()
+		case <-slow:
+			drain()
+			if quiet++; !paused && quiet >= int(idlePauseAfter/idleReadEvery) {
+				paused = r.src.idle()
+			}
 		case <-r.src.tick():
 			drain()
 		}
 	}
 }
+
+// idleReadEvery is how often a Recorder reads the capture ring while it is
+// not recording.
+const idleReadEvery = 100 * time.Millisecond
+
+// idlePauseAfter is how long a warm microphone runs without a recording
+// before the Recorder pauses the capture device (PulseAudio corks the
+// stream, which stays connected). Start resumes it: about a millisecond to
+// uncork and the first samples one period later, where opening a device
+// cold takes a connection and a stream setup (TestPulseCaptureStartLatency
+// measures both). Paused, an idle app has no capture callbacks: each woke
+// the Go runtime on a C thread 100 times a second.
+const idlePauseAfter = 2 * time.Second
 
 func (r *Recorder) handle(c recCmd) recReply {
 	if c.start {
@@ -416,7 +457,14 @@ func (s *deviceSource) ready() <-chan struct{}      { return s.d.ready }
 func (s *deviceSource) tick() <-chan time.Time      { return nil }
 func (s *deviceSource) read(p []int16) (int, error) { return s.d.ring.read(p), nil }
 func (s *deviceSource) begin()                      {}
-func (s *deviceSource) flowing() <-chan struct{}    { return s.d.flowing }
+func (s *deviceSource) idle() bool {
+	if !s.d.settled() {
+		return false // not flowing yet: Flowing waits for it
+	}
+	return s.d.pause()
+}
+func (s *deviceSource) wake() error              { return s.d.resume() }
+func (s *deviceSource) flowing() <-chan struct{} { return s.d.flowing }
 
 // memSource plays samples in memory as a microphone, from the start of
 // each recording.
@@ -430,6 +478,8 @@ type memSource struct {
 	always   chan struct{}
 }
 
+func (s *memSource) idle() bool  { return false }
+func (s *memSource) wake() error { return nil }
 func (s *memSource) begin() {
 	s.pos, s.begun, s.started = 0, true, time.Now()
 	if s.realtime && s.ticker == nil {

@@ -1,0 +1,131 @@
+package audio
+
+import (
+	"testing"
+	"time"
+)
+
+// TestUnderrunWatch judges windows of playback: the first after the device
+// began flowing is never judged; then a device that pulls less than
+// 1-underrunLost of real time, or that the mixer left dry for more than a
+// period, underruns.
+func TestUnderrunWatch(t *testing.T) {
+	const period = 10 // ms
+	second := uint64(SampleRate)
+	tests := []struct {
+		name   string
+		frames uint64 // pulled in the judged 2 s window
+		dry    uint64 // samples the callback found missing in it
+		want   bool
+	}{
+		{"real time", 2 * second, 0, false},
+		{"a little behind", 2 * second * 97 / 100, 0, false},
+		{"falls behind", 2 * second * 90 / 100, 0, true},
+		{"dry for half a period", 2 * second, 240, false},
+		{"dry for two periods", 2 * second, 960, true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var w underrunWatch
+			t0 := time.Unix(1000, 0)
+			frames, xruns := uint64(12345), uint64(7)
+			if why := w.check(t0, frames, xruns, period); why != "" {
+				t.Fatalf("window start judged: %q", why)
+			}
+			// The settling window is not judged, whatever it saw.
+			frames += second / 10
+			xruns += 5000
+			if why := w.check(t0.Add(underrunWindow), frames, xruns, period); why != "" {
+				t.Fatalf("settling window judged: %q", why)
+			}
+			frames += tc.frames
+			xruns += tc.dry
+			why := w.check(t0.Add(2*underrunWindow), frames, xruns, period)
+			if got := why != ""; got != tc.want {
+				t.Errorf("underruns = %v (%q), want %v", got, why, tc.want)
+			}
+		})
+	}
+}
+
+// TestPlaybackFallback forces an underrun (the mixer stalls for 300 ms, as
+// on a starved machine) and sees the playback device reopen with the
+// fallback period, the mixer's lead following it, and playback go on.
+func TestPlaybackFallback(t *testing.T) {
+	e := newNullEngine(t)
+	if got := e.Stats().PlaybackPeriod; got != 10*time.Millisecond {
+		t.Fatalf("playback period %v at start, want 10ms", got)
+	}
+	waitFlowing(t, e.PlaybackFlowing(), "playback")
+	long, _ := playTone(t, e, 4*underrunWindow, PlayerConfig{}) // something plays: no idle pause
+	e.mix.mu.Lock()                                             // the mixer cannot mix: the ring runs dry
+	<-time.After(300 * time.Millisecond)
+	e.mix.mu.Unlock()
+	select {
+	case ev := <-e.DeviceEvents():
+		if ev.Kind != DeviceFellBack || ev.Capture {
+			t.Fatalf("device event %+v, want the playback device's fallback", ev)
+		}
+		t.Logf("fell back: %v", ev.Err)
+	case <-time.After(3*underrunWindow + time.Second):
+		t.Fatalf("no fallback after a forced underrun (stats %+v)", e.Stats())
+	}
+	if got := e.Stats().PlaybackPeriod; got != 20*time.Millisecond {
+		t.Fatalf("playback period %v after the fallback, want 20ms", got)
+	}
+	if lead := e.mix.lead.Load(); lead != int64(durationToSamples(20*time.Millisecond)) {
+		t.Errorf("mixer lead %d samples after the fallback, want one 20 ms period", lead)
+	}
+	long.Close()
+	p, pkts := playTone(t, e, 500*time.Millisecond, PlayerConfig{})
+	fin := waitEvent(t, p, PlayerFinished, 5*time.Second)
+	if want := time.Duration(len(pkts)) * FrameDuration; fin.Position != want {
+		t.Errorf("after the fallback a message finished at %v, want %v", fin.Position, want)
+	}
+}
+
+// TestPlaybackIdle: with nothing to play the engine pauses the playback
+// device (no callbacks, so no wake-ups); a message resumes it at once and
+// plays whole; then it pauses again.
+func TestPlaybackIdle(t *testing.T) {
+	e := newNullEngine(t)
+	waitFlowing(t, e.PlaybackFlowing(), "playback")
+	waitPaused := func(what string) {
+		t.Helper()
+		select {
+		case <-e.pausedSig:
+		case <-time.After(idleStopAfter + 3*time.Second):
+			t.Fatalf("%s: the idle playback device was not paused within %v (stats %+v)", what, idleStopAfter+3*time.Second, e.Stats())
+		}
+		if !e.Stats().PlaybackPaused {
+			t.Fatalf("%s: paused signal, but stats say running", what)
+		}
+	}
+	waitPaused("at start")
+	before := e.Stats().PlaybackCallbacks
+	<-time.After(300 * time.Millisecond) // a span with nothing playing
+	if n := e.Stats().PlaybackCallbacks - before; n > 1 {
+		t.Errorf("%d playback callbacks in 300 ms while paused, want none", n)
+	}
+	p, pkts := playTone(t, e, 500*time.Millisecond, PlayerConfig{})
+	fin := waitEvent(t, p, PlayerFinished, 5*time.Second)
+	st := e.Stats()
+	t.Logf("resumed %d time(s), the last in %v", st.PlaybackResumes, st.LastResume)
+	if want := time.Duration(len(pkts)) * FrameDuration; fin.Position != want {
+		t.Errorf("finished at %v, want %v", fin.Position, want)
+	}
+	if st.PlaybackResumes != 1 || st.PlaybackPaused {
+		t.Errorf("after playing: resumes %d, paused %v; want 1, false", st.PlaybackResumes, st.PlaybackPaused)
+	}
+	if st.LastResume > 50*time.Millisecond {
+		t.Errorf("resuming the playback device took %v", st.LastResume)
+	}
+	p.Close()
+	waitPaused("after the message")
+	if err := e.PlayCue(CueMessage); err != nil {
+		t.Fatal(err)
+	}
+	if st := e.Stats(); st.PlaybackPaused || st.PlaybackResumes != 2 {
+		t.Errorf("a cue did not resume playback: %+v", st)
+	}
+}
