@@ -46,6 +46,7 @@ test: deps-test tidy-check vet staticcheck
 	$(GO) test -race -count=1 -timeout 20m $(CORE)
 	./.ci/with-pulse.sh env PARLEY_TEST_PULSE=1 $(GO) test -race -count=1 -timeout 20m ./audio/...
 	./.ci/with-pulse.sh env PARLEY_TEST_GUI=1 $(GO) test -count=1 -timeout 20m $(GUI)
+	./.ci/cluster.sh
 	./.ci/e2e.sh
 
 ## e2e: the end-to-end scenarios (live, later, parleyd killed, lossy
@@ -54,10 +55,11 @@ test: deps-test tidy-check vet staticcheck
 e2e: deps-test
 	./.ci/e2e.sh $(E2E)
 
-## test-cluster: the cluster rig (.ci/cluster.sh): nats-server with
-## JetStream, a private PostgreSQL and three parleyd nodes on loopback, the
-## PostgreSQL store's tests and the cluster scenarios against them; every
-## process is stopped by PID at the end. CLUSTER=-run=TestClusterX picks one.
+## test-cluster: the cluster rig (.ci/cluster.sh, run by make test, about
+## 1.5-2 minutes): nats-server with JetStream, a private PostgreSQL and
+## three parleyd nodes on loopback, the PostgreSQL store's tests and the
+## cluster scenarios against them; every process is stopped by PID at the
+## end. CLUSTER=-run=TestClusterX picks one.
 test-cluster: deps-test
 	./.ci/cluster.sh $(CLUSTER)
 

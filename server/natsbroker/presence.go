@@ -23,19 +23,21 @@ const PresenceBucket = "PARLEY_PRESENCE"
 //	t.<user>               the conversation the user talks in
 //
 // Every key lives for the bucket's TTL; each node puts its own keys again
-// every TTL/3, so the connections of a node that died (or of a NATS that
-// restarted) are gone, or back, within one TTL.
+// every TTL/3, so the connections of a node that died are gone within one
+// TTL. A NATS that restarted has lost the bucket: the first call that
+// fails makes it again and puts the node's keys back (withBucket).
 //
 // Two first connections of one user made at the same moment on two nodes
 // may both report first (each tells the user's contacts "online" once):
 // presence is a hint, not history.
 type Presence struct {
 	b   *Broker
-	kv  jetstream.KeyValue
+	cfg jetstream.KeyValueConfig
 	ttl time.Duration
 
 	mu   gosync.Mutex
-	mine map[string]string // this node's keys and values, kept alive
+	kv   jetstream.KeyValue // made again when NATS lost it (bucket)
+	mine map[string]string  // this node's keys and values, kept alive
 
 	stop chan struct{}
 	done chan struct{}
@@ -58,11 +60,12 @@ func (b *Broker) Presence(ctx context.Context, ttl time.Duration) (*Presence, er
 	if b.presence != nil {
 		return b.presence, nil
 	}
-	kv, err := b.js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{Bucket: PresenceBucket, TTL: ttl, Storage: jetstream.MemoryStorage})
+	cfg := jetstream.KeyValueConfig{Bucket: PresenceBucket, TTL: ttl, Storage: jetstream.MemoryStorage}
+	kv, err := b.js.CreateOrUpdateKeyValue(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("natsbroker: presence bucket: %w", err)
 	}
-	p := &Presence{b: b, kv: kv, ttl: ttl, mine: make(map[string]string), stop: make(chan struct{}), done: make(chan struct{})}
+	p := &Presence{b: b, cfg: cfg, kv: kv, ttl: ttl, mine: make(map[string]string), stop: make(chan struct{}), done: make(chan struct{})}
 	go p.keepAlive()
 	b.presence = p
 	return p, nil
@@ -87,7 +90,10 @@ func (p *Presence) keepAlive() {
 		p.mu.Unlock()
 		ctx, cancel := context.WithTimeout(context.Background(), p.ttl/3)
 		for k, v := range keys {
-			if _, err := p.kv.PutString(ctx, k, v); err != nil {
+			if err := p.withBucket(ctx, func(kv jetstream.KeyValue) error {
+				_, err := kv.PutString(ctx, k, v)
+				return err
+			}); err != nil {
 				p.b.log.Warn("natsbroker: keep presence", "key", k, "err", err)
 				break
 			}
@@ -118,39 +124,100 @@ func keyToken(id string) string {
 func connKey(user, conn string) string { return "c." + keyToken(user) + "." + keyToken(conn) }
 func talkKey(user string) string       { return "t." + keyToken(user) }
 
+// bucket is the current handle of the presence bucket.
+func (p *Presence) bucket() jetstream.KeyValue {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.kv
+}
+
+// withBucket runs op on the bucket. If op fails otherwise than with a
+// missing key, the bucket may be gone (a memory bucket does not survive a
+// NATS restart): it makes the bucket again, puts this node's keys back
+// and runs op once more.
+func (p *Presence) withBucket(ctx context.Context, op func(jetstream.KeyValue) error) error {
+	err := op(p.bucket())
+	if err == nil || errors.Is(err, jetstream.ErrKeyNotFound) || errors.Is(err, jetstream.ErrNoKeysFound) || ctx.Err() != nil {
+		return err
+	}
+	if rerr := p.reopen(ctx); rerr != nil {
+		return errors.Join(err, rerr)
+	}
+	return op(p.bucket())
+}
+
+// reopen makes (or opens) the bucket again and puts this node's keys.
+func (p *Presence) reopen(ctx context.Context) error {
+	kv, err := p.b.js.CreateOrUpdateKeyValue(ctx, p.cfg)
+	if err != nil {
+		return fmt.Errorf("natsbroker: presence bucket: %w", err)
+	}
+	p.mu.Lock()
+	p.kv = kv
+	mine := make(map[string]string, len(p.mine))
+	for k, v := range p.mine {
+		mine[k] = v
+	}
+	p.mu.Unlock()
+	for k, v := range mine {
+		if _, err := kv.PutString(ctx, k, v); err != nil {
+			return fmt.Errorf("natsbroker: presence bucket: put %s: %w", k, err)
+		}
+	}
+	p.b.log.Info("natsbroker: presence bucket made again", "keys", len(mine))
+	return nil
+}
+
 func (p *Presence) put(ctx context.Context, key, value string) error {
 	p.mu.Lock()
 	p.mine[key] = value
 	p.mu.Unlock()
-	_, err := p.kv.PutString(ctx, key, value)
-	return err
+	return p.withBucket(ctx, func(kv jetstream.KeyValue) error {
+		_, err := kv.PutString(ctx, key, value)
+		return err
+	})
 }
 
 func (p *Presence) del(ctx context.Context, key string) error {
 	p.mu.Lock()
 	delete(p.mine, key)
 	p.mu.Unlock()
-	err := p.kv.Delete(ctx, key)
+	err := p.withBucket(ctx, func(kv jetstream.KeyValue) error { return kv.Delete(ctx, key) })
 	if errors.Is(err, jetstream.ErrKeyNotFound) {
 		return nil
 	}
 	return err
 }
 
+// get reads one key (jetstream.ErrKeyNotFound if it is not there).
+func (p *Presence) get(ctx context.Context, key string) (jetstream.KeyValueEntry, error) {
+	var e jetstream.KeyValueEntry
+	err := p.withBucket(ctx, func(kv jetstream.KeyValue) error {
+		var err error
+		e, err = kv.Get(ctx, key)
+		return err
+	})
+	return e, err
+}
+
 // keys lists the live keys matching filter.
 func (p *Presence) keys(ctx context.Context, filter string) ([]string, error) {
-	l, err := p.kv.ListKeysFiltered(ctx, filter)
+	var out []string
+	err := p.withBucket(ctx, func(kv jetstream.KeyValue) error {
+		out = nil
+		l, err := kv.ListKeysFiltered(ctx, filter)
+		if err != nil {
+			return err
+		}
+		for k := range l.Keys() {
+			out = append(out, k)
+		}
+		return nil
+	})
 	if errors.Is(err, jetstream.ErrNoKeysFound) {
 		return nil, nil
 	}
-	if err != nil {
-		return nil, err
-	}
-	var out []string
-	for k := range l.Keys() {
-		out = append(out, k)
-	}
-	return out, nil
+	return out, err
 }
 
 // Connect implements server.Presence.
@@ -208,7 +275,7 @@ func (p *Presence) IsOnline(ctx context.Context, user string) (bool, error) {
 func (p *Presence) SetTalking(ctx context.Context, user, conversation string, talking bool) (bool, error) {
 	key := talkKey(user)
 	current := ""
-	e, err := p.kv.Get(ctx, key)
+	e, err := p.get(ctx, key)
 	switch {
 	case errors.Is(err, jetstream.ErrKeyNotFound):
 	case err != nil:
@@ -239,7 +306,7 @@ func (p *Presence) Talking(ctx context.Context) (map[string]string, error) {
 	}
 	out := make(map[string]string, len(keys))
 	for _, k := range keys {
-		e, err := p.kv.Get(ctx, k)
+		e, err := p.get(ctx, k)
 		if errors.Is(err, jetstream.ErrKeyNotFound) {
 			continue // stopped meanwhile
 		}
