@@ -19,7 +19,7 @@ FUZZTIME ?= 30s
 TOOLS    := $(CURDIR)/$(BIN)/tools
 STATICCHECK_VERSION := v0.8.2
 
-.PHONY: run test e2e parleyd app bench cpu package fuzz vet tidy-check staticcheck deps-build deps-test clean
+.PHONY: run test test-cluster cluster-load e2e parleyd app bench cpu package fuzz vet tidy-check staticcheck deps-build deps-test clean
 
 deps-build:
 	@./.ci/deps.sh build
@@ -53,6 +53,20 @@ test: deps-test tidy-check vet staticcheck
 ## the lossy network namespace). E2E=-run=TestLive picks one.
 e2e: deps-test
 	./.ci/e2e.sh $(E2E)
+
+## test-cluster: the cluster rig (.ci/cluster.sh): nats-server with
+## JetStream, a private PostgreSQL and three parleyd nodes on loopback, the
+## PostgreSQL store's tests and the cluster scenarios against them; every
+## process is stopped by PID at the end. CLUSTER=-run=TestClusterX picks one.
+test-cluster: deps-test
+	./.ci/cluster.sh $(CLUSTER)
+
+## cluster-load: parleyload's cluster mode on the same rig: fan-out p99 and
+## loss at N = 200 and 1000 with listeners on other nodes than the talker,
+## next to a single SQLite node in the same run (results in
+## bench-results/cluster/). Heavy: not part of make test. LOAD=-quick.
+cluster-load: deps-test
+	./.ci/cluster.sh load -out bench-results/cluster $(LOAD)
 
 ## tidy-check: fails when `go mod tidy` would change go.mod or go.sum.
 tidy-check:

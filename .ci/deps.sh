@@ -6,7 +6,7 @@ set -eu
 build="gcc pkg-config libgl1-mesa-dev xorg-dev libwayland-dev libxkbcommon-dev libopus-dev libopusfile-dev libspeexdsp-dev"
 case "${1:-build}" in
 build) want="$build" ;;
-test) want="$build xvfb xdotool x11-utils dbus-daemon dbus-bin imagemagick pulseaudio pulseaudio-utils espeak-ng sox opus-tools ffmpeg iproute2 nftables fonts-droid-fallback" ;;
+test) want="$build xvfb xdotool x11-utils dbus-daemon dbus-bin imagemagick pulseaudio pulseaudio-utils espeak-ng sox opus-tools ffmpeg iproute2 nftables fonts-droid-fallback postgresql curl" ;;
 package) want="$build xz-utils" ;;
 *) echo "deps.sh: unknown set $1" >&2; exit 2 ;;
 esac

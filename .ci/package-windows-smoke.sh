@@ -1,8 +1,19 @@
 #!/bin/sh
 # package-windows-smoke.sh starts the Windows exe under Wine on a private
-# Xvfb display, waits for the "Parley" window, saves a screenshot
-# (dist/package-windows-smoke.png) and stops it. package-windows.sh runs it
-# when wine is installed (Debian 12: apt-get install wine wine64).
+# Xvfb display, hosting a server on 127.0.0.1 and signed up on it, waits
+# for the "Parley" window, saves a screenshot
+# (dist/package-windows-smoke.png), checks the talk key of the low-level
+# keyboard hook (below) and stops it. package-windows.sh runs it when wine
+# is installed (Debian 12: apt-get install wine wine64).
+#
+# The talk key check (app/hotkey/hook_windows.go, WH_KEYBOARD_LL): F8 held
+# starts a transmission through the hook and its release sends it; Escape
+# while F8 is held withdraws it (the hook passes it on as a cancel, so it
+# works whichever window has the focus). Done with Parley's window focused
+# and with Wine's notepad focused ("another window"). Wine runs low-level
+# hooks only for keys that reach one of its own windows: with a non-Wine X
+# client focused, Wine sees no key at all, so that case cannot be shown
+# here.
 #
 #   ./.ci/package-windows-smoke.sh [dist/Parley.exe]
 #
@@ -106,7 +117,9 @@ say "starting $(basename "$exe") under $(wine --version) on :$d (mDNS off, audio
 (
 	cd "$tmp"
 	exec env PARLEY_DATA="$data" PARLEY_MDNS_INTERFACES=off PARLEY_AUDIO=null \
-		PARLEY_LOG_LEVEL=info LANG=C.UTF-8 \
+		PARLEY_HOST=1 PARLEY_HOST_ADDR=127.0.0.1 PARLEY_HOST_PORT="$(shuf -i 20000-60000 -n 1)" \
+		PARLEY_USER=alice PARLEY_PASSWORD="correct horse battery" PARLEY_SIGNUP=1 \
+		PARLEY_LOG_LEVEL=debug LANG=C.UTF-8 \
 		wine "$exe"
 ) >"$log" 2>&1 &
 app_pid=$!
@@ -119,7 +132,62 @@ if ! wid=$(timeout "$timeout" xdotool search --sync --onlyvisible --name '^Parle
 fi
 ms=$((($(date +%s%N) - start) / 1000000))
 say "window $wid \"$(xdotool getwindowname "$wid")\" after ${ms} ms"
-sleep 5
+
+# count RE: how many log lines match. wait_log RE N WHAT: until more than
+# N lines match (the log is a file: polled).
+count() { grep -cE "$1" "$log" || true; }
+wait_log() {
+	i=0
+	until [ "$(count "$1")" -gt "$2" ]; do
+		kill -0 "$app_pid" 2>/dev/null || { tail -n 30 "$log" >&2; fail "the exe exited while waiting for $3"; }
+		[ $i -ge 300 ] && { tail -n 30 "$log" >&2; fail "no $3 within 30 s"; }
+		sleep 0.1
+		i=$((i + 1))
+	done
+}
+start_re='msg="talk key edge from other windows".*down=true'
+stop_re='msg="talk key edge from other windows".*down=false'
+cancel_re='msg="escape while the global talk key is held"'
+wait_log 'msg="global talk key".*via="Windows keyboard hook"' 0 "keyboard hook"
+wait_log 'msg="conversation shown"' 0 "open conversation"
+# hold_and_escape WINDOW WHAT: F8 down, Escape, F8 up: withdrawn.
+# hold WINDOW WHAT: F8 held for a second, then up: sent.
+hold_and_escape() {
+	xdotool windowfocus --sync "$1"
+	n=$(count "$start_re") c=$(count 'msg="talk cancel"')
+	xdotool keydown F8
+	wait_log "$start_re" "$n" "talk start from the hook ($2)"
+	xdotool key Escape
+	wait_log 'msg="talk cancel"' "$c" "withdrawal by Escape ($2)"
+	[ "$(count "$cancel_re")" -gt 0 ] || fail "Escape was not the hook's cancel ($2)"
+	n=$(count "$stop_re")
+	xdotool keyup F8
+	wait_log "$stop_re" "$n" "talk key release ($2)"
+	say "$2: F8 held, Escape withdrew the transmission through the hook"
+}
+hold() {
+	xdotool windowfocus --sync "$1"
+	n=$(count "$start_re") s=$(count 'msg="talk stop"')
+	xdotool keydown F8
+	wait_log "$start_re" "$n" "talk start from the hook ($2)"
+	sleep 1 # the user holds the key this long
+	xdotool keyup F8
+	wait_log 'msg="talk stop"' "$s" "talk stop ($2)"
+	say "$2: F8 held 1 s and released: sent"
+}
+hold_and_escape "$wid" "Parley's window focused"
+hold "$wid" "Parley's window focused"
+(cd "$tmp" && exec wine notepad) >"$tmp/notepad.log" 2>&1 &
+notepad_pid=$!
+if ! np=$(timeout 60 xdotool search --sync --onlyvisible --name 'Notepad' 2>/dev/null | head -n 1) || [ -z "$np" ]; then
+	cat "$tmp/notepad.log" >&2
+	fail "Wine's notepad did not open (the other window of the talk key check)"
+fi
+hold_and_escape "$np" "Wine's notepad focused"
+hold "$np" "Wine's notepad focused"
+kill "$notepad_pid" 2>/dev/null || true
+xdotool windowfocus --sync "$wid"
+sleep 2 # let the window repaint after the focus changes
 kill -0 "$app_pid" 2>/dev/null || { tail -n 20 "$log" >&2; fail "the exe exited after showing its window"; }
 import -display ":$d" -window root "$shot"
 geom=$(xdotool getwindowgeometry "$wid" | awk '/Geometry/ {print $2}')

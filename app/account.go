@@ -18,6 +18,7 @@ func (m *messenger) startAccount(c *sync.Client, server, user string, signedIn b
 	m.acc = acc
 	m.waiting = nil
 	m.mu.Unlock()
+	m.loadMuted(acc) // before the router reads its first live message
 	acc.wg.Add(3)
 	go func() {
 		defer acc.wg.Done()

@@ -79,17 +79,21 @@ func Run(cfg Config) error {
 	var focused atomic.Bool
 	focused.Store(true)
 	msgr := newMessenger(dirs.accounts, deviceName(), log, hints)
-	msgr.newMessages = func(title string, voice, text int) {
+	var u *ui.UI // set below, before a notification can be clicked
+	notes := newNotifier(a, func(conv string) {
+		fyne.Do(func() { u.OpenConversation(conv) })
+	}, log.With("component", "notify"))
+	msgr.newMessages = func(conv, title string, voice, text int) {
 		sys.cue(ui.CueMessage)
 		if !focused.Load() && !sys.muted.Load() {
-			a.SendNotification(fyne.NewNotification("Parley", newMessagesText(title, voice, text)))
+			notes.notify(conv, newMessagesText(title, voice, text))
 		}
 	}
 	pl := newPlayer(sys, msgr, hints, log)
 	router := newLiveRouter(sys, pl, livePolicyOf(prefs), log)
 	msgr.router = router
 	signInAtStart(cfg, &prefs, store, msgr, h, log)
-	bg := &background{a: a, host: h, prefs: a.Preferences(), sys: sys, log: log.With("component", "background")}
+	bg := &background{a: a, host: h, prefs: a.Preferences(), sys: sys, notes: notes, log: log.With("component", "background")}
 	msgr.unplayedChanged = func(user, server string, n int) {
 		bg.setAccount(user, server)
 		bg.setUnplayed(n)
@@ -102,7 +106,7 @@ func Run(cfg Config) error {
 	gk := newGlobalKey(log.With("component", "hotkey"))
 	place := newWindowPlacement()
 
-	u := ui.New(a, ui.Deps{
+	u = ui.New(a, ui.Deps{
 		Messenger: msgr,
 		Recorder:  talkWatch{Recorder: rec, bg: bg},
 		Player:    pl,
@@ -113,9 +117,15 @@ func Run(cfg Config) error {
 		Hints:     hints.ch,
 		Cue:       sys.cue,
 		Logger:    log.With("component", "ui"),
-		Focus:     router.OpenConversation,
+		Focus: func(conv string) {
+			router.OpenConversation(conv)
+			notes.withdraw(conv) // it is in front of the user now
+			log.Info("conversation shown", "conversation", conv)
+		},
 		GlobalKey: gk,
 		Files:     fileSender{msgr: msgr, log: log.With("component", "files")},
+		Muter:     msgr,
+		Notify:    notes.notify,
 		Placement: place,
 	})
 	gk.attach(u)
@@ -148,6 +158,7 @@ func Run(cfg Config) error {
 	gk.close()
 	place.close()
 	bg.close()
+	notes.close()
 	var errs []error
 	errs = append(errs, rec.close())
 	wg.Wait()

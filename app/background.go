@@ -33,6 +33,7 @@ type background struct {
 	prefs fyne.Preferences
 	sys   *audioSys
 	pl    *player
+	notes notifier
 	log   *slog.Logger
 
 	// icons by trayState, made once at install.
@@ -139,8 +140,7 @@ func (b *background) closeWindow() {
 	b.win.Hide()
 	if !b.prefs.Bool(toldHiddenKey) {
 		b.prefs.SetBool(toldHiddenKey, true)
-		b.a.SendNotification(fyne.NewNotification("Parley",
-			lang.L("Parley is still running in the system tray and keeps receiving messages. Quit it from the tray menu.")))
+		b.notes.notify("", lang.L("Parley is still running in the system tray and keeps receiving messages. Quit it from the tray menu."))
 		b.log.Info("window hidden; told where Parley went")
 	}
 }

@@ -14,7 +14,7 @@ func newTestBackground(t *testing.T, h *host) (*background, fyne.Window) {
 	a := test.NewTempApp(t)
 	win := a.NewWindow("Parley")
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	bg := &background{a: a, win: win, host: h, prefs: a.Preferences(), sys: &audioSys{}, log: log}
+	bg := &background{a: a, win: win, host: h, prefs: a.Preferences(), sys: &audioSys{}, notes: fyneNotifier{a}, log: log}
 	bg.install()
 	t.Cleanup(bg.close)
 	win.Show()

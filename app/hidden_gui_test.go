@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	gosync "sync"
@@ -19,16 +20,30 @@ import (
 	"github.com/jezek/xgb/xproto"
 
 	"parley/audio"
+	"parley/server/wire"
+	"parley/sync"
 )
 
 // sessionBus is a private dbus-daemon with a notification server on it
-// (answering Notify as a desktop's does) and dbus-monitor reading every
+// (answering Notify as a desktop's does, recording each call, and able to
+// emit the server's signals) and dbus-monitor reading every
 // org.freedesktop.Notifications call.
 type sessionBus struct {
-	addr  string
-	mu    gosync.Mutex
-	lines []string
-	more  chan struct{}
+	addr   string
+	conn   *dbus.Conn // the notification server's connection
+	mu     gosync.Mutex
+	lines  []string
+	calls  []notifyCall
+	closed []uint32      // CloseNotification calls
+	more   chan struct{} // signalled after each line or call
+}
+
+// notifyCall is one Notify call the test server answered.
+type notifyCall struct {
+	app, summary, body string
+	replaces, id       uint32
+	actions            []string
+	hints              map[string]dbus.Variant
 }
 
 func startSessionBus(t *testing.T) *sessionBus {
@@ -59,13 +74,31 @@ func startSessionBus(t *testing.T) *sessionBus {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { conn.Close() })
+	b.conn = conn
 	var next uint32
 	if err := conn.ExportMethodTable(map[string]any{
 		"Notify": func(app string, replaces uint32, icon, summary, body string, actions []string, hints map[string]dbus.Variant, timeout int32) (uint32, *dbus.Error) {
-			next++
-			return next, nil
+			b.mu.Lock()
+			id := replaces // a replaced notification keeps its id, as GNOME's and KDE's do
+			if id == 0 {
+				next++
+				id = next
+			}
+			b.calls = append(b.calls, notifyCall{app: app, summary: summary, body: body, replaces: replaces, id: id, actions: actions, hints: hints})
+			b.mu.Unlock()
+			select {
+			case b.more <- struct{}{}:
+			default:
+			}
+			return id, nil
 		},
-		"GetCapabilities": func() ([]string, *dbus.Error) { return []string{"body"}, nil },
+		"CloseNotification": func(id uint32) *dbus.Error {
+			b.mu.Lock()
+			b.closed = append(b.closed, id)
+			b.mu.Unlock()
+			return nil
+		},
+		"GetCapabilities": func() ([]string, *dbus.Error) { return []string{"body", "actions"}, nil },
 	}, "/org/freedesktop/Notifications", "org.freedesktop.Notifications"); err != nil {
 		t.Fatal(err)
 	}
@@ -122,6 +155,53 @@ func (b *sessionBus) waitFor(t *testing.T, re *regexp.Regexp, timeout time.Durat
 			t.Fatalf("dbus-monitor: no %s within %v; it saw:\n%s", what, timeout, strings.Join(b.lines, "\n"))
 			b.mu.Unlock()
 		}
+	}
+}
+
+// waitNotify waits for the first Notify call after the first skip calls
+// whose body matches re, and returns it.
+func (b *sessionBus) waitNotify(t *testing.T, skip int, re *regexp.Regexp, timeout time.Duration) notifyCall {
+	t.Helper()
+	deadline := time.After(timeout)
+	for {
+		b.mu.Lock()
+		for _, c := range b.calls[min(skip, len(b.calls)):] {
+			if re.MatchString(c.body) {
+				b.mu.Unlock()
+				return c
+			}
+		}
+		b.mu.Unlock()
+		select {
+		case <-b.more:
+		case <-deadline:
+			b.mu.Lock()
+			defer b.mu.Unlock()
+			t.Fatalf("no Notify call matching %v within %v; calls: %+v", re, timeout, b.calls)
+		}
+	}
+}
+
+// notifyCalls is how many Notify calls the server answered so far.
+func (b *sessionBus) notifyCalls() int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return len(b.calls)
+}
+
+// closedIDs are the notifications CloseNotification was called for.
+func (b *sessionBus) closedIDs() []uint32 {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return slices.Clone(b.closed)
+}
+
+// emit sends one of the notification server's signals (ActionInvoked,
+// NotificationClosed) as the desktop does when the user clicks or closes.
+func (b *sessionBus) emit(t *testing.T, member string, args ...any) {
+	t.Helper()
+	if err := b.conn.Emit("/org/freedesktop/Notifications", "org.freedesktop.Notifications."+member, args...); err != nil {
+		t.Fatalf("emit %s: %v", member, err)
 	}
 }
 
@@ -304,6 +384,146 @@ func TestHiddenWindowLife(t *testing.T) {
 		t.Logf("the hidden app played %v of the 3 s message, first heard %v into the %v send", heard, first, sent)
 	}
 	bus.waitFor(t, regexp.MustCompile(`checker is talking|New voice message`), 20*time.Second, "notification of checker's message")
+
+	// A click on a notification opens its conversation. checker writes to
+	// alice directly, twice: the second notification replaces the first.
+	aliceID := ""
+	convs, err := checker.Store().Conversations(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range convs {
+		for _, m := range c.Members {
+			if c.Lobby && m.Name == "alice" {
+				aliceID = m.ID
+			}
+		}
+	}
+	if aliceID == "" {
+		t.Fatalf("alice is not in checker's Lobby: %+v", convs)
+	}
+	direct, err := checker.CreateConversation(t.Context(), wire.ConversationDirect, "", []string{aliceID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	newText := regexp.MustCompile(`^New message in checker$`)
+	var notes []notifyCall
+	var last string
+	for _, text := range []string{"first ping", "second ping"} {
+		before := bus.notifyCalls()
+		if last, err = checker.SendText(direct.ID, text); err != nil {
+			t.Fatal(err)
+		}
+		notes = append(notes, bus.waitNotify(t, before, newText, 30*time.Second))
+	}
+	if notes[0].replaces != 0 || notes[1].replaces != notes[0].id || !slices.Contains(notes[1].actions, "default") {
+		t.Errorf("notifications of the direct conversation: %+v; want the second to replace the first, with a default action", notes)
+	}
+	bus.emit(t, "ActionInvoked", notes[1].id, "default")
+	in.waitLog(t, regexp.MustCompile(`"notification clicked".* conversation=`+direct.ID), 10*time.Second)
+	in.waitLog(t, regexp.MustCompile(`"conversation shown" conversation=`+direct.ID), 10*time.Second)
+	waitMapped(t, in.window, 10*time.Second)
+	// The window has the focus with the conversation open when alice's
+	// "seen" of the texts reaches checker (ui marks the open one seen).
+	waitSeen(t, checker, last, aliceID)
+	screenshot(t, "testdata/notification_click.png")
+
+	// Mute the direct conversation with its header's toggle (the window is
+	// 900x620 at 0,0; Mute is left of Members at the header's right), then
+	// give the focus to another window. checker's next direct text does
+	// not notify: the next notification is that of his Lobby text after it.
+	xdotool(t, "mousemove", "--window", in.window, "750", "89", "click", "1")
+	in.waitLog(t, regexp.MustCompile(`"conversation muted".* conversation=`+direct.ID+` muted=true`), 10*time.Second)
+	xdotool(t, "windowfocus", "--sync", otherWin)
+	before := bus.notifyCalls()
+	if _, err := checker.SendText(lobby, "lobby ping"); err != nil {
+		t.Fatal(err)
+	}
+	bus.waitNotify(t, before, regexp.MustCompile(`^New message in Lobby$`), 30*time.Second) // unfocused now
+	before = bus.notifyCalls()
+	var mutedPing string
+	for _, c := range []struct{ conv, text string }{{direct.ID, "muted ping"}, {lobby, "lobby ping again"}} {
+		id, err := checker.SendText(c.conv, c.text)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.conv == direct.ID {
+			mutedPing = id
+		}
+	}
+	if got := bus.waitNotify(t, before, regexp.MustCompile(`.`), 30*time.Second); got.body != "New message in Lobby" {
+		t.Errorf("after muting the direct conversation the next notification is %q, want the Lobby's", got.body)
+	}
+	xdotool(t, "windowfocus", "--sync", in.window)
+	waitSeen(t, checker, mutedPing, aliceID) // shown in the open, muted conversation
+	screenshot(t, "testdata/muted_real.png")
+}
+
+// waitSeen waits until c has user's seen (listened) receipt of its text
+// message.
+func waitSeen(t *testing.T, c *sync.Client, message, user string) {
+	t.Helper()
+	waitFor(t, c, 20*time.Second, "the seen receipt of "+message, func() bool {
+		rs, _ := c.Store().Receipts(t.Context(), message)
+		for _, r := range rs {
+			if r.User == user && r.Kind == wire.ReceiptListened {
+				return true
+			}
+		}
+		return false
+	})
+}
+
+// waitMapped waits until window is viewable again (X's MapNotify).
+func waitMapped(t *testing.T, window string, timeout time.Duration) {
+	t.Helper()
+	id, err := strconv.ParseUint(window, 10, 32)
+	if err != nil {
+		t.Fatalf("window id %q: %v", window, err)
+	}
+	win := xproto.Window(id)
+	c, err := xgb.NewConnDisplay(fixture.display)
+	if err != nil {
+		t.Fatal(err)
+	}
+	events := make(chan xgb.Event, 16)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			ev, err := c.WaitForEvent()
+			if ev == nil && err == nil {
+				return // the connection closed
+			}
+			if ev != nil {
+				select {
+				case events <- ev:
+				default:
+				}
+			}
+		}
+	}()
+	defer func() { c.Close(); <-done }()
+	if err := xproto.ChangeWindowAttributesChecked(c, win, xproto.CwEventMask, []uint32{xproto.EventMaskStructureNotify}).Check(); err != nil {
+		t.Fatalf("watch window %s: %v", window, err)
+	}
+	// Asked after the watch started: a map in between is not missed.
+	if a, err := xproto.GetWindowAttributes(c, win).Reply(); err != nil {
+		t.Fatalf("window %s attributes: %v", window, err)
+	} else if a.MapState == xproto.MapStateViewable {
+		return
+	}
+	deadline := time.After(timeout)
+	for {
+		select {
+		case ev := <-events:
+			if _, ok := ev.(xproto.MapNotifyEvent); ok {
+				return
+			}
+		case <-deadline:
+			t.Fatalf("window %s not shown within %v", window, timeout)
+		}
+	}
 }
 
 func toneSamples(freq, amp float64, n int) []int16 {

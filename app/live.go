@@ -65,6 +65,8 @@ type liveRouter struct {
 	played   int    // live messages started
 	declined int    // live messages not started (policy or busy)
 
+	mutedConvs map[string]bool // the account's muted conversations (mute.go); guarded by mu
+
 	// waiting are live messages declined only because their conversation
 	// was not open (run's goroutine only). When it opens while they are
 	// still being spoken they start, from their first word, caught up at
@@ -187,8 +189,11 @@ func (r *liveRouter) stillLive(ctx context.Context, message string) bool {
 // did not play it.
 func (r *liveRouter) route(in sync.Incoming) error {
 	r.mu.Lock()
-	pol, open := r.policy, r.open
+	pol, open, convMuted := r.policy, r.open, r.mutedConvs[in.Message.Conversation]
 	r.mu.Unlock()
+	if convMuted {
+		return errLiveConversationMuted
+	}
 	if err := decideLive(pol, open, r.sys.muted.Load(), in.Message.Conversation); err != nil {
 		return err
 	}

@@ -44,7 +44,7 @@ type messenger struct {
 	// newMessages is called (on the pump goroutine) when messages that
 	// wait for the user arrived: voice ones in a conversation that was not
 	// just live, and text ones.
-	newMessages func(title string, voice, text int)
+	newMessages func(conversation, title string, voice, text int)
 	// unplayedChanged is called (on the pump goroutine) with the account
 	// and its total of waiting messages (unplayed voice and unread text)
 	// after each count.
@@ -83,7 +83,7 @@ type account struct {
 
 func newMessenger(dir, device string, log *slog.Logger, hints *hintBus) *messenger {
 	return &messenger{dir: dir, device: device, log: log, hints: hints,
-		newMessages: func(string, int, int) {}, unplayedChanged: func(string, string, int) {}, firstRead: make(chan int, 1),
+		newMessages: func(string, string, int, int) {}, unplayedChanged: func(string, string, int) {}, firstRead: make(chan int, 1),
 		liveConv: map[string]time.Time{}}
 }
 

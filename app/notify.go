@@ -22,8 +22,8 @@ func (m *messenger) checkUnplayed(acc *account) {
 		return
 	}
 	type gain struct {
-		title       string
-		voice, text int
+		conversation, title string
+		voice, text         int
 	}
 	var gains []gain
 	total := 0
@@ -37,19 +37,19 @@ func (m *messenger) checkUnplayed(acc *account) {
 	m.waiting = make(map[string]waitCount, len(convs))
 	for _, c := range convs {
 		m.waiting[c.ID] = waitCount{c.Unplayed, c.Unread}
-		if first || !c.Member {
-			continue
+		if first || !c.Member || c.Muted {
+			continue // a muted conversation counts (above) but does not notify
 		}
-		g := gain{title: c.Name, voice: c.Unplayed - prev[c.ID].voice, text: c.Unread - prev[c.ID].text}
+		g := gain{conversation: c.ID, title: c.Name, voice: c.Unplayed - prev[c.ID].voice, text: c.Unread - prev[c.ID].text}
 		if t, ok := m.liveConv[c.ID]; ok && time.Since(t) < liveQuiet {
 			g.voice = 0
 		}
 		if g.voice > 0 || g.text > 0 {
-			gains = append(gains, gain{g.title, max(g.voice, 0), max(g.text, 0)})
+			gains = append(gains, gain{c.ID, g.title, max(g.voice, 0), max(g.text, 0)})
 		}
 	}
 	m.mu.Unlock()
 	for _, g := range gains {
-		m.newMessages(g.title, g.voice, g.text)
+		m.newMessages(g.conversation, g.title, g.voice, g.text)
 	}
 }

@@ -98,22 +98,37 @@ func (l *sleepyLink) close() {
 	l.wg.Wait()
 }
 
-// TestNotifyAfterSleep: while alice's computer sleeps (her connection cut
-// and refused), bob sends a voice message; when she wakes, the catch-up
-// sync reports it for a notification (once), naming the conversation.
-func TestNotifyAfterSleep(t *testing.T) {
+type note struct {
+	conversation, title string
+	n                   int
+}
+
+// notifyEnv is a real server and alice's messenger on it, with the
+// notifications it asks for (newMessages) and its waiting totals
+// (unplayedChanged) recorded.
+type notifyEnv struct {
+	m       *messenger
+	host    string        // the server's host:port
+	changed chan struct{} // signalled at ui hints
+	notes   chan note
+	totals  chan int
+}
+
+// newNotifyEnv starts the server; alice signs up through dial(the
+// server's host:port) and is connected when it returns.
+func newNotifyEnv(t *testing.T, dial func(host string) string) *notifyEnv {
+	t.Helper()
 	srv, err := server.New(server.Config{DBPath: filepath.Join(t.TempDir(), "server.db")})
 	if err != nil {
 		t.Fatal(err)
 	}
 	hs := httptest.NewTLSServer(srv)
-	defer func() { hs.CloseClientConnections(); hs.Close(); srv.Close() }()
+	t.Cleanup(func() { hs.CloseClientConnections(); hs.Close(); srv.Close() })
 	u, _ := url.Parse(hs.URL)
-	link := newSleepyLink(t, u.Host)
+	e := &notifyEnv{host: u.Host, changed: make(chan struct{}, 1), notes: make(chan note, 8), totals: make(chan int, 64)}
 
 	log := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	hints := newHintBus()
-	changed := make(chan struct{}, 1)
 	drained := make(chan struct{})
 	go func() {
 		defer close(drained)
@@ -121,7 +136,7 @@ func TestNotifyAfterSleep(t *testing.T) {
 			select {
 			case <-hints.ch:
 				select {
-				case changed <- struct{}{}:
+				case e.changed <- struct{}{}:
 				default:
 				}
 			case <-hints.done:
@@ -129,32 +144,36 @@ func TestNotifyAfterSleep(t *testing.T) {
 			}
 		}
 	}()
-	defer func() { hints.close(); <-drained }()
-
-	type note struct {
-		title string
-		n     int
+	e.m = newMessenger(t.TempDir(), "laptop", log, hints)
+	e.m.newMessages = func(conv, title string, voice, text int) { e.notes <- note{conv, title, voice + text} }
+	e.m.unplayedChanged = func(_, _ string, total int) {
+		select {
+		case e.totals <- total:
+		default:
+		}
 	}
-	notes := make(chan note, 8)
-	m := newMessenger(t.TempDir(), "laptop", log, hints)
-	m.newMessages = func(title string, voice, text int) { notes <- note{title, voice + text} }
-	defer m.Close()
-	if err := m.Connect(link.addr()); err != nil {
+	t.Cleanup(func() { e.m.Close(); hints.close(); <-drained })
+	if err := e.m.Connect(dial(u.Host)); err != nil {
 		t.Fatal(err)
 	}
-	if err := m.SignUp("alice", "alice's password"); err != nil {
+	if err := e.m.SignUp("alice", "alice's password"); err != nil {
 		t.Fatal(err)
 	}
 	deadline := time.After(15 * time.Second)
-	for m.Status().State != sync.StateOnline {
+	for e.m.Status().State != sync.StateOnline {
 		select {
-		case <-changed:
+		case <-e.changed:
 		case <-deadline:
-			t.Fatalf("alice not connected: %+v", m.Status())
+			t.Fatalf("alice not connected: %+v", e.m.Status())
 		}
 	}
+	return e
+}
 
-	bob := watchClient(t, u.Host, "bob")
+// bobsLobby signs bob up and returns him with the Lobby's id.
+func (e *notifyEnv) bobsLobby(t *testing.T) (*sync.Client, string) {
+	t.Helper()
+	bob := watchClient(t, e.host, "bob")
 	var lobby string
 	waitFor(t, bob, 15*time.Second, "bob's Lobby", func() bool {
 		convs, _ := bob.Store().Conversations(t.Context())
@@ -165,21 +184,18 @@ func TestNotifyAfterSleep(t *testing.T) {
 		}
 		return lobby != ""
 	})
+	return bob, lobby
+}
 
-	link.sleep()
-	deadline = time.After(30 * time.Second)
-	for m.Status().State == sync.StateOnline {
-		select {
-		case <-changed:
-		case <-deadline:
-			t.Fatal("alice still connected after the link went to sleep")
-		}
-	}
+// sendVoice has c send a short tone to conv and waits until the server
+// has it.
+func sendVoice(t *testing.T, c *sync.Client, user, conv string) {
+	t.Helper()
 	pkts, err := audio.EncodePCM(toneSamples(440, 0.3, 48000), audio.EncoderConfig{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	vs, err := bob.StartVoice(lobby)
+	vs, err := c.StartVoice(conv)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -191,7 +207,31 @@ func TestNotifyAfterSleep(t *testing.T) {
 	if err := vs.End(time.Second, nil); err != nil {
 		t.Fatal(err)
 	}
-	waitVoice(t, bob, "bob", 15*time.Second) // on the server
+	waitVoice(t, c, user, 15*time.Second) // on the server
+}
+
+// TestNotifyAfterSleep: while alice's computer sleeps (her connection cut
+// and refused), bob sends a voice message; when she wakes, the catch-up
+// sync reports it for a notification (once), naming the conversation.
+func TestNotifyAfterSleep(t *testing.T) {
+	var link *sleepyLink
+	e := newNotifyEnv(t, func(host string) string {
+		link = newSleepyLink(t, host)
+		return link.addr()
+	})
+	m, notes, changed := e.m, e.notes, e.changed
+	bob, lobby := e.bobsLobby(t)
+
+	link.sleep()
+	deadline := time.After(30 * time.Second)
+	for m.Status().State == sync.StateOnline {
+		select {
+		case <-changed:
+		case <-deadline:
+			t.Fatal("alice still connected after the link went to sleep")
+		}
+	}
+	sendVoice(t, bob, "bob", lobby)
 	select {
 	case n := <-notes:
 		t.Fatalf("notified %+v while asleep", n)
@@ -201,8 +241,8 @@ func TestNotifyAfterSleep(t *testing.T) {
 	link.wake()
 	select {
 	case n := <-notes:
-		if n.n != 1 || n.title == "" {
-			t.Errorf("notification %+v, want one message in a named conversation", n)
+		if n.n != 1 || n.title == "" || n.conversation != lobby {
+			t.Errorf("notification %+v, want one message in the Lobby (%s), named", n, lobby)
 		}
 		t.Logf("after waking: notified %d new voice message in %q", n.n, n.title)
 	case <-time.After(60 * time.Second):

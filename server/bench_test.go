@@ -20,7 +20,11 @@ func benchMessage(b *testing.B) (Store, string) {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { st.Close() })
-	u, _, err := st.CreateUser(ctx, "ana", "ana", "x", time.Now())
+	lobby, err := st.EnsureLobby(ctx, newID(), time.Now())
+	if err != nil {
+		b.Fatal(err)
+	}
+	u, _, err := st.CreateUser(ctx, "ana", "ana", "x", []string{lobby}, time.Now())
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -72,12 +76,10 @@ func BenchmarkFanout(b *testing.B) {
 			srv := &Server{cfg: Config{QueueFrames: 1024}, metrics: newMetrics()}
 			srv.cfg.setDefaults()
 			sessions := make([]*session, n)
-			listeners := make([]Subscriber, n)
 			for i := range sessions {
 				sessions[i] = newSession(srv, nil)
-				listeners[i] = sessions[i]
 			}
-			m := &liveMessage{srv: srv, stream: 7, listeners: listeners, tails: map[*session]tail{}}
+			m := &liveView{srv: srv, stream: 7, listeners: sessions, tails: map[*session]tail{}}
 			packet := packetData("bench", 3)[:60]
 			b.ReportAllocs()
 			b.ResetTimer()

@@ -11,7 +11,21 @@ type Config struct {
 	// Store is set.
 	DBPath string
 	// Store replaces the embedded SQLite store (DBPath is then ignored).
-	Store Store
+	// It holds the packets too unless Packets is set.
+	Store MetaStore
+	// Packets replaces the Store's packet storage.
+	Packets PacketStore
+	// Broker replaces the embedded in-process broker (the hub) with one
+	// that spans nodes; NodeID is then required.
+	Broker Broker
+	// Presence replaces the embedded in-process presence; with several
+	// nodes it must span them too.
+	Presence Presence
+	// NodeID names this server among the nodes that share a Store and a
+	// Broker; it must be unique and stable across restarts of the node
+	// (it holds leases on recordings). Default: the store's ServerID
+	// (one node).
+	NodeID string
 	// Name is shown to clients in the welcome and in discovery.
 	Name string
 	// RegistrationClosed refuses new accounts (registration is open by

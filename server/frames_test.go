@@ -93,7 +93,7 @@ func TestFramesWithinLimit(t *testing.T) {
 		for ; users < to; users++ {
 			name := bigName(users)
 			err := ts.withEvents(func() ([]wire.Event, error) {
-				_, events, err := ts.store.CreateUser(ctx, name, nameKey(name), "x", ts.now())
+				_, events, err := ts.store.CreateUser(ctx, name, nameKey(name), "x", []string{ts.lobbyID}, ts.now())
 				return events, err
 			})
 			if err != nil {

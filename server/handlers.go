@@ -218,13 +218,11 @@ func (srv *Server) playableMs(m wire.Message) int64 {
 	case m.Kind != wire.KindVoice:
 		return 0
 	case m.State == wire.StateRecording:
-		srv.liveMu.Lock()
-		lm := srv.live[m.ID]
-		srv.liveMu.Unlock()
-		if lm == nil {
+		v := srv.view(m.ID)
+		if v == nil {
 			return frameMs
 		}
-		return int64(lm.received())*frameMs + frameMs
+		return int64(v.received())*frameMs + frameMs
 	default:
 		return max(m.DurationMs, int64(m.Packets)*frameMs) + frameMs
 	}
@@ -469,12 +467,10 @@ func (s *session) deviceRevoke(env wire.Envelope) error {
 		return err
 	}
 	s.reply(wire.TypeOK, env.ID, wire.OK{})
-	for _, sub := range s.srv.broker.Subscribers([]string{s.user.ID}) {
-		if sub.DeviceID() == req.Device {
-			if other, ok := sub.(*session); ok {
-				other.close(wire.CloseRevoked, "device signed out")
-			}
-		}
+	// Wherever it is connected. The token no longer works, so a failed
+	// publish leaves a session that cannot come back once it drops.
+	if err := s.srv.broker.Disconnect(s.ctx, Disconnect{Device: req.Device, Code: wire.CloseRevoked, Reason: "device signed out"}); err != nil {
+		s.srv.log.Error("disconnect revoked device", "device", req.Device, "err", err)
 	}
 	return nil
 }

@@ -206,7 +206,7 @@ func TestResumeAfterCut(t *testing.T) {
 	if done.Packets != 120 {
 		t.Errorf("voice.done = %+v", done)
 	}
-	n, err := ts.store.PacketCount(t.Context(), msg)
+	n, err := ts.packets.PacketCount(t.Context(), msg)
 	if err != nil || n != 120 {
 		t.Errorf("stored packets = %d, %v; want 120", n, err)
 	}
@@ -404,7 +404,7 @@ func TestCancelWithdraws(t *testing.T) {
 	if done.State != wire.StateCancelled {
 		t.Errorf("listener's voice.done = %+v, want cancelled", done)
 	}
-	if n, err := ts.store.PacketCount(t.Context(), msg); err != nil || n != 0 {
+	if n, err := ts.packets.PacketCount(t.Context(), msg); err != nil || n != 0 {
 		t.Errorf("stored packets after cancel = %d, %v", n, err)
 	}
 	page := call[wire.SyncPage](b, wire.TypeSync, wire.Sync{Conversation: lobby.ID})

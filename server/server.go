@@ -31,6 +31,7 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+	"github.com/oklog/ulid/v2"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"parley/server/wire"
@@ -45,23 +46,31 @@ const closeTimeout = 5 * time.Second
 type Server struct {
 	cfg      Config
 	log      *slog.Logger
-	store    Store
+	store    MetaStore
+	packets  PacketStore
 	broker   Broker
+	presence Presence
+	nodeID   string
 	metrics  *metrics
 	mux      *http.ServeMux
 	upgrader websocket.Upgrader
 
 	eventMu gosync.Mutex // serializes event appends with their publication
+	events  *eventOrder  // delivers events to local sessions in cursor order
+	lobbyID string
+
+	local *localSessions // this node's signed-in sessions
 
 	liveMu gosync.Mutex
-	live   map[string]*liveMessage
+	live   map[string]*liveMessage // recordings this node owns
 	// pending bounds the out-of-order packets each user makes us hold.
 	pending *pendingBudget
 
-	talkMu  gosync.Mutex
-	talking map[string]string // user -> conversation
+	viewsMu gosync.Mutex
+	views   map[string]*liveView // recordings this node fans out
 
 	streamSeq atomic.Uint32
+	connSeq   atomic.Uint64
 	commits   chan commitJob
 
 	sessMu   gosync.Mutex
@@ -75,6 +84,8 @@ type Server struct {
 	stopJanitor   chan struct{}
 	janitorDone   chan struct{}
 	committerDone chan struct{}
+	stopEvents    context.CancelFunc
+	eventsDone    chan struct{}
 	closeOnce     gosync.Once
 	closeErr      error
 }
@@ -92,20 +103,49 @@ func New(cfg Config) (*Server, error) {
 			return nil, fmt.Errorf("new server: %w", err)
 		}
 	}
+	packets := cfg.Packets
+	if packets == nil {
+		var ok bool
+		if packets, ok = store.(PacketStore); !ok {
+			store.Close()
+			return nil, errors.New("new server: the store keeps no packets and Packets is not set")
+		}
+	}
+	broker, presence, nodeID := cfg.Broker, cfg.Presence, cfg.NodeID
+	if broker == nil {
+		broker = newHub()
+	}
+	if presence == nil {
+		presence = newMemPresence()
+	}
+	if nodeID == "" {
+		if cfg.Broker != nil {
+			closeStores(store, packets)
+			return nil, errors.New("new server: NodeID is required with a shared Broker")
+		}
+		// One node: the same one on every run, so it keeps the leases
+		// of the recordings an earlier run left.
+		nodeID = store.ServerID()
+	}
 	srv := &Server{
 		cfg:         cfg,
 		log:         cfg.Logger,
 		store:       store,
-		broker:      newHub(),
+		packets:     packets,
+		broker:      broker,
+		presence:    presence,
+		nodeID:      nodeID,
 		metrics:     newMetrics(),
+		local:       newLocalSessions(),
 		live:        make(map[string]*liveMessage),
+		views:       make(map[string]*liveView),
 		pending:     newPendingBudget(wire.MaxPendingBytes),
-		talking:     make(map[string]string),
 		commits:     make(chan commitJob, 4096),
 		sessions:    make(map[*session]struct{}),
 		closing:     make(chan struct{}),
 		stopJanitor: make(chan struct{}),
 		janitorDone: make(chan struct{}),
+		eventsDone:  make(chan struct{}),
 		pw:          newPasswords(cfg.PasswordTime, cfg.PasswordMemoryKiB, 2),
 		signin:      newSigninLimiter(cfg),
 
@@ -116,21 +156,8 @@ func New(cfg Config) (*Server, error) {
 			WriteBufferPool: &gosync.Pool{},
 		},
 	}
-	// Messages left recording by an earlier run wait for their senders
-	// to resume them; the janitor abandons those that do not come back.
-	recording, err := store.RecordingMessages(context.Background())
-	if err != nil {
-		store.Close()
-		return nil, fmt.Errorf("new server: %w", err)
-	}
-	for _, m := range recording {
-		if _, _, err := srv.liveFor(context.Background(), m); err != nil {
-			store.Close()
-			return nil, fmt.Errorf("new server: reload message %s: %w", m.ID, err)
-		}
-	}
-	if err := store.BackfillNameKeys(context.Background(), nameKey); err != nil {
-		store.Close()
+	if err := srv.open(context.Background()); err != nil {
+		closeStores(store, packets)
 		return nil, fmt.Errorf("new server: %w", err)
 	}
 	srv.mux = http.NewServeMux()
@@ -138,8 +165,58 @@ func New(cfg Config) (*Server, error) {
 	srv.mux.HandleFunc("/healthz", srv.serveHealth)
 	go srv.commitLoop()
 	go srv.janitor()
-	srv.log.Info("server ready", "name", cfg.Name, "epoch", store.Epoch(), "db", cfg.DBPath)
+	eventsCtx, stopEvents := context.WithCancel(context.Background())
+	srv.stopEvents = stopEvents
+	go func() {
+		defer close(srv.eventsDone)
+		srv.events.run(eventsCtx)
+	}()
+	srv.log.Info("server ready", "name", cfg.Name, "epoch", store.Epoch(), "node", nodeID, "db", cfg.DBPath)
 	return srv, nil
+}
+
+// open prepares the stored state (the Lobby, name keys), starts the
+// broker and takes over the recordings an earlier run left.
+func (srv *Server) open(ctx context.Context) error {
+	var err error
+	if srv.lobbyID, err = srv.store.EnsureLobby(ctx, ulid.Make().String(), srv.now()); err != nil {
+		return err
+	}
+	if err := srv.store.BackfillNameKeys(ctx, nameKey); err != nil {
+		return err
+	}
+	last, err := srv.store.LastCursor(ctx)
+	if err != nil {
+		return err
+	}
+	srv.events = newEventOrder(srv, last)
+	if err := srv.broker.Start(ctx, node{srv}); err != nil {
+		return fmt.Errorf("start broker: %w", err)
+	}
+	// Messages left recording by an earlier run wait for their senders
+	// to resume them; the janitor abandons those that do not come back.
+	recording, err := srv.store.RecordingMessages(ctx)
+	if err != nil {
+		srv.broker.Close()
+		return err
+	}
+	for _, m := range recording {
+		if _, _, err := srv.liveFor(ctx, m, false); err != nil && !errors.Is(err, errNotOwner) {
+			srv.broker.Close()
+			return fmt.Errorf("reload message %s: %w", m.ID, err)
+		}
+	}
+	return nil
+}
+
+// closeStores closes the metadata and packet stores (once if they are
+// the same).
+func closeStores(store MetaStore, packets PacketStore) error {
+	err := store.Close()
+	if any(packets) != any(store) {
+		err = errors.Join(err, packets.Close())
+	}
+	return err
 }
 
 // MetricsHandler serves the server's Prometheus metrics. It is not part
@@ -294,7 +371,9 @@ func (srv *Server) Close() error {
 		<-srv.janitorDone
 		close(srv.commits)
 		<-srv.committerDone
-		srv.closeErr = srv.store.Close()
+		srv.stopEvents()
+		<-srv.eventsDone
+		srv.closeErr = errors.Join(srv.broker.Close(), closeStores(srv.store, srv.packets))
 		srv.log.Info("server closed")
 	})
 	return srv.closeErr
@@ -338,7 +417,8 @@ func (srv *Server) authenticate(ctx context.Context, a wire.Auth, addr string) (
 		var events []wire.Event
 		err = srv.withEvents(func() ([]wire.Event, error) {
 			var err error
-			w.User, events, err = srv.store.CreateUser(ctx, a.Username, nameKey(a.Username), hash, srv.now())
+			// Everyone is in the Lobby.
+			w.User, events, err = srv.store.CreateUser(ctx, a.Username, nameKey(a.Username), hash, []string{srv.lobbyID}, srv.now())
 			return events, err
 		})
 		if errors.Is(err, ErrNameTaken) {

@@ -76,7 +76,8 @@ type session struct {
 	cancel context.CancelFunc
 	tasks  gosync.WaitGroup // fetch streams
 
-	addr string // the client's IP address, set before the hello
+	addr   string // the client's IP address, set before the hello
+	connID string // unique in the cluster: node id and a sequence
 
 	// Set once by the hello, read-only afterwards.
 	user   wire.User
@@ -104,16 +105,11 @@ func newSession(srv *Server, conn *websocket.Conn) *session {
 		control: rate.NewLimiter(rate.Limit(srv.cfg.ControlRate), srv.cfg.ControlBurst),
 		packets: rate.NewLimiter(rate.Limit(srv.cfg.PacketRate), srv.cfg.PacketBurst),
 		streams: make(map[uint32]*liveMessage),
+		connID:  srv.nodeID + "/" + strconv.FormatUint(srv.connSeq.Add(1), 10),
 	}
 }
 
-// UserID implements Subscriber.
-func (s *session) UserID() string { return s.user.ID }
-
-// DeviceID implements Subscriber.
-func (s *session) DeviceID() string { return s.device.ID }
-
-// Deliver implements Subscriber: it queues a frame without blocking and
+// Deliver queues a frame without blocking and
 // closes the session as a slow consumer if the queue is full.
 func (s *session) Deliver(binary bool, data []byte) bool {
 	select {

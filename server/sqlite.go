@@ -115,17 +115,26 @@ func (s *sqliteStore) initMeta(ctx context.Context) error {
 		if s.serverID, err = get("server_id"); err != nil {
 			return err
 		}
-		var n int
-		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM conversations WHERE lobby = 1`).Scan(&n); err != nil {
-			return err
-		}
-		if n == 0 {
-			_, err := tx.ExecContext(ctx, `INSERT INTO conversations (id, kind, title, lobby, created) VALUES (?, ?, 'Lobby', 1, ?)`,
-				ulid.Make().String(), wire.ConversationGroup, time.Now().UnixMilli())
-			return err
-		}
 		return nil
 	})
+}
+
+func (s *sqliteStore) EnsureLobby(ctx context.Context, id string, created time.Time) (string, error) {
+	var lobby string
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		err := tx.QueryRowContext(ctx, `SELECT id FROM conversations WHERE lobby = 1`).Scan(&lobby)
+		if !errors.Is(err, sql.ErrNoRows) {
+			return err
+		}
+		lobby = id
+		_, err = tx.ExecContext(ctx, `INSERT INTO conversations (id, kind, title, lobby, created) VALUES (?, ?, 'Lobby', 1, ?)`,
+			id, wire.ConversationGroup, created.UnixMilli())
+		return err
+	})
+	if err != nil {
+		return "", fmt.Errorf("ensure lobby: %w", err)
+	}
+	return lobby, nil
 }
 
 func (s *sqliteStore) Epoch() string    { return s.epoch }
@@ -166,7 +175,7 @@ func appendEvent(ctx context.Context, q queryer, ev *wire.Event, subject string)
 	return err
 }
 
-func (s *sqliteStore) CreateUser(ctx context.Context, name, nameKey, passHash string, now time.Time) (wire.User, []wire.Event, error) {
+func (s *sqliteStore) CreateUser(ctx context.Context, name, nameKey, passHash string, join []string, now time.Time) (wire.User, []wire.Event, error) {
 	u := wire.User{ID: ulid.Make().String(), Name: name}
 	var events []wire.Event
 	err := s.tx(ctx, func(tx *sql.Tx) error {
@@ -180,15 +189,13 @@ func (s *sqliteStore) CreateUser(ctx context.Context, name, nameKey, passHash st
 		if _, err := tx.ExecContext(ctx, `INSERT INTO users (id, name, name_key, pass_hash, created) VALUES (?, ?, ?, ?, ?)`, u.ID, name, nameKey, passHash, now.UnixMilli()); err != nil {
 			return err
 		}
-		var lobby string
-		if err := tx.QueryRowContext(ctx, `SELECT id FROM conversations WHERE lobby = 1`).Scan(&lobby); err != nil {
-			return err
+		for _, conv := range join {
+			ev, err := addMember(ctx, tx, conv, u.ID, now)
+			if err != nil {
+				return err
+			}
+			events = append(events, ev)
 		}
-		ev, err := addMember(ctx, tx, lobby, u.ID, now)
-		if err != nil {
-			return err
-		}
-		events = append(events, ev)
 		return nil
 	})
 	if err != nil {
@@ -654,8 +661,8 @@ func (s *sqliteStore) FinishMessage(ctx context.Context, id string, state wire.M
 			state, packets, durationMs, wave, id); err != nil {
 			return err
 		}
-		if state == wire.StateCancelled { // withdrawn: its audio goes
-			if _, err := tx.ExecContext(ctx, `DELETE FROM packets WHERE message_id = ?`, id); err != nil {
+		if state != wire.StateRecording {
+			if _, err := tx.ExecContext(ctx, `DELETE FROM recording_leases WHERE message_id = ?`, id); err != nil {
 				return err
 			}
 		}
@@ -687,6 +694,45 @@ func (s *sqliteStore) RecordingMessages(ctx context.Context) ([]wire.Message, er
 		msgs = append(msgs, m)
 	}
 	return msgs, rows.Err()
+}
+
+func (s *sqliteStore) ClaimRecording(ctx context.Context, id, node string, now, until time.Time, force bool) (bool, error) {
+	held := false
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		var state wire.MessageState
+		err := tx.QueryRowContext(ctx, `SELECT state FROM messages WHERE id = ?`, id).Scan(&state)
+		if errors.Is(err, sql.ErrNoRows) || (err == nil && state != wire.StateRecording) {
+			return ErrNotFound
+		}
+		if err != nil {
+			return err
+		}
+		var holder string
+		var end int64
+		err = tx.QueryRowContext(ctx, `SELECT node, until FROM recording_leases WHERE message_id = ?`, id).Scan(&holder, &end)
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+		case err != nil:
+			return err
+		case holder != node && end >= now.UnixMilli() && !force:
+			return nil // another node's, still running
+		}
+		held = true
+		_, err = tx.ExecContext(ctx, `INSERT INTO recording_leases (message_id, node, until) VALUES (?, ?, ?)
+			ON CONFLICT (message_id) DO UPDATE SET node = excluded.node, until = excluded.until`, id, node, until.UnixMilli())
+		return err
+	})
+	if err != nil {
+		return false, fmt.Errorf("claim recording %s for %s: %w", id, node, err)
+	}
+	return held, nil
+}
+
+func (s *sqliteStore) DeletePackets(ctx context.Context, messageID string) error {
+	if _, err := s.db.ExecContext(ctx, `DELETE FROM packets WHERE message_id = ?`, messageID); err != nil {
+		return fmt.Errorf("delete packets of %s: %w", messageID, err)
+	}
+	return nil
 }
 
 func (s *sqliteStore) CommitPackets(ctx context.Context, packets []PacketRecord) error {
@@ -781,6 +827,29 @@ func (s *sqliteStore) Events(ctx context.Context, userID string, since int64, co
 		}
 		var ev wire.Event
 		if err := json.Unmarshal(body, &ev); err != nil {
+			return nil, fmt.Errorf("event %d: %w", cursor, err)
+		}
+		ev.Cursor = cursor
+		events = append(events, ev)
+	}
+	return events, rows.Err()
+}
+
+func (s *sqliteStore) EventsAfter(ctx context.Context, since int64, limit int) ([]LoggedEvent, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT cursor, subject_user, body FROM events WHERE cursor > ? ORDER BY cursor LIMIT ?`, since, limit)
+	if err != nil {
+		return nil, fmt.Errorf("events since %d: %w", since, err)
+	}
+	defer rows.Close()
+	var events []LoggedEvent
+	for rows.Next() {
+		var ev LoggedEvent
+		var body []byte
+		if err := rows.Scan(&ev.Cursor, &ev.Subject, &body); err != nil {
+			return nil, fmt.Errorf("events since %d: %w", since, err)
+		}
+		cursor := ev.Cursor
+		if err := json.Unmarshal(body, &ev.Event); err != nil {
 			return nil, fmt.Errorf("event %d: %w", cursor, err)
 		}
 		ev.Cursor = cursor

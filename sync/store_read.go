@@ -43,7 +43,8 @@ func (s *Store) Conversations(ctx context.Context) ([]Conversation, error) {
 	// activity and its waiting voice and text counts.
 	rows, err := s.db.QueryContext(ctx, `
 		SELECT c.id, c.kind, c.title, c.lobby, c.created, c.member,
-			COALESCE(a.last, 0), COALESCE(a.voice, 0), COALESCE(a.text, 0)
+			COALESCE(a.last, 0), COALESCE(a.voice, 0), COALESCE(a.text, 0),
+			c.id IN (SELECT conversation FROM muted)
 		FROM conversations c LEFT JOIN (
 			SELECT m.conversation, MAX(m.created) AS last,
 				SUM(m.kind = 'voice' AND `+waitingSQL+`) AS voice,
@@ -59,7 +60,7 @@ func (s *Store) Conversations(ctx context.Context) ([]Conversation, error) {
 	for rows.Next() {
 		var c Conversation
 		var created, last int64
-		if err := rows.Scan(&c.ID, &c.Kind, &c.Title, &c.Lobby, &created, &c.Member, &last, &c.Unplayed, &c.Unread); err != nil {
+		if err := rows.Scan(&c.ID, &c.Kind, &c.Title, &c.Lobby, &created, &c.Member, &last, &c.Unplayed, &c.Unread, &c.Muted); err != nil {
 			return nil, fmt.Errorf("conversations: %w", err)
 		}
 		c.Created = msTime(created)

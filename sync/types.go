@@ -60,6 +60,9 @@ type Conversation struct {
 	// played to the end or seen on any of its devices).
 	Unplayed int
 	Unread   int
+	// Muted is set when this account muted the conversation on this
+	// device (Store.SetMuted): no notifications, no live auto-play.
+	Muted bool
 	// LastActivity is the newest message's time, or Created.
 	LastActivity time.Time
 }

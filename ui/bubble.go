@@ -192,7 +192,7 @@ func stateLabel(v bubbleView) (string, widget.Importance) {
 	case v.Msg.Lost():
 		return lang.L("Interrupted"), widget.LowImportance
 	}
-	return receiptText(v.Msg), widget.LowImportance
+	return receiptText(v.Msg), receiptImportance(v.Msg)
 }
 
 // timesText is the duration, or position / duration while played. A live
@@ -294,7 +294,7 @@ func newTextBubble() *textBubble {
 func (t *textBubble) Set(m Message) {
 	relayout := setText(t.sender, m.SenderName)
 	relayout = setText(t.sent, sentTime(m.Created)) || relayout
-	state, imp := receiptText(m), widget.LowImportance
+	state, imp := receiptText(m), receiptImportance(m)
 	if m.Pending {
 		state, imp = lang.L("Pending"), widget.WarningImportance
 	}

@@ -217,6 +217,11 @@ type Deps struct {
 	// Placement, if set, reads and sets the window's position on the
 	// screen (Fyne 2.8 has no API for it).
 	Placement WindowPlacement
+	// Muter, if set, mutes conversations (the header's Mute toggle).
+	Muter Muter
+	// Notify, if set, raises a notification about a conversation (UI
+	// thread); otherwise ui uses Fyne's, which cannot be clicked.
+	Notify func(conversation, text string)
 }
 
 // WindowPlacement reads and sets where a window is on the screen, in

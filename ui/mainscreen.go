@@ -54,6 +54,7 @@ type mainScreen struct {
 	title     *widget.Label
 	talking   *widget.Label
 	members   *membersPanel
+	mute      *muteToggle
 	search    *searchPanel
 	// jump is the message to scroll to once its conversation is shown,
 	// jumpSeq its place (to page it in when it is older than the pages
@@ -97,7 +98,7 @@ func newMainScreen(u *UI) *mainScreen {
 			talking.Truncation = fyne.TextTruncateEllipsis
 			name := widget.NewLabel("")
 			name.Truncation = fyne.TextTruncateEllipsis
-			return container.NewBorder(nil, nil, widget.NewIcon(theme.AccountIcon()), badge,
+			return container.NewBorder(nil, nil, widget.NewIcon(theme.AccountIcon()), container.NewHBox(newMutedMark(), badge),
 				container.NewVBox(name, talking))
 		},
 		func(id widget.ListItemID, o fyne.CanvasObject) {
@@ -115,7 +116,7 @@ func newMainScreen(u *UI) *mainScreen {
 			default:
 				icon.SetResource(theme.AccountIcon())
 			}
-			badge := row.Objects[2].(*widget.Label)
+			badge := setMutedMark(row, c)
 			if n := c.Unplayed + c.Unread; n > 0 {
 				badge.SetText(itoa(n))
 			} else {
@@ -148,7 +149,8 @@ func newMainScreen(u *UI) *mainScreen {
 	s.members = newMembersPanel(u)
 	membersBtn := widget.NewButtonWithIcon(lang.L("Members"), theme.AccountIcon(), func() { s.members.toggle() })
 	membersBtn.Importance = widget.LowImportance
-	header := container.NewBorder(nil, nil, container.NewHBox(s.title, s.talking), membersBtn)
+	s.mute = newMuteToggle(s)
+	header := container.NewBorder(nil, nil, container.NewHBox(s.title, s.talking), container.NewHBox(s.mute.btn, membersBtn))
 
 	s.entry = newTalkEntry(u.keys)
 	s.refreshTalkHint()
@@ -239,6 +241,7 @@ func (s *mainScreen) setConversations(convs []Conversation) {
 			setText(s.title, conversationTitle(c))
 			setText(s.talking, talkingText(c.Talking))
 			s.members.setConversation(c)
+			s.mute.set(c)
 		}
 	}
 	switch {
@@ -261,7 +264,7 @@ func (s *mainScreen) setConversations(convs []Conversation) {
 
 func conversationsEqual(a, b Conversation) bool {
 	return a.ID == b.ID && a.Name == b.Name && a.Title == b.Title && a.Kind == b.Kind && a.Lobby == b.Lobby &&
-		a.Unplayed == b.Unplayed && a.Unread == b.Unread && slices.Equal(a.Talking, b.Talking)
+		a.Unplayed == b.Unplayed && a.Unread == b.Unread && a.Muted == b.Muted && slices.Equal(a.Talking, b.Talking)
 }
 
 // open shows conversation id.
@@ -286,6 +289,7 @@ func (s *mainScreen) open(id string) {
 			s.title.SetText(conversationTitle(c))
 			s.talking.SetText(talkingText(c.Talking))
 			s.members.setConversation(c)
+			s.mute.set(c)
 			s.convList.Select(i) // the highlight follows whoever opened it
 		}
 	}
@@ -697,7 +701,7 @@ func (s *mainScreen) messageChanged(m Message) {
 	}
 	if !s.u.foreground && !s.u.notified[m.ID] {
 		s.u.notified[m.ID] = true
-		s.u.app.SendNotification(fyne.NewNotification("Parley", m.SenderName+lang.L(" is talking")))
+		s.u.notify(m.Conversation, m.SenderName+lang.L(" is talking"))
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"strings"
 
 	"fyne.io/fyne/v2/lang"
+	"fyne.io/fyne/v2/widget"
 
 	"parley/sync"
 )
@@ -37,6 +38,17 @@ func receiptText(m Message) string {
 		return lang.L("Delivered to {{.Count}} of {{.Others}}", map[string]any{"Count": len(r.Delivered), "Others": r.Others})
 	}
 	return ""
+}
+
+// receiptImportance is how loud the receipt label is: heard or seen by
+// someone stands out (success colour); delivered reads like the time
+// beside it. The theme's low importance (the disabled colour) vanished on
+// the own bubble's colour.
+func receiptImportance(m Message) widget.Importance {
+	if len(m.Receipts.Heard) > 0 {
+		return widget.SuccessImportance
+	}
+	return widget.MediumImportance
 }
 
 // nameList spells out the first few names and counts the rest.

@@ -34,6 +34,7 @@ const (
 	wmSysKeyUp   = 0x0105
 	wmQuit       = 0x0012
 	llkhExtended = 0x01
+	vkEscape     = 0x1b
 )
 
 // kbdllHookStruct is KBDLLHOOKSTRUCT.
@@ -184,6 +185,14 @@ func lowLevelKeyboard(code int, wParam uintptr, lParam unsafe.Pointer) uintptr {
 				}
 			}
 			return 1 // the talk key is Parley's: other windows do not see it
+		}
+		if h.down && kb.VKCode == vkEscape && (wParam == wmKeyDown || wParam == wmSysKeyDown) {
+			// Escape while the talk key is held withdraws the transmission,
+			// whichever window has the focus (as on X11, where the grab
+			// brings it to Parley). It is Parley's too: the focused window
+			// does not also act on it.
+			h.emit(Event{Cancel: true})
+			return 1
 		}
 	}
 	r, _, _ := procCallNextHookEx.Call(0, uintptr(code), wParam, uintptr(lParam))

@@ -56,6 +56,17 @@
 // so once a client's first sync has reached the end (more == false) it may
 // store the cursor of every event it applies.
 //
+// The cursor rule, on every storage engine and however many server nodes
+// share it: cursors are dense (each one follows the last without a gap)
+// and assigned in commit order — the next cursor is taken under a lock
+// held until the change commits (SQLite's single writer; in PostgreSQL a
+// counter row updated in the same transaction, not a sequence, whose
+// values commit out of order). So once an event with cursor c can be
+// read, every event below c can be read too, and sync {since: c} never
+// skips one that commits later. Each node delivers events to its
+// connections in cursor order: one that arrives ahead of a missing one
+// waits until the missing one arrives or is read from the store.
+//
 // # Sizes
 //
 // Every frame the server sends fits in MaxFrameBytes by construction:

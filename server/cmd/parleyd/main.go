@@ -7,6 +7,12 @@
 //
 //	-addr          PARLEY_ADDR          listen address (default :7447)
 //	-data          PARLEY_DATA          data folder; the database is parley.db in it
+//	-store         PARLEY_STORE         "" (default: SQLite, parley.db in the data folder) or a
+//	                                    postgres:// URL: PostgreSQL, which several nodes share
+//	-node          PARLEY_NODE          this node's id in a cluster (default: made once and
+//	                                    kept in the data folder's node-id file)
+//	-broker        PARLEY_BROKER        "" (default: in-process fan-out, one node) or a
+//	                                    nats:// URL: NATS JetStream between nodes
 //	-name          PARLEY_NAME          server name shown to clients
 //	-registration  PARLEY_REGISTRATION  "open" (default) or "closed"
 //	-abandon-after PARLEY_ABANDON_AFTER silence before an orphaned voice message is abandoned
@@ -83,6 +89,9 @@ func run(args []string) error {
 	logLevel := fs.String("log-level", env("PARLEY_LOG_LEVEL", "info"), "debug, info, warn or error")
 	mdns := fs.String("mdns", env("PARLEY_MDNS_INTERFACES", "auto"), `mDNS interfaces: "auto", "off" or a list like "eth0,wlan0"`)
 	metricsAddr := fs.String("metrics-addr", env("PARLEY_METRICS_ADDR", "127.0.0.1:7448"), `metrics listen address, or "off"`)
+	storeSpec := fs.String("store", env("PARLEY_STORE", ""), `"" for SQLite in the data folder, or a postgres:// URL`)
+	brokerSpec := fs.String("broker", env("PARLEY_BROKER", ""), `"" for in-process fan-out, or a nats:// URL`)
+	node := fs.String("node", env("PARLEY_NODE", ""), "this node's id in a cluster (default: kept in the data folder)")
 	rotate := fs.Bool("rotate-cert", false, "replace the TLS key and certificate (clients that pinned the old one will warn)")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -104,8 +113,24 @@ func run(args []string) error {
 	if cert.Created {
 		logger.Info("made a new TLS certificate", "file", cert.Path, "fingerprint", cert.Fingerprint.String())
 	}
+	nodeName, err := nodeID(*node, *data)
+	if err != nil {
+		return err
+	}
+	store, err := openStore(context.Background(), *storeSpec)
+	if err != nil {
+		return err
+	}
+	if err := openBroker(*brokerSpec); err != nil {
+		if store != nil {
+			store.Close()
+		}
+		return err
+	}
 	srv, err := server.New(server.Config{
 		DBPath:             filepath.Join(*data, "parley.db"),
+		Store:              store,
+		NodeID:             nodeName,
 		Name:               *name,
 		RegistrationClosed: *registration == "closed",
 		AbandonAfter:       *abandon,
@@ -134,7 +159,7 @@ func run(args []string) error {
 		}
 		defer stopMetrics()
 	}
-	logger.Info("parleyd listening", "addr", ln.Addr().String(), "data", *data,
+	logger.Info("parleyd listening", "addr", ln.Addr().String(), "data", *data, "node", nodeName,
 		"fingerprint", cert.Fingerprint.String(), "short", cert.Fingerprint.Short())
 	if ad := advertise(*name, ln.Addr(), cert.Fingerprint, *mdns, logger); ad != nil {
 		defer ad.Close()

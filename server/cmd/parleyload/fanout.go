@@ -135,18 +135,37 @@ func (e *env) runFanout(ctx context.Context, kind, name string, rooms, listeners
 	}
 	settle()
 
-	// Talk: every talker sends one packet per frame for dur.
+	if err := e.talk(ctx, kind == "parley", t.prof, profileLabel(name), []int{t.p.pid()}, talkers, convs, listeners, dur, tl, &res); err != nil {
+		return res, err
+	}
+	res.peakKiB, _ = memKiB(t.p.pid(), "VmHWM")
+	res.lat = closeAndCollect(talkers, all)
+	all, talkers = nil, nil
+	return res, nil
+}
+
+// talk is a run's talking window: every talker starts a voice message in
+// its conversation (parley) and sends one packet per frame for dur; then
+// it waits up to drainWait for the listeners' packets and ends the
+// messages. It fills res's counts and the CPU of the server processes
+// pids (summed) over the window.
+func (e *env) talk(ctx context.Context, parley bool, prof *profiler, label string, pids []int, talkers []*peer, convs []string,
+	listeners int, dur time.Duration, tl *tally, res *fanoutResult) error {
+	rooms := len(talkers)
 	packets := int(dur / frameInterval)
 	sent := make([]int64, rooms)
 	messages := make([]string, rooms)
-	label := profileLabel(name)
-	cpuProfile := t.prof.cpu(ctx, label, dur)
-	serverCPU, toolCPU, machine := startCPU(t.p.pid()), startCPU(e.selfPID), startMachine()
+	cpuProfile := prof.cpu(ctx, label, dur)
+	serverCPU := make([]*cpuMeter, len(pids))
+	for i, pid := range pids {
+		serverCPU[i] = startCPU(pid)
+	}
+	toolCPU, machine := startCPU(e.selfPID), startMachine()
 	start := time.Now()
-	err = parallel(ctx, rooms, rooms, func(ctx context.Context, r int) error {
+	err := parallel(ctx, rooms, rooms, func(ctx context.Context, r int) error {
 		p := talkers[r]
 		stream := uint32(1)
-		if kind == "parley" {
+		if parley {
 			var err error
 			if messages[r], stream, err = voiceStart(ctx, p, convs[r]); err != nil {
 				return fmt.Errorf("talker %d: %w", r, err)
@@ -168,10 +187,14 @@ func (e *env) runFanout(ctx context.Context, kind, name string, rooms, listeners
 		}
 		return nil
 	})
-	res.cpu, res.toolCPU, res.machine = serverCPU.percent(), toolCPU.percent(), machine.percent()
+	res.cpu = 0
+	for _, m := range serverCPU {
+		res.cpu += m.percent()
+	}
+	res.toolCPU, res.machine = toolCPU.percent(), machine.percent()
 	res.duration = time.Since(start)
 	if err != nil {
-		return res, err
+		return err
 	}
 	for _, s := range sent {
 		res.sent += s
@@ -182,19 +205,23 @@ func (e *env) runFanout(ctx context.Context, kind, name string, rooms, listeners
 	case <-time.After(drainWait):
 	}
 	res.received = tl.got.Load()
-	if err := errors.Join(cpuProfile(), t.prof.after(ctx, label)); err != nil {
+	if err := errors.Join(cpuProfile(), prof.after(ctx, label)); err != nil {
 		e.log("profile %s: %v", label, err)
 	}
-	if kind == "parley" {
+	if parley {
 		for r := range rooms {
 			if err := voiceEnd(ctx, talkers[r], messages[r], uint32(sent[r])); err != nil {
-				return res, fmt.Errorf("talker %d: %w", r, err)
+				return fmt.Errorf("talker %d: %w", r, err)
 			}
 		}
 	}
-	res.peakKiB, _ = memKiB(t.p.pid(), "VmHWM")
-	// The listeners' read loops still run: copy their samples under the
-	// tally's final count by closing first.
+	return nil
+}
+
+// closeAndCollect closes a run's connections and returns the listeners'
+// latencies. Their read loops run until then: closing first lets their
+// samples be read without a race.
+func closeAndCollect(talkers []*peer, all []*listener) dist {
 	peers := append([]*peer(nil), talkers...)
 	for _, l := range all {
 		peers = append(peers, l.peer)
@@ -204,7 +231,5 @@ func (e *env) runFanout(ctx context.Context, kind, name string, rooms, listeners
 	for i, l := range all {
 		samples[i] = l.samples
 	}
-	res.lat = newDist(samples...)
-	all, talkers = nil, nil
-	return res, nil
+	return newDist(samples...)
 }

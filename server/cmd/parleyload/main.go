@@ -18,6 +18,10 @@
 //	idle     10 000 authenticated idle connections; memory per connection
 //	store    200 talkers at once; committed packets/s and ack latency
 //	catchup  a user who missed 1 000 voice messages: sync, then the first fetch
+//	cluster  with -cluster ENV only (the env file of .ci/cluster.sh up; make
+//	         cluster-load): fan-out N = 200, 1000 across the cluster's nodes (talker
+//	         on the last node, listeners on the others) next to a fresh single-node
+//	         parleyd (SQLite) in the same run
 //
 // Every packet carries its send time (tool clock) in its first 8 bytes, so
 // each delivered packet's latency is measured; loss is packets sent × listeners
@@ -25,7 +29,7 @@
 //
 // Usage:
 //
-//	parleyload [-quick] [-only fanout,rooms,idle,store,catchup] [-n 200,1000] [-repeat K] [-out DIR] [-micro FILE] [-pprof DIR] [-toolprof FILE]
+//	parleyload [-quick] [-cluster ENV] [-only fanout,rooms,idle,store,catchup,cluster] [-n 200,1000] [-repeat K] [-out DIR] [-micro FILE] [-pprof DIR] [-toolprof FILE]
 //
 // The results table (Markdown) is printed and written to DIR/results.md,
 // the fan-out latency distributions to DIR/fanout.png.
@@ -75,6 +79,7 @@ type config struct {
 	only        map[string]bool
 	pprof       string // profile folder, "" for none
 	repeat      int    // fan-out runs per N (interleaved baseline, parley)
+	cluster     string // the cluster's env file, "" for none
 }
 
 func (c config) want(s string) bool { return len(c.only) == 0 || c.only[s] }
@@ -116,6 +121,7 @@ func run(args []string) error {
 	ns := fs.String("n", "", "fan-out listener counts, comma-separated (default 10,50,200,1000)")
 	idle := fs.Int("idle", 0, "idle connections (default 10000)")
 	toolProfile := fs.String("toolprof", "", "write this tool's own CPU profile to this file (is the load generator the bottleneck?)")
+	cluster := fs.String("cluster", "", "a running cluster's env file (.ci/cluster.sh up): run the cluster scenario (alone unless -only says more)")
 	pprofDir := fs.String("pprof", "", "profile Parley's server (CPU, allocs, mutex, block, heap) into this folder; pprof listens on 127.0.0.1 only")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -123,6 +129,13 @@ func run(args []string) error {
 	cfg := fullConfig()
 	if *quick {
 		cfg = quickConfig()
+	}
+	cfg.cluster = *cluster
+	if *cluster != "" && *only == "" {
+		*only = "cluster"
+		if *ns == "" {
+			*ns = "200,1000"
+		}
 	}
 	if *only != "" {
 		cfg.only = map[string]bool{}
@@ -225,6 +238,29 @@ func measure(ctx context.Context, cfg config, parleyd string, log func(string, .
 					r.round = round
 					rep.fanout = append(rep.fanout, r)
 				}
+			}
+		}
+	}
+	if cfg.cluster != "" && cfg.want("cluster") {
+		nodes, err := joinClusterEnv(cfg.cluster)
+		if err != nil {
+			return nil, err
+		}
+		for _, n := range cfg.fanoutN {
+			for round := 1; round <= max(1, cfg.repeat); round++ {
+				name := fmt.Sprintf("fan-out N=%d", n)
+				log("%s on one node (SQLite), round %d", name, round)
+				single, err := e.runFanout(ctx, "parley", name, 1, n, cfg.fanoutDur)
+				if err != nil {
+					return nil, fmt.Errorf("%s on one node: %w", name, err)
+				}
+				log("%s across %d nodes, round %d", name, len(nodes.targets), round)
+				multi, err := e.runClusterFanout(ctx, nodes, name, n, cfg.fanoutDur)
+				if err != nil {
+					return nil, fmt.Errorf("%s across the cluster: %w", name, err)
+				}
+				single.round, multi.round = round, round
+				rep.cluster = append(rep.cluster, single, multi)
 			}
 		}
 	}

@@ -19,6 +19,7 @@ type report struct {
 	fileLimit uint64
 	fanout    []fanoutResult // baseline, parley per N
 	rooms     []fanoutResult
+	cluster   []fanoutResult // parley (one node, SQLite), cluster per N
 	idle      []idleResult
 	store     []storeResult
 	catchup   []catchupResult
@@ -205,6 +206,7 @@ func (r *report) targets() []goal {
 			hit("store: ≥ 10 000 packets/s committed (flat out)", x.rate >= 10000, "%.0f packets/s", x.rate)
 		}
 	}
+	r.clusterTargets(hit)
 	for _, x := range r.catchup {
 		hit(fmt.Sprintf("catch-up of %d messages, %s: metadata < 1 s", x.messages, x.path), x.metadata < time.Second, "%s ms", f1(ms(x.metadata)))
 	}
@@ -234,6 +236,19 @@ func (r *report) markdown() string {
 		fmt.Fprintf(&b, "## Fan-out: 1 talker × N listeners, one %d-byte packet per 20 ms for %s\n\n", packetBytes, r.cfg.fanoutDur)
 		r.fanoutTable(&b, r.fanout)
 		b.WriteString("\nLatency: talker's send → listener's read, per delivered packet (tool clock). CPU: % of one core over the talking window. Tool CPU: the load generator's own (it reads every delivered packet). Machine busy: % of all cores used by any process in the window; near 100 the figures measure contention, not the servers. Distribution plot: fanout.png.\n\n")
+	}
+	if len(r.cluster) > 0 {
+		fmt.Fprintf(&b, "## Cluster: 1 talker on one node × N listeners on the others, one %d-byte packet per 20 ms for %s\n\n", packetBytes, r.cfg.fanoutDur)
+		b.WriteString("| run | server | delivered / expected | loss | p50 ms | p90 ms | p99 ms | max ms | server CPU % (all nodes) | peak RSS MiB (largest node) | tool CPU % | machine busy % |\n|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n")
+		for _, v := range r.cluster {
+			system := "one node (SQLite)"
+			if v.system == "cluster" {
+				system = "cluster (PostgreSQL, JetStream)"
+			}
+			fmt.Fprintf(&b, "| %s #%d | %s | %d / %d | %d | %s | %s | %s | %s | %s | %s | %s | %s |\n", v.name, v.round, system, v.received, v.expected, v.loss(),
+				f2(ms(v.lat.q(.5))), f2(ms(v.lat.q(.9))), f2(ms(v.lat.q(.99))), f2(ms(v.lat.max())), f1(v.cpu), mib(v.peakKiB), f1(v.toolCPU), f1(v.machine))
+		}
+		b.WriteString("\nThe single node is a fresh parleyd on SQLite started by this tool; the cluster is the one .ci/cluster.sh started (its nodes share PostgreSQL and NATS JetStream, all on this machine). Cluster CPU is the sum over every node.\n\n")
 	}
 	if len(r.rooms) > 0 {
 		fmt.Fprintf(&b, "## Many rooms: %d conversations × (1 talker + %d listeners) at once, %s\n\n", r.cfg.rooms, r.cfg.roomSize, r.cfg.roomsDur)
