@@ -8,8 +8,6 @@
 # PulseAudio daemon (by its PID file). Extra arguments go to go test
 # (e.g. -run TestLive).
 #
-# PARLEY_E2E_LATEJOIN=1 adds the late-join scenario (TestLateJoin), which
-# needs the catch-up feature of issue 10.
 set -u
 cd "$(dirname "$0")/.."
 
@@ -38,8 +36,5 @@ sweep() {
 }
 trap sweep EXIT INT TERM
 
-scenarios='TestLive|TestLater|TestServerKilled|TestLossyNetwork'
-if [ "${PARLEY_E2E_LATEJOIN:-}" = 1 ]; then
-	scenarios="$scenarios|TestLateJoin"
-fi
+scenarios='TestLive|TestLater|TestServerKilled|TestLossyNetwork|TestLateJoin'
 go test -count=1 -timeout 9m -v -run "^($scenarios)\$" "$@" ./e2e/

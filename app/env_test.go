@@ -4,8 +4,10 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/binary"
 	"fmt"
 	"io"
+	"math"
 	"net"
 	"os"
 	"os/exec"
@@ -380,7 +382,7 @@ func (in *instance) talkFrom(t *testing.T, window, mouth, speechWAV string, d ti
 		play.Process.Kill()
 		play.Wait()
 	}()
-	time.Sleep(300 * time.Millisecond) // let the speech reach the microphone
+	waitSpeech(t, mouth+".monitor", 10*time.Second) // the speech has reached the microphone
 	target := []string{}
 	if window == in.window {
 		target = []string{"--window", in.window}
@@ -390,6 +392,58 @@ func (in *instance) talkFrom(t *testing.T, window, mouth, speechWAV string, d ti
 	time.Sleep(d) // the user holds the key this long
 	xdotool(t, append(append([]string{"keyup"}, target...), "F8")...)
 	return time.Since(t0)
+}
+
+// waitSpeech returns once a PulseAudio source carries speech (a 20 ms
+// block above -34 dBFS RMS), recorded with parec; it fails after timeout.
+func waitSpeech(t *testing.T, source string, timeout time.Duration) {
+	t.Helper()
+	rec := exec.Command("parec", "-d", source, "--format=s16le", "--rate=48000", "--channels=1", "--latency-msec=10")
+	rec.Env = append(os.Environ(), "PULSE_SERVER="+fixture.pulse)
+	out, err := rec.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := rec.Start(); err != nil {
+		t.Fatalf("parec: %v", err)
+	}
+	heard := make(chan error, 1)
+	got := false
+	defer func() { // the reader first, then Wait (which closes the pipe)
+		rec.Process.Kill()
+		if !got {
+			<-heard
+		}
+		rec.Wait()
+	}()
+	go func() { // ends when parec is killed (its pipe closes)
+		const block = 960 * 2 // 20 ms of s16le mono
+		buf := make([]byte, block)
+		for {
+			if _, err := io.ReadFull(out, buf); err != nil {
+				heard <- err
+				return
+			}
+			var sum float64
+			for i := 0; i < block; i += 2 {
+				v := float64(int16(binary.LittleEndian.Uint16(buf[i:]))) / 32768
+				sum += v * v
+			}
+			if math.Sqrt(sum/(block/2)) > 0.02 {
+				heard <- nil
+				return
+			}
+		}
+	}()
+	select {
+	case err := <-heard:
+		got = true
+		if err != nil {
+			t.Fatalf("waiting for speech on %s: parec: %v", source, err)
+		}
+	case <-time.After(timeout):
+		t.Fatalf("no speech on %s within %v", source, timeout)
+	}
 }
 
 // screenshot saves the whole screen as PNG.

@@ -365,3 +365,44 @@ func TestLiveRouterLateOpen(t *testing.T) {
 		t.Errorf("router played %d, declined %d; want 1, 0", played, declined)
 	}
 }
+
+// TestPlayRecordingCatchesUp: bob, who does not auto-play, presses play on
+// ann's message a second after she began: he hears it from its start,
+// caught up at 1.5x, and ends at the live edge.
+func TestPlayRecordingCatchesUp(t *testing.T) {
+	e := newLiveEnv(t, livePolicy{})
+	e.router.OpenConversation(e.lobby)
+	const packets = 200 // 4 s
+	id, done := e.talk(e.talker, e.lobby, packets)
+	e.waitHint("ann's message at bob", func() bool {
+		m, err := e.msgr.Message(id)
+		return err == nil && m.ID == id
+	})
+	<-time.After(time.Second) // bob presses play a second in (what the test simulates)
+	if err := e.pl.Play(id, 0, 1); err != nil {
+		t.Fatal(err)
+	}
+	e.pl.mu.Lock()
+	cur, live := e.pl.cur, e.pl.live
+	e.pl.mu.Unlock()
+	if !live {
+		t.Fatal("a message being recorded was opened as a stored one: it cannot catch up")
+	}
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	ended := time.Now()
+	e.waitHint("bob hears it to the end", func() bool {
+		pb := e.pl.Playback()
+		return pb.Message == id && pb.State == ui.PlayFinished
+	})
+	behind := time.Since(ended)
+	pb, st := e.pl.Playback(), cur.JitterStats()
+	t.Logf("finished at %v, %v after ann's end; jitter %+v", pb.Position, behind, st)
+	if want := time.Duration(packets) * audio.FrameDuration; pb.Position != want || st.Played < packets-5 {
+		t.Errorf("bob's player finished at %v having played %d packets, want the whole message (%v, %d)", pb.Position, st.Played, want, packets)
+	}
+	if bound := st.Delay + 300*time.Millisecond; behind > bound {
+		t.Errorf("bob finished %v after ann stopped, want the live edge (<= jitter target %v + 300 ms)", behind, st.Delay)
+	}
+}

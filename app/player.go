@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"parley/audio"
+	"parley/server/wire"
 	"parley/sync"
 	"parley/ui"
 )
@@ -91,6 +92,12 @@ func (p *player) Play(message string, from time.Duration, speed float64) error {
 			return fmt.Errorf("play %s: %w", message, cerr)
 		}
 		s, err = acc.c.OpenMessage(ctx, message, n)
+	} else if m, merr := acc.c.Store().Message(ctx, message); merr == nil && m.State == wire.StateRecording {
+		// Still being spoken: from where asked, caught up at liveCatchUp
+		// to the live edge, then live (issue 10, item 5). A live player
+		// does not seek; the message can be sought once it is complete.
+		cfg = audio.PlayerConfig{Live: true, Speed: 1, CatchUp: liveCatchUp}
+		s, err = acc.c.OpenMessage(ctx, message, uint32(max(0, from)/audio.FrameDuration))
 	} else {
 		s, err = acc.c.OpenMessage(ctx, message, 0)
 		cfg.StartAt = max(0, from)
@@ -296,13 +303,15 @@ func (p *player) Pause() error {
 // Seek implements ui.Player.
 func (p *player) Seek(position time.Duration) error {
 	p.mu.Lock()
-	cur, gen, live := p.cur, p.gen, p.live
+	cur, gen, live, message := p.cur, p.gen, p.live, p.pb.Message
 	p.mu.Unlock()
 	if cur == nil {
 		return nil
 	}
 	if live {
-		return fmt.Errorf("seek: %w", audio.ErrNotSeekable)
+		// A live player does not seek: play the message again from
+		// there (caught up to the live edge while it is still spoken).
+		return p.Play(message, max(0, position), 1)
 	}
 	if err := cur.Seek(position); err != nil {
 		return err

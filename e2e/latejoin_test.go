@@ -17,8 +17,7 @@ const longUtterance = "This message is long on purpose. A listener who opens it 
 
 // TestLateJoin: bob's app connects while alice is already talking. He
 // hears her message from its first word at 1.5-2x until he reaches the
-// live edge, then live (issue 10, deliverable 5). Not in make e2e until
-// the feature lands: PARLEY_E2E_LATEJOIN=1 adds it.
+// live edge, then live (issue 10, deliverable 5).
 func TestLateJoin(t *testing.T) {
 	requireEnv(t)
 	s := makeSpeech(t)
@@ -54,18 +53,20 @@ func TestLateJoin(t *testing.T) {
 	got := compare(tk.mouth, tk.ear, 4*time.Second)
 	report(t, "late join", floor, got, targets{p50: 70 * time.Millisecond, p95: 90 * time.Millisecond})
 	// At the live edge by the end.
-	if rec := got.lags[len(got.lags)*5/6:]; len(rec) == 0 || percentile(slices.Sorted(slices.Values(rec)), 0.5) > floor.p50+300*time.Millisecond {
-		t.Errorf("late join: the end of the message plays at lags %v, want the live edge (floor %v + 300 ms)", rec, ms(floor.p50))
-	}
+	// These are audio-quality bounds: a playback device that runs 30 %
+	// slow on a loaded machine (the floor shows it) plays the catch-up at
+	// 1.1x of the bus clock however fast the app plays it.
+	rec := got.lags[len(got.lags)*5/6:]
+	audioCheck(t, floor, len(rec) > 0 && percentile(slices.Sorted(slices.Values(rec)), 0.5) <= floor.p50+300*time.Millisecond,
+		"late join: the end of the message plays at lags %v, want the live edge (floor %v + 300 ms)", rec, ms(floor.p50))
 	// From the first word, faster: the ear's first seconds of speech are
 	// the mouth's first seconds played at some speed (found on the
 	// envelope, which time stretching keeps while it changes the
 	// waveform).
 	speed, corr := catchUpSpeed(trimToSpeech(tk.mouth, 0), trimToSpeech(tk.ear, 0))
 	t.Logf("late join: the ear's first %v follow the mouth's start at %.2fx (envelope correlation %.3f)", catchUpSpan, speed, corr)
-	if corr < 0.5 || speed < 1.4 || speed > 2.1 {
-		t.Errorf("late join: the listener does not hear the message from its start at 1.5-2x: best match %.2fx at %.3f, want 1.5-2x at >= 0.5", speed, corr)
-	}
+	audioCheck(t, floor, corr >= 0.5 && speed >= 1.4 && speed <= 2.1,
+		"late join: the listener does not hear the message from its start at 1.5-2x: best match %.2fx at %.3f, want 1.5-2x at >= 0.5", speed, corr)
 	first, last := speechSpan(tk.ear)
 	t.Logf("late join: the ear played speech from %v to %v of the take; joined at %v; the utterance is %v",
 		duration(first), duration(last), joined, long.duration())

@@ -3,6 +3,7 @@ package e2e
 import (
 	"fmt"
 	"os"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -27,7 +28,7 @@ func report(t *testing.T, scenario string, floor, got match, want targets) {
 		}
 		return "MISSED"
 	}
-	line := fmt.Sprintf("E2E %s: floor %s | app %s", scenario, floor, got)
+	line := fmt.Sprintf("E2E %s: pipeline floor %s | app %s", scenario, floor, got)
 	if want.p50 > 0 {
 		line += fmt.Sprintf(" | target p50 <= %v %s", want.p50, verdict(got.p50 <= want.p50))
 	}
@@ -80,16 +81,34 @@ func TestLive(t *testing.T) {
 	b := newBus(t, "live")
 	srv := startServer(t)
 	w := watch(t, srv.addr, "watcher")
+	// Both apps trace the live path per stage (-trace): the talker's
+	// stages are in alice's log, the listener's in bob's.
 	talker := startApp(t, appOptions{user: "alice", server: srv.addr, signUp: true,
-		env: []string{"PULSE_SOURCE=" + b.mic}, cueMuted: true})
-	startApp(t, appOptions{user: "bob", listener: true, server: srv.addr, signUp: true,
-		env: []string{"PULSE_SINK=" + b.ear}, cueMuted: true})
+		env: []string{"PULSE_SOURCE=" + b.mic, "PARLEY_TRACE=1"}, cueMuted: true})
+	listener := startApp(t, appOptions{user: "bob", listener: true, server: srv.addr, signUp: true,
+		env: []string{"PULSE_SINK=" + b.ear, "PARLEY_TRACE=1"}, cueMuted: true})
 
+	// What lies under the app, measured in the same run: the devices and
+	// codec as the app drives them, and the listener pipeline (the floor
+	// the other scenarios print).
+	direct := measureDirectFloor(t, b, s)
 	floor := measureFloor(t, b, s)
+	floorLine := fmt.Sprintf("E2E live: direct floor (devices + Opus, no jitter delay) %s", direct)
+	t.Log(floorLine)
+	fmt.Fprintln(os.Stderr, floorLine)
 	tk := talk(t, b, s, talker, w, talkOptions{live: true})
 	checkMessage(t, w, "alice", 0, tk, s)
 	got := compare(tk.mouth, tk.ear, 1500*time.Millisecond)
 	report(t, "live", floor, got, targets{p50: 70 * time.Millisecond, p95: 90 * time.Millisecond, peak: 0.9})
+	// The listener prints its stages when the live message ends.
+	listener.p.waitLog(t, 0, regexp.MustCompile(`trace: stage=total`), 20*time.Second)
+	for _, a := range []*app{talker, listener} {
+		for _, line := range strings.Split(a.p.log.String(), "\n") {
+			if strings.Contains(line, "trace: stage=") {
+				fmt.Fprintf(os.Stderr, "E2E trace %s: %s\n", a.user, strings.TrimSpace(line))
+			}
+		}
+	}
 	if got.peak < mustLivePeak {
 		t.Errorf("live: the listener's speaker does not carry the utterance: correlation %.3f, want >= %.2f", got.peak, mustLivePeak)
 	}

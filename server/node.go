@@ -177,14 +177,19 @@ func (o *eventOrder) run(ctx context.Context) {
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
 	defer timer.Stop()
+	armed := false // the timer runs: later events ahead must not push it back
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-o.gap:
-			timer.Reset(eventGapWait)
+			if !armed {
+				timer.Reset(eventGapWait)
+				armed = true
+			}
 			continue
 		case <-timer.C:
+			armed = false
 		}
 		// Fill while that makes progress; wait again if the store does
 		// not have the missing events yet.
@@ -195,6 +200,7 @@ func (o *eventOrder) run(ctx context.Context) {
 			}
 			if !o.fill(ctx, from, upto) {
 				timer.Reset(eventGapWait)
+				armed = true
 				break
 			}
 		}

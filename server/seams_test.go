@@ -4,9 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"log/slog"
 	"path/filepath"
 	"slices"
+	gosync "sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"parley/internal/sqlitedb"
@@ -198,4 +202,60 @@ func TestLegacySchemaVersion(t *testing.T) {
 	if v, _ := sqlitedb.Version(ctx, st.(*sqliteStore).db); v != ms[len(ms)-1].Version {
 		t.Errorf("version %d, want %d", v, ms[len(ms)-1].Version)
 	}
+}
+
+// gapStore is a MetaStore that has only the history EventsAfter reads.
+type gapStore struct {
+	MetaStore
+	events []LoggedEvent
+}
+
+func (g gapStore) EventsAfter(_ context.Context, since int64, limit int) ([]LoggedEvent, error) {
+	var out []LoggedEvent
+	for _, ev := range g.events {
+		if ev.Cursor > since && len(out) < limit {
+			out = append(out, ev)
+		}
+	}
+	return out, nil
+}
+
+func (gapStore) MemberIDs(context.Context, string) ([]string, error) { return nil, nil }
+
+// TestEventGapNotPutOff: events that keep arriving behind a gap do not
+// put off the store read: the gap is filled eventGapWait after the first
+// one waited.
+func TestEventGapNotPutOff(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		store := gapStore{events: []LoggedEvent{{Event: wire.Event{Cursor: 2, Kind: wire.EventMessage}}}}
+		srv := &Server{store: store, log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+		o := newEventOrder(srv, 0)
+		var mu gosync.Mutex
+		var got []int64
+		o.deliver = func(ev Event) {
+			mu.Lock()
+			got = append(got, ev.Cursor)
+			mu.Unlock()
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			o.run(ctx)
+		}()
+		o.offer(Event{Cursor: 1})
+		o.offer(Event{Cursor: 3}) // 2 is missing
+		time.Sleep(eventGapWait * 6 / 10)
+		o.offer(Event{Cursor: 4}) // still behind the gap
+		time.Sleep(eventGapWait * 6 / 10)
+		synctest.Wait()
+		mu.Lock()
+		delivered := slices.Clone(got)
+		mu.Unlock()
+		if !slices.Equal(delivered, []int64{1, 2, 3, 4}) {
+			t.Errorf("%v after the gap was %v old: delivered %v, want [1 2 3 4]", eventGapWait*12/10, eventGapWait, delivered)
+		}
+		cancel()
+		<-done
+	})
 }
