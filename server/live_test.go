@@ -2,6 +2,7 @@ package server
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"testing"
 	"time"
@@ -423,5 +424,61 @@ func TestCancelWithdraws(t *testing.T) {
 	a.endVoice(done2, 1)
 	if e := a.callErr(wire.TypeVoiceEnd, wire.VoiceEnd{Message: done2, Cancel: true}); e.Code != wire.CodeMessageClosed {
 		t.Errorf("cancel of a complete message: %s", e.Code)
+	}
+}
+
+// TestListenerAnnouncedOnce: a device made a listener of a live message
+// twice over (the connect's late-join announcement after the start was
+// handed over, or a start the broker delivered again) gets voice.live once
+// and every packet once. In a cluster a slow connect (presence) left a
+// window in which both announced it and every packet came twice.
+func TestListenerAnnouncedOnce(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		again func(ts *testServer, l Live, bob []*session)
+	}{
+		{"late join after the start", func(ts *testServer, l Live, bob []*session) {
+			for _, s := range bob {
+				ts.announceToLateJoiner(s)
+			}
+		}},
+		{"start delivered again", func(ts *testServer, l Live, _ []*session) { ts.deliverLive(l) }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ts := startServer(t)
+			a := register(t, ts, "ana")
+			b := register(t, ts, "bo")
+			lobby := a.lobby()
+			msg := newID()
+			st := a.startVoice(lobby.ID, msg)
+			stream := liveStream(b, msg)
+			info, err := ts.store.Message(context.Background(), msg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			members, err := ts.store.MemberIDs(context.Background(), lobby.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			start := Live{Kind: LiveStart, Conversation: lobby.ID, Message: msg, Info: &info,
+				SenderDevice: a.welcome.Device.ID, Members: members}
+			tc.again(ts, start, ts.local.of([]string{b.welcome.User.ID}))
+			const total = 10
+			for n := uint32(0); n < total; n++ {
+				a.sendPacket(st.Stream, n, packetData(msg, n))
+			}
+			a.waitAck(msg, total)
+			a.endVoice(msg, total)
+			got, done := b.collectStream(stream) // fails on a packet twice
+			if done.Packets != total {
+				t.Errorf("voice.done = %+v", done)
+			}
+			checkPackets(t, "bo", msg, got, total)
+			for _, f := range b.pending {
+				if f.env != nil && f.env.Type == wire.TypeVoiceLive {
+					t.Errorf("bo was announced %s again: %s", msg, f)
+				}
+			}
+		})
 	}
 }

@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"errors"
+	"slices"
 	gosync "sync"
 	"time"
 
@@ -114,25 +115,43 @@ func (srv *Server) deliverLive(l Live) {
 }
 
 // announce sends voice.live to the local devices of the message's members
-// except the sender's, and makes them listeners.
+// except the sender's, and makes them listeners. A device that already
+// listens (a late joiner announced at connect, or a start the broker
+// handed over again) is left as it is: it must not get the message twice.
 func (v *liveView) announce(l Live) {
-	frame, err := wire.Marshal(wire.TypeVoiceLive, "", wire.VoiceLive{Message: *l.Info, Stream: v.stream})
-	if err != nil {
-		return
-	}
-	var listeners []*session
+	var candidates []*session
 	for _, s := range v.srv.local.of(l.Members) {
 		if s.device.ID != l.SenderDevice {
-			listeners = append(listeners, s)
+			candidates = append(candidates, s)
 		}
 	}
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	v.heard = v.srv.now()
-	v.listeners = listeners
-	for _, s := range listeners {
+	if v.finished {
+		return
+	}
+	var frame []byte
+	for _, s := range candidates {
+		if v.listensLocked(s) {
+			continue
+		}
+		if frame == nil {
+			b, err := wire.Marshal(wire.TypeVoiceLive, "", wire.VoiceLive{Message: *l.Info, Stream: v.stream, From: uint32(len(v.packets))})
+			if err != nil {
+				return
+			}
+			frame = b
+		}
+		v.listeners = append(v.listeners, s)
 		s.Deliver(false, frame)
 	}
+}
+
+// listensLocked reports whether s is among the listeners. Called with mu
+// held.
+func (v *liveView) listensLocked(s *session) bool {
+	return slices.Contains(v.listeners, s)
 }
 
 // add takes packet n from the broker: a duplicate is dropped, the next
@@ -313,7 +332,7 @@ func (srv *Server) announceToLateJoiner(s *session) {
 			continue
 		}
 		v.mu.Lock()
-		if !v.finished {
+		if !v.finished && !v.listensLocked(s) { // announced by the start already
 			from := uint32(len(v.packets))
 			if b, err := wire.Marshal(wire.TypeVoiceLive, "", wire.VoiceLive{Message: v.msg, Stream: v.stream, From: from}); err == nil {
 				v.listeners = append(v.listeners, s)
