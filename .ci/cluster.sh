@@ -217,7 +217,9 @@ up)
 	up
 	cat "$STATE/cluster.env"
 	log "running; Ctrl-C stops it"
-	while :; do sleep 3600; done
+	# wait, unlike a foreground sleep, lets a signal sent to this script
+	# alone run the stopping trap at once.
+	while :; do sleep 3600 & wait $!; done
 	;;
 *)
 	up
