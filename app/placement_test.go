@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestWindowPositionRemembered: the real binary under Xvfb (no window
@@ -34,8 +35,13 @@ func TestWindowPositionRemembered(t *testing.T) {
 		t.Errorf("first start logged a failed move:\n%s", out)
 	}
 
+	// The app moves its window once it is shown: wait for it to get there.
 	again := startBinary(t, data, nil, "-audio", "null")
-	if got := position(again); got != "211,133" {
-		t.Errorf("after a restart the window is at %s, want 211,133 (where it was)", got)
+	got := position(again)
+	for deadline := time.Now().Add(5 * time.Second); got != "211,133" && time.Now().Before(deadline); got = position(again) {
+		time.Sleep(50 * time.Millisecond) // between two looks at the window
+	}
+	if got != "211,133" {
+		t.Errorf("after a restart the window is at %s within 5 s, want 211,133 (where it was)", got)
 	}
 }

@@ -143,10 +143,31 @@ func (u *UI) Window() fyne.Window { return u.win }
 func (u *UI) Show() {
 	u.win.Show()
 	if pl := u.d.Placement; pl != nil && u.prefs.WindowPlaced {
-		if err := pl.Move(u.win, u.prefs.WindowX, u.prefs.WindowY); err != nil && u.d.Logger != nil {
-			u.d.Logger.Info("window position not restored", "err", err)
-		}
+		u.place(pl, u.prefs.WindowX, u.prefs.WindowY, placeTries)
 	}
+}
+
+// placeTries is how many times Show puts the window where it was: the
+// toolkit may still place a window it has only just mapped (seen under
+// Xvfb: the move made before the map was undone).
+const placeTries = 4
+
+// place moves the window to x, y and looks again a little later, moving
+// it back while it is elsewhere, tries times in all.
+func (u *UI) place(pl WindowPlacement, x, y, tries int) {
+	if err := pl.Move(u.win, x, y); err != nil && u.d.Logger != nil {
+		u.d.Logger.Info("window position not restored", "err", err)
+	}
+	if tries <= 1 {
+		return
+	}
+	afterFunc(250*time.Millisecond, func() {
+		fyne.Do(func() {
+			if px, py, ok := pl.Position(u.win); !ok || px != x || py != y {
+				u.place(pl, x, y, tries-1)
+			}
+		})
+	})
 }
 
 // ExitedForeground stops a transmission when the window loses focus; wire it
