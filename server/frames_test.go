@@ -73,7 +73,7 @@ func TestFramesWithinLimit(t *testing.T) {
 				}
 				// The event addMember makes, without its count query.
 				lobby.MemberCount++
-				ev := conversationEvent(lobby)
+				ev := wire.ConversationEvent(lobby)
 				ev.Added = []wire.User{u}
 				if err := appendEvent(ctx, tx, &ev, ""); err != nil {
 					return err

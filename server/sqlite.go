@@ -418,10 +418,6 @@ func (s *sqliteStore) IsMember(ctx context.Context, conversationID, userID strin
 	return n > 0, nil
 }
 
-func conversationEvent(c wire.Conversation) wire.Event {
-	return wire.Event{Kind: wire.EventConversation, Conversation: c.ID, Info: &c}
-}
-
 func (s *sqliteStore) CreateConversation(ctx context.Context, c wire.Conversation, directKey string) (wire.Conversation, *wire.Event, error) {
 	var ev *wire.Event
 	err := s.tx(ctx, func(tx *sql.Tx) error {
@@ -453,7 +449,7 @@ func (s *sqliteStore) CreateConversation(ctx context.Context, c wire.Conversatio
 		if c, err = loadConversation(ctx, tx, c.ID); err != nil {
 			return err
 		}
-		e := conversationEvent(c)
+		e := wire.ConversationEvent(c)
 		if err := appendEvent(ctx, tx, &e, ""); err != nil {
 			return err
 		}
@@ -481,7 +477,7 @@ func addMember(ctx context.Context, tx *sql.Tx, conversationID, userID string, n
 	if err := tx.QueryRowContext(ctx, `SELECT id, name FROM users WHERE id = ?`, userID).Scan(&u.ID, &u.Name); err != nil {
 		return wire.Event{}, fmt.Errorf("user %s: %w", userID, err)
 	}
-	ev := conversationEvent(c)
+	ev := wire.ConversationEvent(c)
 	ev.Added = []wire.User{u}
 	return ev, appendEvent(ctx, tx, &ev, "")
 }
@@ -513,7 +509,7 @@ func (s *sqliteStore) RemoveMember(ctx context.Context, conversationID, userID s
 		if err != nil {
 			return err
 		}
-		ev = conversationEvent(c)
+		ev = wire.ConversationEvent(c)
 		ev.Removed = []string{userID}
 		return appendEvent(ctx, tx, &ev, userID)
 	})
@@ -537,7 +533,7 @@ func (s *sqliteStore) RenameConversation(ctx context.Context, conversationID, ti
 		if err != nil {
 			return err
 		}
-		ev = conversationEvent(c)
+		ev = wire.ConversationEvent(c)
 		return appendEvent(ctx, tx, &ev, "")
 	})
 	if err != nil {
@@ -574,10 +570,6 @@ func (s *sqliteStore) Message(ctx context.Context, id string) (wire.Message, err
 	return loadMessage(ctx, s.db, id)
 }
 
-func messageEvent(m wire.Message) wire.Event {
-	return wire.Event{Kind: wire.EventMessage, Conversation: m.Conversation, Message: &m}
-}
-
 func (s *sqliteStore) CreateMessage(ctx context.Context, m wire.Message) (wire.Message, *wire.Event, error) {
 	var ev *wire.Event
 	err := s.tx(ctx, func(tx *sql.Tx) error {
@@ -604,7 +596,7 @@ func (s *sqliteStore) CreateMessage(ctx context.Context, m wire.Message) (wire.M
 		if m, err = loadMessage(ctx, tx, m.ID); err != nil {
 			return err
 		}
-		e := messageEvent(m)
+		e := wire.MessageEvent(m)
 		if err := appendEvent(ctx, tx, &e, ""); err != nil {
 			return err
 		}
@@ -638,7 +630,7 @@ func (s *sqliteStore) FinishMessage(ctx context.Context, id string, state wire.M
 		if m, err = loadMessage(ctx, tx, id); err != nil {
 			return err
 		}
-		ev = messageEvent(m)
+		ev = wire.MessageEvent(m)
 		return appendEvent(ctx, tx, &ev, "")
 	})
 	if err != nil {

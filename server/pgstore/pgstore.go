@@ -487,10 +487,6 @@ func (s *Store) IsMember(ctx context.Context, conversationID, userID string) (bo
 	return ok, nil
 }
 
-func conversationEvent(c wire.Conversation) wire.Event {
-	return wire.Event{Kind: wire.EventConversation, Conversation: c.ID, Info: &c}
-}
-
 // CreateConversation creates c; a direct conversation that exists (by
 // directKey, even one made at the same moment on another node) is
 // returned unchanged with a nil event.
@@ -525,7 +521,7 @@ func (s *Store) CreateConversation(ctx context.Context, c wire.Conversation, dir
 		if c, err = loadConversation(ctx, tx, c.ID, true); err != nil {
 			return err
 		}
-		e := conversationEvent(c)
+		e := wire.ConversationEvent(c)
 		if err := appendEvent(ctx, tx, &e, ""); err != nil {
 			return err
 		}
@@ -557,7 +553,7 @@ func addMember(ctx context.Context, tx pgx.Tx, conversationID, userID string, no
 	if err := tx.QueryRow(ctx, `SELECT id, name FROM users WHERE id = $1`, userID).Scan(&u.ID, &u.Name); err != nil {
 		return wire.Event{}, fmt.Errorf("user %s: %w", userID, err)
 	}
-	ev := conversationEvent(c)
+	ev := wire.ConversationEvent(c)
 	ev.Added = []wire.User{u}
 	return ev, appendEvent(ctx, tx, &ev, "")
 }
@@ -592,7 +588,7 @@ func (s *Store) RemoveMember(ctx context.Context, conversationID, userID string)
 		if err != nil {
 			return err
 		}
-		ev = conversationEvent(c)
+		ev = wire.ConversationEvent(c)
 		ev.Removed = []string{userID}
 		return appendEvent(ctx, tx, &ev, userID)
 	})
@@ -617,7 +613,7 @@ func (s *Store) RenameConversation(ctx context.Context, conversationID, title st
 		if err != nil {
 			return err
 		}
-		ev = conversationEvent(c)
+		ev = wire.ConversationEvent(c)
 		return appendEvent(ctx, tx, &ev, "")
 	})
 	if err != nil {
@@ -655,10 +651,6 @@ func loadMessage(ctx context.Context, q querier, id string) (wire.Message, error
 // Message returns a stored message.
 func (s *Store) Message(ctx context.Context, id string) (wire.Message, error) {
 	return loadMessage(ctx, s.pool, id)
-}
-
-func messageEvent(m wire.Message) wire.Event {
-	return wire.Event{Kind: wire.EventMessage, Conversation: m.Conversation, Message: &m}
 }
 
 // CreateMessage stores m with its conversation's next sequence number (the
@@ -701,7 +693,7 @@ func (s *Store) CreateMessage(ctx context.Context, m wire.Message) (wire.Message
 		if m, err = loadMessage(ctx, tx, m.ID); err != nil {
 			return err
 		}
-		e := messageEvent(m)
+		e := wire.MessageEvent(m)
 		if err := appendEvent(ctx, tx, &e, ""); err != nil {
 			return err
 		}
@@ -752,7 +744,7 @@ func (s *Store) FinishMessage(ctx context.Context, id string, state wire.Message
 		if m, err = loadMessage(ctx, tx, id); err != nil {
 			return err
 		}
-		ev = messageEvent(m)
+		ev = wire.MessageEvent(m)
 		return appendEvent(ctx, tx, &ev, "")
 	})
 	if err != nil {

@@ -299,6 +299,17 @@ type Event struct {
 	Removed      []string      `json:"removed,omitempty"` // EventConversation: user ids of who left
 }
 
+// MessageEvent is the event that carries a message as it now is.
+func MessageEvent(m Message) Event {
+	return Event{Kind: EventMessage, Conversation: m.Conversation, Message: &m}
+}
+
+// ConversationEvent is the event that carries a conversation's
+// information as it now is.
+func ConversationEvent(c Conversation) Event {
+	return Event{Kind: EventConversation, Conversation: c.ID, Info: &c}
+}
+
 // AudioFetch asks for a voice message's packets from packet From on.
 type AudioFetch struct {
 	Message string `json:"message"`
