@@ -46,6 +46,7 @@ func TestLateJoin(t *testing.T) {
 		},
 	})
 	checkMessage(t, w, "alice", 0, tk, long)
+	saveTape(t, "latejoin", tk)
 
 	if heard, said := voicedFor(tk.ear), voicedFor(tk.mouth); heard < said/2 {
 		t.Fatalf("late join: bob's speaker played %v of speech while alice said %v", heard, said)

@@ -1,8 +1,10 @@
 package e2e
 
 import (
+	"encoding/binary"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -102,4 +104,27 @@ func checkMessage(t *testing.T, w *watcher, sender string, before int, tk take, 
 	}
 	t.Logf("%s: complete, once, every packet stored once", describe(tk.msg))
 	return pk
+}
+
+// saveTape writes a take's two channels as raw 48 kHz mono s16le files
+// (<name>.mouth.raw, <name>.ear.raw) to $PARLEY_E2E_TAPES, when it is
+// set, for looking at a failed run's audio afterwards.
+func saveTape(t *testing.T, name string, tk take) {
+	t.Helper()
+	dir := os.Getenv("PARLEY_E2E_TAPES")
+	if dir == "" {
+		return
+	}
+	for ch, s := range map[string][]int16{"mouth": tk.mouth, "ear": tk.ear} {
+		buf := make([]byte, 2*len(s))
+		for i, v := range s {
+			binary.LittleEndian.PutUint16(buf[2*i:], uint16(v))
+		}
+		f := filepath.Join(dir, name+"."+ch+".raw")
+		if err := os.WriteFile(f, buf, 0o644); err != nil {
+			t.Errorf("save tape: %v", err)
+			return
+		}
+		t.Logf("saved the %s channel to %s", ch, f)
+	}
 }
