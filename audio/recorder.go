@@ -104,6 +104,7 @@ type pcmSource interface {
 	tick() <-chan time.Time      // optional pacing clock (nil if none)
 	read(p []int16) (int, error) // never blocks; io.EOF at the end
 	begin()                      // a recording starts
+	end()                        // the recording ended
 	flowing() <-chan struct{}    // closed once audio arrives steadily
 	// idle pauses the source between recordings (false: it cannot) and
 	// wake resumes it; Recorder's goroutine only.
@@ -439,6 +440,7 @@ func (r *Recorder) finish() Recording {
 	r.frames.flush(r.onFrame)
 	close(r.out)
 	r.recording = false
+	r.src.end()
 	return Recording{
 		Packets:  int(r.seq),
 		Duration: time.Duration(r.seq) * FrameDuration,
@@ -451,8 +453,9 @@ type deviceSource struct{ d *device }
 
 func (s *deviceSource) ready() <-chan struct{}      { return s.d.ready }
 func (s *deviceSource) tick() <-chan time.Time      { return nil }
-func (s *deviceSource) read(p []int16) (int, error) { return s.d.ring.read(p), nil }
-func (s *deviceSource) begin()                      {}
+func (s *deviceSource) read(p []int16) (int, error) { return s.d.readCapture(p), nil }
+func (s *deviceSource) begin()                      { s.d.setWake(true) }
+func (s *deviceSource) end()                        { s.d.setWake(false) }
 func (s *deviceSource) idle() bool {
 	// Not paused: a corked capture stream on a PulseAudio null sink (the
 	// e2e rig, virtual cables) delivers nothing for up to 2 s after it is
@@ -477,6 +480,7 @@ type memSource struct {
 }
 
 func (s *memSource) idle() bool  { return false }
+func (s *memSource) end()        {}
 func (s *memSource) wake() error { return nil }
 func (s *memSource) begin() {
 	s.pos, s.begun, s.started = 0, true, time.Now()
