@@ -93,7 +93,7 @@ type Player struct {
 	eof      bool
 	srcErr   error
 	cacheSig chan struct{}
-	arrived  chan struct{}  // live: a packet was pushed or the input closed
+	arrived  chan struct{} // live: a packet was pushed or the input closed
 	jb       *JitterBuffer // live mode
 	skipped  atomic.Int64  // live: silent frames discarded to shrink the delay
 	start    StartTimes    // live: guarded by mu
