@@ -88,14 +88,16 @@ type Player struct {
 	once   sync.Once
 
 	// packets fetched so far (stored mode)
-	mu       sync.Mutex
-	cache    [][]byte
-	eof      bool
-	srcErr   error
-	cacheSig chan struct{}
-	jb       *JitterBuffer // live mode
-	skipped  atomic.Int64  // live: silent frames discarded to shrink the delay
-	start    StartTimes    // live: guarded by mu
+	mu         sync.Mutex
+	cache      [][]byte
+	eof        bool
+	srcErr     error
+	cacheSig   chan struct{}
+	arrived    chan struct{} // live: a packet was pushed or the input closed
+	jb         *JitterBuffer // live mode
+	skipped    atomic.Int64  // live: silent frames discarded to shrink the delay
+	lateFrames atomic.Int64  // live: frames the loop wrote after the mixer had emptied the voice
+	start      StartTimes    // live: guarded by mu
 
 	// loop-owned state
 	dec       *Decoder
@@ -106,6 +108,9 @@ type Player struct {
 	mediaFed  time.Duration // message time at the end of what was fed to the stretcher
 	silentRun int
 	lastSent  time.Duration
+	catching  bool  // live: playing the excess off at the catch-up speed
+	low       int   // live: the low water, in samples (see lowWater)
+	starvedAt int64 // live: v.starved when the last frame was decoded
 	started   bool
 	pcm       [FrameSamples]int16
 	silence   [FrameSamples]int16
@@ -152,10 +157,10 @@ func (e *Engine) Play(src PacketSource, cfg PlayerConfig) (*Player, error) {
 	}
 	capacity := 5 * FrameSamples // 100 ms ahead for stored messages
 	if cfg.Live {
-		// Live: one frame ahead of the mixer at most. The voice's space
-		// paces the jitter buffer by the device clock, and every sample
-		// queued here would be delay.
-		capacity = FrameSamples
+		// Live: the loop writes a frame only once the voice is down to
+		// its low water (see liveLoop), so the capacity only has to hold
+		// that and one frame, or a catch-up burst of the stretcher.
+		capacity = 3 * FrameSamples
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	p := &Player{
@@ -168,6 +173,7 @@ func (e *Engine) Play(src PacketSource, cfg PlayerConfig) (*Player, error) {
 		ctx:      ctx,
 		cancel:   cancel,
 		cacheSig: make(chan struct{}, 1),
+		arrived:  make(chan struct{}, 1),
 		dec:      dec,
 		str:      newStretcher(cfg.Speed),
 		speed:    cfg.Speed,
@@ -217,6 +223,7 @@ func (p *Player) JitterStats() JitterStats {
 	}
 	s := p.jb.Stats()
 	s.Skipped = int(p.skipped.Load())
+	s.LateWrites = int(p.lateFrames.Load())
 	return s
 }
 
@@ -308,6 +315,7 @@ func (p *Player) fetch() {
 			p.mu.Unlock()
 			if p.jb != nil {
 				p.jb.CloseInput()
+				notify(p.arrived)
 			}
 			notify(p.cacheSig)
 			return
@@ -327,6 +335,7 @@ func (p *Player) fetch() {
 				p.start.Arrived, p.start.Pushed = pkt.Arrived, now
 			}
 			p.mu.Unlock()
+			notify(p.arrived)
 			continue
 		}
 		if pkt.Seq >= maxMessagePackets || len(pkt.Data) == 0 {
@@ -522,25 +531,42 @@ func (p *Player) updatePosition() {
 }
 
 // liveLoop plays a live stream through the jitter buffer, one slot per
-// 20 ms of device time. A frame that decodes to silence while more than the
-// jitter buffer's target is queued is not played: pauses between words
-// absorb delay added by output stalls (see JitterBuffer). With CatchUp, an
-// excess of catchUpEnter frames or more is played through the time
-// stretcher at the catch-up speed, pauses kept to silenceKeepFrames, until
-// the excess is gone; then the stretcher is flushed and playout goes on at
-// 1x.
+// 20 ms of device time: it takes the next slot only when the voice is down
+// to its low water (lowWater), so a frame waits in the voice no longer
+// than the device needs to be safe from running dry, and the rest of the
+// delay is the jitter buffer's target. Before playout starts it writes
+// nothing and waits for the jitter buffer: the first packet plays as soon
+// as the target allows, not at the next tick of a silence clock.
+//
+// A frame that decodes to silence while more than the jitter buffer's
+// target is queued is not played: pauses between words absorb delay added
+// by output stalls (see JitterBuffer). With CatchUp, an excess of
+// catchUpEnter frames or more is played through the time stretcher at the
+// catch-up speed, pauses kept to silenceKeepFrames, until the excess is
+// gone; then the stretcher is flushed and playout goes on at 1x.
 func (p *Player) liveLoop() {
 	defer p.wg.Done()
 	stalls := 0
 	tracing := TraceEnabled()
-	catching := false
+	wait := time.NewTimer(time.Hour)
+	wait.Stop()
+	defer wait.Stop()
+	waited := true // playout (re)starts: the voice has run dry
 	for {
+		if !p.waitLowWater() {
+			return
+		}
+		p.checkLate(!waited)
 		now := time.Now()
 		f := p.jb.Pop(now)
 		out := p.pcm[:]
 		switch f.Kind {
 		case FrameWait:
-			out = p.silence[:]
+			waited = true
+			if !p.waitPlayable(wait, f.Wait) {
+				return
+			}
+			continue
 		case FrameNormal:
 			if _, err := p.dec.Decode(f.Data, p.pcm[:]); err != nil {
 				_ = p.dec.Conceal(p.pcm[:])
@@ -552,14 +578,14 @@ func (p *Player) liveLoop() {
 			}
 			if p.cfg.CatchUp > 0 {
 				switch {
-				case !catching && f.Excess >= catchUpEnter:
-					catching = true
+				case !p.catching && f.Excess >= catchUpEnter:
+					p.catching = true
 					p.jb.SetCatchUp(true)
 					p.str.reset()
 					p.str.setSpeed(p.cfg.CatchUp)
 					p.silentRun = 0
-				case catching && f.Excess == 0:
-					catching = false
+				case p.catching && f.Excess == 0:
+					p.catching = false
 					p.jb.SetCatchUp(false)
 					if !p.emit(p.str.flush()) {
 						return
@@ -567,14 +593,14 @@ func (p *Player) liveLoop() {
 					p.str.reset()
 				}
 			}
-			silent := (catching || f.Excess > 0) && measureLevel(p.pcm[:]).RMS < silenceRMS
-			if catching && silent && p.silentFrame() || !catching && silent {
+			silent := (p.catching || f.Excess > 0) && measureLevel(p.pcm[:]).RMS < silenceRMS
+			if p.catching && silent && p.silentFrame() || !p.catching && silent {
 				p.skipped.Add(1)
 				p.mediaFed = time.Duration(f.Seq+1) * FrameDuration
 				stalls = 0
 				continue
 			}
-			if catching && !silent {
+			if p.catching && !silent {
 				p.silentRun = 0
 			}
 		case FrameFEC:
@@ -588,7 +614,7 @@ func (p *Player) liveLoop() {
 				out = p.silence[:]
 			}
 		case FrameEnd:
-			if catching {
+			if p.catching {
 				p.emit(p.str.flush())
 			}
 			p.liveEnd()
@@ -607,11 +633,88 @@ func (p *Player) liveLoop() {
 			}
 			p.mediaFed = time.Duration(f.Seq+1) * FrameDuration
 		}
-		if catching {
+		if waited {
+			// Every later frame goes in behind the low water: so does
+			// the first, or the jitter buffer's margin would be short
+			// by the low water.
+			waited = false
+			if n := min(p.lowWater()-p.v.buffered(), FrameSamples); n > 0 && !p.emit(p.silence[:n]) {
+				return
+			}
+		}
+		if p.catching {
 			out = p.str.write(out)
 		}
 		if !p.emit(out) {
 			return
+		}
+	}
+}
+
+// waitLowWater waits, serving commands, until the voice holds no more
+// than its low water. It returns false when the player closes.
+func (p *Player) waitLowWater() bool {
+	for p.v.buffered() > p.lowWater() {
+		select {
+		case <-p.v.space:
+		case c := <-p.cmds:
+			p.apply(c)
+		case <-p.ctx.Done():
+			return false
+		}
+	}
+	return true
+}
+
+// lowWater is how much a live voice holds, at most, when the next frame is
+// decoded. It starts at nothing: the mixer takes a voice's samples right
+// after each device callback, so a voice it has just emptied has a whole
+// device period, as the mixer itself does, to decode and write the next
+// frame. Each time the loop was late for that anyway (the mixer found the
+// voice empty between two frames: a scheduling delay on a loaded machine)
+// it rises by one mixer chunk, up to the output lead, where the loop has
+// two periods. While catching up, the stretcher's output does not come in
+// whole periods, so the voice keeps the lead.
+func (p *Player) lowWater() int {
+	lead := int(p.mix.lead.Load())
+	if p.catching {
+		return lead
+	}
+	return min(p.low, lead)
+}
+
+// checkLate raises the low water when the mixer has found the voice empty
+// since the last frame while it was playing (not waiting for packets).
+func (p *Player) checkLate(playing bool) {
+	starved := p.v.starved.Load()
+	if playing && starved > p.starvedAt {
+		p.low = min(p.low+mixChunk, int(p.mix.lead.Load()))
+		p.lateFrames.Add(1)
+	}
+	p.starvedAt = starved
+}
+
+// waitPlayable waits, serving commands, until a packet arrives, the input
+// closes or, when the jitter buffer holds packets but its target delay has
+// not passed yet, for that delay (in). It returns false when the player
+// closes.
+func (p *Player) waitPlayable(t *time.Timer, in time.Duration) bool {
+	var fire <-chan time.Time
+	if in > 0 {
+		t.Reset(in)
+		fire = t.C
+		defer t.Stop()
+	}
+	for {
+		select {
+		case <-p.arrived:
+			return true
+		case <-fire:
+			return true
+		case c := <-p.cmds:
+			p.apply(c)
+		case <-p.ctx.Done():
+			return false
 		}
 	}
 }
