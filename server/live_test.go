@@ -427,6 +427,66 @@ func TestCancelWithdraws(t *testing.T) {
 	}
 }
 
+// TestStartAfterStoredPackets: a start that reaches a node only after
+// the owner stored packets (in a cluster, the first message on a cold
+// node: its view is made from the store) is announced from packet 0 and
+// followed by the stored packets, so the listener loses none of them.
+func TestStartAfterStoredPackets(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		stored   uint32
+		wantFrom uint32 // what voice.live says
+	}{
+		{"a few packets stored", 3, 0},
+		{"more than the catch-up", startCatchUp + 1, startCatchUp + 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ts := startServer(t)
+			a := register(t, ts, "ana")
+			b := register(t, ts, "bo")
+			lobby := a.lobby()
+			msg := newID()
+			st := a.startVoice(lobby.ID, msg)
+			first := liveStream(b, msg)
+			for n := range tc.stored {
+				a.sendPacket(st.Stream, n, packetData(msg, n))
+			}
+			a.waitAck(msg, tc.stored)
+			// The node forgets its view, as one the start had not reached.
+			ts.viewsMu.Lock()
+			delete(ts.views, msg)
+			ts.viewsMu.Unlock()
+			info, err := ts.store.Message(context.Background(), msg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			members, err := ts.store.MemberIDs(context.Background(), lobby.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ts.deliverLive(Live{Kind: LiveStart, Conversation: lobby.ID, Message: msg, Info: &info,
+				SenderDevice: a.welcome.Device.ID, Members: members})
+			f := b.waitFor("voice.live again", func(f frame) bool {
+				return f.env != nil && f.env.Type == wire.TypeVoiceLive && decodeAs[wire.VoiceLive](f.env).Stream != first
+			})
+			live := decodeAs[wire.VoiceLive](f.env)
+			if live.From != tc.wantFrom {
+				t.Fatalf("voice.live from %d, want %d", live.From, tc.wantFrom)
+			}
+			a.endVoice(msg, tc.stored)
+			got, _ := b.collectStreamFrom(live.Stream, live.From)
+			if want := tc.stored - tc.wantFrom; uint32(len(got)) != want {
+				t.Fatalf("bo got %d packets after voice.live, want %d", len(got), want)
+			}
+			for i, p := range got {
+				if n := live.From + uint32(i); !bytes.Equal(p, packetData(msg, n)) {
+					t.Fatalf("packet %d differs", n)
+				}
+			}
+		})
+	}
+}
+
 // TestListenerAnnouncedOnce: a device made a listener of a live message
 // twice over (the connect's late-join announcement after the start was
 // handed over, or a start the broker delivered again) gets voice.live once
