@@ -220,17 +220,23 @@ func serveMetrics(addr string, h http.Handler, logger *slog.Logger) (func(), err
 	}
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", h)
-	hs := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	logger.Info("metrics served", "at", ln.Addr().String())
+	return serveOn(ln, mux), nil
+}
+
+// serveOn serves h on ln (an operational listener of its own) until the
+// function it returns is called, which waits for it.
+func serveOn(ln net.Listener, h http.Handler) func() {
+	hs := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
 	served := make(chan struct{})
 	go func() {
 		defer close(served)
 		hs.Serve(ln)
 	}()
-	logger.Info("metrics served", "at", ln.Addr().String())
 	return func() {
 		hs.Close()
 		<-served
-	}, nil
+	}
 }
 
 // servePprof serves net/http/pprof on addr, which must be a loopback
@@ -254,17 +260,8 @@ func servePprof(addr string, logger *slog.Logger) (func(), error) {
 	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
 	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
 	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
-	hs := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
-	served := make(chan struct{})
-	go func() {
-		defer close(served)
-		hs.Serve(ln)
-	}()
 	logger.Info("pprof served", "at", ln.Addr().String())
-	return func() {
-		hs.Close()
-		<-served
-	}, nil
+	return serveOn(ln, mux), nil
 }
 
 // advertise announces the server with mDNS on the chosen interfaces; a
