@@ -446,22 +446,29 @@ func online(t *testing.T, p *Presence, user string) bool {
 	return on
 }
 
+// twoPresences starts nodes a and b on NATS url and returns their
+// presence (default TTL).
+func twoPresences(t *testing.T, url string) (pa, pb *Presence) {
+	t.Helper()
+	for _, node := range []struct {
+		name string
+		p    **Presence
+	}{{"a", &pa}, {"b", &pb}} {
+		var err error
+		if *node.p, err = startBroker(t, url, node.name, discardNode{}).Presence(t.Context(), 0); err != nil {
+			t.Fatalf("presence %s: %v", node.name, err)
+		}
+	}
+	return pa, pb
+}
+
 // TestPresenceAcrossNodes: connections and talking recorded on one node
 // are seen from another, through its watcher; a write made after another
 // node's write counts it (first, last, changed).
 func TestPresenceAcrossNodes(t *testing.T) {
 	url := startNATS(t)
-	a := startBroker(t, url, "a", discardNode{})
-	b := startBroker(t, url, "b", discardNode{})
+	pa, pb := twoPresences(t, url)
 	ctx := t.Context()
-	pa, err := a.Presence(ctx, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pb, err := b.Presence(ctx, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
 	talkingIn := func(p *Presence, user string) string {
 		talking, err := p.Talking(ctx)
 		if err != nil {
@@ -594,17 +601,8 @@ func restartableNATS(t *testing.T) (url string, restart func()) {
 // watches anew, so what one node records afterwards reaches the other.
 func TestPresenceAfterNATSRestart(t *testing.T) {
 	url, restart := restartableNATS(t)
-	a := startBroker(t, url, "a", discardNode{})
-	b := startBroker(t, url, "b", discardNode{})
+	pa, pb := twoPresences(t, url)
 	ctx := t.Context()
-	pa, err := a.Presence(ctx, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pb, err := b.Presence(ctx, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
 	if _, err := pa.Connect(ctx, "U1", "a/1"); err != nil {
 		t.Fatal(err)
 	}
