@@ -81,6 +81,10 @@ type JitterStats struct {
 	Late      int           // packets that arrived after their slot
 	Dropped   int           // packets skipped to shrink the delay
 	Skipped   int           // silent frames a Player discarded to shrink the delay
+	// LateWrites counts frames a Player wrote after the mixer had found
+	// its voice empty (the loop was scheduled late); each raises what it
+	// keeps queued (see Player's low water).
+	LateWrites int
 }
 
 const (
