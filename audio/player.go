@@ -593,15 +593,22 @@ func (p *Player) liveLoop() {
 					p.str.reset()
 				}
 			}
-			silent := (p.catching || f.Excess > 0) && measureLevel(p.pcm[:]).RMS < silenceRMS
+			quiet := measureLevel(p.pcm[:]).RMS < silenceRMS
+			silent := (p.catching || f.Excess > 0) && quiet
 			if p.catching && silent && p.silentFrame() || !p.catching && silent {
 				p.skipped.Add(1)
+				p.jb.Shed(FrameDuration)
 				p.mediaFed = time.Duration(f.Seq+1) * FrameDuration
 				stalls = 0
 				continue
 			}
 			if p.catching && !silent {
 				p.silentRun = 0
+			}
+			if cut := p.spareCut(f.Spare); quiet && !p.catching && cut > 0 {
+				// Delay no packet needed lately, taken off a pause.
+				out = p.pcm[:FrameSamples-cut]
+				p.jb.Shed(samplesToDuration(int64(cut)))
 			}
 		case FrameFEC:
 			_ = p.dec.DecodeFEC(f.Data, p.pcm[:])
@@ -649,6 +656,18 @@ func (p *Player) liveLoop() {
 			return
 		}
 	}
+}
+
+// spareCut is how much of a silent frame to leave out to shed spare delay
+// (JitterFrame.Spare): whole device periods of it, since the mixer takes a
+// voice's samples a period at a time and a part period would leave the
+// voice short at the next wake.
+func (p *Player) spareCut(spare time.Duration) int {
+	period := int(p.mix.lead.Load())
+	if period <= 0 {
+		return 0
+	}
+	return min(FrameSamples, int(durationToSamples(spare))/period*period)
 }
 
 // waitLowWater waits, serving commands, until the voice holds no more
