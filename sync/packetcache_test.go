@@ -68,21 +68,18 @@ func cachedPackets(t *testing.T, st *Store, message string, msg, n int) int {
 	return have
 }
 
-// TestLivePacketsCachedInBatches: a live message's packets reach the
-// listener's cache in few transactions (not one per packet), and all of
-// them are in the store once the message has ended for the listener.
-func TestLivePacketsCachedInBatches(t *testing.T) {
+// hearLive signs ann and bob in, has ann talk n packets of test message
+// msg live, and reads them all from bob's Incoming source.
+func hearLive(t *testing.T, msg, n int) (b *testClient, v *VoiceSend, in Incoming) {
+	t.Helper()
 	e := newEnv(t)
 	e.start("a.db")
 	a, b := e.client("ann"), e.client("bob")
 	lobby := a.lobby()
 	b.waitOnline()
 	a.waitOnline()
-
-	const n = 50
-	v, pushed := talkLive(t, a, lobby, 7, n)
-	in := incoming(t, b)
-	defer in.Source.Close()
+	v, pushed := talkLive(t, a, lobby, msg, n)
+	in = incoming(t, b)
 	ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
 	defer cancel()
 	for i := range n {
@@ -93,9 +90,21 @@ func TestLivePacketsCachedInBatches(t *testing.T) {
 	if err := <-pushed; err != nil {
 		t.Fatal(err)
 	}
+	return b, v, in
+}
+
+// TestLivePacketsCachedInBatches: a live message's packets reach the
+// listener's cache in few transactions (not one per packet), and all of
+// them are in the store once the message has ended for the listener.
+func TestLivePacketsCachedInBatches(t *testing.T) {
+	const n = 50
+	b, v, in := hearLive(t, 7, n)
+	defer in.Source.Close()
 	if err := v.End(n*wire.FrameDuration, []byte{1}); err != nil {
 		t.Fatal(err)
 	}
+	ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
+	defer cancel()
 	if _, err := in.Source.Next(ctx); !errors.Is(err, io.EOF) {
 		t.Fatalf("Next after the end: %v, want EOF", err)
 	}
@@ -115,26 +124,8 @@ func TestLivePacketsCachedInBatches(t *testing.T) {
 // yet written when the listener shuts down mid-message are written
 // before Close returns.
 func TestLivePacketsCachedAtClose(t *testing.T) {
-	e := newEnv(t)
-	e.start("a.db")
-	a, b := e.client("ann"), e.client("bob")
-	lobby := a.lobby()
-	b.waitOnline()
-	a.waitOnline()
-
 	const n = 30
-	v, pushed := talkLive(t, a, lobby, 8, n)
-	in := incoming(t, b)
-	ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
-	defer cancel()
-	for i := range n {
-		if _, err := in.Source.Next(ctx); err != nil {
-			t.Fatalf("Next %d: %v", i, err)
-		}
-	}
-	if err := <-pushed; err != nil {
-		t.Fatal(err)
-	}
+	b, v, in := hearLive(t, 8, n)
 	// The last packet was just handed out from memory; its batch waits
 	// for the timer. Closing now must still write it.
 	in.Source.Close()
