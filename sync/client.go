@@ -406,6 +406,14 @@ func (w *watchers) wait(message string) <-chan struct{} {
 	return ch
 }
 
+// waiting reports whether a source waits for message to change.
+func (w *watchers) waiting(message string) bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	_, ok := w.m[message]
+	return ok
+}
+
 func (w *watchers) notify(message string) {
 	w.mu.Lock()
 	ch, ok := w.m[message]
@@ -490,7 +498,6 @@ func (p *PacketSource) Next(ctx context.Context) (Packet, error) {
 		fed = p.feed.sig
 	}
 	for {
-		changed := c.watch.wait(p.message)
 		if p.feed != nil {
 			if pk, ok := p.feed.take(p.next, p.fed); ok {
 				p.next, p.fed = pk.Seq+1, true
@@ -510,6 +517,9 @@ func (p *PacketSource) Next(ctx context.Context) (Packet, error) {
 				}
 			}
 		}
+		// Waiting on the store (not on the feed) is what makes the cache
+		// loop write this message's packets at once (watchers.waiting).
+		changed := c.watch.wait(p.message)
 		data, ok, err := c.store.packet(ctx, p.message, p.next)
 		if err != nil {
 			return Packet{}, err

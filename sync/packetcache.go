@@ -111,7 +111,10 @@ func (s *session) cacheLoop(ctx context.Context) error {
 			}
 			pending = append(pending, it)
 			count += len(it.packets)
-			if count >= cacheBatchPackets {
+			// A source that reads this message from the store (a late
+			// joiner, a fetch) gets it at once; live playback reads the
+			// feed and does not wait here.
+			if count >= cacheBatchPackets || s.c.watch.waiting(it.message) {
 				if err := flush(); err != nil {
 					return err
 				}
