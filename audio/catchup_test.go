@@ -31,7 +31,7 @@ func TestLiveCatchUp(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer p.Close()
-			begin, frames0 := time.Now(), e.playback.frames.Load()
+			begin, frames0 := time.Now(), e.playback.frameCount()
 			for _, pk := range pkts[:backlog] {
 				ch <- pk // backlog: no arrival time
 			}
@@ -57,7 +57,7 @@ func TestLiveCatchUp(t *testing.T) {
 				at  time.Duration
 				pos time.Duration
 			}
-			deviceTime := func() time.Duration { return samplesToDuration(int64(e.playback.frames.Load() - frames0)) }
+			deviceTime := func() time.Duration { return samplesToDuration(int64(e.playback.frameCount() - frames0)) }
 			var fin PlayerEvent
 		events:
 			for ev := range p.Events() {

@@ -80,16 +80,16 @@ type device struct {
 	idMem unsafe.Pointer
 	curID string
 
-	// tap is a capture device's ring in C memory, filled by a C callback
-	// that stays out of Go between recordings (capturetap.go); nil for
-	// playback, or when it could not be allocated. tapped: the current
-	// malgo device calls it (else malgo's callback fills ring).
-	tap    *captureTap
+	// tap is the device's C data callback (devicetap.go), which copies
+	// to or from ring without entering Go; nil if it could not be made.
+	// tapped: the current malgo device calls it (else malgo's callback,
+	// onCapture or onPlayback, does the copying).
+	tap    *deviceTap
 	tapped atomic.Bool
 	leaked atomic.Bool // a device was abandoned in teardown: the tap stays allocated
 
 	callbacks atomic.Uint64 // Go callbacks; callbackCount adds the tap's
-	wakes     atomic.Uint64 // a tapped device's calls into Go (while recording)
+	wakes     atomic.Uint64 // a tapped device's signals to Go (capture: while recording)
 	openedAt  atomic.Uint64 // callbackCount when the current device was opened
 	frames    atomic.Uint64 // samples handed over by the callbacks
 	flowing   chan struct{} // closed by the flowingAfter-th callback (markFlowing)
@@ -145,9 +145,7 @@ func (d *device) start() error {
 	d.stopped = make(chan struct{}, 1)
 	d.paused = make(chan struct{}, 1)
 	d.quit = make(chan struct{})
-	if d.capture {
-		d.tap = newCaptureTap(d.ring.size())
-	}
+	d.tap = newDeviceTap(d.ring, d.capture, d.ready, &d.wakes)
 	if err := d.open(d.wantID); err != nil {
 		d.freeTap()
 		return err
@@ -187,11 +185,11 @@ func (d *device) open(id string) error {
 	}
 	if d.capture {
 		cfg.Capture = sub
-		if d.tap != nil {
-			cfg.PUserData = d.tap.userData()
-		}
 	} else {
 		cfg.Playback = sub
+	}
+	if d.tap != nil {
+		cfg.PUserData = d.tap.userData()
 	}
 	cb := malgo.DeviceCallbacks{Data: d.onPlayback, Stop: d.onStop}
 	if d.capture {
@@ -213,7 +211,7 @@ func (d *device) open(id string) error {
 	if d.tap != nil {
 		tapped := d.tap.install(dev)
 		if !tapped {
-			d.log.Warn("audio capture: miniaudio's device layout is not the expected one; the microphone calls into Go every period")
+			d.log.Warn("audio: miniaudio's device layout is not the expected one; the device calls into Go every period", "dir", d.op())
 		}
 		d.tapped.Store(tapped)
 	}
@@ -264,9 +262,19 @@ func (d *device) closeDev() {
 		// device is abandoned (its thread and memory leak) so that audio
 		// can go on elsewhere.
 		d.leaked.Store(true)
+		abandonedMu.Lock()
+		abandoned = append(abandoned, d) // its ring and tap stay reachable
+		abandonedMu.Unlock()
 		d.log.Error("audio device teardown hangs; abandoning it", "dir", d.op())
 	}
 }
+
+// abandoned keeps devices whose teardown hung, and so their rings, alive:
+// miniaudio's thread may still call back into them.
+var (
+	abandonedMu sync.Mutex
+	abandoned   []*device
+)
 
 // pulseEnvMu serialises the PULSE_SINK/PULSE_SOURCE override below.
 var pulseEnvMu sync.Mutex
@@ -339,7 +347,17 @@ func (d *device) callbackCount() uint64 {
 	return n
 }
 
-// xrunCount is xruns plus the samples the tap dropped on a full ring.
+// frameCount is the number of samples the callbacks handed over.
+func (d *device) frameCount() uint64 {
+	n := d.frames.Load()
+	if d.tap != nil {
+		n += d.tap.frames()
+	}
+	return n
+}
+
+// xrunCount is the number of samples dropped (capture) or missing
+// (playback), Go and tap.
 func (d *device) xrunCount() uint64 {
 	n := d.xruns.Load()
 	if d.tap != nil {
@@ -348,15 +366,8 @@ func (d *device) xrunCount() uint64 {
 	return n
 }
 
-// readCapture reads captured samples (the tap's ring, then the Go ring of
-// an untapped device). Recorder's goroutine only.
-func (d *device) readCapture(p []int16) int {
-	n := 0
-	if d.tap != nil {
-		n = d.tap.read(p)
-	}
-	return n + d.ring.read(p[n:])
-}
+// readCapture reads captured samples. Recorder's goroutine only.
+func (d *device) readCapture(p []int16) int { return d.ring.read(p) }
 
 // setWake asks a tapped capture device to wake ready at every period (a
 // recording runs) or not (idle: the reader polls).
@@ -366,16 +377,23 @@ func (d *device) setWake(on bool) {
 	}
 }
 
-// freeTap releases the tap unless an abandoned device may still use it.
+// freeTap stops the tap's pipe reader unless an abandoned device may
+// still use it.
 func (d *device) freeTap() {
-	if d.tap != nil && !d.leaked.Load() {
-		d.tap.free()
+	if d.tap != nil {
+		d.tap.close(d.leaked.Load())
 	}
-	d.tap = nil
 }
 
-// onPlayback is the playback data callback. Audio thread: copies only.
+// onPlayback is the playback data callback. Audio thread: copies only. A
+// tapped device without a wake pipe calls it with no samples, only to
+// wake the mixer.
 func (d *device) onPlayback(out, _ []byte, _ uint32) {
+	if len(out) == 0 {
+		d.wakes.Add(1)
+		notify(d.ready)
+		return
+	}
 	s := bytesAsSamples(out)
 	if n := d.ring.read(s); n < len(s) {
 		clear(s[n:])
@@ -427,7 +445,7 @@ func (d *device) monitor() {
 			if c != last {
 				last, stale = c, 0
 				if d.fallback != 0 && d.settled() {
-					if why := w.check(now, d.frames.Load(), d.xruns.Load(), d.periodNow.Load()); why != "" {
+					if why := w.check(now, d.frameCount(), d.xrunCount(), d.periodNow.Load()); why != "" {
 						d.fallBack(why)
 						last, stale = d.callbackCount(), 0
 						w = underrunWatch{}

@@ -370,8 +370,8 @@ type EngineStats struct {
 // Stats returns the counters.
 func (e *Engine) Stats() EngineStats {
 	s := EngineStats{
-		PlaybackCallbacks: e.playback.callbacks.Load(),
-		PlaybackUnderrun:  e.playback.xruns.Load(),
+		PlaybackCallbacks: e.playback.callbackCount(),
+		PlaybackUnderrun:  e.playback.xrunCount(),
 		PlaybackPeriod:    time.Duration(e.playback.periodNow.Load()) * time.Millisecond,
 		PlaybackResumes:   e.resumed.Load(),
 		LastResume:        time.Duration(e.lastResume.Load()),

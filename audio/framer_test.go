@@ -1,6 +1,7 @@
 package audio
 
 import (
+	"sync/atomic"
 	"testing"
 )
 
@@ -83,12 +84,12 @@ func TestCallbacksDoNotAllocate(t *testing.T) {
 	buf := make([]byte, 2*480)
 	if a := testing.AllocsPerRun(1000, func() {
 		c.onCapture(nil, buf, 480)
-		c.ring.r.Store(c.ring.w.Load()) // consume, so the ring never fills
+		atomic.StoreUint64(c.ring.r, atomic.LoadUint64(c.ring.w)) // consume, so the ring never fills
 	}); a != 0 {
 		t.Errorf("capture callback: %v allocs per call, want 0", a)
 	}
 	if a := testing.AllocsPerRun(1000, func() {
-		p.ring.w.Store(p.ring.r.Load() + 240) // half a period queued: exercise the underrun path too
+		atomic.StoreUint64(p.ring.w, atomic.LoadUint64(p.ring.r)+240) // half a period queued: exercise the underrun path too
 		p.onPlayback(buf, nil, 480)
 	}); a != 0 {
 		t.Errorf("playback callback: %v allocs per call, want 0", a)

@@ -6,7 +6,7 @@ import (
 )
 
 // TestCaptureTapIdle: a warm microphone does not call into Go between
-// recordings (its C callback only fills the tap's ring), calls in at every
+// recordings (its C callback only fills the ring), signals Go at every
 // period while a recording runs, and the recording gets the audio.
 func TestCaptureTapIdle(t *testing.T) {
 	e := newNullEngine(t)
@@ -72,5 +72,26 @@ func TestCaptureTapIdle(t *testing.T) {
 	waitCallbacks(20)
 	if got := d.wakes.Load() + d.callbacks.Load() - goBefore; got != 0 {
 		t.Errorf("idle after a recording: %d callbacks entered Go, want 0", got)
+	}
+}
+
+// TestPlaybackTap: a tapped playback device plays without malgo's Go
+// callback (where there is a wake pipe), and the mixer is woken per period.
+func TestPlaybackTap(t *testing.T) {
+	e := newNullEngine(t)
+	d := e.playback
+	if !d.tapped.Load() {
+		t.Fatal("the playback device is not tapped (miniaudio's device layout changed?)")
+	}
+	p, pkts := playTone(t, e, 500*time.Millisecond, PlayerConfig{})
+	fin := waitEvent(t, p, PlayerFinished, 10*time.Second)
+	if want := time.Duration(len(pkts)) * FrameDuration; fin.Position != want || fin.Err != nil {
+		t.Errorf("finished at %v (%v), want %v", fin.Position, fin.Err, want)
+	}
+	if d.wakes.Load() < 25 {
+		t.Errorf("%d wake-ups of the mixer for 500 ms of playback, want one per period", d.wakes.Load())
+	}
+	if d.tap.wakeR != nil && d.callbacks.Load() != 0 {
+		t.Errorf("%d playback callbacks entered Go, want 0 (the wake pipe signals)", d.callbacks.Load())
 	}
 }
