@@ -47,8 +47,8 @@ func recorded(t *testing.T, pcm []int16) ([]audio.Packet, audio.Recording) {
 }
 
 // TestLiveWaveformGrows: at the listener, a message still arriving has a
-// waveform made from the packets received so far, growing with them (one
-// point per 3 packets), and its length so far; ann's loud part shows loud
+// waveform made from the packets received so far, growing with them by
+// whole seconds (one point per 3 packets), and its length so far; ann's loud part shows loud
 // where she said it. Once complete it has the stored waveform, which the
 // growing one had become (no jump in shape), and the listener forgets its
 // decoder. Bob does not play it (auto-play off): the waveform does not
@@ -102,9 +102,10 @@ func TestLiveWaveformGrows(t *testing.T) {
 		points  int
 		loud    []int // points that are loud (-6 dBFS and up)
 	}{
-		{"first words", 30, 10, nil},
-		{"into the loud part", 90, 30, []int{26, 29}},
-		{"most of it", 240, 80, []int{26, 30, 35, 52, 60}},
+		{"under a second", 30, 0, nil},
+		{"a second", 50, 17, nil},
+		{"into the loud part", 120, 34, []int{26, 30}}, // two seconds drawn
+		{"most of it", 250, 84, []int{26, 30, 35, 52, 60}},
 		{"every packet", 300, 100, []int{26, 30, 35, 52, 60}},
 	}
 	var last sync.Message

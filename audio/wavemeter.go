@@ -46,7 +46,11 @@ func (m *WaveMeter) Frames() int { return len(m.peaks) }
 // Points is the waveform of the frames so far: one point per
 // LiveFramesPerPoint frames while that makes fewer than WaveformPoints,
 // then WaveformPoints points over the whole message, as the Recorder's.
-func (m *WaveMeter) Points() []uint8 {
-	n := min((len(m.peaks)+LiveFramesPerPoint-1)/LiveFramesPerPoint, WaveformPoints)
-	return WaveformOf(m.peaks, n)
+func (m *WaveMeter) Points() []uint8 { return m.PointsOf(len(m.peaks)) }
+
+// PointsOf is Points of the first frames frames (at most Frames).
+func (m *WaveMeter) PointsOf(frames int) []uint8 {
+	peaks := m.peaks[:min(max(frames, 0), len(m.peaks))]
+	n := min((len(peaks)+LiveFramesPerPoint-1)/LiveFramesPerPoint, WaveformPoints)
+	return WaveformOf(peaks, n)
 }

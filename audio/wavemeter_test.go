@@ -75,6 +75,9 @@ func TestWaveMeterGrows(t *testing.T) {
 			if got := len(m.Points()); got != c.points {
 				t.Errorf("%d frames: %d points, want %d", c.frames, got, c.points)
 			}
+			if got, want := m.PointsOf(c.frames/2), WaveformOf(m.peaks[:c.frames/2], (c.frames/2+2)/3); len(want) <= WaveformPoints && string(got) != string(want) {
+				t.Errorf("points of the first %d frames %v, want %v", c.frames/2, got, want)
+			}
 		})
 	}
 }

@@ -25,8 +25,8 @@ func spokenWave(n int) []byte {
 }
 
 // TestLiveListenerWaveformGrows: bob's live message on alice's screen (she
-// listens) grows as its packets come: at 1.2 s and at 3 s of it, the same
-// bubble shows 20 and then 50 bars from the left with the elapsed time,
+// listens) grows as its packets come: at 1 s and at 3 s of it, the same
+// bubble shows 17 and then 50 bars from the left with the elapsed time,
 // each hint setting that one row once; at 6 s the bars fill the width (100
 // of them); complete, it shows the stored 100 bars, the ones it had
 // (golden images of the four moments: the last two have the same bars).
@@ -45,7 +45,7 @@ func TestLiveListenerWaveformGrows(t *testing.T) {
 		times   string
 		golden  string
 	}{
-		{"1.2 s in", 60, sync.StateRecording, 20, "0:01", "live_wave_1.png"},
+		{"1 s in", 50, sync.StateRecording, 17, "0:01", "live_wave_1.png"},
 		{"3 s in", 150, sync.StateRecording, 50, "0:03", "live_wave_2.png"},
 		{"6 s in", 300, sync.StateRecording, 100, "0:06", "live_wave_3.png"},
 		{"complete", 300, sync.StateComplete, 100, "0:06", "live_wave_done.png"},
@@ -74,7 +74,7 @@ func TestLiveListenerWaveformGrows(t *testing.T) {
 			if got := len(wave.points); got != c.points {
 				t.Errorf("waveform has %d points, want %d", got, c.points)
 			}
-			if !slices.Equal(wave.points[:20], spokenWave(20)) {
+			if !slices.Equal(wave.points[:17], spokenWave(17)) {
 				t.Error("the first bars changed as the message grew")
 			}
 			if got := row.voice.times.Text; got != c.times {
