@@ -59,6 +59,10 @@ type JitterFrame struct {
 	Data []byte
 	// Pushed is when a FrameNormal packet was pushed (for the trace).
 	Pushed time.Time
+	// Wait, for a FrameWait while packets are buffered, is how long until
+	// the target delay has passed and playout can start (0: nothing is
+	// buffered, wait for a packet).
+	Wait time.Duration
 	// Excess is how many whole frames more than the target delay are
 	// queued behind this one. A player may discard a FrameNormal slot that
 	// decodes to silence while Excess > 0: the delay then shrinks inside a
@@ -252,8 +256,8 @@ func (j *JitterBuffer) Pop(now time.Time) JitterFrame {
 			}
 			return JitterFrame{Kind: FrameWait}
 		}
-		if !j.closed && now.Sub(j.bufferFrom) < target {
-			return JitterFrame{Kind: FrameWait}
+		if waited := now.Sub(j.bufferFrom); !j.closed && waited < target {
+			return JitterFrame{Kind: FrameWait, Wait: target - waited}
 		}
 		j.buffering = false
 		j.started = true

@@ -93,6 +93,7 @@ type Player struct {
 	eof      bool
 	srcErr   error
 	cacheSig chan struct{}
+	arrived  chan struct{} // live: a packet was pushed or the input closed
 	jb       *JitterBuffer // live mode
 	skipped  atomic.Int64  // live: silent frames discarded to shrink the delay
 	start    StartTimes    // live: guarded by mu
@@ -152,10 +153,10 @@ func (e *Engine) Play(src PacketSource, cfg PlayerConfig) (*Player, error) {
 	}
 	capacity := 5 * FrameSamples // 100 ms ahead for stored messages
 	if cfg.Live {
-		// Live: one frame ahead of the mixer at most. The voice's space
-		// paces the jitter buffer by the device clock, and every sample
-		// queued here would be delay.
-		capacity = FrameSamples
+		// Live: the loop writes a frame only once the voice is down to
+		// its low water (see liveLoop), so the capacity only has to hold
+		// that and one frame, or a catch-up burst of the stretcher.
+		capacity = 3 * FrameSamples
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	p := &Player{
@@ -168,6 +169,7 @@ func (e *Engine) Play(src PacketSource, cfg PlayerConfig) (*Player, error) {
 		ctx:      ctx,
 		cancel:   cancel,
 		cacheSig: make(chan struct{}, 1),
+		arrived:  make(chan struct{}, 1),
 		dec:      dec,
 		str:      newStretcher(cfg.Speed),
 		speed:    cfg.Speed,
@@ -308,6 +310,7 @@ func (p *Player) fetch() {
 			p.mu.Unlock()
 			if p.jb != nil {
 				p.jb.CloseInput()
+				notify(p.arrived)
 			}
 			notify(p.cacheSig)
 			return
@@ -327,6 +330,7 @@ func (p *Player) fetch() {
 				p.start.Arrived, p.start.Pushed = pkt.Arrived, now
 			}
 			p.mu.Unlock()
+			notify(p.arrived)
 			continue
 		}
 		if pkt.Seq >= maxMessagePackets || len(pkt.Data) == 0 {
@@ -522,25 +526,42 @@ func (p *Player) updatePosition() {
 }
 
 // liveLoop plays a live stream through the jitter buffer, one slot per
-// 20 ms of device time. A frame that decodes to silence while more than the
-// jitter buffer's target is queued is not played: pauses between words
-// absorb delay added by output stalls (see JitterBuffer). With CatchUp, an
-// excess of catchUpEnter frames or more is played through the time
-// stretcher at the catch-up speed, pauses kept to silenceKeepFrames, until
-// the excess is gone; then the stretcher is flushed and playout goes on at
-// 1x.
+// 20 ms of device time: it takes the next slot only when the voice is down
+// to its low water (lowWater), so a frame waits in the voice no longer
+// than the device needs to be safe from running dry, and the rest of the
+// delay is the jitter buffer's target. Before playout starts it writes
+// nothing and waits for the jitter buffer: the first packet plays as soon
+// as the target allows, not at the next tick of a silence clock.
+//
+// A frame that decodes to silence while more than the jitter buffer's
+// target is queued is not played: pauses between words absorb delay added
+// by output stalls (see JitterBuffer). With CatchUp, an excess of
+// catchUpEnter frames or more is played through the time stretcher at the
+// catch-up speed, pauses kept to silenceKeepFrames, until the excess is
+// gone; then the stretcher is flushed and playout goes on at 1x.
 func (p *Player) liveLoop() {
 	defer p.wg.Done()
 	stalls := 0
 	tracing := TraceEnabled()
 	catching := false
+	wait := time.NewTimer(time.Hour)
+	wait.Stop()
+	defer wait.Stop()
+	waited := true // playout (re)starts: the voice has run dry
 	for {
+		if !p.waitLowWater() {
+			return
+		}
 		now := time.Now()
 		f := p.jb.Pop(now)
 		out := p.pcm[:]
 		switch f.Kind {
 		case FrameWait:
-			out = p.silence[:]
+			waited = true
+			if !p.waitPlayable(wait, f.Wait) {
+				return
+			}
+			continue
 		case FrameNormal:
 			if _, err := p.dec.Decode(f.Data, p.pcm[:]); err != nil {
 				_ = p.dec.Conceal(p.pcm[:])
@@ -607,11 +628,66 @@ func (p *Player) liveLoop() {
 			}
 			p.mediaFed = time.Duration(f.Seq+1) * FrameDuration
 		}
+		if waited {
+			// Every later frame goes in behind the low water: so does
+			// the first, or the jitter buffer's margin would be short
+			// by the low water.
+			waited = false
+			if n := min(p.lowWater()-p.v.buffered(), FrameSamples); n > 0 && !p.emit(p.silence[:n]) {
+				return
+			}
+		}
 		if catching {
 			out = p.str.write(out)
 		}
 		if !p.emit(out) {
 			return
+		}
+	}
+}
+
+// waitLowWater waits, serving commands, until the voice holds no more
+// than its low water. It returns false when the player closes.
+func (p *Player) waitLowWater() bool {
+	for p.v.buffered() > p.lowWater() {
+		select {
+		case <-p.v.space:
+		case c := <-p.cmds:
+			p.apply(c)
+		case <-p.ctx.Done():
+			return false
+		}
+	}
+	return true
+}
+
+// lowWater is how much a live voice holds, at most, when the next frame is
+// decoded: what the mixer takes at one wake (the output lead, one device
+// period), so that the loop has a whole period to decode and write the
+// next frame before the device would run dry.
+func (p *Player) lowWater() int { return int(p.mix.lead.Load()) }
+
+// waitPlayable waits, serving commands, until a packet arrives, the input
+// closes or, when the jitter buffer holds packets but its target delay has
+// not passed yet, for that delay (in). It returns false when the player
+// closes.
+func (p *Player) waitPlayable(t *time.Timer, in time.Duration) bool {
+	var fire <-chan time.Time
+	if in > 0 {
+		t.Reset(in)
+		fire = t.C
+		defer t.Stop()
+	}
+	for {
+		select {
+		case <-p.arrived:
+			return true
+		case <-fire:
+			return true
+		case c := <-p.cmds:
+			p.apply(c)
+		case <-p.ctx.Done():
+			return false
 		}
 	}
 }
