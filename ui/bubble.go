@@ -201,11 +201,16 @@ func stateLabel(v bubbleView) (string, widget.Importance) {
 }
 
 // timesText is the duration, or position / duration while played. A live
-// message shows how long it has run so far.
+// message shows how long it has run so far: its length as received (the
+// playback position only while none is known), so that the time ticks
+// with its growing waveform, in one redraw.
 func timesText(v bubbleView) string {
 	m := v.Msg
 	if m.Live() || v.Sending {
-		return formatDuration(max(m.Length(), v.Position))
+		if d := m.Length(); d > 0 {
+			return formatDuration(d)
+		}
+		return formatDuration(v.Position)
 	}
 	if v.Position > 0 {
 		return formatDuration(v.Position) + " / " + formatDuration(m.Length())
