@@ -22,30 +22,6 @@ func steppedSpeech() []int16 {
 	return pcm
 }
 
-// recorded runs pcm through the audio Recorder (what a talker's app does)
-// and returns its packets and summary.
-func recorded(t *testing.T, pcm []int16) ([]audio.Packet, audio.Recording) {
-	t.Helper()
-	rec, err := audio.NewPCMRecorder(pcm, audio.FileRecorderConfig{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rec.Close()
-	ch, err := rec.Start()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var ps []audio.Packet
-	for p := range ch {
-		ps = append(ps, p)
-	}
-	sum, err := rec.Stop()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return ps, sum
-}
-
 // TestLiveWaveformGrows: at the listener, a message still arriving has a
 // waveform made from the packets received so far, growing with them by
 // whole seconds (one point per 3 packets), and its length so far; ann's loud part shows loud
@@ -55,7 +31,10 @@ func recorded(t *testing.T, pcm []int16) ([]audio.Packet, audio.Recording) {
 // depend on playback.
 func TestLiveWaveformGrows(t *testing.T) {
 	e := newLiveEnv(t, livePolicy{})
-	packets, summary := recorded(t, steppedSpeech())
+	packets, summary, err := audio.RecordPCM(steppedSpeech(), audio.RecorderConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
 	if len(packets) != 300 {
 		t.Fatalf("recorded %d packets, want 300", len(packets))
 	}

@@ -21,20 +21,7 @@ func stepped() []int16 {
 // record runs pcm through a Recorder and returns its packets and summary.
 func record(t *testing.T, pcm []int16) ([]Packet, Recording) {
 	t.Helper()
-	rec, err := NewPCMRecorder(pcm, FileRecorderConfig{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rec.Close()
-	ch, err := rec.Start()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var ps []Packet
-	for p := range ch {
-		ps = append(ps, p)
-	}
-	sum, err := rec.Stop()
+	ps, sum, err := RecordPCM(pcm, RecorderConfig{})
 	if err != nil {
 		t.Fatal(err)
 	}
