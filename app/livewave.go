@@ -30,7 +30,8 @@ const liveWaveStep = 50
 // the growing one ends as.
 //
 // The packets of one message are decoded by one reader at a time: a
-// reader that finds the message's meter busy shows the last points.
+// reader that finds the message's meter busy waits for that reader, then
+// reads what came after it.
 type liveWaves struct {
 	log *slog.Logger
 
@@ -39,15 +40,16 @@ type liveWaves struct {
 	tick  uint64 // read counter, for least recently read
 }
 
-// liveWave is the growing waveform of one message. busy: a reader is
-// decoding into meter (outside mu); meter and next are then its alone.
+// liveWave is the growing waveform of one message. While busy is set a
+// reader decodes into meter (outside mu; meter and next are then its
+// alone) and closes busy when done.
 type liveWave struct {
 	meter  *audio.WaveMeter
 	next   uint32 // packets decoded: the next one to read
 	drawn  uint32 // packets points covers: whole steps of next
 	points []byte
 	read   uint64
-	busy   bool
+	busy   chan struct{}
 }
 
 func newLiveWaves(log *slog.Logger) *liveWaves {
@@ -75,7 +77,7 @@ func (l *liveWaves) fill(ctx context.Context, st *sync.Store, ms []sync.Message)
 
 // grow decodes m's packets not yet decoded and sets m's waveform.
 func (l *liveWaves) grow(ctx context.Context, st *sync.Store, m *sync.Message) {
-	w := l.checkOut(m)
+	w := l.checkOut(m.ID)
 	if w == nil {
 		return
 	}
@@ -94,43 +96,47 @@ func (l *liveWaves) grow(ctx context.Context, st *sync.Store, m *sync.Message) {
 	if drawn := w.next - w.next%liveWaveStep; drawn != w.drawn || w.points == nil {
 		w.drawn, w.points = drawn, w.meter.PointsOf(int(drawn))
 	}
-	w.busy = false
+	close(w.busy)
+	w.busy = nil
 	showWave(m, w)
 }
 
-// checkOut returns m's wave, made if new, marked busy for the caller. It
-// returns nil when another reader has it, having given m the last points.
-func (l *liveWaves) checkOut(m *sync.Message) *liveWave {
-	l.mu.Lock()
-	l.tick++
-	if w := l.waves[m.ID]; w != nil {
-		defer l.mu.Unlock()
-		w.read = l.tick
-		if w.busy {
-			showWave(m, w)
-			return nil
-		}
-		w.busy = true
-		return w
-	}
-	l.mu.Unlock()
-	meter, err := audio.NewWaveMeter()
-	if err != nil {
-		l.log.Warn("live waveform", "message", m.ID, "err", err)
-		return nil
-	}
+// checkOut returns message's wave, made if new, marked busy for the
+// caller, once no other reader has it; nil if no decoder could be made.
+func (l *liveWaves) checkOut(message string) *liveWave {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if cur := l.waves[m.ID]; cur != nil { // another reader made it meanwhile
-		showWave(m, cur)
-		return nil
+	l.tick++
+	for {
+		w := l.waves[message]
+		if w == nil {
+			l.mu.Unlock()
+			meter, err := audio.NewWaveMeter()
+			l.mu.Lock()
+			if err != nil {
+				l.log.Warn("live waveform", "message", message, "err", err)
+				return nil
+			}
+			if l.waves[message] != nil { // another reader made it meanwhile
+				continue
+			}
+			if len(l.waves) >= maxLiveWaves {
+				l.evict()
+			}
+			w = &liveWave{meter: meter}
+			l.waves[message] = w
+		}
+		if w.busy != nil {
+			done := w.busy
+			l.mu.Unlock()
+			<-done // the other reader's store read and decoding
+			l.mu.Lock()
+			continue
+		}
+		w.read = l.tick
+		w.busy = make(chan struct{})
+		return w
 	}
-	if len(l.waves) >= maxLiveWaves {
-		l.evict()
-	}
-	w := &liveWave{meter: meter, read: l.tick, busy: true}
-	l.waves[m.ID] = w
-	return w
 }
 
 // showWave copies w's points and length so far into m (mu held).
@@ -143,7 +149,7 @@ func showWave(m *sync.Message, w *liveWave) {
 func (l *liveWaves) evict() {
 	var oldest string
 	for id, w := range l.waves {
-		if !w.busy && (oldest == "" || w.read < l.waves[oldest].read) {
+		if w.busy == nil && (oldest == "" || w.read < l.waves[oldest].read) {
 			oldest = id
 		}
 	}
