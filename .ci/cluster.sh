@@ -17,6 +17,10 @@
 #   cluster.sh ctl ENV CMD NAME  used by the fault tests on a running cluster:
 #                                CMD kill|start|stop, NAME node-a|node-b|node-c|nats|postgres
 #
+# PARLEY_CLUSTER_PPROF=1 serves each node's net/http/pprof on a loopback
+# port of its own (the node's log says "pprof served at=…"); nats-server's
+# monitoring (/varz, /jsz, /connz) is on 127.0.0.1:NATSMON.
+#
 # The tests read PARLEY_CLUSTER (the env file: node addresses, DSN, NATS
 # URL, this script's path) and PARLEY_TEST_POSTGRES (a database of its own
 # for the store tests).
@@ -84,7 +88,8 @@ start_node() { # node-a|node-b|node-c
 	var="PORT_${name#node-}"
 	port=${!var}
 	"$ROOT/bin/parleyd" -addr "127.0.0.1:$port" -data "$STATE/$name" -name "$name" -node "$name" -store "$DSN" ${BROKERURL:+-broker "$BROKERURL"} \
-		-metrics-addr off -mdns off -log-level "${PARLEY_CLUSTER_LOG:-info}" -abandon-after 60s </dev/null >>"$STATE/$name.log" 2>&1 &
+		-metrics-addr off -mdns off -log-level "${PARLEY_CLUSTER_LOG:-info}" -abandon-after 60s \
+		${PARLEY_CLUSTER_PPROF:+-pprof 127.0.0.1:0} </dev/null >>"$STATE/$name.log" 2>&1 &
 	echo $! >"$STATE/pids/$name"
 	waitfor curl -skf "https://127.0.0.1:$port/healthz" || { log "$name did not start"; tail -20 "$STATE/$name.log" >&2; exit 1; }
 }

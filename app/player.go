@@ -206,6 +206,9 @@ func (p *player) watch(ap *audio.Player, gen int, live bool) {
 		}
 		if live && ev.Kind == audio.PlayerFinished {
 			printTrace(traceOut)
+			if audio.TraceEnabled() {
+				fmt.Fprintf(traceOut, "parley: trace: jitter %+v\n", ap.JitterStats())
+			}
 		}
 		p.hints.post(ui.Hint{Kind: ui.HintPlayback, Message: msg})
 	}

@@ -68,6 +68,12 @@ type JitterFrame struct {
 	// decodes to silence while Excess > 0: the delay then shrinks inside a
 	// pause, where nobody hears it, instead of by dropping speech.
 	Excess int
+	// Spare is how much less delay every packet of the last
+	// jitterSpareWindow slots would have needed (the least any of them
+	// waited here, less jitterSpareHeadroom): a player may shorten a
+	// silent frame by it, and then calls Shed. Zero until a whole window
+	// has been seen since playout (re)started or the delay last changed.
+	Spare time.Duration
 }
 
 // JitterStats counts what a JitterBuffer did.
@@ -81,6 +87,11 @@ type JitterStats struct {
 	Late      int           // packets that arrived after their slot
 	Dropped   int           // packets skipped to shrink the delay
 	Skipped   int           // silent frames a Player discarded to shrink the delay
+	Shed      time.Duration // delay a Player took off inside pauses (see Spare)
+	// LateWrites counts frames a Player wrote after the mixer had found
+	// its voice empty (the loop was scheduled late); each raises what it
+	// keeps queued (see Player's low water).
+	LateWrites int
 }
 
 const (
@@ -94,6 +105,10 @@ const (
 	jitterDropAfter  = 25 // over-target slots before a drop, one frame over
 	jitterDropMinGap = 4  // slots between drops however far over (sheds <= 25 %)
 	jitterStallLimit = 3  // stalls before playout re-buffers
+	// jitterSpareWindow slots (2.5 s) of waits show how much of the delay
+	// is spare; jitterSpareHeadroom of it is kept.
+	jitterSpareWindow   = 128
+	jitterSpareHeadroom = 4 * time.Millisecond
 )
 
 // JitterBuffer reorders one incoming stream by packet number and decides,
@@ -149,6 +164,11 @@ type JitterBuffer struct {
 	overTarget int
 	stalls     int
 	stats      JitterStats
+
+	// The least time a packet waited here between its push and its slot,
+	// over the slots since the delay last changed (see Spare).
+	leastWait time.Duration
+	waits     int
 }
 
 // NewJitterBuffer returns an empty buffer.
@@ -261,6 +281,7 @@ func (j *JitterBuffer) Pop(now time.Time) JitterFrame {
 		}
 		j.buffering = false
 		j.started = true
+		j.waits = 0
 	}
 
 	depth := j.depthLocked()
@@ -281,6 +302,7 @@ func (j *JitterBuffer) Pop(now time.Time) JitterFrame {
 			j.takeLocked(j.next)
 			j.next++
 			j.stats.Dropped++
+			j.waits = 0
 			depth--
 		}
 	} else {
@@ -293,7 +315,15 @@ func (j *JitterBuffer) Pop(now time.Time) JitterFrame {
 		j.next++
 		j.stalls = 0
 		j.stats.Played++
-		return JitterFrame{Kind: FrameNormal, Seq: seq, Data: data, Pushed: pushed, Excess: max(0, depth-1-targetFrames)}
+		f := JitterFrame{Kind: FrameNormal, Seq: seq, Data: data, Pushed: pushed, Excess: max(0, depth-1-targetFrames)}
+		if w := now.Sub(pushed); j.waits == 0 || w < j.leastWait {
+			j.leastWait = w
+		}
+		j.waits++
+		if j.waits >= jitterSpareWindow {
+			f.Spare = max(0, j.leastWait-jitterSpareHeadroom)
+		}
+		return f
 	}
 	if seqBefore(seq, j.highest) {
 		// Lost (or hopelessly late): something after it has arrived.
@@ -312,12 +342,23 @@ func (j *JitterBuffer) Pop(now time.Time) JitterFrame {
 	// Underrun: nothing at or after seq yet.
 	j.stalls++
 	j.stats.Stalls++
+	j.waits = 0 // every later packet waits a frame longer
 	if j.stalls > jitterStallLimit {
 		j.buffering = true
 		j.bufferFrom = now
 		return JitterFrame{Kind: FrameWait}
 	}
 	return JitterFrame{Kind: FrameStall, Seq: seq}
+}
+
+// Shed tells the buffer that its player shortened the delay by d (it
+// played d less of a silent frame, or skipped one): the waits seen so far
+// were longer than the ones to come, so spare is measured afresh.
+func (j *JitterBuffer) Shed(d time.Duration) {
+	j.mu.Lock()
+	j.waits = 0
+	j.stats.Shed += d
+	j.mu.Unlock()
 }
 
 // Stats returns a snapshot of the counters.

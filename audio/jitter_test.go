@@ -289,3 +289,78 @@ func BenchmarkJitterBuffer(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N), "ns/frame")
 }
+
+// TestJitterSpare: once a whole window of slots shows that every packet
+// waited longer than it needed, the buffer reports the spare (the least
+// wait, less headroom); after the player sheds some, or after a stall,
+// the spare is measured afresh. Packets arrive 0-3 ms late in turn, the
+// player pops every 20 ms.
+func TestJitterSpare(t *testing.T) {
+	jb := NewJitterBuffer(JitterConfig{})
+	t0 := time.Unix(1000, 0)
+	late := -1 // a packet that arrives more than a frame late
+	arrival := func(seq int) time.Time {
+		at := t0.Add(time.Duration(seq)*FrameDuration + time.Duration(seq%4)*time.Millisecond)
+		if seq == late {
+			at = at.Add(FrameDuration + 5*time.Millisecond)
+		}
+		return at
+	}
+	pushed := map[int]bool{}
+	popAt := func(now time.Time) JitterFrame {
+		from := int(now.Sub(t0)/FrameDuration) - 8
+		for seq := max(0, from); seq < from+16; seq++ {
+			if !pushed[seq] && !arrival(seq).After(now) {
+				jb.Push(Packet{Seq: uint32(seq), Data: []byte{1}}, arrival(seq))
+				pushed[seq] = true
+			}
+		}
+		return jb.Pop(now)
+	}
+	offset := FrameDuration // the target: the first packet plays 20 ms after it came
+	slot := 0
+	run := func(slots int) (last JitterFrame) {
+		for range slots {
+			f := popAt(t0.Add(offset + time.Duration(slot)*FrameDuration))
+			if f.Kind != FrameNormal && f.Kind != FrameStall {
+				t.Fatalf("slot %d: %v", slot, f.Kind)
+			}
+			slot++
+			last = f
+		}
+		return last
+	}
+	steps := []struct {
+		name  string
+		slots int
+		shed  time.Duration // the player sheds this after the step
+		want  time.Duration // Spare at the step's last slot
+	}{
+		{"before a whole window", jitterSpareWindow - 1, 0, 0},
+		{"a whole window: waits 17-20 ms", 1, 10 * time.Millisecond, 17*time.Millisecond - jitterSpareHeadroom},
+		{"measured afresh after shedding", jitterSpareWindow - 1, 0, 0},
+		{"waits 7-10 ms", 1, 0, 7*time.Millisecond - jitterSpareHeadroom},
+	}
+	for _, s := range steps {
+		f := run(s.slots)
+		if f.Spare != s.want {
+			t.Errorf("%s: spare %v, want %v", s.name, f.Spare, s.want)
+		}
+		if s.shed > 0 {
+			jb.Shed(s.shed)
+			offset -= s.shed
+		}
+	}
+	// A packet more than a frame late: a stall, after which every packet waits
+	// a frame longer than before, so nothing seen earlier counts.
+	late = slot
+	if f := run(1); f.Kind != FrameStall {
+		t.Fatalf("late packet: %v, want a stall", f.Kind)
+	}
+	if f := run(jitterSpareWindow - 1); f.Spare != 0 {
+		t.Errorf("spare %v within a window of a stall, want 0", f.Spare)
+	}
+	if st := jb.Stats(); st.Shed != 10*time.Millisecond || st.Stalls != 1 {
+		t.Errorf("stats %+v, want 10 ms shed and 1 stall", st)
+	}
+}

@@ -88,15 +88,16 @@ type Player struct {
 	once   sync.Once
 
 	// packets fetched so far (stored mode)
-	mu       sync.Mutex
-	cache    [][]byte
-	eof      bool
-	srcErr   error
-	cacheSig chan struct{}
-	arrived  chan struct{} // live: a packet was pushed or the input closed
-	jb       *JitterBuffer // live mode
-	skipped  atomic.Int64  // live: silent frames discarded to shrink the delay
-	start    StartTimes    // live: guarded by mu
+	mu         sync.Mutex
+	cache      [][]byte
+	eof        bool
+	srcErr     error
+	cacheSig   chan struct{}
+	arrived    chan struct{} // live: a packet was pushed or the input closed
+	jb         *JitterBuffer // live mode
+	skipped    atomic.Int64  // live: silent frames discarded to shrink the delay
+	lateFrames atomic.Int64  // live: frames the loop wrote after the mixer had emptied the voice
+	start      StartTimes    // live: guarded by mu
 
 	// loop-owned state
 	dec       *Decoder
@@ -107,6 +108,9 @@ type Player struct {
 	mediaFed  time.Duration // message time at the end of what was fed to the stretcher
 	silentRun int
 	lastSent  time.Duration
+	catching  bool  // live: playing the excess off at the catch-up speed
+	low       int   // live: the low water, in samples (see lowWater)
+	starvedAt int64 // live: v.starved when the last frame was decoded
 	started   bool
 	pcm       [FrameSamples]int16
 	silence   [FrameSamples]int16
@@ -219,6 +223,7 @@ func (p *Player) JitterStats() JitterStats {
 	}
 	s := p.jb.Stats()
 	s.Skipped = int(p.skipped.Load())
+	s.LateWrites = int(p.lateFrames.Load())
 	return s
 }
 
@@ -543,7 +548,6 @@ func (p *Player) liveLoop() {
 	defer p.wg.Done()
 	stalls := 0
 	tracing := TraceEnabled()
-	catching := false
 	wait := time.NewTimer(time.Hour)
 	wait.Stop()
 	defer wait.Stop()
@@ -552,6 +556,7 @@ func (p *Player) liveLoop() {
 		if !p.waitLowWater() {
 			return
 		}
+		p.checkLate(!waited)
 		now := time.Now()
 		f := p.jb.Pop(now)
 		out := p.pcm[:]
@@ -573,14 +578,14 @@ func (p *Player) liveLoop() {
 			}
 			if p.cfg.CatchUp > 0 {
 				switch {
-				case !catching && f.Excess >= catchUpEnter:
-					catching = true
+				case !p.catching && f.Excess >= catchUpEnter:
+					p.catching = true
 					p.jb.SetCatchUp(true)
 					p.str.reset()
 					p.str.setSpeed(p.cfg.CatchUp)
 					p.silentRun = 0
-				case catching && f.Excess == 0:
-					catching = false
+				case p.catching && f.Excess == 0:
+					p.catching = false
 					p.jb.SetCatchUp(false)
 					if !p.emit(p.str.flush()) {
 						return
@@ -588,15 +593,22 @@ func (p *Player) liveLoop() {
 					p.str.reset()
 				}
 			}
-			silent := (catching || f.Excess > 0) && measureLevel(p.pcm[:]).RMS < silenceRMS
-			if catching && silent && p.silentFrame() || !catching && silent {
+			quiet := measureLevel(p.pcm[:]).RMS < silenceRMS
+			silent := (p.catching || f.Excess > 0) && quiet
+			if p.catching && silent && p.silentFrame() || !p.catching && silent {
 				p.skipped.Add(1)
+				p.jb.Shed(FrameDuration)
 				p.mediaFed = time.Duration(f.Seq+1) * FrameDuration
 				stalls = 0
 				continue
 			}
-			if catching && !silent {
+			if p.catching && !silent {
 				p.silentRun = 0
+			}
+			if cut := p.spareCut(f.Spare); quiet && !p.catching && cut > 0 {
+				// Delay no packet needed lately, taken off a pause.
+				out = p.pcm[:FrameSamples-cut]
+				p.jb.Shed(samplesToDuration(int64(cut)))
 			}
 		case FrameFEC:
 			_ = p.dec.DecodeFEC(f.Data, p.pcm[:])
@@ -609,7 +621,7 @@ func (p *Player) liveLoop() {
 				out = p.silence[:]
 			}
 		case FrameEnd:
-			if catching {
+			if p.catching {
 				p.emit(p.str.flush())
 			}
 			p.liveEnd()
@@ -637,13 +649,25 @@ func (p *Player) liveLoop() {
 				return
 			}
 		}
-		if catching {
+		if p.catching {
 			out = p.str.write(out)
 		}
 		if !p.emit(out) {
 			return
 		}
 	}
+}
+
+// spareCut is how much of a silent frame to leave out to shed spare delay
+// (JitterFrame.Spare): whole device periods of it, since the mixer takes a
+// voice's samples a period at a time and a part period would leave the
+// voice short at the next wake.
+func (p *Player) spareCut(spare time.Duration) int {
+	period := int(p.mix.lead.Load())
+	if period <= 0 {
+		return 0
+	}
+	return min(FrameSamples, int(durationToSamples(spare))/period*period)
 }
 
 // waitLowWater waits, serving commands, until the voice holds no more
@@ -662,10 +686,32 @@ func (p *Player) waitLowWater() bool {
 }
 
 // lowWater is how much a live voice holds, at most, when the next frame is
-// decoded: what the mixer takes at one wake (the output lead, one device
-// period), so that the loop has a whole period to decode and write the
-// next frame before the device would run dry.
-func (p *Player) lowWater() int { return int(p.mix.lead.Load()) }
+// decoded. It starts at nothing: the mixer takes a voice's samples right
+// after each device callback, so a voice it has just emptied has a whole
+// device period, as the mixer itself does, to decode and write the next
+// frame. Each time the loop was late for that anyway (the mixer found the
+// voice empty between two frames: a scheduling delay on a loaded machine)
+// it rises by one mixer chunk, up to the output lead, where the loop has
+// two periods. While catching up, the stretcher's output does not come in
+// whole periods, so the voice keeps the lead.
+func (p *Player) lowWater() int {
+	lead := int(p.mix.lead.Load())
+	if p.catching {
+		return lead
+	}
+	return min(p.low, lead)
+}
+
+// checkLate raises the low water when the mixer has found the voice empty
+// since the last frame while it was playing (not waiting for packets).
+func (p *Player) checkLate(playing bool) {
+	starved := p.v.starved.Load()
+	if playing && starved > p.starvedAt {
+		p.low = min(p.low+mixChunk, int(p.mix.lead.Load()))
+		p.lateFrames.Add(1)
+	}
+	p.starvedAt = starved
+}
 
 // waitPlayable waits, serving commands, until a packet arrives, the input
 // closes or, when the jitter buffer holds packets but its target delay has

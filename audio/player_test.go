@@ -6,10 +6,11 @@ import (
 )
 
 // TestLiveLowWater: a live player decodes each frame only when its voice
-// is down to the low water (one device period), not as soon as the voice
-// has room for a frame: every sample queued there is delay. Measured on
-// the trace's mixer stage (what the voice holds when a frame is decoded),
-// which was one whole frame (20 ms) before.
+// is down to the low water (empty, or up to one device period after the
+// loop was late), not as soon as the voice has room for a frame: every
+// sample queued there is delay. Measured on the trace's mixer stage (what
+// the voice holds when a frame is decoded), which was one whole frame
+// (20 ms) before.
 func TestLiveLowWater(t *testing.T) {
 	e := newNullEngine(t)
 	EnableTrace(true)
@@ -42,14 +43,60 @@ func TestLiveLowWater(t *testing.T) {
 		if s.Stage != StageMixer {
 			continue
 		}
-		t.Logf("mixer stage: n=%d p50=%v p95=%v (low water %v)", s.N, s.P50, s.P95, lead)
+		t.Logf("mixer stage: n=%d p50=%v p95=%v (lead %v); jitter %+v", s.N, s.P50, s.P95, lead, p.JitterStats())
 		if s.N < len(pkts)/2 {
 			t.Fatalf("mixer stage traced %d frames of %d", s.N, len(pkts))
 		}
 		if s.P95 > lead {
-			t.Errorf("a live frame is decoded with %v queued in its voice (p95), want at most the low water %v", s.P95, lead)
+			t.Errorf("a live frame is decoded with %v queued in its voice (p95), want at most the lead %v", s.P95, lead)
 		}
 		return
 	}
 	t.Fatal("no mixer stage in the trace")
+}
+
+// TestLiveShedsSpare: a live stream started with more delay than its
+// packets need (a 60 ms start, packets on time) has the spare taken off
+// inside its pauses, by whole device periods, without a stall.
+func TestLiveShedsSpare(t *testing.T) {
+	e := newNullEngine(t)
+	var pcm []int16
+	for range 6 { // 0.5 s of tone, 0.5 s of silence
+		pcm = append(pcm, tone(440, 0.3, SampleRate/2)...)
+		pcm = append(pcm, make([]int16, SampleRate/2)...)
+	}
+	pkts, err := EncodePCM(pcm, EncoderConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ch := make(chan Packet, len(pkts))
+	p, err := e.Play(ChanSource(ch), PlayerConfig{Live: true, Jitter: JitterConfig{MinDelay: 60 * time.Millisecond}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	go func() { // the talker, at its pace
+		tick := time.NewTicker(FrameDuration)
+		defer tick.Stop()
+		begin := time.Now()
+		for i, pk := range pkts {
+			<-tick.C
+			pk.Arrived = begin.Add(time.Duration(i+1) * FrameDuration)
+			ch <- pk
+		}
+		close(ch)
+	}()
+	for ev := range p.Events() {
+		if ev.Kind == PlayerFinished {
+			break
+		}
+	}
+	st := p.JitterStats()
+	t.Logf("jitter %+v", st)
+	if st.Shed < 20*time.Millisecond {
+		t.Errorf("shed %v of a 60 ms start with packets on time, want at least 20 ms", st.Shed)
+	}
+	if period := samplesToDuration(e.mix.lead.Load()); st.Shed%period != 0 {
+		t.Errorf("shed %v, want whole device periods of %v", st.Shed, period)
+	}
 }

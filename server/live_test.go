@@ -427,6 +427,89 @@ func TestCancelWithdraws(t *testing.T) {
 	}
 }
 
+// liveFixture is ana talking in the Lobby with bo online, on one server:
+// bo has the voice.live of ana's message (on stream).
+type liveFixture struct {
+	ts      *testServer
+	a, b    *client
+	lobby   string
+	msg     string
+	started wire.VoiceStarted
+	stream  uint32
+}
+
+func newLiveFixture(t *testing.T) liveFixture {
+	t.Helper()
+	ts := startServer(t)
+	f := liveFixture{ts: ts, a: register(t, ts, "ana"), b: register(t, ts, "bo"), msg: newID()}
+	f.lobby = f.a.lobby().ID
+	f.started = f.a.startVoice(f.lobby, f.msg)
+	f.stream = liveStream(f.b, f.msg)
+	return f
+}
+
+// start is the message's start as the broker carries it, made from the
+// store as it is now.
+func (f liveFixture) start(t *testing.T) Live {
+	t.Helper()
+	info, err := f.ts.store.Message(context.Background(), f.msg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	members, err := f.ts.store.MemberIDs(context.Background(), f.lobby)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return Live{Kind: LiveStart, Conversation: f.lobby, Message: f.msg, Info: &info,
+		SenderDevice: f.a.welcome.Device.ID, Members: members}
+}
+
+// TestStartAfterStoredPackets: a start that reaches a node only after
+// the owner stored packets (in a cluster, the first message on a cold
+// node: its view is made from the store) is announced from packet 0 and
+// followed by the stored packets, so the listener loses none of them.
+func TestStartAfterStoredPackets(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		stored   uint32
+		wantFrom uint32 // what voice.live says
+	}{
+		{"a few packets stored", 3, 0},
+		{"more than the catch-up", startCatchUp + 1, startCatchUp + 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			fx := newLiveFixture(t)
+			ts, a, b, msg := fx.ts, fx.a, fx.b, fx.msg
+			for n := range tc.stored {
+				a.sendPacket(fx.started.Stream, n, packetData(msg, n))
+			}
+			a.waitAck(msg, tc.stored)
+			// The node forgets its view, as one the start had not reached.
+			ts.viewsMu.Lock()
+			delete(ts.views, msg)
+			ts.viewsMu.Unlock()
+			ts.deliverLive(fx.start(t))
+			f := b.waitFor("voice.live again", func(f frame) bool {
+				return f.env != nil && f.env.Type == wire.TypeVoiceLive && decodeAs[wire.VoiceLive](f.env).Stream != fx.stream
+			})
+			live := decodeAs[wire.VoiceLive](f.env)
+			if live.From != tc.wantFrom {
+				t.Fatalf("voice.live from %d, want %d", live.From, tc.wantFrom)
+			}
+			a.endVoice(msg, tc.stored)
+			got, _ := b.collectStreamFrom(live.Stream, live.From)
+			if want := tc.stored - tc.wantFrom; uint32(len(got)) != want {
+				t.Fatalf("bo got %d packets after voice.live, want %d", len(got), want)
+			}
+			for i, p := range got {
+				if n := live.From + uint32(i); !bytes.Equal(p, packetData(msg, n)) {
+					t.Fatalf("packet %d differs", n)
+				}
+			}
+		})
+	}
+}
+
 // TestListenerAnnouncedOnce: a device made a listener of a live message
 // twice over (the connect's late-join announcement after the start was
 // handed over, or a start the broker delivered again) gets voice.live once
@@ -445,27 +528,12 @@ func TestListenerAnnouncedOnce(t *testing.T) {
 		{"start delivered again", func(ts *testServer, l Live, _ []*session) { ts.deliverLive(l) }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			ts := startServer(t)
-			a := register(t, ts, "ana")
-			b := register(t, ts, "bo")
-			lobby := a.lobby()
-			msg := newID()
-			st := a.startVoice(lobby.ID, msg)
-			stream := liveStream(b, msg)
-			info, err := ts.store.Message(context.Background(), msg)
-			if err != nil {
-				t.Fatal(err)
-			}
-			members, err := ts.store.MemberIDs(context.Background(), lobby.ID)
-			if err != nil {
-				t.Fatal(err)
-			}
-			start := Live{Kind: LiveStart, Conversation: lobby.ID, Message: msg, Info: &info,
-				SenderDevice: a.welcome.Device.ID, Members: members}
-			tc.again(ts, start, ts.local.of([]string{b.welcome.User.ID}))
+			fx := newLiveFixture(t)
+			ts, a, b, msg, stream := fx.ts, fx.a, fx.b, fx.msg, fx.stream
+			tc.again(ts, fx.start(t), ts.local.of([]string{b.welcome.User.ID}))
 			const total = 10
 			for n := uint32(0); n < total; n++ {
-				a.sendPacket(st.Stream, n, packetData(msg, n))
+				a.sendPacket(fx.started.Stream, n, packetData(msg, n))
 			}
 			a.waitAck(msg, total)
 			a.endVoice(msg, total)

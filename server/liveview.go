@@ -131,22 +131,44 @@ func (v *liveView) announce(l Live) {
 	if v.finished {
 		return
 	}
-	var frame []byte
+	// The packets the view already holds (read from the store when the
+	// start reached this node after the owner had committed some) are
+	// sent after the announcement, so a listener hears the message from
+	// packet 0 (wire.VoiceLive). More than startCatchUp of them: the
+	// listener is told to fetch the start, as a late joiner is.
+	var frames [][]byte
 	for _, s := range candidates {
 		if v.listensLocked(s) {
 			continue
 		}
-		if frame == nil {
-			b, err := wire.Marshal(wire.TypeVoiceLive, "", wire.VoiceLive{Message: *l.Info, Stream: v.stream, From: uint32(len(v.packets))})
+		if frames == nil {
+			held := v.packets
+			from := uint32(0)
+			if len(held) > startCatchUp {
+				held, from = nil, uint32(len(v.packets))
+			}
+			b, err := wire.Marshal(wire.TypeVoiceLive, "", wire.VoiceLive{Message: *l.Info, Stream: v.stream, From: from})
 			if err != nil {
 				return
 			}
-			frame = b
+			frames = append(frames, b)
+			for n, p := range held {
+				if f, err := wire.AppendPacket(nil, v.stream, uint32(n), p); err == nil {
+					frames = append(frames, f)
+				}
+			}
 		}
 		v.listeners = append(v.listeners, s)
-		s.Deliver(false, frame)
+		s.Deliver(false, frames[0])
+		for _, f := range frames[1:] {
+			s.Deliver(true, f)
+		}
 	}
 }
+
+// startCatchUp bounds the packets a start's announcement is followed by
+// (one second of audio).
+const startCatchUp = 50
 
 // listensLocked reports whether s is among the listeners. Called with mu
 // held.

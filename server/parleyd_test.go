@@ -38,6 +38,7 @@ type proc struct {
 	cmd         *exec.Cmd
 	addr        string
 	metricsAddr string           // set before addr is; "" without metrics
+	pprofAddr   string           // the same for -pprof
 	fingerprint wire.Fingerprint // as logged in the listening line
 	done        chan struct{}    // closed when the process has exited
 	err         error            // its exit status, set before done closes
@@ -48,6 +49,7 @@ func (p *proc) url() string { return "wss://" + p.addr + "/v1/ws" }
 var (
 	listening     = regexp.MustCompile(`parleyd listening.* addr=(\S+).* fingerprint=(SHA256:[0-9a-f]{64})`)
 	metricsServed = regexp.MustCompile(`metrics served.* at=(\S+)`)
+	pprofServed   = regexp.MustCompile(`pprof served.* at=(\S+)`)
 )
 
 // startParleyd starts the binary on a loopback port chosen by the kernel
@@ -76,6 +78,9 @@ func startCmd(t *testing.T, cmd *exec.Cmd) *proc {
 			t.Log("parleyd: " + line)
 			if m := metricsServed.FindStringSubmatch(line); m != nil {
 				p.metricsAddr = m[1] // logged before listening: read after addr
+			}
+			if m := pprofServed.FindStringSubmatch(line); m != nil {
+				p.pprofAddr = m[1]
 			}
 			if m := listening.FindStringSubmatch(line); m != nil {
 				addr <- m
@@ -260,5 +265,45 @@ func TestParleydMetricsListener(t *testing.T) {
 	if code, body := get("http://" + p.metricsAddr + "/metrics"); code != http.StatusOK || !strings.Contains(body, "parley_connections") {
 		t.Errorf("metrics listener: status %d, body without parley_connections", code)
 	}
+}
 
+// TestParleydPprof: -pprof serves net/http/pprof on a loopback listener
+// of its own and refuses any other address; the public port has none.
+func TestParleydPprof(t *testing.T) {
+	bin := parleydBinary(t)
+	for _, tc := range []struct{ name, addr string }{
+		{"every interface", "0.0.0.0:0"},
+		{"a LAN address", "192.168.1.10:0"},
+		{"no port", "127.0.0.1"},
+	} {
+		t.Run("refused: "+tc.name, func(t *testing.T) {
+			out, err := exec.Command(bin, "-addr", "127.0.0.1:0", "-data", t.TempDir(), "-mdns", "off", "-metrics-addr", "off", "-pprof", tc.addr).CombinedOutput()
+			if err == nil || !strings.Contains(string(out), "-pprof") {
+				t.Fatalf("parleyd -pprof %s: %v, %q; want a failed start naming -pprof", tc.addr, err, out)
+			}
+		})
+	}
+	t.Run("loopback", func(t *testing.T) {
+		p := startCmd(t, exec.Command(bin, "-addr", "127.0.0.1:0", "-data", t.TempDir(), "-mdns", "off", "-metrics-addr", "off", "-pprof", "127.0.0.1:0"))
+		if p.pprofAddr == "" {
+			t.Fatal("parleyd did not say where it serves pprof")
+		}
+		hc := &http.Client{Transport: &http.Transport{TLSClientConfig: testDialer.TLSClientConfig}}
+		for _, tc := range []struct {
+			url  string
+			want int
+		}{
+			{"http://" + p.pprofAddr + "/debug/pprof/goroutine?debug=1", http.StatusOK},
+			{"https://" + p.addr + "/debug/pprof/goroutine?debug=1", http.StatusNotFound},
+		} {
+			resp, err := hc.Get(tc.url)
+			if err != nil {
+				t.Fatalf("GET %s: %v", tc.url, err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != tc.want {
+				t.Errorf("GET %s: status %d, want %d", tc.url, resp.StatusCode, tc.want)
+			}
+		}
+	})
 }

@@ -402,7 +402,14 @@ func (s *session) readHello() bool {
 		s.close(wire.CloseProtocolError, "hello expected")
 		return false
 	}
-	if !s.hello(data) {
+	// The hello signs in and joins (presence, the snapshot, live
+	// messages to listen to): while it runs nothing reads the client's
+	// pongs, so the lag probe must not blame the client for it.
+	s.handling.Store(true)
+	ok := s.hello(data)
+	s.handling.Store(false)
+	s.lastRead.Store(time.Now().UnixNano())
+	if !ok {
 		return false
 	}
 	s.conn.SetReadDeadline(time.Now().Add(s.keepalive()))

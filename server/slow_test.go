@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"errors"
 	"io"
 	"net"
@@ -9,6 +10,7 @@ import (
 	"runtime"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -334,4 +336,63 @@ func slowReaderAttempt(t *testing.T, attempt int) (before, during time.Duration)
 		t.Fatalf("bo got %d packets before and %d during the stall", len(lagBefore), len(lagDuring))
 	}
 	return p99(lagBefore), p99(lagDuring)
+}
+
+// stallingPresence is the embedded presence whose Connect, once armed,
+// waits until release is closed: a shared presence slow to answer.
+type stallingPresence struct {
+	*memPresence
+	armed   atomic.Bool
+	entered chan struct{} // gets one value when an armed Connect starts waiting
+	release chan struct{}
+}
+
+func (p *stallingPresence) Connect(ctx context.Context, user, conn string) (bool, error) {
+	if p.armed.Load() {
+		p.entered <- struct{}{}
+		select {
+		case <-p.release:
+		case <-ctx.Done():
+			return false, ctx.Err()
+		}
+	}
+	return p.memPresence.Connect(ctx, user, conn)
+}
+
+// TestSlowJoinIsNotASlowConsumer: while the server is slow to join a
+// session that has just signed in (presence taking longer than
+// wire.SlowConsumerAfter), nothing reads the client's pongs; the lag
+// probe must not close the client as a slow consumer for the server's
+// own delay. (In a cluster, ~950 of 1 000 listeners connecting at once
+// were closed so while the shared presence was slow.)
+func TestSlowJoinIsNotASlowConsumer(t *testing.T) {
+	p := &stallingPresence{memPresence: newMemPresence(), entered: make(chan struct{}, 1), release: make(chan struct{})}
+	ts := startServer(t, func(c *Config) { c.Presence = p })
+	ana := register(t, ts, "ana")
+	w := ana.welcome
+	ana.close()
+	p.armed.Store(true)
+	bo := dial(t, ts.url())
+	bo.send(wire.TypeHello, "h", wire.Hello{Protocol: wire.ProtocolVersion, Auth: wire.Auth{Mode: wire.AuthToken, Token: w.Token}})
+	// The welcome is queued before the join: the writer probes after it.
+	bo.waitFor("welcome", func(f frame) bool { return f.env != nil && f.env.ID == "h" })
+	select {
+	case <-p.entered:
+	case <-time.After(waitTimeout):
+		t.Fatal("the join did not reach presence")
+	}
+	// The measured condition is time itself: longer than a slow
+	// consumer is given, plus a probe interval for the writer to look.
+	<-time.After(wire.SlowConsumerAfter + 2*probeInterval)
+	p.armed.Store(false)
+	close(p.release)
+	convs := call[wire.Conversations](bo, wire.TypeConversationList, nil)
+	if len(convs.Conversations) == 0 {
+		t.Fatal("no conversations after the slow join")
+	}
+	for _, f := range bo.pending {
+		if f.err != nil {
+			t.Fatalf("bo's connection ended: %v", f.err)
+		}
+	}
 }

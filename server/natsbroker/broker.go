@@ -16,7 +16,8 @@
 // (presence) and disconnects are not history: they travel on plain NATS
 // subjects (parley.frame, parley.disconnect) to every node connected.
 //
-// Presence (presence.go) is a key-value bucket the nodes share.
+// Presence (presence.go) is a key-value bucket the nodes share; each node
+// keeps a copy in memory, fed by one watcher.
 //
 // The durable state stays in the server's Store: the streams are the
 // fan-out, kept for MaxAge so a node that reconnects within it catches
@@ -65,6 +66,9 @@ type Config struct {
 	AckWait time.Duration
 	// Logger receives the broker's logs. Default slog.Default().
 	Logger *slog.Logger
+	// Now is the clock presence ages its copy of the bucket by. Default
+	// time.Now.
+	Now func() time.Time
 	// Options are extra NATS connection options (credentials, TLS).
 	Options []nats.Option
 }
@@ -106,6 +110,9 @@ func New(ctx context.Context, cfg Config) (*Broker, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
 	b := &Broker{cfg: cfg, log: cfg.Logger, connClosed: make(chan struct{})}
 	opts := append([]nats.Option{
 		nats.Name("parleyd " + cfg.NodeID),
@@ -116,7 +123,10 @@ func New(ctx context.Context, cfg Config) (*Broker, error) {
 				b.log.Warn("nats disconnected", "err", err)
 			}
 		}),
-		nats.ReconnectHandler(func(nc *nats.Conn) { b.log.Info("nats reconnected", "url", nc.ConnectedUrl()) }),
+		nats.ReconnectHandler(func(nc *nats.Conn) {
+			b.log.Info("nats reconnected", "url", nc.ConnectedUrl())
+			b.reconnected()
+		}),
 		nats.ClosedHandler(func(*nats.Conn) { close(b.connClosed) }),
 	}, cfg.Options...)
 	nc, err := nats.Connect(cfg.URL, opts...)
@@ -139,6 +149,18 @@ func New(ctx context.Context, cfg Config) (*Broker, error) {
 		}
 	}
 	return b, nil
+}
+
+// reconnected runs after the connection to NATS came back: a NATS that
+// restarted has lost the presence bucket and its watcher, so presence
+// starts over. It never blocks (it runs on the NATS callback goroutine).
+func (b *Broker) reconnected() {
+	b.mu.Lock()
+	p := b.presence
+	b.mu.Unlock()
+	if p != nil {
+		p.startOver()
+	}
 }
 
 // consumerName is the node's consumer name: NATS names may not hold

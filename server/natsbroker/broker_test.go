@@ -5,12 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http/httptest"
 	"path/filepath"
 	"reflect"
 	"slices"
 	"strings"
 	gosync "sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -414,56 +416,223 @@ func asCloseError(err error, ce **websocket.CloseError) bool {
 	return errors.As(err, ce)
 }
 
-// TestPresenceAcrossNodes: connections and talking recorded on one node
-// are seen from another.
-func TestPresenceAcrossNodes(t *testing.T) {
-	url := startNATS(t)
-	a := startBroker(t, url, "a", discardNode{})
-	b := startBroker(t, url, "b", discardNode{})
-	ctx := t.Context()
-	pa, err := a.Presence(ctx, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pb, err := b.Presence(ctx, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	check := func(what string, got, want bool, err error) {
-		t.Helper()
-		if err != nil || got != want {
-			t.Fatalf("%s: %v (%v), want %v", what, got, err, want)
+// waitPresence waits until cond holds, looking again each time p's copy
+// of the bucket moves.
+func waitPresence(t *testing.T, p *Presence, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.After(waitTimeout)
+	for {
+		p.mu.Lock()
+		moved := p.moved
+		p.mu.Unlock()
+		if cond() {
+			return
+		}
+		select {
+		case <-moved:
+		case <-deadline:
+			t.Fatalf("%s: not within %v", what, waitTimeout)
 		}
 	}
-	first, err := pa.Connect(ctx, "U1", "a/1")
-	check("first connection on a", first, true, err)
-	first, err = pb.Connect(ctx, "U1", "b/1")
-	check("second connection on b", first, false, err)
-	online, err := pb.IsOnline(ctx, "U1")
-	check("online seen from b", online, true, err)
-	users, err := pb.Online(ctx)
-	if err != nil || !slices.Equal(users, []string{"U1"}) {
-		t.Fatalf("online from b: %v %v", users, err)
+}
+
+// online reports whether p counts user online (failing the test on error).
+func online(t *testing.T, p *Presence, user string) bool {
+	t.Helper()
+	on, err := p.IsOnline(t.Context(), user)
+	if err != nil {
+		t.Fatalf("is online %s: %v", user, err)
 	}
-	changed, err := pa.SetTalking(ctx, "U1", "C1", true)
-	check("start talking", changed, true, err)
-	talking, err := pb.Talking(ctx)
-	if err != nil || talking["U1"] != "C1" || len(talking) != 1 {
-		t.Fatalf("talking from b: %v %v", talking, err)
+	return on
+}
+
+// twoPresences starts nodes a and b on NATS url and returns their
+// presence (default TTL).
+func twoPresences(t *testing.T, url string) (pa, pb *Presence) {
+	t.Helper()
+	for _, node := range []struct {
+		name string
+		p    **Presence
+	}{{"a", &pa}, {"b", &pb}} {
+		var err error
+		if *node.p, err = startBroker(t, url, node.name, discardNode{}).Presence(t.Context(), 0); err != nil {
+			t.Fatalf("presence %s: %v", node.name, err)
+		}
 	}
-	changed, err = pb.SetTalking(ctx, "U1", "C2", false)
-	check("stop in another conversation", changed, false, err)
-	changed, err = pb.SetTalking(ctx, "U1", "C1", false)
-	check("stop, from b", changed, true, err)
-	if talking, err := pa.Talking(ctx); err != nil || len(talking) != 0 {
-		t.Fatalf("talking after stop: %v %v", talking, err)
+	return pa, pb
+}
+
+// TestPresenceAcrossNodes: connections and talking recorded on one node
+// are seen from another, through its watcher; a write made after another
+// node's write counts it (first, last, changed).
+func TestPresenceAcrossNodes(t *testing.T) {
+	url := startNATS(t)
+	pa, pb := twoPresences(t, url)
+	ctx := t.Context()
+	talkingIn := func(p *Presence, user string) string {
+		talking, err := p.Talking(ctx)
+		if err != nil {
+			t.Fatalf("talking: %v", err)
+		}
+		return talking[user]
 	}
+	steps := []struct {
+		name string
+		do   func() (bool, error)
+		want bool
+		// then, if set, must come to hold on the other node (its watcher).
+		other *Presence
+		then  func(p *Presence) bool
+	}{
+		{"first connection on a", func() (bool, error) { return pa.Connect(ctx, "U1", "a/1") }, true,
+			pb, func(p *Presence) bool { return online(t, p, "U1") }},
+		{"second connection, on b", func() (bool, error) { return pb.Connect(ctx, "U1", "b/1") }, false, nil, nil},
+		{"another user's first, on b", func() (bool, error) { return pb.Connect(ctx, "U2", "b/2") }, true,
+			pa, func(p *Presence) bool { return online(t, p, "U2") }},
+		{"start talking on a", func() (bool, error) { return pa.SetTalking(ctx, "U1", "C1", true) }, true,
+			pb, func(p *Presence) bool { return talkingIn(p, "U1") == "C1" }},
+		{"start again on a", func() (bool, error) { return pa.SetTalking(ctx, "U1", "C1", true) }, false, nil, nil},
+		{"stop in another conversation, on b", func() (bool, error) { return pb.SetTalking(ctx, "U1", "C2", false) }, false, nil, nil},
+		{"stop, on b", func() (bool, error) { return pb.SetTalking(ctx, "U1", "C1", false) }, true,
+			pa, func(p *Presence) bool { return talkingIn(p, "U1") == "" }},
+		{"disconnect on a", func() (bool, error) { return pa.Disconnect(ctx, "U1", "a/1") }, false, nil, nil},
+		{"last disconnect, on b", func() (bool, error) { return pb.Disconnect(ctx, "U1", "b/1") }, true,
+			pa, func(p *Presence) bool { return !online(t, p, "U1") }},
+	}
+	for _, st := range steps {
+		got, err := st.do()
+		if err != nil || got != st.want {
+			t.Fatalf("%s: got %v (%v), want %v", st.name, got, err, st.want)
+		}
+		if st.then != nil {
+			waitPresence(t, st.other, st.name+", seen by the other node", func() bool { return st.then(st.other) })
+		}
+	}
+	users, err := pa.Online(ctx)
+	if err != nil || !slices.Equal(users, []string{"U2"}) {
+		t.Fatalf("online from a: %v %v, want [U2]", users, err)
+	}
+	// The stop on b ended a's keeping the talk key alive.
+	pa.mu.Lock()
+	_, kept := pa.mine[talkKey("U1")]
+	pa.mu.Unlock()
+	if kept {
+		t.Errorf("a still keeps U1's talk key alive after b stopped it")
+	}
+}
+
+// TestPresenceForgetsDeadNode: a node that stops without disconnecting
+// its connections (killed) stops putting them; the other nodes forget
+// them once they are a TTL old.
+func TestPresenceForgetsDeadNode(t *testing.T) {
+	url := startNATS(t)
+	var offset atomic.Int64 // a's clock runs this far ahead
+	clock := func() time.Time { return time.Now().Add(time.Duration(offset.Load())) }
+	a, err := New(t.Context(), Config{URL: url, NodeID: "a", Logger: testLogger(t), Now: clock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { a.Close() })
+	if err := a.Start(t.Context(), discardNode{}); err != nil {
+		t.Fatal(err)
+	}
+	b := startBroker(t, url, "b", discardNode{})
+	const ttl = 30 * time.Second
+	pa, err := a.Presence(t.Context(), ttl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pb, err := b.Presence(t.Context(), ttl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := pb.Connect(t.Context(), "U3", "b/1"); err != nil {
+		t.Fatal(err)
+	}
+	waitPresence(t, pa, "b's connection seen by a", func() bool { return online(t, pa, "U3") })
+	if err := b.Close(); err != nil { // b dies: its keys stay in the bucket
+		t.Fatal(err)
+	}
+	offset.Store(int64(ttl - time.Second))
+	if !online(t, pa, "U3") {
+		t.Fatal("U3 forgotten before its key is a TTL old")
+	}
+	offset.Store(int64(ttl + time.Second))
+	if online(t, pa, "U3") {
+		t.Fatal("U3 still online a TTL after its node stopped putting it")
+	}
+	if users, _ := pa.Online(t.Context()); len(users) != 0 {
+		t.Fatalf("online = %v after b died, want none", users)
+	}
+}
+
+// restartableNATS runs a nats-server like startNATS whose restart stops
+// it and starts it again on the same port and store (its memory streams,
+// the presence bucket among them, are lost).
+func restartableNATS(t *testing.T) (url string, restart func()) {
+	t.Helper()
+	opts := &natsserver.Options{Host: "127.0.0.1", Port: -1, JetStream: true, StoreDir: t.TempDir(), NoLog: true, NoSigs: true}
+	var ns *natsserver.Server
+	run := func() {
+		var err error
+		if ns, err = natsserver.NewServer(opts); err != nil {
+			t.Fatalf("nats server: %v", err)
+		}
+		go ns.Start()
+		if !ns.ReadyForConnections(waitTimeout) {
+			t.Fatal("nats server not ready")
+		}
+	}
+	run()
+	opts.Port = ns.Addr().(*net.TCPAddr).Port
+	t.Cleanup(func() {
+		ns.Shutdown()
+		ns.WaitForShutdown()
+	})
+	return ns.ClientURL(), func() {
+		ns.Shutdown()
+		ns.WaitForShutdown()
+		run()
+	}
+}
+
+// TestPresenceAfterNATSRestart: a NATS that restarted has lost the
+// bucket; each node makes it again, puts its connections back and
+// watches anew, so what one node records afterwards reaches the other.
+func TestPresenceAfterNATSRestart(t *testing.T) {
+	url, restart := restartableNATS(t)
+	pa, pb := twoPresences(t, url)
+	ctx := t.Context()
+	if _, err := pa.Connect(ctx, "U1", "a/1"); err != nil {
+		t.Fatal(err)
+	}
+	waitPresence(t, pb, "U1 seen by b", func() bool { return online(t, pb, "U1") })
+	loads := func(p *Presence) int {
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		return p.loads
+	}
+	la, lb := loads(pa), loads(pb)
+	restart()
+	for _, p := range []*Presence{pa, pb} {
+		before := la
+		if p == pb {
+			before = lb
+		}
+		waitPresence(t, p, p.b.cfg.NodeID+" loads the bucket again", func() bool { return loads(p) > before })
+	}
+	// a put U1's connection back into the new bucket: b's new copy has it.
+	waitPresence(t, pb, "U1 put back, seen by b", func() bool { return online(t, pb, "U1") })
+	first, err := pa.Connect(ctx, "U2", "a/2")
+	if err != nil || !first {
+		t.Fatalf("connect after the restart: %v %v, want first", first, err)
+	}
+	waitPresence(t, pb, "U2 seen by b", func() bool { return online(t, pb, "U2") })
 	last, err := pa.Disconnect(ctx, "U1", "a/1")
-	check("disconnect on a", last, false, err)
-	last, err = pb.Disconnect(ctx, "U1", "b/1")
-	check("disconnect on b", last, true, err)
-	online, err = pa.IsOnline(ctx, "U1")
-	check("online after both left", online, false, err)
+	if err != nil || !last {
+		t.Fatalf("disconnect after the restart: %v %v, want last", last, err)
+	}
+	waitPresence(t, pb, "U1 gone, seen by b", func() bool { return !online(t, pb, "U1") })
 }
 
 // lobby returns the id of the Lobby, the client's only conversation.

@@ -24,6 +24,9 @@
 //	-mdns          PARLEY_MDNS_INTERFACES interfaces to advertise on with mDNS: "auto"
 //	                                    (default: every multicast interface but loopback),
 //	                                    "off", or a list such as "eth0,wlan0"
+//	-pprof         PARLEY_PPROF_ADDR    serve net/http/pprof at /debug/pprof/ on this
+//	                                    loopback address, a listener of its own (default
+//	                                    "off"; for profiling a node under load)
 //	-rotate-cert   (no variable)        replace the TLS key and certificate with new ones
 //
 // parleyd serves only TLS (wss:// and https://). At first start it makes an
@@ -46,6 +49,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -92,6 +96,7 @@ func run(args []string) error {
 	storeSpec := fs.String("store", env("PARLEY_STORE", ""), `"" for SQLite in the data folder, or a postgres:// URL`)
 	brokerSpec := fs.String("broker", env("PARLEY_BROKER", ""), `"" for in-process fan-out, or a nats:// URL`)
 	node := fs.String("node", env("PARLEY_NODE", ""), "this node's id in a cluster (default: kept in the data folder)")
+	pprofAddr := fs.String("pprof", env("PARLEY_PPROF_ADDR", "off"), `net/http/pprof listen address (loopback only), or "off"`)
 	rotate := fs.Bool("rotate-cert", false, "replace the TLS key and certificate (clients that pinned the old one will warn)")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -168,6 +173,15 @@ func run(args []string) error {
 		}
 		defer stopMetrics()
 	}
+	if *pprofAddr != "off" {
+		stopPprof, err := servePprof(*pprofAddr, logger)
+		if err != nil {
+			ln.Close()
+			srv.Close()
+			return err
+		}
+		defer stopPprof()
+	}
 	logger.Info("parleyd listening", "addr", ln.Addr().String(), "data", *data, "node", nodeName,
 		"fingerprint", cert.Fingerprint.String(), "short", cert.Fingerprint.Short())
 	if ad := advertise(*name, ln.Addr(), cert.Fingerprint, *mdns, logger); ad != nil {
@@ -206,17 +220,48 @@ func serveMetrics(addr string, h http.Handler, logger *slog.Logger) (func(), err
 	}
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", h)
-	hs := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	logger.Info("metrics served", "at", ln.Addr().String())
+	return serveOn(ln, mux), nil
+}
+
+// serveOn serves h on ln (an operational listener of its own) until the
+// function it returns is called, which waits for it.
+func serveOn(ln net.Listener, h http.Handler) func() {
+	hs := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
 	served := make(chan struct{})
 	go func() {
 		defer close(served)
 		hs.Serve(ln)
 	}()
-	logger.Info("metrics served", "at", ln.Addr().String())
 	return func() {
 		hs.Close()
 		<-served
-	}, nil
+	}
+}
+
+// servePprof serves net/http/pprof on addr, which must be a loopback
+// address (profiles show the server's internals), and returns the
+// function that stops it. It logs "pprof served at=ADDR".
+func servePprof(addr string, logger *slog.Logger) (func(), error) {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return nil, fmt.Errorf("-pprof %q: %w", addr, err)
+	}
+	if ip := net.ParseIP(host); ip == nil || !ip.IsLoopback() {
+		return nil, fmt.Errorf("-pprof %q: not a loopback address", addr)
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("pprof listen on %s: %w", addr, err)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	logger.Info("pprof served", "at", ln.Addr().String())
+	return serveOn(ln, mux), nil
 }
 
 // advertise announces the server with mDNS on the chosen interfaces; a

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sort"
 	"strconv"
 	"strings"
 	gosync "sync"
@@ -131,6 +132,9 @@ func (e *env) runClusterFanout(ctx context.Context, c *clusterNodes, name string
 			res.peakKiB = kib
 		}
 	}
+	if loss := res.loss(); loss > 0 {
+		e.log("%s across the cluster: %d lost; missing packets by number: %s", name, loss, missingByNumber(all, int(res.sent)))
+	}
 	res.lat = closeAndCollect(talkers, all)
 	all, talkers = nil, nil
 	return res, nil
@@ -153,4 +157,38 @@ func (r *report) clusterTargets(hit func(what string, ok bool, format string, a 
 			}
 		}
 	}
+}
+
+// missingByNumber says which packet numbers (0 .. sent-1) the listeners
+// missed and how many missed each, the most missed first, at most ten:
+// a loss at the start or the end of a message points elsewhere than one
+// spread over it.
+func missingByNumber(all []*listener, sent int) string {
+	missed := make(map[int]int)
+	for _, l := range all {
+		for n := range sent {
+			if word := n / 64; word >= len(l.seen) || l.seen[word]&(1<<(n%64)) == 0 {
+				missed[n]++
+			}
+		}
+	}
+	numbers := make([]int, 0, len(missed))
+	for n := range missed {
+		numbers = append(numbers, n)
+	}
+	sort.Slice(numbers, func(i, j int) bool {
+		if missed[numbers[i]] != missed[numbers[j]] {
+			return missed[numbers[i]] > missed[numbers[j]]
+		}
+		return numbers[i] < numbers[j]
+	})
+	var b strings.Builder
+	for i, n := range numbers {
+		if i == 10 {
+			fmt.Fprintf(&b, " … (%d numbers in all)", len(numbers))
+			break
+		}
+		fmt.Fprintf(&b, " #%d×%d", n, missed[n])
+	}
+	return strings.TrimSpace(b.String())
 }
