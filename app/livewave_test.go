@@ -265,3 +265,37 @@ func TestLiveWaveformLateJoin(t *testing.T) {
 		})
 	}
 }
+
+// TestLiveWaveformNoProbes: a message heard from its start costs one
+// packet read per waveform read, as before late joins were handled:
+// growing, between two batches (nothing new), and before its first
+// packet is cached.
+func TestLiveWaveformNoProbes(t *testing.T) {
+	packets, _, err := audio.RecordPCM(steppedSpeech(), audio.RecorderConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		name   string
+		cached int // packets cached from 0
+		age    time.Duration
+	}{
+		{"first packet not cached yet", 0, 500 * time.Millisecond},
+		{"growing", 120, 3 * time.Second},
+		{"nothing new since the last read", 120, 3 * time.Second},
+	}
+	st := &cachedPackets{data: map[uint32][]byte{}}
+	l := newLiveWaves(slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn})))
+	for _, c := range cases {
+		st.put(packets, 0, c.cached)
+		before := st.reads
+		ms := []sync.Message{{ID: "m1", Kind: sync.KindVoice, State: sync.StateRecording, Created: time.Now().Add(-c.age)}}
+		l.fill(context.Background(), st, ms)
+		if got := st.reads - before; got != 1 {
+			t.Errorf("%s: %d packet reads, want 1", c.name, got)
+		}
+		if got, want := ms[0].Packets, uint32(c.cached); got != want {
+			t.Errorf("%s: %d packets so far, want %d", c.name, got, want)
+		}
+	}
+}
