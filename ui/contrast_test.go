@@ -19,8 +19,8 @@ func TestWaveColorsContrast(t *testing.T) {
 		name string
 		th   fyne.Theme
 	}{
-		{"dark", theme.DarkTheme()},   //nolint:staticcheck // a fixed variant, as a user picks it
-		{"light", theme.LightTheme()}, //nolint:staticcheck // a fixed variant, as a user picks it
+		{"dark", variantTheme{theme.DefaultTheme(), theme.VariantDark}},
+		{"light", variantTheme{theme.DefaultTheme(), theme.VariantLight}},
 		{"test", test.Theme()},
 	}
 	for _, c := range themes {
@@ -40,6 +40,16 @@ func TestWaveColorsContrast(t *testing.T) {
 			}
 		}
 	}
+}
+
+// variantTheme is a theme in one variant, as a user picks it.
+type variantTheme struct {
+	fyne.Theme
+	v fyne.ThemeVariant
+}
+
+func (t variantTheme) Color(n fyne.ThemeColorName, _ fyne.ThemeVariant) color.Color {
+	return t.Theme.Color(n, t.v)
 }
 
 func hex(c color.Color) string {
