@@ -81,7 +81,8 @@ func (e *env) runClusterFanout(ctx context.Context, c *clusterNodes, name string
 	talkNode := c.targets[len(c.targets)-1]
 	others := c.targets[:len(c.targets)-1]
 	run := strconv.FormatInt(time.Now().UnixNano()%1e9, 36)
-	perRoom := (listeners + listenersPerAccount - 1) / listenersPerAccount
+	perRoom := (listeners + e.perAccount - 1) / e.perAccount
+	res.accounts = perRoom
 	talkers := make([]*peer, 1)
 	all := make([]*listener, 0, listeners)
 	var mu gosync.Mutex
@@ -108,17 +109,19 @@ func (e *env) runClusterFanout(ctx context.Context, c *clusterNodes, name string
 		return res, err
 	}
 	tl := newTally()
-	err = parallel(ctx, listeners, connectWidth, func(ctx context.Context, i int) error {
-		l := &listener{tally: tl}
-		p, err := signIn(ctx, others[i%len(others)], accs[i%perRoom].token, func(p *peer) { p.onBinary = l.onBinary })
-		if err != nil {
-			return fmt.Errorf("listener %d on %s: %w", i, others[i%len(others)].p.name, err)
-		}
-		l.peer = p
-		mu.Lock()
-		all = append(all, l)
-		mu.Unlock()
-		return nil
+	err = connectBurst(&res, c.pids, func() error {
+		return parallel(ctx, listeners, connectWidth, func(ctx context.Context, i int) error {
+			l := &listener{tally: tl}
+			p, err := signIn(ctx, others[i%len(others)], accs[i%perRoom].token, func(p *peer) { p.onBinary = l.onBinary })
+			if err != nil {
+				return fmt.Errorf("listener %d on %s: %w", i, others[i%len(others)].p.name, err)
+			}
+			l.peer = p
+			mu.Lock()
+			all = append(all, l)
+			mu.Unlock()
+			return nil
+		})
 	})
 	if err != nil {
 		return res, err
@@ -127,6 +130,7 @@ func (e *env) runClusterFanout(ctx context.Context, c *clusterNodes, name string
 	if err := e.talk(ctx, true, nil, profileLabel("cluster "+name), c.pids, talkers, []string{conv}, listeners, dur, tl, &res); err != nil {
 		return res, err
 	}
+	countPresence(&res, all)
 	for _, pid := range c.pids {
 		if kib, err := memKiB(pid, "VmHWM"); err == nil && kib > res.peakKiB {
 			res.peakKiB = kib
