@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"parley/server"
+	"parley/server/wire"
 )
 
 // Cluster mode (-cluster ENV, the env file .ci/cluster.sh up prints): the
@@ -75,7 +76,8 @@ func joinClusterEnv(path string) (*clusterNodes, error) {
 
 // runClusterFanout: one talker on the last node, listeners listeners on
 // the other nodes, in a group of their own (the cluster's Lobby holds
-// every earlier run's accounts).
+// every earlier run's accounts), or in the Lobby when there are more
+// accounts than a group may have (-distinct at N = 1000).
 func (e *env) runClusterFanout(ctx context.Context, c *clusterNodes, name string, listeners int, dur time.Duration) (fanoutResult, error) {
 	res := fanoutResult{name: name, system: "cluster", rooms: 1, listeners: listeners}
 	talkNode := c.targets[len(c.targets)-1]
@@ -104,7 +106,14 @@ func (e *env) runClusterFanout(ctx context.Context, c *clusterNodes, name string
 	for _, a := range accs {
 		members = append(members, a.user.ID)
 	}
-	conv, err := createGroup(ctx, talkers[0], "cluster "+name, members)
+	var conv string
+	if len(members) > wire.MaxGroupMembers {
+		// A group this large cannot be made: they all share the Lobby
+		// (with earlier runs' accounts, offline by now).
+		conv, err = lobbyOf(ctx, talkers[0])
+	} else {
+		conv, err = createGroup(ctx, talkers[0], "cluster "+name, members)
+	}
 	if err != nil {
 		return res, err
 	}
