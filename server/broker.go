@@ -67,12 +67,20 @@ type Node interface {
 	DeliverDisconnect(d Disconnect)
 }
 
-// Frame is a text frame (an encoded wire envelope) for the connected
-// devices of Users.
+// Frame is a text frame (an encoded wire envelope, Data) or presence
+// changes (Presence) for the connected devices of Users, or of every
+// signed-in device when Everyone is set. Presence is not encoded here:
+// each node merges it into what every recipient's writer has still to
+// send, so a burst of changes reaches a client in a few frames
+// (wire.Presence). Everyone keeps a change that concerns all users (who
+// is online: everyone shares the Lobby) as small as the change itself
+// however many users there are.
 type Frame struct {
-	Users        []string `json:"users"`
-	ExceptDevice string   `json:"except,omitempty"`
-	Data         []byte   `json:"data"`
+	Users        []string             `json:"users,omitempty"`
+	Everyone     bool                 `json:"everyone,omitempty"`
+	ExceptDevice string               `json:"except,omitempty"`
+	Data         []byte               `json:"data,omitempty"`
+	Presence     []wire.PresenceEntry `json:"presence,omitempty"`
 }
 
 // Event is a history event on its way to the devices of Users (the

@@ -55,6 +55,19 @@ func (l *localSessions) of(userIDs []string) []*session {
 	return out
 }
 
+// all returns every session (copied under the lock).
+func (l *localSessions) all() []*session {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var out []*session
+	for _, set := range l.users {
+		for s := range set {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
 // device returns the sessions of one device.
 func (l *localSessions) device(deviceID string) []*session {
 	l.mu.Lock()
@@ -74,8 +87,16 @@ func (l *localSessions) device(deviceID string) []*session {
 type node struct{ srv *Server }
 
 func (n node) DeliverFrame(f Frame) {
-	for _, s := range n.srv.local.of(f.Users) {
-		if f.ExceptDevice == "" || s.device.ID != f.ExceptDevice {
+	to := n.srv.local.all
+	if !f.Everyone {
+		to = func() []*session { return n.srv.local.of(f.Users) }
+	}
+	for _, s := range to() {
+		switch {
+		case f.ExceptDevice != "" && s.device.ID == f.ExceptDevice:
+		case f.Presence != nil:
+			s.deliverPresence(f.Presence)
+		default:
 			s.Deliver(false, f.Data)
 		}
 	}

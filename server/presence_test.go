@@ -1,0 +1,168 @@
+package server
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"reflect"
+	gosync "sync"
+	"testing"
+
+	"parley/server/wire"
+)
+
+// TestSessionPresenceMerge: what a session's writer is given to send:
+// nothing before the snapshot, a user's later change replacing an
+// earlier one, and a change that reached the session before the
+// snapshot kept over the snapshot's older entry for that user.
+func TestSessionPresenceMerge(t *testing.T) {
+	on := func(u string) wire.PresenceEntry { return wire.PresenceEntry{User: u, State: wire.PresenceOnline} }
+	off := func(u string) wire.PresenceEntry { return wire.PresenceEntry{User: u, State: wire.PresenceOffline} }
+	talk := func(u, c string) wire.PresenceEntry {
+		return wire.PresenceEntry{User: u, State: wire.PresenceTalking, Conversation: c}
+	}
+	type step struct {
+		snapshot []wire.PresenceEntry // presenceSnapshot when set
+		deltas   []wire.PresenceEntry // else deliverPresence
+		take     bool                 // then takePresence, compared with want
+		want     []wire.PresenceEntry
+	}
+	tests := []struct {
+		name  string
+		steps []step
+	}{
+		{"nothing before the snapshot", []step{
+			{deltas: []wire.PresenceEntry{on("b")}, take: true, want: nil},
+		}},
+		{"snapshot alone, ordered by user", []step{
+			{snapshot: []wire.PresenceEntry{on("c"), on("a"), on("b")}, take: true, want: []wire.PresenceEntry{on("a"), on("b"), on("c")}},
+			{take: true, want: nil},
+		}},
+		{"a change before the snapshot wins over it", []step{
+			{deltas: []wire.PresenceEntry{off("b")}},
+			{snapshot: []wire.PresenceEntry{on("a"), on("b")}, take: true, want: []wire.PresenceEntry{on("a"), off("b")}},
+		}},
+		{"later changes replace earlier ones not yet sent", []step{
+			{snapshot: []wire.PresenceEntry{on("a")}},
+			{deltas: []wire.PresenceEntry{on("b")}},
+			{deltas: []wire.PresenceEntry{talk("b", "C1")}},
+			{deltas: []wire.PresenceEntry{on("c")}},
+			{deltas: []wire.PresenceEntry{off("c")}, take: true, want: []wire.PresenceEntry{on("a"), talk("b", "C1"), off("c")}},
+		}},
+		{"sent changes are not sent again", []step{
+			{snapshot: []wire.PresenceEntry{on("a")}, take: true, want: []wire.PresenceEntry{on("a")}},
+			{deltas: []wire.PresenceEntry{on("b")}, take: true, want: []wire.PresenceEntry{on("b")}},
+		}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			s := &session{wake: make(chan struct{}, 1)}
+			for i, st := range tc.steps {
+				if st.snapshot != nil {
+					s.presenceSnapshot(st.snapshot)
+				} else if st.deltas != nil {
+					s.deliverPresence(st.deltas)
+				}
+				if st.take {
+					if got := s.takePresence(); !reflect.DeepEqual(got, st.want) {
+						t.Errorf("step %d: took %+v, want %+v", i, got, st.want)
+					}
+				}
+			}
+		})
+	}
+}
+
+// TestPresenceFramesPaged: a snapshot too large for one frame is split
+// into frames within the limit that together hold every entry in order.
+func TestPresenceFramesPaged(t *testing.T) {
+	var entries []wire.PresenceEntry
+	for i := range 4000 { // about 220 KB: three frames
+		entries = append(entries, wire.PresenceEntry{User: fmt.Sprintf("01JUSER%019d", i), State: wire.PresenceOnline})
+	}
+	frames, err := presenceFrames(entries)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(frames) < 2 {
+		t.Fatalf("%d frames for %d entries, want several", len(frames), len(entries))
+	}
+	var got []wire.PresenceEntry
+	for i, b := range frames {
+		if len(b) > wire.MaxFrameBytes {
+			t.Errorf("frame %d: %d bytes, limit %d", i, len(b), wire.MaxFrameBytes)
+		}
+		env, err := wire.DecodeEnvelope(b)
+		if err != nil {
+			t.Fatalf("frame %d: %v", i, err)
+		}
+		p, err := wire.Decode[wire.Presence](env)
+		if err != nil {
+			t.Fatalf("frame %d: %v", i, err)
+		}
+		got = append(got, p.Users...)
+	}
+	if !reflect.DeepEqual(got, entries) {
+		t.Errorf("pages hold %d entries, want the %d in order", len(got), len(entries))
+	}
+}
+
+// sizingBroker is the hub, measuring what a networked broker would carry
+// for each presence change (the Frame as JSON).
+type sizingBroker struct {
+	*hub
+	mu    gosync.Mutex
+	sizes []int
+}
+
+func (b *sizingBroker) PublishFrame(ctx context.Context, f Frame) error {
+	if f.Presence != nil || bytes.Contains(f.Data, []byte(`"type":"presence"`)) {
+		data, err := json.Marshal(f)
+		if err != nil {
+			return err
+		}
+		b.mu.Lock()
+		b.sizes = append(b.sizes, len(data))
+		b.mu.Unlock()
+	}
+	return b.hub.PublishFrame(ctx, f)
+}
+
+// TestPresenceCostsTheChange: each user coming online is one presence
+// publication the size of that change, however many are online already
+// (it used to name every online user: O(N) per connect, O(N²) for a
+// burst), and a watcher ends up with everyone online.
+func TestPresenceCostsTheChange(t *testing.T) {
+	b := &sizingBroker{hub: newHub()}
+	ts := startServer(t, func(c *Config) { c.Broker, c.NodeID = b, "sizing" })
+	watcher := register(t, ts, "watcher")
+	const users = 12
+	ids := map[string]bool{}
+	for i := range users {
+		c := register(t, ts, fmt.Sprintf("user%02d", i))
+		ids[c.welcome.User.ID] = true
+	}
+	// What the watcher knows: its snapshot, then every change merged.
+	known := map[string]wire.PresenceState{}
+	for len(ids) > 0 {
+		f := watcher.waitFor("presence", isType(wire.TypePresence))
+		for _, e := range decodeAs[wire.Presence](f.env).Users {
+			known[e.User] = e.State
+			if e.State == wire.PresenceOnline {
+				delete(ids, e.User)
+			}
+		}
+	}
+	b.mu.Lock()
+	sizes := append([]int(nil), b.sizes...)
+	b.mu.Unlock()
+	if len(sizes) != users+1 {
+		t.Fatalf("%d presence publications for %d connects, want one each: %v", len(sizes), users+1, sizes)
+	}
+	for i, n := range sizes {
+		if n > sizes[0]+8 { // ids of one length; a few bytes of leeway
+			t.Errorf("connect %d published %d bytes, the first %d: grows with who is online", i, n, sizes[0])
+		}
+	}
+}
