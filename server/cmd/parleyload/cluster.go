@@ -3,7 +3,9 @@ package main
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"fmt"
+	"net/http"
 	"os"
 	"path/filepath"
 	"sort"
@@ -27,6 +29,32 @@ import (
 type clusterNodes struct {
 	targets []*target
 	pids    []int
+	natsMon string // nats-server's monitoring address (host:port), "" if unknown
+}
+
+// natsBytes returns the bytes nats-server has received and sent so far
+// (its /varz in_bytes and out_bytes).
+func (c *clusterNodes) natsBytes(ctx context.Context) (in, out int64, err error) {
+	if c.natsMon == "" {
+		return 0, 0, fmt.Errorf("nats /varz: no NATSMON in the env file")
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+c.natsMon+"/varz", nil)
+	if err != nil {
+		return 0, 0, err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0, 0, fmt.Errorf("nats /varz: %w", err)
+	}
+	defer resp.Body.Close()
+	var v struct {
+		In  int64 `json:"in_bytes"`
+		Out int64 `json:"out_bytes"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&v); err != nil {
+		return 0, 0, fmt.Errorf("nats /varz: %w", err)
+	}
+	return v.In, v.Out, nil
 }
 
 // joinClusterEnv reads the env file: NODES, STATE (pids/node-*, the
@@ -55,6 +83,9 @@ func joinClusterEnv(path string) (*clusterNodes, error) {
 		return nil, fmt.Errorf("-cluster %s: the nodes' certificate: %v", path, err)
 	}
 	c := &clusterNodes{}
+	if env["NATSMON"] != "" {
+		c.natsMon = "127.0.0.1:" + env["NATSMON"]
+	}
 	for i, addr := range strings.Split(env["NODES"], ",") {
 		name := fmt.Sprintf("node-%c", 'a'+i)
 		b, err := os.ReadFile(filepath.Join(env["STATE"], "pids", name))
@@ -118,6 +149,7 @@ func (e *env) runClusterFanout(ctx context.Context, c *clusterNodes, name string
 		return res, err
 	}
 	tl := newTally()
+	in0, out0, natsErr := c.natsBytes(ctx)
 	err = connectBurst(&res, c.pids, func() error {
 		return parallel(ctx, listeners, connectWidth, func(ctx context.Context, i int) error {
 			l := &listener{tally: tl}
@@ -134,6 +166,14 @@ func (e *env) runClusterFanout(ctx context.Context, c *clusterNodes, name string
 	})
 	if err != nil {
 		return res, err
+	}
+	if natsErr == nil {
+		in1, out1, err := c.natsBytes(ctx)
+		natsErr = err
+		res.natsIn, res.natsOut = in1-in0, out1-out0
+	}
+	if natsErr != nil {
+		e.log("%s: %v", name, natsErr)
 	}
 	settle()
 	if err := e.talk(ctx, true, nil, profileLabel("cluster "+name), c.pids, talkers, []string{conv}, listeners, dur, tl, &res); err != nil {

@@ -48,6 +48,9 @@ type fanoutResult struct {
 	// to the end of the talking window (mean over listeners, and the most).
 	presenceFrames, presenceBytes       float64
 	presenceFramesMax, presenceBytesMax int64
+	// natsIn and natsOut: bytes nats-server took in and sent over the
+	// connect burst (cluster only).
+	natsIn, natsOut int64
 }
 
 // connectBurst measures a run's connect phase: connect runs it; the CPU

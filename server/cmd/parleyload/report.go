@@ -375,14 +375,18 @@ func (r *report) connectTable(b *strings.Builder) {
 		return
 	}
 	b.WriteString("## Connect burst: every listener signs in at once (" + fmt.Sprint(connectWidth) + " at a time), then the talking window\n\n")
-	b.WriteString("| run | server | listening users | devices | connect s | server CPU % (all nodes) | presence frames per listener (max) | presence KiB per listener (max) |\n|---|---|--:|--:|--:|--:|--:|--:|\n")
+	b.WriteString("| run | server | listening users | devices | connect s | server CPU % (all nodes) | presence frames per listener (max) | presence KiB per listener (max) | NATS in / out MiB |\n|---|---|--:|--:|--:|--:|--:|--:|--:|\n")
 	for _, x := range rows {
 		system := "one node (SQLite)"
 		if x.system == "cluster" {
 			system = "cluster (PostgreSQL, JetStream)"
 		}
-		fmt.Fprintf(b, "| %s #%d | %s | %d | %d | %s | %s | %s (%d) | %s (%s) |\n", x.name, max(1, x.round), system, x.accounts, x.rooms*x.listeners,
-			f2(x.connect.Seconds()), f1(x.connectCPU), f1(x.presenceFrames), x.presenceFramesMax, f1(x.presenceBytes/1024), f1(float64(x.presenceBytesMax)/1024))
+		nats := "–"
+		if x.natsIn > 0 || x.natsOut > 0 {
+			nats = f1(float64(x.natsIn)/(1<<20)) + " / " + f1(float64(x.natsOut)/(1<<20))
+		}
+		fmt.Fprintf(b, "| %s #%d | %s | %d | %d | %s | %s | %s (%d) | %s (%s) | %s |\n", x.name, max(1, x.round), system, x.accounts, x.rooms*x.listeners,
+			f2(x.connect.Seconds()), f1(x.connectCPU), f1(x.presenceFrames), x.presenceFramesMax, f1(x.presenceBytes/1024), f1(float64(x.presenceBytesMax)/1024), nats)
 	}
-	b.WriteString("\nConnect: first dial → last welcome. Presence: the frames of type presence each listener received from its welcome to the end of the talking window (the server's snapshot and every delta), whole frames.\n\n")
+	b.WriteString("\nConnect: first dial → last welcome. Presence: the frames of type presence each listener received from its welcome to the end of the talking window (the server's snapshot and every delta), whole frames. NATS: what nats-server received and sent over the connect burst (its /varz), all traffic of the nodes.\n\n")
 }
