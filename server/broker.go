@@ -84,7 +84,8 @@ type Frame struct {
 }
 
 // Event is a history event on its way to the devices of Users (the
-// conversation's members when it was stored, and someone it removed).
+// conversation's members when it was stored, and someone it removed), or
+// of everyone.
 // Data is its encoded wire envelope (type event).
 //
 // Cursor rule (every Store and Broker together): cursors are dense (1,
@@ -95,10 +96,16 @@ type Frame struct {
 // and, if the missing one does not arrive within a bound, reads it from
 // the Store (Store.EventsAfter). So a client never receives c+1 before c
 // and sync {since} never skips an event that commits later.
+//
+// An event of the Lobby sets Everyone instead of naming its members:
+// every user is in the Lobby and stays, so every signed-in device is a
+// recipient, and the event stays the size of the change however many
+// users there are.
 type Event struct {
 	Cursor       int64    `json:"cursor"`
 	Conversation string   `json:"conversation"`
-	Users        []string `json:"users"`
+	Users        []string `json:"users,omitempty"`
+	Everyone     bool     `json:"everyone,omitempty"`
 	Data         []byte   `json:"data"`
 }
 

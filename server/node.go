@@ -135,7 +135,11 @@ type eventOrder struct {
 func newEventOrder(srv *Server, last int64) *eventOrder {
 	o := &eventOrder{srv: srv, next: last + 1, ahead: make(map[int64]Event), gap: make(chan struct{}, 1)}
 	o.deliver = func(ev Event) {
-		for _, s := range srv.local.of(ev.Users) {
+		to := srv.local.all
+		if !ev.Everyone {
+			to = func() []*session { return srv.local.of(ev.Users) }
+		}
+		for _, s := range to() {
 			s.Deliver(false, ev.Data)
 		}
 	}
@@ -245,6 +249,15 @@ func (o *eventOrder) fill(ctx context.Context, from, upto int64) bool {
 	}
 	members := make(map[string][]string) // conversation -> member ids
 	for _, le := range logged {
+		frame, err := wire.Marshal(wire.TypeEvent, "", le.Event)
+		if err != nil {
+			srv.log.Error("fill event gap", "cursor", le.Cursor, "err", err)
+			return false
+		}
+		if le.Conversation == srv.lobbyID {
+			o.offer(Event{Cursor: le.Cursor, Conversation: le.Conversation, Everyone: true, Data: frame})
+			continue
+		}
 		ids, ok := members[le.Conversation]
 		if !ok {
 			if ids, err = srv.store.MemberIDs(ctx, le.Conversation); err != nil {
@@ -258,11 +271,6 @@ func (o *eventOrder) fill(ctx context.Context, from, upto int64) bool {
 		users := ids
 		if le.Subject != "" {
 			users = append(users[:len(users):len(users)], le.Subject)
-		}
-		frame, err := wire.Marshal(wire.TypeEvent, "", le.Event)
-		if err != nil {
-			srv.log.Error("fill event gap", "cursor", le.Cursor, "err", err)
-			return false
 		}
 		o.offer(Event{Cursor: le.Cursor, Conversation: le.Conversation, Users: users, Data: frame})
 	}

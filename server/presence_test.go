@@ -114,6 +114,28 @@ type sizingBroker struct {
 	*hub
 	mu    gosync.Mutex
 	sizes []int
+	lobby []int // Lobby events' sizes
+}
+
+func (b *sizingBroker) PublishEvent(ctx context.Context, ev Event) error {
+	var lobby struct {
+		Payload struct {
+			Info *wire.Conversation `json:"info"`
+		} `json:"payload"`
+	}
+	if err := json.Unmarshal(ev.Data, &lobby); err != nil {
+		return err
+	}
+	if info := lobby.Payload.Info; info != nil && info.Lobby {
+		data, err := json.Marshal(ev)
+		if err != nil {
+			return err
+		}
+		b.mu.Lock()
+		b.lobby = append(b.lobby, len(data))
+		b.mu.Unlock()
+	}
+	return b.hub.PublishEvent(ctx, ev)
 }
 
 func (b *sizingBroker) PublishFrame(ctx context.Context, f Frame) error {
@@ -163,6 +185,39 @@ func TestPresenceCostsTheChange(t *testing.T) {
 	for i, n := range sizes {
 		if n > sizes[0]+8 { // ids of one length; a few bytes of leeway
 			t.Errorf("connect %d published %d bytes, the first %d: grows with who is online", i, n, sizes[0])
+		}
+	}
+}
+
+// TestLobbyEventsCostTheEvent: a Lobby event (here: each registration's
+// "joined the Lobby") is published the size of the change, not with the
+// list of every member (it used to name them all: every Lobby message
+// and receipt cost as much as there are users), and still reaches the
+// members online.
+func TestLobbyEventsCostTheEvent(t *testing.T) {
+	b := &sizingBroker{hub: newHub()}
+	ts := startServer(t, func(c *Config) { c.Broker, c.NodeID = b, "sizing" })
+	watcher := register(t, ts, "watcher")
+	const users = 12
+	for i := range users {
+		c := register(t, ts, fmt.Sprintf("user%02d", i))
+		watcher.waitFor("joined", func(f frame) bool {
+			if f.env == nil || f.env.Type != wire.TypeEvent {
+				return false
+			}
+			ev := decodeAs[wire.Event](f.env)
+			return len(ev.Added) == 1 && ev.Added[0].ID == c.welcome.User.ID
+		})
+	}
+	b.mu.Lock()
+	sizes := append([]int(nil), b.lobby...)
+	b.mu.Unlock()
+	if len(sizes) < users {
+		t.Fatalf("%d Lobby events published for %d registrations", len(sizes), users)
+	}
+	for i, n := range sizes {
+		if n > sizes[0]+8 { // names of one length, a growing member count
+			t.Errorf("Lobby event %d published %d bytes, the first %d: grows with the members", i, n, sizes[0])
 		}
 	}
 }
