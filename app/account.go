@@ -13,7 +13,8 @@ import (
 // startAccount makes c the current account and starts its goroutines.
 func (m *messenger) startAccount(c *sync.Client, server, user string, signedIn bool) *account {
 	ctx, cancel := context.WithCancel(context.Background())
-	acc := &account{c: c, server: server, user: user, cancel: cancel, state: make(chan struct{}, 1), signedIn: signedIn}
+	acc := &account{c: c, server: server, user: user, cancel: cancel, state: make(chan struct{}, 1), signedIn: signedIn,
+		waves: newLiveWaves(m.log)}
 	m.mu.Lock()
 	m.acc = acc
 	m.waiting = nil

@@ -79,6 +79,7 @@ type account struct {
 	wg       gosync.WaitGroup
 	state    chan struct{} // signalled at every connection change
 	signedIn bool          // guarded by messenger.mu
+	waves    *liveWaves    // growing waveforms of its live messages
 }
 
 func newMessenger(dir, device string, log *slog.Logger, hints *hintBus) *messenger {
@@ -321,25 +322,34 @@ func (m *messenger) Conversations() ([]ui.Conversation, error) {
 
 // Messages implements ui.Messenger.
 func (m *messenger) Messages(conversation string, before int64, limit int) ([]ui.Message, error) {
-	st, _, err := m.store()
-	if err != nil {
+	acc := m.current()
+	if acc == nil {
 		return nil, nil
 	}
-	ms, err := st.Messages(context.Background(), conversation, before, limit)
+	ctx, st := context.Background(), acc.c.Store()
+	ms, err := st.Messages(ctx, conversation, before, limit)
 	if err != nil {
 		return nil, err
 	}
+	acc.waves.fill(ctx, st, ms)
 	m.readOnce.Do(func() { m.firstRead <- len(ms) })
 	return ms, nil
 }
 
 // Message implements ui.Messenger.
 func (m *messenger) Message(id string) (ui.Message, error) {
-	st, _, err := m.store()
+	acc := m.current()
+	if acc == nil {
+		return ui.Message{}, ui.ErrNotSignedIn
+	}
+	ctx, st := context.Background(), acc.c.Store()
+	msg, err := st.Message(ctx, id)
 	if err != nil {
 		return ui.Message{}, err
 	}
-	return st.Message(context.Background(), id)
+	one := []ui.Message{msg}
+	acc.waves.fill(ctx, st, one)
+	return one[0], nil
 }
 
 // SendText implements ui.Messenger.

@@ -156,16 +156,11 @@ func checkScreenshot(t *testing.T, path, window string) {
 	if b := img.Bounds(); b.Dx() != 1280 || b.Dy() != 800 {
 		t.Errorf("screenshot is %v, want the 1280×800 screen", b)
 	}
-	geo := map[string]int{}
-	for _, line := range strings.Split(xdotool(t, "getwindowgeometry", "--shell", window), "\n") {
-		if k, v, ok := strings.Cut(line, "="); ok {
-			geo[k], _ = strconv.Atoi(v)
-		}
+	win := windowRect(t, window)
+	if win.Dx() < 800 || win.Dy() < 500 {
+		t.Errorf("window is %d×%d, want at least 800×500", win.Dx(), win.Dy())
 	}
-	if geo["WIDTH"] < 800 || geo["HEIGHT"] < 500 {
-		t.Errorf("window is %d×%d, want at least 800×500", geo["WIDTH"], geo["HEIGHT"])
-	}
-	r := image.Rect(geo["X"], geo["Y"], geo["X"]+geo["WIDTH"], geo["Y"]+geo["HEIGHT"]).Intersect(img.Bounds())
+	r := win.Intersect(img.Bounds())
 	colors := map[[3]uint32]int{}
 	for y := r.Min.Y; y < r.Max.Y; y += 2 {
 		for x := r.Min.X; x < r.Max.X; x += 2 {
@@ -181,5 +176,17 @@ func checkScreenshot(t *testing.T, path, window string) {
 	if len(colors) < 30 || total == 0 || float64(top)/float64(total) > 0.9 {
 		t.Errorf("window looks blank: %d colours, the commonest covers %d of %d samples", len(colors), top, total)
 	}
-	t.Logf("screenshot %s: window %d×%d at %d,%d; %d colours", path, geo["WIDTH"], geo["HEIGHT"], geo["X"], geo["Y"], len(colors))
+	t.Logf("screenshot %s: window %d×%d at %d,%d; %d colours", path, win.Dx(), win.Dy(), win.Min.X, win.Min.Y, len(colors))
+}
+
+// windowRect is where window is on the screen.
+func windowRect(t *testing.T, window string) image.Rectangle {
+	t.Helper()
+	geo := map[string]int{}
+	for _, line := range strings.Split(xdotool(t, "getwindowgeometry", "--shell", window), "\n") {
+		if k, v, ok := strings.Cut(line, "="); ok {
+			geo[k], _ = strconv.Atoi(v)
+		}
+	}
+	return image.Rect(geo["X"], geo["Y"], geo["X"]+geo["WIDTH"], geo["Y"]+geo["HEIGHT"])
 }

@@ -229,6 +229,7 @@ type inProcess struct {
 	u    *ui.UI
 	msgr *messenger
 	pl   *player
+	rec  *recorder
 }
 
 // startInProcess signs user up at addr and opens its window.
@@ -243,7 +244,7 @@ func startInProcess(t *testing.T, addr, user string) *inProcess {
 	pl := newPlayer(sys, msgr, hints, log)
 	router := newLiveRouter(sys, pl, livePolicy{AutoPlay: true}, log)
 	msgr.router = router
-	in := &inProcess{app: fa, msgr: msgr, pl: pl}
+	in := &inProcess{app: fa, msgr: msgr, pl: pl, rec: rec}
 	t.Cleanup(func() { // reverse order of start
 		if in.u != nil {
 			fyne.DoAndWait(func() { in.u.Close() })

@@ -170,3 +170,28 @@ func EncodePCM(pcm []int16, cfg EncoderConfig) ([]Packet, error) {
 	f.flush(emit)
 	return out, encErr
 }
+
+// RecordPCM runs pcm (48 kHz mono) through a Recorder with cfg as if it
+// were the microphone, as fast as it encodes, and returns the packets and
+// the summary (duration, waveform) a talker's app sends. For tests and
+// tools.
+func RecordPCM(pcm []int16, cfg RecorderConfig) ([]Packet, Recording, error) {
+	rec, err := NewPCMRecorder(pcm, FileRecorderConfig{RecorderConfig: cfg})
+	if err != nil {
+		return nil, Recording{}, err
+	}
+	defer rec.Close()
+	ch, err := rec.Start()
+	if err != nil {
+		return nil, Recording{}, fmt.Errorf("record pcm: %w", err)
+	}
+	var ps []Packet
+	for p := range ch {
+		ps = append(ps, p)
+	}
+	sum, err := rec.Stop()
+	if err != nil {
+		return nil, Recording{}, fmt.Errorf("record pcm: %w", err)
+	}
+	return ps, sum, nil
+}

@@ -80,10 +80,20 @@ type device struct {
 	idMem unsafe.Pointer
 	curID string
 
-	callbacks atomic.Uint64
-	openedAt  atomic.Uint64 // callbacks when the current device was opened
+	// tap is a capture device's ring in C memory, filled by a C callback
+	// that stays out of Go between recordings (capturetap.go); nil for
+	// playback, or when it could not be allocated. tapped: the current
+	// malgo device calls it (else malgo's callback fills ring).
+	tap    *captureTap
+	tapped atomic.Bool
+	leaked atomic.Bool // a device was abandoned in teardown: the tap stays allocated
+
+	callbacks atomic.Uint64 // Go callbacks; callbackCount adds the tap's
+	wakes     atomic.Uint64 // a tapped device's calls into Go (while recording)
+	openedAt  atomic.Uint64 // callbackCount when the current device was opened
 	frames    atomic.Uint64 // samples handed over by the callbacks
-	flowing   chan struct{} // closed by the flowingAfter-th callback
+	flowing   chan struct{} // closed by the flowingAfter-th callback (markFlowing)
+	flowOnce  sync.Once
 	xruns     atomic.Uint64 // samples dropped (capture) or missing (playback)
 	periodNow atomic.Uint32 // ms, the period the open device was asked for
 	stopped   chan struct{} // cap 1; from miniaudio's stop notification
@@ -135,7 +145,11 @@ func (d *device) start() error {
 	d.stopped = make(chan struct{}, 1)
 	d.paused = make(chan struct{}, 1)
 	d.quit = make(chan struct{})
+	if d.capture {
+		d.tap = newCaptureTap(d.ring.size())
+	}
 	if err := d.open(d.wantID); err != nil {
+		d.freeTap()
 		return err
 	}
 	d.wg.Add(1)
@@ -173,6 +187,9 @@ func (d *device) open(id string) error {
 	}
 	if d.capture {
 		cfg.Capture = sub
+		if d.tap != nil {
+			cfg.PUserData = d.tap.userData()
+		}
 	} else {
 		cfg.Playback = sub
 	}
@@ -193,6 +210,13 @@ func (d *device) open(id string) error {
 		}
 		return deviceError("open "+d.op()+" device", id, d.capture, err)
 	}
+	if d.tap != nil {
+		tapped := d.tap.install(dev)
+		if !tapped {
+			d.log.Warn("audio capture: miniaudio's device layout is not the expected one; the microphone calls into Go every period")
+		}
+		d.tapped.Store(tapped)
+	}
 	if err := dev.Start(); err != nil {
 		dev.Uninit()
 		if mem != nil {
@@ -204,7 +228,7 @@ func (d *device) open(id string) error {
 	d.dev, d.idMem, d.curID = dev, mem, id
 	d.mu.Unlock()
 	d.idle.Store(false) // a reopened device runs, paused or not before
-	d.openedAt.Store(d.callbacks.Load())
+	d.openedAt.Store(d.callbackCount())
 	d.log.Debug("audio device started", "dir", d.op(), "device", id)
 	return nil
 }
@@ -239,6 +263,7 @@ func (d *device) closeDev() {
 		// miniaudio is stuck tearing down a stream the server killed; the
 		// device is abandoned (its thread and memory leak) so that audio
 		// can go on elsewhere.
+		d.leaked.Store(true)
 		d.log.Error("audio device teardown hangs; abandoning it", "dir", d.op())
 	}
 }
@@ -273,8 +298,14 @@ func initPulseNamed(ctx malgo.Context, cfg malgo.DeviceConfig, cb malgo.DeviceCa
 	return malgo.InitDevice(ctx, cfg, cb)
 }
 
-// onCapture is the capture data callback. Audio thread: copies only.
+// onCapture is the capture data callback. Audio thread: copies only. A
+// tapped device calls it with no samples, only to wake the reader.
 func (d *device) onCapture(_, in []byte, _ uint32) {
+	if len(in) == 0 {
+		d.wakes.Add(1)
+		notify(d.ready)
+		return
+	}
 	s := bytesAsSamples(in)
 	if n := d.ring.write(s); n < len(s) {
 		d.xruns.Add(uint64(len(s) - n))
@@ -287,14 +318,60 @@ func (d *device) onCapture(_, in []byte, _ uint32) {
 // settled reports whether the current device has been flowing since it was
 // opened (a reopened stream on a fresh PulseAudio null sink can take 2 s to
 // call back at all).
-func (d *device) settled() bool { return d.callbacks.Load()-d.openedAt.Load() >= flowingAfter }
+func (d *device) settled() bool { return d.callbackCount()-d.openedAt.Load() >= flowingAfter }
 
-// counted counts a callback and marks the device flowing once. Exactly one
-// callback sees the count reach flowingAfter, so the close happens once.
+// counted counts a Go callback and marks the device flowing once.
 func (d *device) counted() {
 	if d.callbacks.Add(1) == flowingAfter {
-		close(d.flowing)
+		d.markFlowing()
 	}
+}
+
+// markFlowing closes flowing, once.
+func (d *device) markFlowing() { d.flowOnce.Do(func() { close(d.flowing) }) }
+
+// callbackCount is the number of data callbacks so far (Go and tap).
+func (d *device) callbackCount() uint64 {
+	n := d.callbacks.Load()
+	if d.tap != nil {
+		n += d.tap.callbacks()
+	}
+	return n
+}
+
+// xrunCount is xruns plus the samples the tap dropped on a full ring.
+func (d *device) xrunCount() uint64 {
+	n := d.xruns.Load()
+	if d.tap != nil {
+		n += d.tap.xruns()
+	}
+	return n
+}
+
+// readCapture reads captured samples (the tap's ring, then the Go ring of
+// an untapped device). Recorder's goroutine only.
+func (d *device) readCapture(p []int16) int {
+	n := 0
+	if d.tap != nil {
+		n = d.tap.read(p)
+	}
+	return n + d.ring.read(p[n:])
+}
+
+// setWake asks a tapped capture device to wake ready at every period (a
+// recording runs) or not (idle: the reader polls).
+func (d *device) setWake(on bool) {
+	if d.tap != nil {
+		d.tap.setWake(on)
+	}
+}
+
+// freeTap releases the tap unless an abandoned device may still use it.
+func (d *device) freeTap() {
+	if d.tap != nil && !d.leaked.Load() {
+		d.tap.free()
+	}
+	d.tap = nil
 }
 
 // onPlayback is the playback data callback. Audio thread: copies only.
@@ -319,7 +396,7 @@ func (d *device) monitor() {
 	defer d.wg.Done()
 	t := time.NewTicker(watchdogTick)
 	defer t.Stop()
-	last, stale := d.callbacks.Load(), 0
+	last, stale := d.callbackCount(), 0
 	var w underrunWatch
 	for {
 		select {
@@ -334,11 +411,14 @@ func (d *device) monitor() {
 			d.mu.Unlock()
 			if !running {
 				d.reopen("device stopped")
-				last, stale = d.callbacks.Load(), 0
+				last, stale = d.callbackCount(), 0
 				w = underrunWatch{}
 			}
 		case now := <-t.C:
-			c := d.callbacks.Load()
+			c := d.callbackCount()
+			if d.tap != nil && c >= flowingAfter {
+				d.markFlowing() // a tapped device's callback stays in C
+			}
 			if d.idle.Load() {
 				last, stale = c, 0
 				w = underrunWatch{}
@@ -349,7 +429,7 @@ func (d *device) monitor() {
 				if d.fallback != 0 && d.settled() {
 					if why := w.check(now, d.frames.Load(), d.xruns.Load(), d.periodNow.Load()); why != "" {
 						d.fallBack(why)
-						last, stale = d.callbacks.Load(), 0
+						last, stale = d.callbackCount(), 0
 						w = underrunWatch{}
 					}
 				}
@@ -361,7 +441,7 @@ func (d *device) monitor() {
 			}
 			if stale++; stale >= limit {
 				d.reopen("device stopped delivering audio")
-				last, stale = d.callbacks.Load(), 0
+				last, stale = d.callbackCount(), 0
 				w = underrunWatch{}
 			}
 		}
@@ -543,6 +623,7 @@ func (d *device) stop() {
 	d.wg.Wait()
 	d.opMu.Lock()
 	d.closeDev()
+	d.freeTap()
 	d.opMu.Unlock()
 }
 

@@ -379,7 +379,7 @@ func (e *Engine) Stats() EngineStats {
 	}
 	e.mu.Lock()
 	if c := e.capture; c != nil {
-		s.CaptureCallbacks, s.CaptureOverrun = c.callbacks.Load(), c.xruns.Load()
+		s.CaptureCallbacks, s.CaptureOverrun = c.callbackCount(), c.xrunCount()
 	}
 	e.mu.Unlock()
 	e.idleMu.Lock()

@@ -57,17 +57,24 @@ func (m *levelMeter) load() Level {
 const WaveformPoints = 100
 
 // waveform reduces per-frame peaks (fractions of full scale) to
-// WaveformPoints bytes on a logarithmic scale: 0 is -60 dBFS or less, 255 is
-// full scale. Each point is the loudest frame in its slice of the message, so
-// short syllables stay visible. An empty message gives all zeros.
-func waveform(peaks []float32) []uint8 {
-	out := make([]uint8, WaveformPoints)
+// WaveformPoints bytes: a message's stored waveform.
+func waveform(peaks []float32) []uint8 { return WaveformOf(peaks, WaveformPoints) }
+
+// WaveformOf reduces per-frame peaks (fractions of full scale) to points
+// bytes on a logarithmic scale: 0 is -60 dBFS or less, 255 is full scale.
+// Each point is the loudest frame in its slice of the message, so short
+// syllables stay visible. An empty message gives all zeros. With
+// WaveformPoints it is the waveform a Recording carries, so a waveform
+// drawn from a message's decoded packets while it arrives (WaveMeter) ends
+// as the stored one.
+func WaveformOf(peaks []float32, points int) []uint8 {
+	out := make([]uint8, max(points, 0))
 	if len(peaks) == 0 {
 		return out
 	}
 	for i := range out {
-		lo := i * len(peaks) / WaveformPoints
-		hi := max((i+1)*len(peaks)/WaveformPoints, lo+1)
+		lo := i * len(peaks) / points
+		hi := max((i+1)*len(peaks)/points, lo+1)
 		var p float32
 		for _, v := range peaks[lo:min(hi, len(peaks))] {
 			p = max(p, v)

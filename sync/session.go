@@ -17,8 +17,9 @@ import (
 )
 
 // session is one signed-in WebSocket connection. readLoop is its only
-// reader and writeLoop its only writer (fed by out); applyLoop syncs
-// history and applies pushed events in cursor order; the outbox, receipt
+// reader and writeLoop its only writer (fed by out); cacheLoop writes the
+// packets readLoop receives to the store in batches and ends after it;
+// applyLoop syncs history and applies pushed events in cursor order; the outbox, receipt
 // and prefetch loops start once the first sync is done. Every goroutine
 // is tracked by wg and ends with ctx.
 type session struct {
@@ -34,6 +35,7 @@ type session struct {
 	// full; applyLoop then syncs from its cursor again.
 	overflow atomic.Bool
 	prefetch chan struct{}
+	cache    chan cacheItem // readLoop -> cacheLoop (packetcache.go)
 
 	mu        gosync.Mutex
 	closed    bool
@@ -93,6 +95,7 @@ func (c *Client) runSession(ctx context.Context) (synced bool, err error) {
 		out:       make(chan outFrame, sendQueueLen),
 		events:    make(chan wire.Event, eventQueueLen),
 		prefetch:  make(chan struct{}, 1),
+		cache:     make(chan cacheItem, cacheQueueLen),
 		pending:   map[string]chan wire.Envelope{},
 		fetchDone: map[string]chan struct{}{},
 		streams:   map[uint32]*inStream{},
@@ -105,6 +108,7 @@ func (c *Client) runSession(ctx context.Context) (synced bool, err error) {
 	c.watch.notifyAll() // waiting sources may fetch now
 
 	s.goFunc(s.writeLoop)
+	s.goFunc(s.cacheLoop)
 	s.goFunc(s.readLoop)
 	s.goFunc(s.applyLoop)
 	<-sctx.Done()
@@ -377,6 +381,7 @@ func call[T any](ctx context.Context, s *session, typ string, payload any) (T, e
 }
 
 func (s *session) readLoop(ctx context.Context) error {
+	defer close(s.cache) // cacheLoop writes what is left and ends
 	s.conn.SetReadDeadline(time.Now().Add(readWait))
 	s.conn.SetPingHandler(func(data string) error {
 		s.conn.SetReadDeadline(time.Now().Add(readWait))
@@ -562,6 +567,11 @@ func (s *session) handleDone(ctx context.Context, vd wire.VoiceDone) error {
 	st := s.streams[vd.Stream]
 	delete(s.streams, vd.Stream)
 	s.mu.Unlock()
+	// Every packet received before voice.done is in the store before the
+	// message is marked finished, its feed closed or its fetch answered.
+	if err := s.flushCache(ctx); err != nil {
+		return err
+	}
 	conv, err := c.store.finishMessage(ctx, vd)
 	if err != nil {
 		return err
@@ -616,12 +626,8 @@ func (s *session) handleBinary(ctx context.Context, data []byte, arrived time.Ti
 		// below is off its path.
 		feed.push(f.First, f.Packets, arrived)
 	}
-	if err := s.c.store.putPackets(ctx, st.message, f.First, f.Packets); err != nil {
-		return err
-	}
-	s.c.watch.notify(st.message)
-	s.c.hints.post(MessageChanged{Conversation: st.conversation, Message: st.message})
-	return nil
+	// The cache loop writes them in batches and then wakes readers.
+	return s.queueCache(ctx, cacheItem{message: st.message, conversation: st.conversation, first: f.First, packets: f.Packets})
 }
 
 // liveCovers reports whether a live stream of message is running that

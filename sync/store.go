@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"strconv"
 	gosync "sync"
+	"sync/atomic"
 
 	"parley/internal/sqlitedb"
 )
@@ -31,6 +32,8 @@ type Store struct {
 
 	mu    gosync.Mutex
 	stmts map[string]*sql.Stmt // prepared hot queries
+
+	packetTxs atomic.Int64 // transactions that cached received packets
 }
 
 // Meta keys.

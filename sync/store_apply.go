@@ -345,25 +345,30 @@ func (s *Store) finishMessage(ctx context.Context, d wire.VoiceDone) (string, er
 	return conv, nil
 }
 
-// putPackets caches received packets numbered from first; packets already
-// cached are kept.
-func (s *Store) putPackets(ctx context.Context, message string, first uint32, packets [][]byte) error {
+// putPacketBatch caches received packets, each item's numbered from its
+// first, in one transaction; packets already cached are kept.
+func (s *Store) putPacketBatch(ctx context.Context, batch []cacheItem) error {
+	n := 0
 	err := s.tx(ctx, func(tx *sql.Tx) error {
 		stmt, err := tx.PrepareContext(ctx, "INSERT OR IGNORE INTO packets (message, seq, data) VALUES (?, ?, ?)")
 		if err != nil {
 			return err
 		}
 		defer stmt.Close()
-		for i, p := range packets {
-			if _, err := stmt.ExecContext(ctx, message, first+uint32(i), p); err != nil {
-				return err
+		for _, it := range batch {
+			for i, p := range it.packets {
+				if _, err := stmt.ExecContext(ctx, it.message, it.first+uint32(i), p); err != nil {
+					return err
+				}
+				n++
 			}
 		}
 		return nil
 	})
 	if err != nil {
-		return fmt.Errorf("cache %d packets of %s: %w", len(packets), message, err)
+		return fmt.Errorf("cache %d packets of %s: %w", n, batch[0].message, err)
 	}
+	s.packetTxs.Add(1)
 	return nil
 }
 

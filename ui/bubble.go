@@ -63,6 +63,9 @@ type bubbleView struct {
 	Position time.Duration // playback position, or the last listened position
 	Speed    float64
 	Sending  bool // this device is recording it right now (the talk key is held)
+	// Audience is, while Sending, how many other members of the
+	// conversation are online (they get the message live).
+	Audience int
 }
 
 // setText sets l's text if it differs and reports whether it did: a
@@ -183,6 +186,8 @@ func newVoiceBubble(act *bubbleActions) *voiceBubble {
 // stateLabel is what the state marker says and how loud.
 func stateLabel(v bubbleView) (string, widget.Importance) {
 	switch {
+	case v.Sending && v.Audience > 0:
+		return lang.L("● LIVE — {{.Count}} listening", map[string]any{"Count": v.Audience}), widget.DangerImportance
 	case v.Sending:
 		return lang.L("● LIVE — sending"), widget.DangerImportance
 	case v.Msg.Live():
@@ -196,11 +201,16 @@ func stateLabel(v bubbleView) (string, widget.Importance) {
 }
 
 // timesText is the duration, or position / duration while played. A live
-// message shows how long it has run so far.
+// message shows how long it has run so far: its length as received (the
+// playback position only while none is known), so that the time ticks
+// with its growing waveform, in one redraw.
 func timesText(v bubbleView) string {
 	m := v.Msg
 	if m.Live() || v.Sending {
-		return formatDuration(max(m.Length(), v.Position))
+		if d := m.Length(); d > 0 {
+			return formatDuration(d)
+		}
+		return formatDuration(v.Position)
 	}
 	if v.Position > 0 {
 		return formatDuration(v.Position) + " / " + formatDuration(m.Length())

@@ -74,6 +74,12 @@ type mainScreen struct {
 	noteCancel func()
 	talkInfo   *fyne.Container
 	content    fyne.CanvasObject
+	// audience is how many other members of the open conversation are
+	// online, read when talking starts and at presence changes while
+	// talking: the own live bubble's "N listening". audienceGen counts
+	// the reads; only the latest answer is applied.
+	audience    int
+	audienceGen int
 }
 
 func newMainScreen(u *UI) *mainScreen {
@@ -708,11 +714,41 @@ func (s *mainScreen) messageChanged(m Message) {
 func (s *mainScreen) bubbleViewOf(m Message) bubbleView {
 	v := bubbleView{Msg: m, Position: m.Position, Speed: s.speedOf(m.ID),
 		Sending: m.Mine && s.u.talk.Talking() && s.u.talk.message == m.ID}
+	if v.Sending {
+		v.Audience = s.audience
+	}
 	if s.playing.Message == m.ID && (s.playing.State == PlayPlaying || s.playing.State == PlayPaused) {
 		v.Playing = s.playing.State == PlayPlaying
 		v.Position = s.playing.Position
 	}
 	return v
+}
+
+// loadAudience counts, off the UI thread, the other members of the open
+// conversation who are online (PresenceState: they can hear a message
+// live), and redraws the own live bubble with it.
+func (s *mainScreen) loadAudience() {
+	conv := s.current
+	s.audienceGen++
+	gen := s.audienceGen
+	s.u.async(func() {
+		people, err := s.u.d.Messenger.Members(conv)
+		n := 0
+		for _, p := range people {
+			if !p.Me && p.Presence != PresenceOffline {
+				n++
+			}
+		}
+		fyne.Do(func() {
+			if err != nil || gen != s.audienceGen || conv != s.current || n == s.audience {
+				return
+			}
+			s.audience = n
+			if i, ok := s.pos(s.u.talk.message); ok && s.u.talk.Talking() {
+				s.refreshMessage(s.msgs[i])
+			}
+		})
+	})
 }
 
 func (s *mainScreen) speedOf(id string) float64 {

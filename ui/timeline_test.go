@@ -334,8 +334,9 @@ func BenchmarkOpenConversation100k(b *testing.B) {
 }
 
 // TestOwnLiveMessageSaysLive: while the talk key is held, the sender's own
-// message says live, not "Pending — not sent yet"; after release it is
-// pending until the server has it.
+// message says live and how many of the others are online to hear it
+// (following their presence), not "Pending — not sent yet"; after release
+// it is pending until the server has it.
 func TestOwnLiveMessageSaysLive(t *testing.T) {
 	h := newHarness(t, true)
 	s := openLobby(t, h)
@@ -347,8 +348,26 @@ func TestOwnLiveMessageSaysLive(t *testing.T) {
 	if row == nil {
 		t.Fatalf("own live message %q not on screen", id)
 	}
-	if got := row.voice.state.Text; got != "● LIVE — sending" {
-		t.Errorf("own message while talking says %q, want live", got)
+	// bob and carol of the Lobby's five others are online.
+	audience := []struct {
+		name    string
+		offline []string
+		want    string
+	}{
+		{"two online", nil, "● LIVE — 2 listening"},
+		{"carol went offline", []string{"u-c"}, "● LIVE — 1 listening"},
+		{"nobody online", []string{"u-b"}, "● LIVE — sending"},
+	}
+	for _, c := range audience {
+		h.m.mu.Lock()
+		for _, id := range c.offline {
+			h.m.people.presence[id] = PresenceOffline
+		}
+		h.m.mu.Unlock()
+		h.u.handleHint(Hint{Kind: HintPresence})
+		if got := row.voice.state.Text; got != c.want {
+			t.Errorf("%s: own message while talking says %q, want %q", c.name, got, c.want)
+		}
 	}
 	s.talkBtn.MouseUp(press)
 	if got := row.voice.state.Text; got != "Pending — not sent yet" {

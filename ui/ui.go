@@ -39,6 +39,10 @@ type UI struct {
 	// hintInterval is the least time between two applications of hints:
 	// a live message changes 50 times a second, the display needs ~12.
 	hintInterval time.Duration
+	// levelInterval is how often the talk panel re-reads the input level
+	// while talking; 0 stops the ticker (tests, whose driver would run its
+	// fyne.Do at once on the ticker's goroutine).
+	levelInterval time.Duration
 
 	banner     *widget.Label
 	bannerBox  *fyne.Container
@@ -85,7 +89,7 @@ func newUI(a fyne.App, d Deps, async func(func())) *UI {
 	if d.Settings == nil {
 		d.Settings = PreferencesSettings{P: a.Preferences()}
 	}
-	u := &UI{app: a, d: d, async: async, now: time.Now, after: afterFunc, hintInterval: hintInterval, notified: map[string]bool{},
+	u := &UI{app: a, d: d, async: async, now: time.Now, after: afterFunc, hintInterval: hintInterval, levelInterval: levelRefresh, notified: map[string]bool{},
 		foreground: true, stopHints: make(chan struct{}), hintsDone: make(chan struct{})}
 	u.prefs = d.Settings.Load()
 	u.win = a.NewWindow("Parley")
@@ -409,7 +413,12 @@ func (u *UI) handleHint(h Hint) {
 		})
 	case HintConversations, HintPresence:
 		u.reloadConversations()
-		fyne.Do(u.main.members.reload)
+		fyne.Do(func() {
+			u.main.members.reload()
+			if u.talk.Talking() {
+				u.main.loadAudience()
+			}
+		})
 	case HintConversation:
 		u.reloadConversations()
 		fyne.Do(func() {
@@ -471,15 +480,18 @@ func (u *UI) talkChanged() {
 	if u.talk.Talking() && u.main.toNewest() { // the new message shows with the newest
 		u.reloadMessages()
 	}
+	if u.talk.Talking() {
+		u.main.loadAudience()
+	}
 	u.main.refreshTalk()
 	if i, ok := u.main.pos(u.talk.message); ok { // its bubble says live while sending
 		u.main.refreshMessage(u.main.msgs[i])
 	}
-	if u.talk.Talking() && u.stopLevel == nil {
+	if u.talk.Talking() && u.stopLevel == nil && u.levelInterval > 0 {
 		stop := make(chan struct{})
 		u.stopLevel = stop
 		go func() {
-			t := time.NewTicker(levelRefresh)
+			t := time.NewTicker(u.levelInterval)
 			defer t.Stop()
 			for {
 				select {

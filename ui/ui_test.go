@@ -60,6 +60,10 @@ func newHarness(t testing.TB, signedIn bool) *harness {
 	}
 	h.u.now = func() time.Time { return h.m.now }
 	h.u.hintInterval = 0 // tests apply each hint at once
+	// No level ticker: the test driver would run its fyne.Do on the
+	// ticker's goroutine, concurrently with the test (tests call
+	// refreshTalk themselves).
+	h.u.levelInterval = 0
 	h.u.win.Resize(fyne.NewSize(900, 620))
 	t.Cleanup(h.u.Close)
 	close(h.u.hintsDone)

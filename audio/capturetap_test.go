@@ -1,0 +1,76 @@
+package audio
+
+import (
+	"testing"
+	"time"
+)
+
+// TestCaptureTapIdle: a warm microphone does not call into Go between
+// recordings (its C callback only fills the tap's ring), calls in at every
+// period while a recording runs, and the recording gets the audio.
+func TestCaptureTapIdle(t *testing.T) {
+	e := newNullEngine(t)
+	rec, err := e.NewRecorder(RecorderConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rec.Close()
+	d := rec.src.(*deviceSource).d
+	if !d.tapped.Load() {
+		t.Fatal("the capture device is not tapped (miniaudio's device layout changed?)")
+	}
+	waitFlowing(t, rec.Flowing(), "warm microphone")
+
+	// idle: the tap counts callbacks, Go sees none. The window is
+	// measured in the device's own callbacks (20 = 200 ms at 10 ms).
+	waitCallbacks := func(n uint64) {
+		t.Helper()
+		from := d.tap.callbacks()
+		deadline := time.Now().Add(10 * time.Second)
+		tick := time.NewTicker(FrameDuration)
+		defer tick.Stop()
+		for d.tap.callbacks()-from < n {
+			if time.Now().After(deadline) {
+				t.Fatalf("fewer than %d capture callbacks in 10 s", n)
+			}
+			<-tick.C
+		}
+	}
+	goBefore := d.wakes.Load() + d.callbacks.Load()
+	waitCallbacks(20)
+	if got := d.wakes.Load() + d.callbacks.Load() - goBefore; got != 0 {
+		t.Errorf("idle: %d callbacks entered Go, want 0", got)
+	}
+
+	ch, err := rec.Start()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var pkts int
+	timeout := time.After(10 * time.Second)
+	for pkts < 25 {
+		select {
+		case <-ch:
+			pkts++
+		case <-timeout:
+			t.Fatalf("only %d packets in 10 s of recording", pkts)
+		}
+	}
+	if _, err := rec.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	for range ch {
+	}
+	// 25 packets are 50 periods; each woke the recorder from Go.
+	if got := d.wakes.Load(); got < 25 {
+		t.Errorf("recording: %d wake-ups in Go for %d packets, want one per period", got, pkts)
+	}
+	if d.tap.wakeOn() {
+		t.Error("the tap still wakes Go after Stop")
+	}
+	goBefore = d.wakes.Load() + d.callbacks.Load()
+	waitCallbacks(20)
+	if got := d.wakes.Load() + d.callbacks.Load() - goBefore; got != 0 {
+		t.Errorf("idle after a recording: %d callbacks entered Go, want 0", got)
+	}
+}
