@@ -109,12 +109,24 @@ func TestPresenceFramesPaged(t *testing.T) {
 }
 
 // sizingBroker is the hub, measuring what a networked broker would carry
-// for each presence change (the Frame as JSON).
+// (as JSON) for each presence change and each Lobby event.
 type sizingBroker struct {
 	*hub
 	mu    gosync.Mutex
-	sizes []int
-	lobby []int // Lobby events' sizes
+	sizes []int // presence publications
+	lobby []int // Lobby events
+}
+
+// record appends v's JSON size to *to.
+func (b *sizingBroker) record(to *[]int, v any) error {
+	data, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	*to = append(*to, len(data))
+	return nil
 }
 
 func (b *sizingBroker) PublishEvent(ctx context.Context, ev Event) error {
@@ -127,26 +139,18 @@ func (b *sizingBroker) PublishEvent(ctx context.Context, ev Event) error {
 		return err
 	}
 	if info := lobby.Payload.Info; info != nil && info.Lobby {
-		data, err := json.Marshal(ev)
-		if err != nil {
+		if err := b.record(&b.lobby, ev); err != nil {
 			return err
 		}
-		b.mu.Lock()
-		b.lobby = append(b.lobby, len(data))
-		b.mu.Unlock()
 	}
 	return b.hub.PublishEvent(ctx, ev)
 }
 
 func (b *sizingBroker) PublishFrame(ctx context.Context, f Frame) error {
 	if f.Presence != nil || bytes.Contains(f.Data, []byte(`"type":"presence"`)) {
-		data, err := json.Marshal(f)
-		if err != nil {
+		if err := b.record(&b.sizes, f); err != nil {
 			return err
 		}
-		b.mu.Lock()
-		b.sizes = append(b.sizes, len(data))
-		b.mu.Unlock()
 	}
 	return b.hub.PublishFrame(ctx, f)
 }
