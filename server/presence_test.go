@@ -74,37 +74,52 @@ func TestSessionPresenceMerge(t *testing.T) {
 	}
 }
 
-// TestPresenceFramesPaged: a snapshot too large for one frame is split
-// into frames within the limit that together hold every entry in order.
+// TestPresenceFramesPaged: presence that fits one frame is one frame; a
+// snapshot too large for one is split into frames within the limit that
+// together hold every entry in order.
 func TestPresenceFramesPaged(t *testing.T) {
-	var entries []wire.PresenceEntry
-	for i := range 4000 { // about 220 KB: three frames
-		entries = append(entries, wire.PresenceEntry{User: fmt.Sprintf("01JUSER%019d", i), State: wire.PresenceOnline})
+	tests := []struct {
+		name      string
+		entries   int
+		minFrames int
+		maxFrames int
+	}{
+		{"one change", 1, 1, 1},
+		{"a thousand users", 1000, 1, 1},
+		{"more than a frame holds", 4000, 2, 4}, // about 220 KB
 	}
-	frames, err := presenceFrames(entries)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(frames) < 2 {
-		t.Fatalf("%d frames for %d entries, want several", len(frames), len(entries))
-	}
-	var got []wire.PresenceEntry
-	for i, b := range frames {
-		if len(b) > wire.MaxFrameBytes {
-			t.Errorf("frame %d: %d bytes, limit %d", i, len(b), wire.MaxFrameBytes)
-		}
-		env, err := wire.DecodeEnvelope(b)
-		if err != nil {
-			t.Fatalf("frame %d: %v", i, err)
-		}
-		p, err := wire.Decode[wire.Presence](env)
-		if err != nil {
-			t.Fatalf("frame %d: %v", i, err)
-		}
-		got = append(got, p.Users...)
-	}
-	if !reflect.DeepEqual(got, entries) {
-		t.Errorf("pages hold %d entries, want the %d in order", len(got), len(entries))
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var entries []wire.PresenceEntry
+			for i := range tc.entries {
+				entries = append(entries, wire.PresenceEntry{User: fmt.Sprintf("01JUSER%019d", i), State: wire.PresenceOnline})
+			}
+			frames, err := presenceFrames(entries)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(frames) < tc.minFrames || len(frames) > tc.maxFrames {
+				t.Errorf("%d frames for %d entries, want %d..%d", len(frames), len(entries), tc.minFrames, tc.maxFrames)
+			}
+			var got []wire.PresenceEntry
+			for i, b := range frames {
+				if len(b) > wire.MaxFrameBytes {
+					t.Errorf("frame %d: %d bytes, limit %d", i, len(b), wire.MaxFrameBytes)
+				}
+				env, err := wire.DecodeEnvelope(b)
+				if err != nil {
+					t.Fatalf("frame %d: %v", i, err)
+				}
+				p, err := wire.Decode[wire.Presence](env)
+				if err != nil {
+					t.Fatalf("frame %d: %v", i, err)
+				}
+				got = append(got, p.Users...)
+			}
+			if !reflect.DeepEqual(got, entries) {
+				t.Errorf("frames hold %d entries, want the %d in order", len(got), len(entries))
+			}
+		})
 	}
 }
 

@@ -193,8 +193,14 @@ func (s *session) takePresence() []wire.PresenceEntry {
 }
 
 // presenceFrames encodes entries as presence frames of at most one page
-// each (Page).
+// each (Page): one frame when they fit (the usual case, encoded once),
+// else as many as it takes.
 func presenceFrames(entries []wire.PresenceEntry) ([][]byte, error) {
+	if b, err := wire.Marshal(wire.TypePresence, "", wire.Presence{Users: entries}); err != nil {
+		return nil, fmt.Errorf("presence: %w", err)
+	} else if len(b) <= wire.MaxFrameBytes {
+		return [][]byte{b}, nil
+	}
 	var frames [][]byte
 	for from, more := 0, true; more; {
 		var page []wire.PresenceEntry
