@@ -30,14 +30,31 @@ func NewWaveMeter() (*WaveMeter, error) {
 // Add decodes the message's next packet and keeps its frame's peak. A
 // packet that does not decode counts as a silent frame (the error says
 // which); the meter goes on with the next.
-func (m *WaveMeter) Add(packet []byte) error {
+func (m *WaveMeter) Add(packet []byte) error { return m.AddAt(len(m.peaks), packet) }
+
+// AddAt decodes the packet of frame (at or after Frames, which grows to
+// it, the frames skipped silent; or before, filling one that Skip left
+// silent) and keeps its peak. The decoder's state follows the packets in
+// the order given: a frame filled after a gap may read a little off.
+func (m *WaveMeter) AddAt(frame int, packet []byte) error {
+	if frame >= len(m.peaks) {
+		m.Skip(frame + 1 - len(m.peaks))
+	}
 	n, err := m.dec.Decode(packet, m.pcm)
 	if err != nil {
-		m.peaks = append(m.peaks, 0)
-		return fmt.Errorf("wave meter frame %d: %w", len(m.peaks)-1, err)
+		m.peaks[frame] = 0
+		return fmt.Errorf("wave meter frame %d: %w", frame, err)
 	}
-	m.peaks = append(m.peaks, measureLevel(m.pcm[:n]).Peak)
+	m.peaks[frame] = measureLevel(m.pcm[:n]).Peak
 	return nil
+}
+
+// Skip adds n frames not (yet) received, drawn as silent until AddAt
+// fills them.
+func (m *WaveMeter) Skip(n int) {
+	for range max(n, 0) {
+		m.peaks = append(m.peaks, 0)
+	}
 }
 
 // Frames is the number of packets added.

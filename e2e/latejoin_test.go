@@ -35,6 +35,7 @@ func TestLateJoin(t *testing.T) {
 
 	floor := measureFloor(t, b, s)
 	var joined time.Duration
+	var bob *app
 	// Not live: the key is let go when alice stops talking, by which time
 	// a listener who caught up hears her live.
 	tk := talk(t, b, long, talker, w, talkOptions{
@@ -42,7 +43,7 @@ func TestLateJoin(t *testing.T) {
 			tp.waitFor(t, from, 20*time.Second, "three seconds of speech", func(mouth, ear []int16) bool {
 				return voicedFor(mouth) >= 3*time.Second
 			})
-			startApp(t, appOptions{user: "bob", listener: true, server: srv.addr, data: bobData, env: []string{"PULSE_SINK=" + b.ear}})
+			bob = startApp(t, appOptions{user: "bob", listener: true, server: srv.addr, data: bobData, env: []string{"PULSE_SINK=" + b.ear}})
 			joined = duration(tp.position() - from)
 			t.Logf("bob's app usable %v into the transmission", joined)
 		},
@@ -60,7 +61,7 @@ func TestLateJoin(t *testing.T) {
 	// slow on a loaded machine (the floor shows it) plays the catch-up at
 	// 1.1x of the bus clock however fast the app plays it.
 	rec := got.lags[len(got.lags)*5/6:]
-	audioCheck(t, floor, len(rec) > 0 && percentile(slices.Sorted(slices.Values(rec)), 0.5) <= floor.p50+300*time.Millisecond,
+	audioCheckOn(t, floor, bob, len(rec) > 0 && percentile(slices.Sorted(slices.Values(rec)), 0.5) <= floor.p50+300*time.Millisecond,
 		"late join: the end of the message plays at lags %v, want the live edge (floor %v + 300 ms)", rec, ms(floor.p50))
 	// From the first word, faster: the ear's first seconds of speech are
 	// the mouth's first seconds played at some speed, found window by
@@ -71,7 +72,7 @@ func TestLateJoin(t *testing.T) {
 	// runs match at 0.76-0.96.
 	cu := catchUp(trimToSpeech(tk.mouth, 0), trimToSpeech(tk.ear, 0))
 	t.Logf("late join: the ear's first %v against the mouth: %v", catchUpSpan, cu)
-	audioCheck(t, floor, cu.consistent() >= catchUpMinWindows,
+	audioCheckOn(t, floor, bob, cu.consistent() >= catchUpMinWindows,
 		"late join: the listener does not hear the message from its start at 1.5-2x: %d of %d windows consistent, want %d (%v)",
 		cu.consistent(), len(cu), catchUpMinWindows, cu)
 	first, last := speechSpan(tk.ear)

@@ -242,7 +242,7 @@ func (b *voiceBubble) Set(v bubbleView) {
 	if d := m.Length(); d > 0 && !m.Live() {
 		progress = float32(v.Position) / float32(d)
 	}
-	b.wave.Set(m.Waveform, progress, m.Live() || v.Sending)
+	b.wave.Set(m.Waveform, progress, m.Live() || v.Sending, m.Mine)
 	times := setText(b.times, timesText(v))
 	if sp := speedLabel(v.Speed); b.speedBtn.Text != sp {
 		b.speedBtn.SetText(sp)

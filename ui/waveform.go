@@ -17,7 +17,9 @@ import (
 const waveformSlots = 64
 
 // waveform draws a message's amplitude summary as bars, the played part in
-// the primary colour (the error colour while live). Tapping or dragging on
+// the primary colour (the error colour while live), the rest in the
+// foreground colour toned down towards its bubble's (own or others') only
+// as far as keeps it at unplayedContrast against it. Tapping or dragging on
 // it seeks (OnSeek gets 0..1).
 //
 // It is one object on the canvas, a raster drawn only when what it shows
@@ -29,6 +31,7 @@ type waveform struct {
 	points []byte // 0..255 amplitudes, as sync stores them
 	played int    // bars drawn in the played colour
 	live   bool
+	mine   bool // on an own bubble (its background, for the unplayed colour)
 	OnSeek func(fraction float32)
 
 	raster *canvas.Raster
@@ -48,15 +51,16 @@ func playedBars(progress float32, n int) int {
 	return int(min(max(progress, 0), 1)*float32(n) + 0.5)
 }
 
-// Set updates the points (0..255 amplitudes), progress (0..1) and live
-// flag; it redraws only when the drawing changes. It reports whether it did.
-func (w *waveform) Set(points []byte, progress float32, live bool) bool {
+// Set updates the points (0..255 amplitudes), progress (0..1), live flag
+// and whether it is on an own bubble; it redraws only when the drawing
+// changes. It reports whether it did.
+func (w *waveform) Set(points []byte, progress float32, live, mine bool) bool {
 	played := playedBars(progress, len(points))
-	if played == w.played && live == w.live && slices.Equal(points, w.points) {
+	if played == w.played && live == w.live && mine == w.mine && slices.Equal(points, w.points) {
 		return false
 	}
 	w.points = slices.Clone(points)
-	w.played, w.live = played, live
+	w.played, w.live, w.mine = played, live, mine
 	w.raster.Refresh()
 	return true
 }
@@ -80,13 +84,19 @@ func (w *waveform) seekTo(x float32) {
 
 // colors are the played and unplayed bar colours of the current theme.
 func (w *waveform) colors() (played, unplayed color.Color) {
-	th := w.Theme()
+	return waveColors(w.Theme(), w.live, w.mine)
+}
+
+// waveColors are the played and unplayed bar colours on an own (mine) or
+// others' bubble of theme th, live or not.
+func waveColors(th fyne.Theme, live, mine bool) (played, unplayed color.Color) {
 	v := fyne.CurrentApp().Settings().ThemeVariant()
-	played, unplayed = th.Color(theme.ColorNamePrimary, v), th.Color(theme.ColorNameDisabled, v)
-	if w.live {
+	played = th.Color(theme.ColorNamePrimary, v)
+	if live {
 		played = th.Color(theme.ColorNameError, v)
 	}
-	return played, unplayed
+	bubble := over(bubbleColor(th, mine), th.Color(theme.ColorNameBackground, v))
+	return played, towards(bubble, th.Color(theme.ColorNameForeground, v), unplayedContrast)
 }
 
 // draw renders the bars at the raster's pixel size. Fyne calls it on the
