@@ -67,16 +67,25 @@ type Node interface {
 	DeliverDisconnect(d Disconnect)
 }
 
-// Frame is a text frame (an encoded wire envelope) for the connected
-// devices of Users.
+// Frame is a text frame (an encoded wire envelope, Data) or presence
+// changes (Presence) for the connected devices of Users, or of every
+// signed-in device when Everyone is set. Presence is not encoded here:
+// each node merges it into what every recipient's writer has still to
+// send, so a burst of changes reaches a client in a few frames
+// (wire.Presence). Everyone keeps a change that concerns all users (who
+// is online: everyone shares the Lobby) as small as the change itself
+// however many users there are.
 type Frame struct {
-	Users        []string `json:"users"`
-	ExceptDevice string   `json:"except,omitempty"`
-	Data         []byte   `json:"data"`
+	Users        []string             `json:"users,omitempty"`
+	Everyone     bool                 `json:"everyone,omitempty"`
+	ExceptDevice string               `json:"except,omitempty"`
+	Data         []byte               `json:"data,omitempty"`
+	Presence     []wire.PresenceEntry `json:"presence,omitempty"`
 }
 
 // Event is a history event on its way to the devices of Users (the
-// conversation's members when it was stored, and someone it removed).
+// conversation's members when it was stored, and someone it removed), or
+// of everyone.
 // Data is its encoded wire envelope (type event).
 //
 // Cursor rule (every Store and Broker together): cursors are dense (1,
@@ -87,10 +96,16 @@ type Frame struct {
 // and, if the missing one does not arrive within a bound, reads it from
 // the Store (Store.EventsAfter). So a client never receives c+1 before c
 // and sync {since} never skips an event that commits later.
+//
+// An event of the Lobby sets Everyone instead of naming its members:
+// every user is in the Lobby and stays, so every signed-in device is a
+// recipient, and the event stays the size of the change however many
+// users there are.
 type Event struct {
 	Cursor       int64    `json:"cursor"`
 	Conversation string   `json:"conversation"`
-	Users        []string `json:"users"`
+	Users        []string `json:"users,omitempty"`
+	Everyone     bool     `json:"everyone,omitempty"`
 	Data         []byte   `json:"data"`
 }
 

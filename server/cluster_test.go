@@ -321,7 +321,7 @@ func TestClusterReceiptsAndPresenceMembersOnly(t *testing.T) {
 	voice := newID()
 	a.startVoice(g.ID, voice)
 	f := b.waitFor("talking", func(f frame) bool { return len(mentions([]frame{f}, g.ID)) > 0 && f.env.Type == wire.TypePresence })
-	if p := decodeAs[wire.Presence](f.env).Users[0]; p.User != a.welcome.User.ID || p.State != wire.PresenceTalking {
+	if p := entryFor(decodeAs[wire.Presence](f.env).Users, a.welcome.User.ID); p.State != wire.PresenceTalking || p.Conversation != g.ID {
 		t.Errorf("B got presence %+v", p)
 	}
 	// A round trip on every node, so that anything in flight to the

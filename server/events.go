@@ -46,20 +46,26 @@ func (srv *Server) withEvents(change func() ([]wire.Event, error)) error {
 // An event that fails to reach the broker is still stored: every node
 // reads it from the store when the next one arrives (eventOrder), and
 // clients find it with sync.
+//
+// A Lobby event goes to everyone (Event.Everyone): reading and naming its
+// members would cost every Lobby message and receipt as much as there are
+// users.
 func (srv *Server) publishLocked(ctx context.Context, ev wire.Event, extra ...string) error {
-	members, err := srv.store.MemberIDs(ctx, ev.Conversation)
-	if err != nil {
-		return fmt.Errorf("publish event %d: %w", ev.Cursor, err)
-	}
-	if ev.Kind == wire.EventConversation && ev.Info != nil {
-		// Someone who just left sees the event that removed them.
-		members = append(members, extra...)
-	}
 	frame, err := wire.Marshal(wire.TypeEvent, "", ev)
 	if err != nil {
 		return fmt.Errorf("publish event %d: %w", ev.Cursor, err)
 	}
-	if err := srv.broker.PublishEvent(ctx, Event{Cursor: ev.Cursor, Conversation: ev.Conversation, Users: members, Data: frame}); err != nil {
+	out := Event{Cursor: ev.Cursor, Conversation: ev.Conversation, Everyone: ev.Conversation == srv.lobbyID, Data: frame}
+	if !out.Everyone {
+		if out.Users, err = srv.store.MemberIDs(ctx, ev.Conversation); err != nil {
+			return fmt.Errorf("publish event %d: %w", ev.Cursor, err)
+		}
+		if ev.Kind == wire.EventConversation && ev.Info != nil {
+			// Someone who just left sees the event that removed them.
+			out.Users = append(out.Users, extra...)
+		}
+	}
+	if err := srv.broker.PublishEvent(ctx, out); err != nil {
 		return fmt.Errorf("publish event %d: %w", ev.Cursor, err)
 	}
 	return nil

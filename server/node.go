@@ -55,6 +55,19 @@ func (l *localSessions) of(userIDs []string) []*session {
 	return out
 }
 
+// all returns every session (copied under the lock).
+func (l *localSessions) all() []*session {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var out []*session
+	for _, set := range l.users {
+		for s := range set {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
 // device returns the sessions of one device.
 func (l *localSessions) device(deviceID string) []*session {
 	l.mu.Lock()
@@ -74,8 +87,16 @@ func (l *localSessions) device(deviceID string) []*session {
 type node struct{ srv *Server }
 
 func (n node) DeliverFrame(f Frame) {
-	for _, s := range n.srv.local.of(f.Users) {
-		if f.ExceptDevice == "" || s.device.ID != f.ExceptDevice {
+	to := n.srv.local.all
+	if !f.Everyone {
+		to = func() []*session { return n.srv.local.of(f.Users) }
+	}
+	for _, s := range to() {
+		switch {
+		case f.ExceptDevice != "" && s.device.ID == f.ExceptDevice:
+		case f.Presence != nil:
+			s.deliverPresence(f.Presence)
+		default:
 			s.Deliver(false, f.Data)
 		}
 	}
@@ -114,7 +135,11 @@ type eventOrder struct {
 func newEventOrder(srv *Server, last int64) *eventOrder {
 	o := &eventOrder{srv: srv, next: last + 1, ahead: make(map[int64]Event), gap: make(chan struct{}, 1)}
 	o.deliver = func(ev Event) {
-		for _, s := range srv.local.of(ev.Users) {
+		to := srv.local.all
+		if !ev.Everyone {
+			to = func() []*session { return srv.local.of(ev.Users) }
+		}
+		for _, s := range to() {
 			s.Deliver(false, ev.Data)
 		}
 	}
@@ -224,6 +249,15 @@ func (o *eventOrder) fill(ctx context.Context, from, upto int64) bool {
 	}
 	members := make(map[string][]string) // conversation -> member ids
 	for _, le := range logged {
+		frame, err := wire.Marshal(wire.TypeEvent, "", le.Event)
+		if err != nil {
+			srv.log.Error("fill event gap", "cursor", le.Cursor, "err", err)
+			return false
+		}
+		if le.Conversation == srv.lobbyID {
+			o.offer(Event{Cursor: le.Cursor, Conversation: le.Conversation, Everyone: true, Data: frame})
+			continue
+		}
 		ids, ok := members[le.Conversation]
 		if !ok {
 			if ids, err = srv.store.MemberIDs(ctx, le.Conversation); err != nil {
@@ -237,11 +271,6 @@ func (o *eventOrder) fill(ctx context.Context, from, upto int64) bool {
 		users := ids
 		if le.Subject != "" {
 			users = append(users[:len(users):len(users)], le.Subject)
-		}
-		frame, err := wire.Marshal(wire.TypeEvent, "", le.Event)
-		if err != nil {
-			srv.log.Error("fill event gap", "cursor", le.Cursor, "err", err)
-			return false
 		}
 		o.offer(Event{Cursor: le.Cursor, Conversation: le.Conversation, Users: users, Data: frame})
 	}

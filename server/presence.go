@@ -119,9 +119,17 @@ func (p *memPresence) Talking(context.Context) (map[string]string, error) {
 }
 
 // join registers an authenticated session on this node and in presence,
-// tells everyone online that its user came online (if it is their first
-// connection) and sends it the presence snapshot and the live messages
+// tells everyone that its user came online (if it is their first
+// connection) and gives it the presence snapshot and the live messages
 // it may listen to.
+//
+// Presence costs what changes, not who is online: a change is one entry
+// for the user who changed, published once (to everyone for online and
+// offline: every user shares the Lobby with every other, so everyone is
+// a member who shares a conversation; to the conversation's members for
+// talking), and each session's writer merges the changes that wait for
+// it into as few frames as fit. The snapshot is merged the same way, so
+// a change that reached the session before it is not undone by it.
 func (srv *Server) join(s *session) {
 	srv.local.add(s)
 	ctx := s.ctx
@@ -129,20 +137,20 @@ func (srv *Server) join(s *session) {
 	if err != nil {
 		srv.log.Error("presence connect", "user", s.user.ID, "err", err)
 	}
+	if first {
+		srv.publishPresence(ctx, nil, wire.PresenceEntry{User: s.user.ID, State: wire.PresenceOnline}, s.device.ID)
+	}
 	online, err := srv.presence.Online(ctx)
 	if err != nil {
 		srv.log.Error("presence online", "err", err)
 	}
-	if first {
-		srv.publishPresence(ctx, online, wire.PresenceEntry{User: s.user.ID, State: wire.PresenceOnline}, s.device.ID)
-	}
-	// The snapshot: everyone online, and who is talking where s may see;
-	// in as many frames as it takes (wire.Presence).
-	entries := []wire.PresenceEntry{}
+	// The snapshot: everyone online, and who is talking where s may see.
 	talking, err := srv.presence.Talking(ctx)
 	if err != nil {
 		srv.log.Error("presence talking", "err", err)
 	}
+	entries := make([]wire.PresenceEntry, 0, len(online)+1)
+	entries = append(entries, wire.PresenceEntry{User: s.user.ID, State: wire.PresenceOnline})
 	for _, id := range online {
 		e := wire.PresenceEntry{User: id, State: wire.PresenceOnline}
 		if conv, ok := talking[id]; ok {
@@ -150,16 +158,13 @@ func (srv *Server) join(s *session) {
 				e = wire.PresenceEntry{User: id, State: wire.PresenceTalking, Conversation: conv}
 			}
 		}
+		if id == s.user.ID {
+			entries[0] = e
+			continue
+		}
 		entries = append(entries, e)
 	}
-	for from, more := 0, true; more; {
-		var page []wire.PresenceEntry
-		if page, from, more, err = pageOf(entries, from); err != nil {
-			srv.log.Error("presence snapshot", "err", err)
-			break
-		}
-		s.reply(wire.TypePresence, "", wire.Presence{Users: page})
-	}
+	s.presenceSnapshot(entries)
 	srv.announceToLateJoiner(s)
 }
 
@@ -174,29 +179,22 @@ func (srv *Server) leave(s *session) {
 		return
 	}
 	if last {
-		online, err := srv.presence.Online(ctx)
-		if err != nil {
-			srv.log.Error("presence online", "err", err)
-			return
-		}
-		srv.publishPresence(ctx, online, wire.PresenceEntry{User: s.user.ID, State: wire.PresenceOffline}, "")
+		srv.publishPresence(ctx, nil, wire.PresenceEntry{User: s.user.ID, State: wire.PresenceOffline}, "")
 	}
 }
 
-// publishPresence tells users' devices (except exceptDevice) about one
-// presence change.
+// publishPresence tells the devices of users (nil: of everyone) except
+// exceptDevice about one presence change.
 func (srv *Server) publishPresence(ctx context.Context, users []string, e wire.PresenceEntry, exceptDevice string) {
-	frame, err := wire.Marshal(wire.TypePresence, "", wire.Presence{Users: []wire.PresenceEntry{e}})
-	if err != nil {
-		return
-	}
-	if err := srv.broker.PublishFrame(ctx, Frame{Users: users, ExceptDevice: exceptDevice, Data: frame}); err != nil {
+	f := Frame{Users: users, Everyone: users == nil, ExceptDevice: exceptDevice, Presence: []wire.PresenceEntry{e}}
+	if err := srv.broker.PublishFrame(ctx, f); err != nil {
 		srv.log.Error("publish presence", "user", e.User, "state", e.State, "err", err)
 	}
 }
 
 // setTalking records that user started or stopped talking in a
-// conversation and tells the conversation's members.
+// conversation and tells the conversation's members (everyone, for the
+// Lobby).
 func (srv *Server) setTalking(userID, conversationID string, talking bool) {
 	ctx := context.Background()
 	changed, err := srv.presence.SetTalking(ctx, userID, conversationID, talking)
@@ -209,10 +207,17 @@ func (srv *Server) setTalking(userID, conversationID string, talking bool) {
 	}
 	// A start is told again even when it changes nothing: a sender who
 	// resumes after a reconnect is talking again.
-	members, err := srv.store.MemberIDs(ctx, conversationID)
-	if err != nil && !errors.Is(err, context.Canceled) {
-		srv.log.Error("presence", "conversation", conversationID, "err", err)
-		return
+	var members []string
+	if conversationID != srv.lobbyID {
+		if members, err = srv.store.MemberIDs(ctx, conversationID); err != nil {
+			if !errors.Is(err, context.Canceled) {
+				srv.log.Error("presence", "conversation", conversationID, "err", err)
+			}
+			return
+		}
+		if members == nil {
+			members = []string{} // nobody, not everyone
+		}
 	}
 	e := wire.PresenceEntry{User: userID, State: wire.PresenceTalking, Conversation: conversationID}
 	if !talking {

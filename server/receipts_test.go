@@ -84,7 +84,7 @@ func TestReceiptsAndPresenceReachMembersOnly(t *testing.T) {
 	voice := newID()
 	a.startVoice(group.ID, voice)
 	f := b.waitFor("talking", func(f frame) bool { return len(mentions([]frame{f}, group.ID)) > 0 && f.env.Type == wire.TypePresence })
-	if p := decodeAs[wire.Presence](f.env).Users[0]; p.User != a.welcome.User.ID || p.State != wire.PresenceTalking {
+	if p := entryFor(decodeAs[wire.Presence](f.env).Users, a.welcome.User.ID); p.State != wire.PresenceTalking || p.Conversation != group.ID {
 		t.Errorf("bo got presence %+v", p)
 	}
 	if leaked := mentions(c.drainUntilAnswer(), group.ID); len(leaked) > 0 {
@@ -220,4 +220,15 @@ func TestConversationRename(t *testing.T) {
 			}
 		})
 	}
+}
+
+// entryFor returns user's entry in a presence frame's users (zero if it
+// has none): the server merges changes, so a frame may name several.
+func entryFor(users []wire.PresenceEntry, user string) wire.PresenceEntry {
+	for _, e := range users {
+		if e.User == user {
+			return e
+		}
+	}
+	return wire.PresenceEntry{}
 }

@@ -3,8 +3,11 @@ package server
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
+	"slices"
 	"strconv"
+	"strings"
 	gosync "sync"
 	"sync/atomic"
 	"time"
@@ -90,6 +93,15 @@ type session struct {
 	mu      gosync.Mutex
 	streams map[uint32]*liveMessage // client -> server voice streams
 	nextIn  uint32
+
+	// presence holds the presence not yet written, one entry per user (a
+	// later change replaces an earlier one): the writer sends it in as
+	// few frames as fit, after the queued frames. Nothing is written
+	// before presenceReady, set when join has merged the snapshot, so the
+	// first presence frame on a connection is the snapshot (wire.Presence).
+	pmu           gosync.Mutex
+	presence      map[string]wire.PresenceEntry
+	presenceReady bool
 }
 
 func newSession(srv *Server, conn *websocket.Conn) *session {
@@ -125,6 +137,84 @@ func (s *session) Deliver(binary bool, data []byte) bool {
 	}
 	s.signal()
 	return true
+}
+
+// deliverPresence merges presence changes into what the writer will
+// send; it never blocks. A user's change replaces one not yet sent.
+func (s *session) deliverPresence(entries []wire.PresenceEntry) {
+	s.pmu.Lock()
+	if s.presence == nil {
+		s.presence = make(map[string]wire.PresenceEntry, len(entries))
+	}
+	for _, e := range entries {
+		s.presence[e.User] = e
+	}
+	ready := s.presenceReady
+	s.pmu.Unlock()
+	if ready {
+		s.signal()
+	}
+}
+
+// presenceSnapshot merges the snapshot join read and lets the writer send
+// presence. A change delivered since the session joined is newer than
+// the snapshot's entry for that user (presence is stored before it is
+// published) and is kept.
+func (s *session) presenceSnapshot(entries []wire.PresenceEntry) {
+	s.pmu.Lock()
+	if s.presence == nil {
+		s.presence = make(map[string]wire.PresenceEntry, len(entries))
+	}
+	for _, e := range entries {
+		if _, ok := s.presence[e.User]; !ok {
+			s.presence[e.User] = e
+		}
+	}
+	s.presenceReady = true
+	s.pmu.Unlock()
+	s.signal()
+}
+
+// takePresence returns the presence to write (ordered by user) and
+// forgets it; nil before the snapshot or when nothing changed.
+func (s *session) takePresence() []wire.PresenceEntry {
+	s.pmu.Lock()
+	defer s.pmu.Unlock()
+	if !s.presenceReady || len(s.presence) == 0 {
+		return nil
+	}
+	out := make([]wire.PresenceEntry, 0, len(s.presence))
+	for _, e := range s.presence {
+		out = append(out, e)
+	}
+	s.presence = nil
+	slices.SortFunc(out, func(a, b wire.PresenceEntry) int { return strings.Compare(a.User, b.User) })
+	return out
+}
+
+// presenceFrames encodes entries as presence frames of at most one page
+// each (Page): one frame when they fit (the usual case, encoded once),
+// else as many as it takes.
+func presenceFrames(entries []wire.PresenceEntry) ([][]byte, error) {
+	if b, err := wire.Marshal(wire.TypePresence, "", wire.Presence{Users: entries}); err != nil {
+		return nil, fmt.Errorf("presence: %w", err)
+	} else if len(b) <= wire.MaxFrameBytes {
+		return [][]byte{b}, nil
+	}
+	var frames [][]byte
+	for from, more := 0, true; more; {
+		var page []wire.PresenceEntry
+		var err error
+		if page, from, more, err = pageOf(entries, from); err != nil {
+			return frames, fmt.Errorf("presence page: %w", err)
+		}
+		b, err := wire.Marshal(wire.TypePresence, "", wire.Presence{Users: page})
+		if err != nil {
+			return frames, fmt.Errorf("presence page: %w", err)
+		}
+		frames = append(frames, b)
+	}
+	return frames, nil
 }
 
 // signal wakes the writer without blocking.
@@ -331,13 +421,25 @@ func (s *session) writeLoop() {
 			s.conn.SetReadDeadline(time.Now().Add(closeLinger))
 			return
 		}
-		// Write what is queued; stop early if the session closes.
+		// Write what is queued, then the presence merged meanwhile; stop
+		// early if the session closes.
 		for f, ok := s.pop(); ok; f, ok = s.pop() {
 			if !write(f) {
 				return
 			}
 			if s.isClosed() {
 				break
+			}
+		}
+		if entries := s.takePresence(); entries != nil && !s.isClosed() {
+			frames, err := presenceFrames(entries)
+			if err != nil {
+				s.srv.log.Error("presence", "user", s.user.ID, "err", err)
+			}
+			for _, b := range frames {
+				if !write(outFrame{data: b}) {
+					return
+				}
 			}
 		}
 		if !probe() {

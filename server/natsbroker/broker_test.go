@@ -116,6 +116,10 @@ func TestEveryNodeGetsEveryKind(t *testing.T) {
 			return a.PublishFrame(ctx, server.Frame{Users: []string{"u1"}, ExceptDevice: "d1", Data: []byte(`{"type":"presence"}`)})
 		},
 			server.Frame{Users: []string{"u1"}, ExceptDevice: "d1", Data: []byte(`{"type":"presence"}`)}},
+		{"presence to everyone", func() error {
+			return a.PublishFrame(ctx, server.Frame{Everyone: true, ExceptDevice: "d1", Presence: []wire.PresenceEntry{{User: "u1", State: wire.PresenceOnline}}})
+		},
+			server.Frame{Everyone: true, ExceptDevice: "d1", Presence: []wire.PresenceEntry{{User: "u1", State: wire.PresenceOnline}}}},
 		{"event", func() error {
 			return a.PublishEvent(ctx, server.Event{Cursor: 7, Conversation: "C1", Users: []string{"u1", "u2"}, Data: []byte(`{"type":"event"}`)})
 		},

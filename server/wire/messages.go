@@ -374,6 +374,15 @@ const (
 // and then as deltas. A snapshot too large for one frame comes as several
 // presence frames in a row: the first replaces what the client knew, the
 // following ones add to it, as deltas do.
+//
+// A delta names only the users whose presence changed. The server may
+// merge changes that wait to be sent: one frame may carry several users,
+// each at most once with its latest state (a user who came and went
+// before the frame left may appear only as offline), and changes that
+// reached the server before the snapshot was sent may be folded into it.
+// A client applies each entry as it comes; the result is the same as if
+// every change had come alone. Online and offline reach every user (all
+// share the Lobby); talking reaches the conversation's members only.
 type Presence struct {
 	Users []PresenceEntry `json:"users"`
 }

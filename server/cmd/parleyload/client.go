@@ -67,6 +67,10 @@ type peer struct {
 
 	done chan struct{} // closed when the read loop ends
 	err  error         // why it ended, set before done closes
+
+	// presenceFrames and presenceBytes count the presence frames the
+	// server pushed on this connection (whole frames, envelope included).
+	presenceFrames, presenceBytes atomic.Int64
 }
 
 func dialPeer(ctx context.Context, dialer *websocket.Dialer, url string) (*peer, error) {
@@ -101,6 +105,10 @@ func (p *peer) read() {
 			p.err = fmt.Errorf("bad frame from server: %w", err)
 			p.ws.Close()
 			return
+		}
+		if env.Type == wire.TypePresence {
+			p.presenceFrames.Add(1)
+			p.presenceBytes.Add(int64(len(data)))
 		}
 		if env.ID != "" {
 			p.mu.Lock()

@@ -3,7 +3,9 @@ package main
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"fmt"
+	"net/http"
 	"os"
 	"path/filepath"
 	"sort"
@@ -13,6 +15,7 @@ import (
 	"time"
 
 	"parley/server"
+	"parley/server/wire"
 )
 
 // Cluster mode (-cluster ENV, the env file .ci/cluster.sh up prints): the
@@ -26,6 +29,32 @@ import (
 type clusterNodes struct {
 	targets []*target
 	pids    []int
+	natsMon string // nats-server's monitoring address (host:port), "" if unknown
+}
+
+// natsBytes returns the bytes nats-server has received and sent so far
+// (its /varz in_bytes and out_bytes).
+func (c *clusterNodes) natsBytes(ctx context.Context) (in, out int64, err error) {
+	if c.natsMon == "" {
+		return 0, 0, fmt.Errorf("nats /varz: no NATSMON in the env file")
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+c.natsMon+"/varz", nil)
+	if err != nil {
+		return 0, 0, err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0, 0, fmt.Errorf("nats /varz: %w", err)
+	}
+	defer resp.Body.Close()
+	var v struct {
+		In  int64 `json:"in_bytes"`
+		Out int64 `json:"out_bytes"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&v); err != nil {
+		return 0, 0, fmt.Errorf("nats /varz: %w", err)
+	}
+	return v.In, v.Out, nil
 }
 
 // joinClusterEnv reads the env file: NODES, STATE (pids/node-*, the
@@ -54,6 +83,9 @@ func joinClusterEnv(path string) (*clusterNodes, error) {
 		return nil, fmt.Errorf("-cluster %s: the nodes' certificate: %v", path, err)
 	}
 	c := &clusterNodes{}
+	if env["NATSMON"] != "" {
+		c.natsMon = "127.0.0.1:" + env["NATSMON"]
+	}
 	for i, addr := range strings.Split(env["NODES"], ",") {
 		name := fmt.Sprintf("node-%c", 'a'+i)
 		b, err := os.ReadFile(filepath.Join(env["STATE"], "pids", name))
@@ -75,13 +107,15 @@ func joinClusterEnv(path string) (*clusterNodes, error) {
 
 // runClusterFanout: one talker on the last node, listeners listeners on
 // the other nodes, in a group of their own (the cluster's Lobby holds
-// every earlier run's accounts).
+// every earlier run's accounts), or in the Lobby when there are more
+// accounts than a group may have (-distinct at N = 1000).
 func (e *env) runClusterFanout(ctx context.Context, c *clusterNodes, name string, listeners int, dur time.Duration) (fanoutResult, error) {
 	res := fanoutResult{name: name, system: "cluster", rooms: 1, listeners: listeners}
 	talkNode := c.targets[len(c.targets)-1]
 	others := c.targets[:len(c.targets)-1]
 	run := strconv.FormatInt(time.Now().UnixNano()%1e9, 36)
-	perRoom := (listeners + listenersPerAccount - 1) / listenersPerAccount
+	perRoom := (listeners + e.perAccount - 1) / e.perAccount
+	res.accounts = perRoom
 	talkers := make([]*peer, 1)
 	all := make([]*listener, 0, listeners)
 	var mu gosync.Mutex
@@ -103,30 +137,49 @@ func (e *env) runClusterFanout(ctx context.Context, c *clusterNodes, name string
 	for _, a := range accs {
 		members = append(members, a.user.ID)
 	}
-	conv, err := createGroup(ctx, talkers[0], "cluster "+name, members)
+	var conv string
+	if len(members) > wire.MaxGroupMembers {
+		// A group this large cannot be made: they all share the Lobby
+		// (with earlier runs' accounts, offline by now).
+		conv, err = lobbyOf(ctx, talkers[0])
+	} else {
+		conv, err = createGroup(ctx, talkers[0], "cluster "+name, members)
+	}
 	if err != nil {
 		return res, err
 	}
 	tl := newTally()
-	err = parallel(ctx, listeners, connectWidth, func(ctx context.Context, i int) error {
-		l := &listener{tally: tl}
-		p, err := signIn(ctx, others[i%len(others)], accs[i%perRoom].token, func(p *peer) { p.onBinary = l.onBinary })
-		if err != nil {
-			return fmt.Errorf("listener %d on %s: %w", i, others[i%len(others)].p.name, err)
-		}
-		l.peer = p
-		mu.Lock()
-		all = append(all, l)
-		mu.Unlock()
-		return nil
+	in0, out0, natsErr := c.natsBytes(ctx)
+	err = connectBurst(&res, c.pids, func() error {
+		return parallel(ctx, listeners, connectWidth, func(ctx context.Context, i int) error {
+			l := &listener{tally: tl}
+			p, err := signIn(ctx, others[i%len(others)], accs[i%perRoom].token, func(p *peer) { p.onBinary = l.onBinary })
+			if err != nil {
+				return fmt.Errorf("listener %d on %s: %w", i, others[i%len(others)].p.name, err)
+			}
+			l.peer = p
+			mu.Lock()
+			all = append(all, l)
+			mu.Unlock()
+			return nil
+		})
 	})
 	if err != nil {
 		return res, err
+	}
+	if natsErr == nil {
+		in1, out1, err := c.natsBytes(ctx)
+		natsErr = err
+		res.natsIn, res.natsOut = in1-in0, out1-out0
+	}
+	if natsErr != nil {
+		e.log("%s: %v", name, natsErr)
 	}
 	settle()
 	if err := e.talk(ctx, true, nil, profileLabel("cluster "+name), c.pids, talkers, []string{conv}, listeners, dur, tl, &res); err != nil {
 		return res, err
 	}
+	countPresence(&res, all)
 	for _, pid := range c.pids {
 		if kib, err := memKiB(pid, "VmHWM"); err == nil && kib > res.peakKiB {
 			res.peakKiB = kib

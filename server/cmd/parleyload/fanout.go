@@ -16,8 +16,10 @@ import (
 const drainWait = 5 * time.Second
 
 // listenersPerAccount is how many listening devices share one Parley
-// account (signed in with its token): accounts cost an argon2id hash each,
-// connections do not, and the server fans out per connection either way.
+// account (signed in with its token) by default: accounts cost an
+// argon2id hash each, connections do not, and the server fans out per
+// connection either way. -distinct makes it 1 (one device per user), the
+// case where presence grows with the users.
 const listenersPerAccount = 100
 
 // fanoutResult is one fan-out run against one server.
@@ -37,6 +39,48 @@ type fanoutResult struct {
 	round     int     // 1… when a run is repeated
 	peakKiB   int64
 	duration  time.Duration
+	// The connect burst before talking: every listener dialling and
+	// signing in at once (connectWidth at a time).
+	connect    time.Duration // first dial → last welcome
+	connectCPU float64       // server CPU % of one core over it (all nodes)
+	accounts   int           // distinct listening users
+	// Presence frames and bytes each listener received, from its welcome
+	// to the end of the talking window (mean over listeners, and the most).
+	presenceFrames, presenceBytes       float64
+	presenceFramesMax, presenceBytesMax int64
+	// natsIn and natsOut: bytes nats-server took in and sent over the
+	// connect burst (cluster only).
+	natsIn, natsOut int64
+}
+
+// connectBurst measures a run's connect phase: connect runs it; the CPU
+// of the server processes pids is summed over it.
+func connectBurst(res *fanoutResult, pids []int, connect func() error) error {
+	meters := make([]*cpuMeter, len(pids))
+	for i, pid := range pids {
+		meters[i] = startCPU(pid)
+	}
+	start := time.Now()
+	err := connect()
+	res.connect = time.Since(start)
+	for _, m := range meters {
+		res.connectCPU += m.percent()
+	}
+	return err
+}
+
+// countPresence fills res's presence counts from the listeners' peers.
+func countPresence(res *fanoutResult, all []*listener) {
+	if len(all) == 0 {
+		return
+	}
+	var frames, bytes int64
+	for _, l := range all {
+		f, b := l.peer.presenceFrames.Load(), l.peer.presenceBytes.Load()
+		frames, bytes = frames+f, bytes+b
+		res.presenceFramesMax, res.presenceBytesMax = max(res.presenceFramesMax, f), max(res.presenceBytesMax, b)
+	}
+	res.presenceFrames, res.presenceBytes = float64(frames)/float64(len(all)), float64(bytes)/float64(len(all))
 }
 
 func (r fanoutResult) loss() int64 { return r.expected - r.received }
@@ -75,7 +119,8 @@ func (e *env) runFanout(ctx context.Context, kind, name string, rooms, listeners
 	}
 
 	if kind == "parley" {
-		perRoom := (listeners + listenersPerAccount - 1) / listenersPerAccount
+		perRoom := (listeners + e.perAccount - 1) / e.perAccount
+		res.accounts = rooms * perRoom
 		if _, err := register(ctx, t, "talker", rooms, talkers); err != nil {
 			return res, err
 		}
@@ -97,17 +142,19 @@ func (e *env) runFanout(ctx context.Context, kind, name string, rooms, listeners
 				return res, err
 			}
 		}
-		err = parallel(ctx, rooms*listeners, connectWidth, func(ctx context.Context, i int) error {
-			r, j := i/listeners, i%listeners
-			acc := listenAcc[r*perRoom+j%perRoom]
-			l := &listener{tally: tl}
-			p, err := signIn(ctx, t, acc.token, func(p *peer) { p.onBinary = l.onBinary })
-			if err != nil {
-				return fmt.Errorf("listener %d: %w", i, err)
-			}
-			l.peer = p
-			addListener(l)
-			return nil
+		err = connectBurst(&res, []int{t.p.pid()}, func() error {
+			return parallel(ctx, rooms*listeners, connectWidth, func(ctx context.Context, i int) error {
+				r, j := i/listeners, i%listeners
+				acc := listenAcc[r*perRoom+j%perRoom]
+				l := &listener{tally: tl}
+				p, err := signIn(ctx, t, acc.token, func(p *peer) { p.onBinary = l.onBinary })
+				if err != nil {
+					return fmt.Errorf("listener %d: %w", i, err)
+				}
+				l.peer = p
+				addListener(l)
+				return nil
+			})
 		})
 		if err != nil {
 			return res, err
@@ -139,6 +186,7 @@ func (e *env) runFanout(ctx context.Context, kind, name string, rooms, listeners
 	if err := e.talk(ctx, kind == "parley", t.prof, profileLabel(name), []int{t.p.pid()}, talkers, convs, listeners, dur, tl, &res); err != nil {
 		return res, err
 	}
+	countPresence(&res, all)
 	res.peakKiB, _ = memKiB(t.p.pid(), "VmHWM")
 	res.lat = closeAndCollect(talkers, all)
 	all, talkers = nil, nil

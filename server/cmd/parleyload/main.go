@@ -29,7 +29,7 @@
 //
 // Usage:
 //
-//	parleyload [-quick] [-cluster ENV] [-only fanout,rooms,idle,store,catchup,cluster] [-n 200,1000] [-repeat K] [-out DIR] [-micro FILE] [-pprof DIR] [-toolprof FILE]
+//	parleyload [-quick] [-cluster ENV] [-only fanout,rooms,idle,store,catchup,cluster] [-n 200,1000] [-repeat K] [-distinct] [-out DIR] [-micro FILE] [-pprof DIR] [-toolprof FILE]
 //
 // The results table (Markdown) is printed and written to DIR/results.md,
 // the fan-out latency distributions to DIR/fanout.png.
@@ -80,6 +80,7 @@ type config struct {
 	pprof       string // profile folder, "" for none
 	repeat      int    // fan-out runs per N (interleaved baseline, parley)
 	cluster     string // the cluster's env file, "" for none
+	distinct    bool   // one device per listening user (-distinct)
 }
 
 func (c config) want(s string) bool { return len(c.only) == 0 || c.only[s] }
@@ -108,6 +109,9 @@ type env struct {
 	work    string // scratch folder, removed at the end
 	pprof   string // folder for server profiles; "" for none
 	log     func(format string, args ...any)
+	// perAccount is how many listening devices share one account
+	// (listenersPerAccount, or 1 with -distinct).
+	perAccount int
 }
 
 func run(args []string) error {
@@ -122,6 +126,7 @@ func run(args []string) error {
 	idle := fs.Int("idle", 0, "idle connections (default 10000)")
 	toolProfile := fs.String("toolprof", "", "write this tool's own CPU profile to this file (is the load generator the bottleneck?)")
 	cluster := fs.String("cluster", "", "a running cluster's env file (.ci/cluster.sh up): run the cluster scenario (alone unless -only says more)")
+	distinct := fs.Bool("distinct", false, "fan-out and cluster: every listener a user of its own (one device each) instead of 100 devices per account; registering costs an argon2id hash per user")
 	pprofDir := fs.String("pprof", "", "profile Parley's server (CPU, allocs, mutex, block, heap) into this folder; pprof listens on 127.0.0.1 only")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -131,6 +136,7 @@ func run(args []string) error {
 		cfg = quickConfig()
 	}
 	cfg.cluster = *cluster
+	cfg.distinct = *distinct
 	if *cluster != "" && *only == "" {
 		*only = "cluster"
 		if *ns == "" {
@@ -221,7 +227,10 @@ func measure(ctx context.Context, cfg config, parleyd string, log func(string, .
 			return nil, err
 		}
 	}
-	e := &env{parleyd: parleyd, self: self, selfPID: os.Getpid(), work: work, pprof: cfg.pprof, log: log}
+	e := &env{parleyd: parleyd, self: self, selfPID: os.Getpid(), work: work, pprof: cfg.pprof, log: log, perAccount: listenersPerAccount}
+	if cfg.distinct {
+		e.perAccount = 1
+	}
 	rep := &report{cfg: cfg, started: time.Now()}
 	limit := raiseFileLimit()
 	rep.fileLimit = limit

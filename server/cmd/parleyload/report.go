@@ -250,6 +250,7 @@ func (r *report) markdown() string {
 		}
 		b.WriteString("\nThe single node is a fresh parleyd on SQLite started by this tool; the cluster is the one .ci/cluster.sh started (its nodes share PostgreSQL and NATS JetStream, all on this machine). Cluster CPU is the sum over every node.\n\n")
 	}
+	r.connectTable(&b)
 	if len(r.rooms) > 0 {
 		fmt.Fprintf(&b, "## Many rooms: %d conversations × (1 talker + %d listeners) at once, %s\n\n", r.cfg.rooms, r.cfg.roomSize, r.cfg.roomsDur)
 		r.fanoutTable(&b, r.rooms)
@@ -357,4 +358,35 @@ func parseMicro(path string) ([]microResult, error) {
 		out = append(out, m)
 	}
 	return out, sc.Err()
+}
+
+// connectTable is the connect burst before each Parley fan-out run: how
+// long N listeners took to sign in at once, the servers' CPU meanwhile,
+// and the presence each listener was sent (snapshot and deltas) up to the
+// end of the talking window.
+func (r *report) connectTable(b *strings.Builder) {
+	var rows []fanoutResult
+	for _, x := range append(append([]fanoutResult(nil), r.fanout...), r.cluster...) {
+		if x.system != "baseline" && x.connect > 0 {
+			rows = append(rows, x)
+		}
+	}
+	if len(rows) == 0 {
+		return
+	}
+	b.WriteString("## Connect burst: every listener signs in at once (" + fmt.Sprint(connectWidth) + " at a time), then the talking window\n\n")
+	b.WriteString("| run | server | listening users | devices | connect s | server CPU % (all nodes) | presence frames per listener (max) | presence KiB per listener (max) | NATS in / out MiB |\n|---|---|--:|--:|--:|--:|--:|--:|--:|\n")
+	for _, x := range rows {
+		system := "one node (SQLite)"
+		if x.system == "cluster" {
+			system = "cluster (PostgreSQL, JetStream)"
+		}
+		nats := "–"
+		if x.natsIn > 0 || x.natsOut > 0 {
+			nats = f1(float64(x.natsIn)/(1<<20)) + " / " + f1(float64(x.natsOut)/(1<<20))
+		}
+		fmt.Fprintf(b, "| %s #%d | %s | %d | %d | %s | %s | %s (%d) | %s (%s) | %s |\n", x.name, max(1, x.round), system, x.accounts, x.rooms*x.listeners,
+			f2(x.connect.Seconds()), f1(x.connectCPU), f1(x.presenceFrames), x.presenceFramesMax, f1(x.presenceBytes/1024), f1(float64(x.presenceBytesMax)/1024), nats)
+	}
+	b.WriteString("\nConnect: first dial → last welcome. Presence: the frames of type presence each listener received from its welcome to the end of the talking window (the server's snapshot and every delta), whole frames. NATS: what nats-server received and sent over the connect burst (its /varz), all traffic of the nodes.\n\n")
 }
