@@ -302,7 +302,7 @@ func (j *JitterBuffer) Pop(now time.Time) JitterFrame {
 			j.takeLocked(j.next)
 			j.next++
 			j.stats.Dropped++
-			j.waits = 0
+			j.leastWait -= FrameDuration
 			depth--
 		}
 	} else {
@@ -352,11 +352,12 @@ func (j *JitterBuffer) Pop(now time.Time) JitterFrame {
 }
 
 // Shed tells the buffer that its player shortened the delay by d (it
-// played d less of a silent frame, or skipped one): the waits seen so far
-// were longer than the ones to come, so spare is measured afresh.
+// played d less of a silent frame, or skipped one): every packet from now
+// on waits d less than it would have, so the least wait seen is counted d
+// shorter, and the rest of the spare can go in the same pause.
 func (j *JitterBuffer) Shed(d time.Duration) {
 	j.mu.Lock()
-	j.waits = 0
+	j.leastWait -= d
 	j.stats.Shed += d
 	j.mu.Unlock()
 }

@@ -292,8 +292,8 @@ func BenchmarkJitterBuffer(b *testing.B) {
 
 // TestJitterSpare: once a whole window of slots shows that every packet
 // waited longer than it needed, the buffer reports the spare (the least
-// wait, less headroom); after the player sheds some, or after a stall,
-// the spare is measured afresh. Packets arrive 0-3 ms late in turn, the
+// wait, less headroom); what the player sheds comes off it at once;
+// after a stall it is measured afresh. Packets arrive 0-3 ms late in turn, the
 // player pops every 20 ms.
 func TestJitterSpare(t *testing.T) {
 	jb := NewJitterBuffer(JitterConfig{})
@@ -338,8 +338,8 @@ func TestJitterSpare(t *testing.T) {
 	}{
 		{"before a whole window", jitterSpareWindow - 1, 0, 0},
 		{"a whole window: waits 17-20 ms", 1, 10 * time.Millisecond, 17*time.Millisecond - jitterSpareHeadroom},
-		{"measured afresh after shedding", jitterSpareWindow - 1, 0, 0},
-		{"waits 7-10 ms", 1, 0, 7*time.Millisecond - jitterSpareHeadroom},
+		{"right after shedding 10 ms: the waits seen count 10 ms less", 1, 0, 7*time.Millisecond - jitterSpareHeadroom},
+		{"waits 7-10 ms", jitterSpareWindow, 0, 7*time.Millisecond - jitterSpareHeadroom},
 	}
 	for _, s := range steps {
 		f := run(s.slots)

@@ -110,6 +110,7 @@ type Player struct {
 	lastSent  time.Duration
 	catching  bool  // live: playing the excess off at the catch-up speed
 	low       int   // live: the low water, in samples (see lowWater)
+	quietRun  int   // live: silent frames in a row, up to the one decoded
 	starvedAt int64 // live: v.starved when the last frame was decoded
 	started   bool
 	pcm       [FrameSamples]int16
@@ -135,6 +136,7 @@ const (
 	maxMessagePackets = 1 << 20 // ~5.8 hours; guards the cache against a bogus Seq
 	silenceRMS        = 0.0056  // -45 dBFS
 	silenceKeepFrames = 10      // 200 ms of each pause survive skip-silence
+	spareKeepFrames   = 10      // live: spare delay is shed only in a pause longer than 200 ms
 )
 
 // Play starts playing src. The player is running when Play returns.
@@ -605,8 +607,15 @@ func (p *Player) liveLoop() {
 			if p.catching && !silent {
 				p.silentRun = 0
 			}
-			if cut := p.spareCut(f.Spare); quiet && !p.catching && cut > 0 {
-				// Delay no packet needed lately, taken off a pause.
+			if quiet {
+				p.quietRun++
+			} else {
+				p.quietRun = 0
+			}
+			if cut := p.spareCut(f.Spare); p.quietRun > spareKeepFrames && !p.catching && cut > 0 {
+				// Delay no packet needed lately, taken off a pause
+				// between sentences, past its first 200 ms: a pause
+				// between words keeps its length.
 				out = p.pcm[:FrameSamples-cut]
 				p.jb.Shed(samplesToDuration(int64(cut)))
 			}

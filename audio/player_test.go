@@ -96,7 +96,9 @@ func TestLiveShedsSpare(t *testing.T) {
 	if st.Shed < 20*time.Millisecond {
 		t.Errorf("shed %v of a 60 ms start with packets on time, want at least 20 ms", st.Shed)
 	}
-	if period := samplesToDuration(e.mix.lead.Load()); st.Shed%period != 0 {
+	// Whole periods: of 10 ms, or 20 ms after a fallback; skipped frames
+	// are 20 ms.
+	if period := e.cfg.Period; st.Shed%period != 0 {
 		t.Errorf("shed %v, want whole device periods of %v", st.Shed, period)
 	}
 }

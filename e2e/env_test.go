@@ -284,9 +284,16 @@ func stopProcess(what string, p *os.Process, done <-chan struct{}, grace time.Du
 		return nil
 	case <-time.After(grace):
 	}
-	p.Kill()
-	<-done
-	return fmt.Errorf("%s (pid %d) did not stop within %v of SIGTERM; killed", what, p.Pid, grace)
+	// SIGQUIT makes a Go process print every goroutine's stack (into its
+	// log, which the test prints) and exit.
+	p.Signal(syscall.SIGQUIT)
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		p.Kill()
+		<-done
+	}
+	return fmt.Errorf("%s (pid %d) did not stop within %v of SIGTERM; stopped with SIGQUIT (its goroutines are in its log)", what, p.Pid, grace)
 }
 
 // pactl runs pactl against the suite's daemon.

@@ -104,7 +104,7 @@ func TestLive(t *testing.T) {
 	listener.p.waitLog(t, 0, regexp.MustCompile(`trace: stage=total`), 20*time.Second)
 	for _, a := range []*app{talker, listener} {
 		for _, line := range strings.Split(a.p.log.String(), "\n") {
-			if strings.Contains(line, "trace: stage=") {
+			if strings.Contains(line, "parley: trace: ") {
 				fmt.Fprintf(os.Stderr, "E2E trace %s: %s\n", a.user, strings.TrimSpace(line))
 			}
 		}
