@@ -16,28 +16,7 @@ func TestLiveLowWater(t *testing.T) {
 	EnableTrace(true)
 	defer EnableTrace(false)
 	pkts := encodeTone(t, 440, time.Second)
-	ch := make(chan Packet, len(pkts))
-	p, err := e.Play(ChanSource(ch), PlayerConfig{Live: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer p.Close()
-	go func() { // the talker, at its pace
-		tick := time.NewTicker(FrameDuration)
-		defer tick.Stop()
-		begin := time.Now()
-		for i, pk := range pkts {
-			<-tick.C
-			pk.Arrived = begin.Add(time.Duration(i+1) * FrameDuration)
-			ch <- pk
-		}
-		close(ch)
-	}()
-	for ev := range p.Events() {
-		if ev.Kind == PlayerFinished {
-			break
-		}
-	}
+	p := playLive(t, e, pkts, PlayerConfig{Live: true})
 	lead := samplesToDuration(e.mix.lead.Load())
 	for _, s := range TraceReport() {
 		if s.Stage != StageMixer {
@@ -69,12 +48,29 @@ func TestLiveShedsSpare(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	p := playLive(t, e, pkts, PlayerConfig{Live: true, Jitter: JitterConfig{MinDelay: 60 * time.Millisecond}})
+	st := p.JitterStats()
+	t.Logf("jitter %+v", st)
+	if st.Shed < 20*time.Millisecond {
+		t.Errorf("shed %v of a 60 ms start with packets on time, want at least 20 ms", st.Shed)
+	}
+	// Whole periods: of 10 ms, or 20 ms after a fallback; skipped frames
+	// are 20 ms.
+	if period := e.cfg.Period; st.Shed%period != 0 {
+		t.Errorf("shed %v, want whole device periods of %v", st.Shed, period)
+	}
+}
+
+// playLive plays pkts as a talker sends them, one every 20 ms, through a
+// live player with cfg, and returns the player once it has finished.
+func playLive(t *testing.T, e *Engine, pkts []Packet, cfg PlayerConfig) *Player {
+	t.Helper()
 	ch := make(chan Packet, len(pkts))
-	p, err := e.Play(ChanSource(ch), PlayerConfig{Live: true, Jitter: JitterConfig{MinDelay: 60 * time.Millisecond}})
+	p, err := e.Play(ChanSource(ch), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer p.Close()
+	t.Cleanup(func() { p.Close() })
 	go func() { // the talker, at its pace
 		tick := time.NewTicker(FrameDuration)
 		defer tick.Stop()
@@ -91,14 +87,5 @@ func TestLiveShedsSpare(t *testing.T) {
 			break
 		}
 	}
-	st := p.JitterStats()
-	t.Logf("jitter %+v", st)
-	if st.Shed < 20*time.Millisecond {
-		t.Errorf("shed %v of a 60 ms start with packets on time, want at least 20 ms", st.Shed)
-	}
-	// Whole periods: of 10 ms, or 20 ms after a fallback; skipped frames
-	// are 20 ms.
-	if period := e.cfg.Period; st.Shed%period != 0 {
-		t.Errorf("shed %v, want whole device periods of %v", st.Shed, period)
-	}
+	return p
 }
