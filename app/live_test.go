@@ -339,28 +339,7 @@ func TestLiveRouterLateOpen(t *testing.T) {
 	e.pl.mu.Lock()
 	cur := e.pl.cur
 	e.pl.mu.Unlock()
-	if err := <-done; err != nil {
-		t.Fatal(err)
-	}
-	ended := time.Now()
-	e.waitHint("bob hears it to the end", func() bool {
-		pb := e.pl.Playback()
-		return pb.Message == id && pb.State == ui.PlayFinished
-	})
-	behind := time.Since(ended)
-	pb, st := e.pl.Playback(), cur.JitterStats()
-	t.Logf("finished at %v, %v after ann's end; jitter %+v", pb.Position, behind, st)
-	// Once at the live edge the jitter buffer may shed a frame over its
-	// target by a drop, as for any live stream; the backlog is not dropped.
-	if want := time.Duration(packets) * audio.FrameDuration; pb.Position != want || st.Played < packets-5 {
-		t.Errorf("bob's player finished at %v having played %d packets, want the whole message (%v, %d)", pb.Position, st.Played, want, packets)
-	}
-	// At 1x from the start bob would end a second or more late; caught
-	// up, he ends at the live edge: the jitter target (the network's
-	// jitter, a few ms here on a quiet machine) and a little more.
-	if bound := st.Delay + 300*time.Millisecond; behind > bound {
-		t.Errorf("bob finished %v after ann stopped, want the live edge (<= jitter target %v + 300 ms)", behind, st.Delay)
-	}
+	e.checkCaughtUp(t, cur, id, done, packets)
 	if played, declined := e.router.counts(); played != 1 || declined != 0 {
 		t.Errorf("router played %d, declined %d; want 1, 0", played, declined)
 	}
@@ -388,6 +367,14 @@ func TestPlayRecordingCatchesUp(t *testing.T) {
 	if !live {
 		t.Fatal("a message being recorded was opened as a stored one: it cannot catch up")
 	}
+	e.checkCaughtUp(t, cur, id, done, packets)
+}
+
+// checkCaughtUp waits for ann's message of packets to end (done) and for
+// bob's player cur to finish it, and checks that he heard all of it and
+// ended at the live edge.
+func (e *liveEnv) checkCaughtUp(t *testing.T, cur *audio.Player, id string, done <-chan error, packets int) {
+	t.Helper()
 	if err := <-done; err != nil {
 		t.Fatal(err)
 	}
@@ -399,9 +386,14 @@ func TestPlayRecordingCatchesUp(t *testing.T) {
 	behind := time.Since(ended)
 	pb, st := e.pl.Playback(), cur.JitterStats()
 	t.Logf("finished at %v, %v after ann's end; jitter %+v", pb.Position, behind, st)
+	// Once at the live edge the jitter buffer may shed a frame over its
+	// target by a drop, as for any live stream; the backlog is not dropped.
 	if want := time.Duration(packets) * audio.FrameDuration; pb.Position != want || st.Played < packets-5 {
 		t.Errorf("bob's player finished at %v having played %d packets, want the whole message (%v, %d)", pb.Position, st.Played, want, packets)
 	}
+	// At 1x from the start bob would end a second or more late; caught
+	// up, he ends at the live edge: the jitter target (the network's
+	// jitter, a few ms here on a quiet machine) and a little more.
 	if bound := st.Delay + 300*time.Millisecond; behind > bound {
 		t.Errorf("bob finished %v after ann stopped, want the live edge (<= jitter target %v + 300 ms)", behind, st.Delay)
 	}
