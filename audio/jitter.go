@@ -365,6 +365,23 @@ func (j *JitterBuffer) Pop(now time.Time) JitterFrame {
 	return JitterFrame{Kind: FrameStall, Seq: seq}
 }
 
+// Due reports whether Pop would play something other than a stall now:
+// the next packet is here, a later one is (the next is lost), the input
+// is closed, or playout has not started. A player that still has time
+// before its device needs the next frame waits for the packet while this
+// is false, instead of concealing a packet that is only a little late.
+func (j *JitterBuffer) Due() bool {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if j.buffering || j.closed {
+		return true
+	}
+	if s := &j.slots[j.next%jitterSlots]; s.ok && s.seq == j.next {
+		return true
+	}
+	return seqBefore(j.next, j.highest)
+}
+
 // Shed tells the buffer that its player shortened the delay by d (it
 // played d less of a silent frame, or skipped one): every packet from now
 // on waits d less than it would have, so the waits seen are counted d

@@ -559,6 +559,9 @@ func (p *Player) liveLoop() {
 			return
 		}
 		p.checkLate(!waited)
+		if !waited && !p.jb.Due() && !p.waitDue(wait) {
+			return
+		}
 		now := time.Now()
 		f := p.jb.Pop(now)
 		out := p.pcm[:]
@@ -721,6 +724,39 @@ func (p *Player) checkLate(playing bool) {
 	}
 	p.starvedAt = starved
 }
+
+// waitDue gives a late packet the time the device leaves before it needs
+// the next frame, instead of concealing it at once: the voice has just
+// been emptied by the mixer's fill after a device callback, so the next
+// fill that needs samples comes one device period later; the wait ends
+// stallMargin before that. Once the loop has been late for the mixer (the
+// low water rose), or while catching up, there is no time to give. It
+// returns false when the player closes.
+func (p *Player) waitDue(t *time.Timer) bool {
+	grace := samplesToDuration(p.mix.lead.Load()) - stallMargin
+	if p.low > 0 || p.catching || grace <= 0 {
+		return true
+	}
+	t.Reset(grace)
+	defer t.Stop()
+	for !p.jb.Due() {
+		select {
+		case <-p.arrived:
+		case <-t.C:
+			return true
+		case c := <-p.cmds:
+			p.apply(c)
+		case <-p.ctx.Done():
+			return false
+		}
+	}
+	return true
+}
+
+// stallMargin is how long before the mixer needs a live voice's next
+// frame the loop stops waiting for its packet and conceals it: time to
+// decode and for the loop to be scheduled.
+const stallMargin = 3 * time.Millisecond
 
 // waitPlayable waits, serving commands, until a packet arrives, the input
 // closes or, when the jitter buffer holds packets but its target delay has
