@@ -473,6 +473,9 @@ func (p *Player) finish() bool {
 func (p *Player) emit(out []int16) bool {
 	for {
 		n := p.v.write(out)
+		if n > 0 {
+			p.mix.poke()
+		}
 		out = out[n:]
 		p.updatePosition()
 		if len(out) == 0 {
@@ -498,6 +501,7 @@ func (p *Player) apply(c playerCmd) bool {
 		p.event(PlayerEvent{Kind: PlayerPaused, Position: p.Position()})
 	case cmdResume:
 		p.v.setPaused(false)
+		p.mix.poke()
 		p.event(PlayerEvent{Kind: PlayerResumed, Position: p.Position()})
 	case cmdSpeed:
 		p.speed = c.speed
