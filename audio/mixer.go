@@ -192,18 +192,22 @@ func (m *mixer) remove(v *voice) {
 // of the next voice go out at the next callback instead of behind a
 // period of silence queued in the ring (10 ms more delay for a whole live
 // message). Mixer goroutine only.
-func (m *mixer) fill() (idle bool) {
+func (m *mixer) fill() bool {
 	tracing := TraceEnabled() && m.active() > 0
-	defer func() { m.idle.Store(idle) }()
 	for {
 		queued := m.out.buffered()
 		want := min(int(m.lead.Load())-queued, m.out.size()-queued, mixChunk)
 		if want <= 0 {
+			m.idle.Store(false)
 			return false
 		}
+		// Idle is announced before the voices are looked at: a producer
+		// that writes after the look sees it and pokes (see poke).
+		m.idle.Store(true)
 		if !m.anyBuffered(want) {
 			return true
 		}
+		m.idle.Store(false)
 		if tracing {
 			// What is mixed now waits behind what the ring holds.
 			Trace(StageDevice, samplesToDuration(int64(queued)))
