@@ -120,7 +120,11 @@ const (
 // shrinks back when the variation does. Measured between two app
 // processes the old target (the whole spread plus a frame) sat at
 // 48-54 ms because of a few late packets per second caused by the apps'
-// own CPU scheduling.
+// own CPU scheduling. The delay runs from the fastest arrival seen before
+// playout starts, not from the first packet's own: between two apps the
+// first packet of a message came 10-45 ms behind the cadence of the rest
+// (the message's set-up on the talker, the server and the listener), and
+// every packet after it waited that much longer.
 //
 // Whatever queues beyond the target is delay that jitter does not need:
 // it builds up when a sender's clock runs fast, and whenever the output

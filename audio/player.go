@@ -542,7 +542,10 @@ func (p *Player) updatePosition() {
 // than the device needs to be safe from running dry, and the rest of the
 // delay is the jitter buffer's target. Before playout starts it writes
 // nothing and waits for the jitter buffer: the first packet plays as soon
-// as the target allows, not at the next tick of a silence clock.
+// as the target allows, not at the next tick of a silence clock. A packet
+// that is not there when the voice is down to its low water is waited
+// for until shortly before the device needs it (waitDue), and only then
+// concealed.
 //
 // A frame that decodes to silence while more than the jitter buffer's
 // target is queued is not played: pauses between words absorb delay added
