@@ -71,7 +71,7 @@ type device struct {
 	onPeriod func(time.Duration)
 	wantID   string
 	ring     *sampleRing
-	ready    chan struct{} // cap 1; signalled by every callback
+	ready    chan struct{} // cap 1; signalled by every callback (made by newDevice: the mixer wakes on it too)
 	emit     func(DeviceEvent)
 
 	opMu  sync.Mutex // serialises open/close/reopen/switch
@@ -141,7 +141,6 @@ func (d *device) op() string {
 
 // start opens the device and starts its monitor.
 func (d *device) start() error {
-	d.ready = make(chan struct{}, 1)
 	d.flowing = make(chan struct{})
 	d.stopped = make(chan struct{}, 1)
 	d.paused = make(chan struct{}, 1)

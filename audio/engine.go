@@ -194,6 +194,7 @@ func (e *Engine) newDevice(capture bool, id string, ring *sampleRing) *device {
 		period:  uint32(period / time.Millisecond),
 		wantID:  id,
 		ring:    ring,
+		ready:   make(chan struct{}, 1),
 		emit:    e.emit,
 	}
 }

@@ -1,7 +1,9 @@
 package audio
 
 import (
+	"sync/atomic"
 	"testing"
+	"time"
 )
 
 func TestMixerSumsVoices(t *testing.T) {
@@ -161,4 +163,63 @@ func BenchmarkMixer(b *testing.B) {
 		out.read(sink)
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N), "ns/frame")
+}
+
+// TestLiveFirstFrameAtNextCallback: the first frame of a live stream
+// that was waiting for its first packet is taken by the very next device
+// callback (within one period of its arrival), not by the one after it
+// behind a period of silence queued in the ring. Null device, 10 ms
+// periods, a jitter target of zero; measured over several streams, from
+// the packet's hand-over until the ring's reader passes where the ring
+// stood then.
+func TestLiveFirstFrameAtNextCallback(t *testing.T) {
+	e := newNullEngine(t)
+	waitFlowing(t, e.PlaybackFlowing(), "playback")
+	period := samplesToDuration(e.mix.lead.Load())
+	pkts := encodeTone(t, 440, 100*time.Millisecond)
+	ring := e.playback.ring
+	var total time.Duration
+	const streams = 8
+	for i := range streams {
+		ch := make(chan Packet, len(pkts))
+		p, err := e.Play(ChanSource(ch), PlayerConfig{Live: true, Jitter: JitterConfig{MinDelay: time.Microsecond, MaxDelay: time.Microsecond}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		// The device runs a few periods with the player waiting; the
+		// packet then comes at a different point of the period each time.
+		for c := e.Stats().PlaybackCallbacks + 3; e.Stats().PlaybackCallbacks < c; {
+			time.Sleep(time.Millisecond) // polls the callback count
+		}
+		time.Sleep(time.Duration(i) * period / streams) // the packet's phase
+		w0 := atomic.LoadUint64(ring.w)
+		r0 := atomic.LoadUint64(ring.r)
+		t0 := time.Now()
+		for _, pk := range pkts {
+			pk.Arrived = time.Now()
+			ch <- pk
+		}
+		close(ch)
+		var tc, tv time.Duration
+		for atomic.LoadUint64(ring.r) <= w0 {
+			if tv == 0 && (p.v.buffered() > 0 || p.v.consumed.Load() > 0) {
+				tv = time.Since(t0)
+			}
+			if tc == 0 && p.v.consumed.Load() > 0 {
+				tc = time.Since(t0)
+			}
+			if time.Since(t0) > time.Second {
+				t.Fatal("the first frame was not played within a second")
+			}
+			time.Sleep(100 * time.Microsecond) // polls the ring's reader
+		}
+		d := time.Since(t0)
+		t.Logf("stream %d: first frame taken %v after it came (decoded after %v, mixed after %v; %d samples queued ahead of it)", i, d, tv, tc, w0-r0)
+		total += d
+		waitEvent(t, p, PlayerFinished, 5*time.Second)
+		p.Close()
+	}
+	if mean := total / streams; mean >= period {
+		t.Errorf("the first frame was taken %v after it came on average, want under one period (%v)", mean, period)
+	}
 }
