@@ -96,8 +96,17 @@ func TestLiveWaitsForLatePacket(t *testing.T) {
 	}
 	st := p.JitterStats()
 	t.Logf("jitter %+v", st)
-	if st.Stalls != 0 || st.Played != len(pkts) {
-		t.Errorf("%d stalls, %d of %d packets played, want none and all", st.Stalls, st.Played, len(pkts))
+	if st.Played != len(pkts) {
+		t.Errorf("%d of %d packets played, want all", st.Played, len(pkts))
+	}
+	switch {
+	case st.Stalls == 0:
+	case st.LateWrites > 0:
+		// A loop that was itself late for the mixer (a loaded machine,
+		// the race detector) has no time left to give (see waitDue).
+		t.Logf("NOT JUDGED, the loop was late for the mixer %d times: %d stalls", st.LateWrites, st.Stalls)
+	default:
+		t.Errorf("%d stalls, want none", st.Stalls)
 	}
 }
 
