@@ -61,5 +61,7 @@ func (e *Engine) PlayCue(c Cue) error {
 	v.write(pcm)
 	v.finish()
 	e.mix.add(v)
-	return e.wakePlayback()
+	err = e.wakePlayback()
+	e.mix.poke()
+	return err
 }

@@ -95,6 +95,7 @@ type device struct {
 	flowing   chan struct{} // closed by the flowingAfter-th callback (markFlowing)
 	flowOnce  sync.Once
 	xruns     atomic.Uint64 // samples dropped (capture) or missing (playback)
+	meantDry  atomic.Uint64 // playback: missing samples the mixer left out on purpose (nothing to play)
 	periodNow atomic.Uint32 // ms, the period the open device was asked for
 	stopped   chan struct{} // cap 1; from miniaudio's stop notification
 	closing   atomic.Bool
@@ -361,8 +362,13 @@ func (d *device) frameCount() uint64 {
 }
 
 // xrunCount is the number of samples dropped (capture) or missing
-// (playback), Go and tap.
+// (playback), Go and tap, less the silence the mixer meant (meantDry).
 func (d *device) xrunCount() uint64 {
+	return d.dryCount() - d.meantDry.Load()
+}
+
+// dryCount is every sample dropped or missing, meant or not.
+func (d *device) dryCount() uint64 {
 	n := d.xruns.Load()
 	if d.tap != nil {
 		n += d.tap.xruns()

@@ -215,13 +215,20 @@ func (e *Engine) emit(ev DeviceEvent) {
 func (e *Engine) mixLoop() {
 	defer e.wg.Done()
 	var quietSince time.Time
+	idle, dryAt := false, uint64(0) // the last fill left the ring short; the device's dry count after it
 	for {
 		select {
 		case <-e.quit:
 			return
 		case <-e.playback.ready:
 		}
-		e.mix.fill()
+		// Silence the callback played after a fill that left the ring
+		// short on purpose (nothing to play) is not an underrun.
+		if idle {
+			e.playback.meantDry.Add(e.playback.dryCount() - dryAt)
+		}
+		idle = e.mix.fill()
+		dryAt = e.playback.dryCount()
 		if e.mix.active() > 0 || !e.playback.settled() {
 			// Playing, or not yet flowing (PlaybackFlowing waits for
 			// that; a fresh null sink can take 2 s).

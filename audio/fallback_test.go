@@ -129,3 +129,35 @@ func TestPlaybackIdle(t *testing.T) {
 		t.Errorf("a cue did not resume playback: %+v", st)
 	}
 }
+
+// TestWaitingPlayerIsNoUnderrun: a live player waiting for its first
+// packet leaves the ring empty on purpose (see mixer.fill); the silence
+// the device callback plays meanwhile is not counted as an underrun, so
+// it neither shows in the stats nor falls the device back to a longer
+// period, however long the wait.
+func TestWaitingPlayerIsNoUnderrun(t *testing.T) {
+	e := newNullEngine(t)
+	waitFlowing(t, e.PlaybackFlowing(), "playback")
+	ch := make(chan Packet)
+	p, err := e.Play(ChanSource(ch), PlayerConfig{Live: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	before := e.Stats()
+	deadline := time.Now().Add(underrunWindow + time.Second)
+	for time.Now().Before(deadline) {
+		<-time.After(100 * time.Millisecond) // the span the player waits
+	}
+	st := e.Stats()
+	t.Logf("stats %+v", st)
+	if st.PlaybackCallbacks-before.PlaybackCallbacks < 100 {
+		t.Fatalf("%d callbacks in %v, want the device running", st.PlaybackCallbacks-before.PlaybackCallbacks, underrunWindow+time.Second)
+	}
+	if st.PlaybackUnderrun != before.PlaybackUnderrun || st.PlaybackPeriod != before.PlaybackPeriod {
+		t.Errorf("underrun %d -> %d samples, period %v -> %v; want neither to change",
+			before.PlaybackUnderrun, st.PlaybackUnderrun, before.PlaybackPeriod, st.PlaybackPeriod)
+	}
+	close(ch)
+	waitEvent(t, p, PlayerFinished, 5*time.Second)
+}

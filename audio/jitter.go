@@ -72,7 +72,9 @@ type JitterFrame struct {
 	// jitterSpareWindow slots would have needed (the least any of them
 	// waited here, less jitterSpareHeadroom): a player may shorten a
 	// silent frame by it, and then calls Shed. Zero until a whole window
-	// has been seen since playout (re)started or the delay last changed.
+	// has been seen since playout (re)started or last stalled; the window
+	// slides, so one packet that came just in time holds the shedding
+	// back for one window only.
 	Spare time.Duration
 }
 
@@ -118,7 +120,11 @@ const (
 // shrinks back when the variation does. Measured between two app
 // processes the old target (the whole spread plus a frame) sat at
 // 48-54 ms because of a few late packets per second caused by the apps'
-// own CPU scheduling.
+// own CPU scheduling. The delay runs from the fastest arrival seen before
+// playout starts, not from the first packet's own: between two apps the
+// first packet of a message came 10-45 ms behind the cadence of the rest
+// (the message's set-up on the talker, the server and the listener), and
+// every packet after it waited that much longer.
 //
 // Whatever queues beyond the target is delay that jitter does not need:
 // it builds up when a sender's clock runs fast, and whenever the output
@@ -165,10 +171,11 @@ type JitterBuffer struct {
 	stalls     int
 	stats      JitterStats
 
-	// The least time a packet waited here between its push and its slot,
-	// over the slots since the delay last changed (see Spare).
-	leastWait time.Duration
-	waits     int
+	// How long each of the last jitterSpareWindow packets waited here
+	// between its push and its slot (a ring; see Spare), and how many
+	// were counted since playout (re)started or stalled.
+	waitRing [jitterSpareWindow]time.Duration
+	waits    int
 }
 
 // NewJitterBuffer returns an empty buffer.
@@ -211,13 +218,13 @@ func (j *JitterBuffer) push(p Packet, now time.Time, timed bool) {
 			j.next = p.Seq
 		}
 	}
+	at := now
 	if timed {
 		// The network's jitter is in when the packet was read off the
 		// connection; a packet handed over later (a listener who joins a
 		// stream whose packets are already in memory) keeps that time.
-		at := p.Arrived
-		if at.IsZero() || at.After(now) {
-			at = now
+		if !p.Arrived.IsZero() && !p.Arrived.After(now) {
+			at = p.Arrived
 		}
 		if !j.haveBase {
 			j.base = at.Add(-sent)
@@ -233,7 +240,10 @@ func (j *JitterBuffer) push(p Packet, now time.Time, timed bool) {
 		return
 	}
 	if !j.started && seqBefore(p.Seq, j.next) {
-		j.next = p.Seq // an earlier packet arrived before playout started
+		// An earlier packet arrived before playout started: it plays
+		// first, a frame earlier per packet than the one it precedes.
+		j.bufferFrom = j.bufferFrom.Add(-time.Duration(j.next-p.Seq) * FrameDuration)
+		j.next = p.Seq
 	}
 	if p.Seq-j.next >= jitterSlots {
 		// Far ahead of playout (sender restarted numbering, or a gap of
@@ -251,6 +261,16 @@ func (j *JitterBuffer) push(p Packet, now time.Time, timed bool) {
 	s.seq, s.data, s.at, s.ok = p.Seq, p.Data, now, true
 	if seqBefore(j.highest, p.Seq) {
 		j.highest = p.Seq
+	}
+	if timed && j.buffering && !seqBefore(p.Seq, j.next) {
+		// The target delay runs from when the packet to play first would
+		// have arrived by the fastest path seen so far: a first packet
+		// held up on its way (the talker's and the server's set-up of a
+		// new message cost it 10-25 ms) does not hold up every packet
+		// after it.
+		if from := at.Add(-time.Duration(p.Seq-j.next) * FrameDuration); from.Before(j.bufferFrom) {
+			j.bufferFrom = from
+		}
 	}
 }
 
@@ -302,7 +322,7 @@ func (j *JitterBuffer) Pop(now time.Time) JitterFrame {
 			j.takeLocked(j.next)
 			j.next++
 			j.stats.Dropped++
-			j.leastWait -= FrameDuration
+			j.shedLocked(FrameDuration)
 			depth--
 		}
 	} else {
@@ -316,12 +336,10 @@ func (j *JitterBuffer) Pop(now time.Time) JitterFrame {
 		j.stalls = 0
 		j.stats.Played++
 		f := JitterFrame{Kind: FrameNormal, Seq: seq, Data: data, Pushed: pushed, Excess: max(0, depth-1-targetFrames)}
-		if w := now.Sub(pushed); j.waits == 0 || w < j.leastWait {
-			j.leastWait = w
-		}
+		j.waitRing[j.waits%jitterSpareWindow] = now.Sub(pushed)
 		j.waits++
 		if j.waits >= jitterSpareWindow {
-			f.Spare = max(0, j.leastWait-jitterSpareHeadroom)
+			f.Spare = max(0, slices.Min(j.waitRing[:])-jitterSpareHeadroom)
 		}
 		return f
 	}
@@ -351,15 +369,40 @@ func (j *JitterBuffer) Pop(now time.Time) JitterFrame {
 	return JitterFrame{Kind: FrameStall, Seq: seq}
 }
 
+// Due reports whether Pop would play something other than a stall now:
+// the next packet is here, a later one is (the next is lost), the input
+// is closed, or playout has not started. A player that still has time
+// before its device needs the next frame waits for the packet while this
+// is false, instead of concealing a packet that is only a little late.
+func (j *JitterBuffer) Due() bool {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if j.buffering || j.closed {
+		return true
+	}
+	if s := &j.slots[j.next%jitterSlots]; s.ok && s.seq == j.next {
+		return true
+	}
+	return seqBefore(j.next, j.highest)
+}
+
 // Shed tells the buffer that its player shortened the delay by d (it
 // played d less of a silent frame, or skipped one): every packet from now
-// on waits d less than it would have, so the least wait seen is counted d
+// on waits d less than it would have, so the waits seen are counted d
 // shorter, and the rest of the spare can go in the same pause.
 func (j *JitterBuffer) Shed(d time.Duration) {
 	j.mu.Lock()
-	j.leastWait -= d
+	j.shedLocked(d)
 	j.stats.Shed += d
 	j.mu.Unlock()
+}
+
+// shedLocked counts every wait of the window d shorter: each packet from
+// now on waits d less than it would have.
+func (j *JitterBuffer) shedLocked(d time.Duration) {
+	for i := range j.waitRing {
+		j.waitRing[i] -= d
+	}
 }
 
 // Stats returns a snapshot of the counters.

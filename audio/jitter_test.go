@@ -364,3 +364,99 @@ func TestJitterSpare(t *testing.T) {
 		t.Errorf("stats %+v, want 10 ms shed and 1 stall", st)
 	}
 }
+
+// TestJitterStartsFromFastest: playout starts the target delay after the
+// first packet would have arrived by the fastest path seen before it
+// starts, not after the first packet's own arrival: a first packet held
+// up by the set-up of a new message (measured 10-25 ms between two apps)
+// does not add its lateness to every packet after it. Packets after the
+// first arrive on time, one every 20 ms from t0; the buffer is popped
+// every millisecond until the first packet plays.
+func TestJitterStartsFromFastest(t *testing.T) {
+	cases := []struct {
+		name      string
+		firstLate time.Duration // packet 0 arrives at t0 + this
+		want      time.Duration // packet 0 plays at t0 + this
+	}{
+		{"first on time", 0, FrameDuration},
+		{"first 15 ms late: packet 1 shows it", 15 * time.Millisecond, FrameDuration},
+		{"first 5 ms late: packet 1 shows it as it arrives", 5 * time.Millisecond, FrameDuration},
+		{"first after the second", 30 * time.Millisecond, 30 * time.Millisecond},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			jb := NewJitterBuffer(JitterConfig{})
+			t0 := time.Unix(1000, 0)
+			arrival := func(seq int) time.Time {
+				if seq == 0 {
+					return t0.Add(c.firstLate)
+				}
+				return t0.Add(time.Duration(seq) * FrameDuration)
+			}
+			pushed := map[int]bool{}
+			for ms := range 200 {
+				now := t0.Add(time.Duration(ms) * time.Millisecond)
+				for seq := range 12 {
+					if !pushed[seq] && !arrival(seq).After(now) {
+						jb.Push(Packet{Seq: uint32(seq), Data: []byte{1}, Arrived: arrival(seq)}, now)
+						pushed[seq] = true
+					}
+				}
+				f := jb.Pop(now)
+				if f.Kind == FrameWait {
+					continue
+				}
+				if f.Kind != FrameNormal || f.Seq != 0 {
+					t.Fatalf("first frame %v seq %d, want packet 0", f.Kind, f.Seq)
+				}
+				if got := now.Sub(t0); got != c.want {
+					t.Errorf("packet 0 played at t0+%v, want t0+%v", got, c.want)
+				}
+				return
+			}
+			t.Fatal("playout did not start within 200 ms")
+		})
+	}
+}
+
+// TestJitterSpareSlides: the spare is the least wait over the last window
+// of slots, not since playout started: one packet that came just in time
+// (it waited 1 ms) stops the shedding only until a whole window has
+// passed it. Packets arrive 0-3 ms late in turn, the player pops every
+// 20 ms, 20 ms after the first packet came.
+func TestJitterSpareSlides(t *testing.T) {
+	jb := NewJitterBuffer(JitterConfig{})
+	t0 := time.Unix(1000, 0)
+	const tight = 10 // this packet arrives 1 ms before its slot
+	arrival := func(seq int) time.Time {
+		if seq == tight {
+			return t0.Add(time.Duration(seq+1)*FrameDuration - time.Millisecond)
+		}
+		return t0.Add(time.Duration(seq)*FrameDuration + time.Duration(seq%4)*time.Millisecond)
+	}
+	next := 0
+	var spare []time.Duration // Spare at each slot
+	for slot := range tight + 2*jitterSpareWindow {
+		now := t0.Add(time.Duration(slot+1) * FrameDuration)
+		for ; !arrival(next).After(now); next++ {
+			jb.Push(Packet{Seq: uint32(next), Data: []byte{1}}, arrival(next))
+		}
+		f := jb.Pop(now)
+		if f.Kind != FrameNormal {
+			t.Fatalf("slot %d: %v", slot, f.Kind)
+		}
+		spare = append(spare, f.Spare)
+	}
+	for _, c := range []struct {
+		slot int
+		want time.Duration
+	}{
+		{jitterSpareWindow - 1, 0},                                             // the first whole window holds the 1 ms wait
+		{tight + jitterSpareWindow - 1, 0},                                     // the last window that holds it
+		{tight + jitterSpareWindow, 17*time.Millisecond - jitterSpareHeadroom}, // past it: waits 17-20 ms
+	} {
+		if spare[c.slot] != c.want {
+			t.Errorf("slot %d: spare %v, want %v", c.slot, spare[c.slot], c.want)
+		}
+	}
+}

@@ -140,6 +140,7 @@ type mixer struct {
 	out  *sampleRing
 	wake chan struct{}
 	lead atomic.Int64 // samples to keep queued for the device
+	idle atomic.Bool  // the last fill had nothing to write (see poke)
 
 	lim  limiter
 	acc  []float32
@@ -184,15 +185,29 @@ func (m *mixer) remove(v *voice) {
 	m.mu.Unlock()
 }
 
-// fill tops the output ring up to the lead. Mixer goroutine only.
-func (m *mixer) fill() {
+// fill tops the output ring up to the lead with what the voices have.
+// While no voice has a sample to give (nothing plays, or a live stream
+// waits for its first packet) it writes nothing and reports idle: the
+// device callback then plays silence of its own, and the first samples
+// of the next voice go out at the next callback instead of behind a
+// period of silence queued in the ring (10 ms more delay for a whole live
+// message). Mixer goroutine only.
+func (m *mixer) fill() bool {
 	tracing := TraceEnabled() && m.active() > 0
 	for {
 		queued := m.out.buffered()
 		want := min(int(m.lead.Load())-queued, m.out.size()-queued, mixChunk)
 		if want <= 0 {
-			return
+			m.idle.Store(false)
+			return false
 		}
+		// Idle is announced before the voices are looked at: a producer
+		// that writes after the look sees it and pokes (see poke).
+		m.idle.Store(true)
+		if !m.anyBuffered(want) {
+			return true
+		}
+		m.idle.Store(false)
 		if tracing {
 			// What is mixed now waits behind what the ring holds.
 			Trace(StageDevice, samplesToDuration(int64(queued)))
@@ -221,6 +236,40 @@ func (m *mixer) mixChunk(pcm []int16) {
 		close(v.drained)
 	}
 	m.lim.process(acc, pcm)
+}
+
+// poke wakes the mixer when a voice got samples while the last fill had
+// none to write: they go into the ring now, not at the next callback.
+// Safe from any goroutine.
+func (m *mixer) poke() {
+	if m.idle.Load() {
+		notify(m.wake)
+	}
+}
+
+// anyBuffered reports whether some voice has samples to mix; if none
+// has, each voice still waiting for its producer counts want samples as
+// starved, as mixing would have (Player's low water watches that).
+func (m *mixer) anyBuffered(want int) bool {
+	m.mu.Lock()
+	m.snap = append(m.snap[:0], m.voices...)
+	m.mu.Unlock()
+	for _, v := range m.snap {
+		v.mu.Lock()
+		has := v.n > 0 && !v.paused
+		v.mu.Unlock()
+		if has {
+			return true
+		}
+	}
+	for _, v := range m.snap {
+		v.mu.Lock()
+		if !v.paused && !v.done {
+			v.starved.Add(int64(want))
+		}
+		v.mu.Unlock()
+	}
+	return false
 }
 
 // active is the number of voices being mixed.

@@ -79,6 +79,53 @@ func TestMixerPauseHoldsVoice(t *testing.T) {
 	}
 }
 
+// TestMixerIdleQueuesNoSilence: with nothing to play (no voice, or a
+// voice still waiting for its producer) the mixer writes nothing, so the
+// first samples of the next voice are not queued behind silence; writing
+// them pokes the mixer awake at once.
+func TestMixerIdleQueuesNoSilence(t *testing.T) {
+	out := newSampleRing(4096)
+	wake := make(chan struct{}, 1)
+	m := newMixer(out, wake, 480)
+	if !m.fill() || out.buffered() != 0 {
+		t.Fatalf("no voices: fill wrote %d samples, want none and idle", out.buffered())
+	}
+	v := newVoice(960)
+	m.add(v)
+	if !m.fill() || out.buffered() != 0 {
+		t.Fatalf("a waiting voice: fill wrote %d samples, want none and idle", out.buffered())
+	}
+	if v.starved.Load() == 0 {
+		t.Error("a waiting voice was not counted as starved")
+	}
+	select {
+	case <-wake:
+		t.Fatal("woken before any samples came")
+	default:
+	}
+	v.write(constant(700, 960))
+	m.poke()
+	select {
+	case <-wake:
+	default:
+		t.Fatal("samples written to an idle mixer did not wake it")
+	}
+	if m.fill() || out.buffered() != 480 {
+		t.Fatalf("fill after the samples came: %d queued, want the lead (480) and not idle", out.buffered())
+	}
+	got := make([]int16, 1)
+	out.read(got)
+	if got[0] != 700 {
+		t.Errorf("first queued sample %d, want the voice's 700 (no silence ahead of it)", got[0])
+	}
+	m.poke()
+	select {
+	case <-wake:
+		t.Error("a busy mixer was poked awake")
+	default:
+	}
+}
+
 func constant(v int16, n int) []int16 {
 	s := make([]int16, n)
 	for i := range s {

@@ -473,6 +473,9 @@ func (p *Player) finish() bool {
 func (p *Player) emit(out []int16) bool {
 	for {
 		n := p.v.write(out)
+		if n > 0 {
+			p.mix.poke()
+		}
 		out = out[n:]
 		p.updatePosition()
 		if len(out) == 0 {
@@ -498,6 +501,7 @@ func (p *Player) apply(c playerCmd) bool {
 		p.event(PlayerEvent{Kind: PlayerPaused, Position: p.Position()})
 	case cmdResume:
 		p.v.setPaused(false)
+		p.mix.poke()
 		p.event(PlayerEvent{Kind: PlayerResumed, Position: p.Position()})
 	case cmdSpeed:
 		p.speed = c.speed
@@ -538,7 +542,10 @@ func (p *Player) updatePosition() {
 // than the device needs to be safe from running dry, and the rest of the
 // delay is the jitter buffer's target. Before playout starts it writes
 // nothing and waits for the jitter buffer: the first packet plays as soon
-// as the target allows, not at the next tick of a silence clock.
+// as the target allows, not at the next tick of a silence clock. A packet
+// that is not there when the voice is down to its low water is waited
+// for until shortly before the device needs it (waitDue), and only then
+// concealed.
 //
 // A frame that decodes to silence while more than the jitter buffer's
 // target is queued is not played: pauses between words absorb delay added
@@ -559,6 +566,9 @@ func (p *Player) liveLoop() {
 			return
 		}
 		p.checkLate(!waited)
+		if !waited && !p.jb.Due() && !p.waitDue(wait) {
+			return
+		}
 		now := time.Now()
 		f := p.jb.Pop(now)
 		out := p.pcm[:]
@@ -721,6 +731,39 @@ func (p *Player) checkLate(playing bool) {
 	}
 	p.starvedAt = starved
 }
+
+// waitDue gives a late packet the time the device leaves before it needs
+// the next frame, instead of concealing it at once: the voice has just
+// been emptied by the mixer's fill after a device callback, so the next
+// fill that needs samples comes one device period later; the wait ends
+// stallMargin before that. Once the loop has been late for the mixer (the
+// low water rose), or while catching up, there is no time to give. It
+// returns false when the player closes.
+func (p *Player) waitDue(t *time.Timer) bool {
+	grace := samplesToDuration(p.mix.lead.Load()) - stallMargin
+	if p.low > 0 || p.catching || grace <= 0 {
+		return true
+	}
+	t.Reset(grace)
+	defer t.Stop()
+	for !p.jb.Due() {
+		select {
+		case <-p.arrived:
+		case <-t.C:
+			return true
+		case c := <-p.cmds:
+			p.apply(c)
+		case <-p.ctx.Done():
+			return false
+		}
+	}
+	return true
+}
+
+// stallMargin is how long before the mixer needs a live voice's next
+// frame the loop stops waiting for its packet and conceals it: time to
+// decode and for the loop to be scheduled.
+const stallMargin = 3 * time.Millisecond
 
 // waitPlayable waits, serving commands, until a packet arrives, the input
 // closes or, when the jitter buffer holds packets but its target delay has

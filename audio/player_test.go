@@ -61,6 +61,46 @@ func TestLiveShedsSpare(t *testing.T) {
 	}
 }
 
+// TestLiveWaitsForLatePacket: a packet that comes after the mixer has
+// emptied the voice, but well before the device needs its samples, is
+// played, not concealed as a stall: the loop gives it the rest of the
+// device period. Each packet after the first is handed over 2 ms after
+// the mixer took the last sample of the one before it (the loop used to
+// stall on every one of them).
+func TestLiveWaitsForLatePacket(t *testing.T) {
+	e := newNullEngine(t)
+	pkts := encodeTone(t, 440, 600*time.Millisecond)
+	ch := make(chan Packet)
+	p, err := e.Play(ChanSource(ch), PlayerConfig{Live: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	go func() {
+		defer close(ch)
+		for i, pk := range pkts {
+			for i > 0 && p.v.consumed.Load() < int64(i*FrameSamples) {
+				time.Sleep(100 * time.Microsecond) // polls the voice
+			}
+			if i > 0 {
+				time.Sleep(2 * time.Millisecond) // the packet's lateness
+			}
+			pk.Arrived = time.Now()
+			ch <- pk
+		}
+	}()
+	for ev := range p.Events() {
+		if ev.Kind == PlayerFinished {
+			break
+		}
+	}
+	st := p.JitterStats()
+	t.Logf("jitter %+v", st)
+	if st.Stalls != 0 || st.Played != len(pkts) {
+		t.Errorf("%d stalls, %d of %d packets played, want none and all", st.Stalls, st.Played, len(pkts))
+	}
+}
+
 // playLive plays pkts as a talker sends them, one every 20 ms, through a
 // live player with cfg, and returns the player once it has finished.
 func playLive(t *testing.T, e *Engine, pkts []Packet, cfg PlayerConfig) *Player {
