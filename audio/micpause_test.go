@@ -11,12 +11,7 @@ import (
 // gets packets at once, and the microphone is paused again after it.
 func TestIdleMicPaused(t *testing.T) {
 	e := newNullEngine(t)
-	rec, err := e.NewRecorder(RecorderConfig{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rec.Close()
-	d := rec.src.(*deviceSource).d
+	rec, d := openNullMic(t, e)
 	waitFlowing(t, rec.Flowing(), "warm microphone")
 	waitPaused := func(what string) {
 		t.Helper()
@@ -67,4 +62,16 @@ func TestIdleMicPaused(t *testing.T) {
 		}
 		waitPaused("after a recording")
 	}
+}
+
+// openNullMic opens a Recorder on e's (null) microphone for the test's
+// life and returns it with its capture device.
+func openNullMic(t *testing.T, e *Engine) (*Recorder, *device) {
+	t.Helper()
+	rec, err := e.NewRecorder(RecorderConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { rec.Close() })
+	return rec, rec.src.(*deviceSource).d
 }
