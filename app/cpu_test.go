@@ -35,7 +35,11 @@ import (
 //   - listening: a talker (a sync client in this process, fed with
 //     espeak-ng speech encoded to Opus at the real 20 ms pace) transmits
 //     live into the Lobby and the app plays it on a PulseAudio null sink.
-//     The window starts once the app's speaker carries sound.
+//     The window starts once the app's speaker carries sound;
+//   - bare (first, before the app starts): the floor under idle, a Fyne
+//     window with one label and nothing else (testdata/barefyne, built
+//     with the app's tags) on the same display. Fyne 2.8.1 polls its
+//     events 60 times a second whatever the app does.
 //
 // The server runs in this process on 127.0.0.1, so its work is not
 // counted. The app runs under the tests' Xvfb and PulseAudio daemon.
@@ -51,7 +55,7 @@ import (
 //	                    then built with -tags pprof (see main_pprof.go)
 //	PARLEY_CPU_TAGS     extra build tags, comma-separated, to compare
 //	                    builds (for example no_animations)
-//	PARLEY_CPU_STATES   which states to measure: "idle,live" (default)
+//	PARLEY_CPU_STATES   which states to measure: "bare,idle,live" (default)
 //	PARLEY_CPU_BINARY   a prebuilt app to measure instead (a baseline built
 //	                    from another commit: git archive, go build)
 //	PARLEY_CPU_AUDIO    the app's -audio (default pulse; null leaves the
@@ -59,7 +63,7 @@ import (
 //
 // Output lines start with "cpu:" and read
 //
-//	cpu: idle 0.6 % of a core (utime 0.31 s, stime 0.05 s over 60.0 s); per 10 s: 0.7 0.5 …; load 3.1→2.9
+//	cpu: idle 0.6 % of a core (utime 0.31 s, stime 0.05 s over 60.0 s); per 10 s: 0.7 0.5 …; by thread: parley 0.6; switches 120/s (parley 120); load 3.1→2.9
 func TestCPU(t *testing.T) {
 	if os.Getenv("PARLEY_CPU") != "1" {
 		t.Skip("a measurement: run with PARLEY_CPU=1 (make cpu)")
@@ -71,7 +75,13 @@ func TestCPU(t *testing.T) {
 
 	states := os.Getenv("PARLEY_CPU_STATES")
 	if states == "" {
-		states = "idle,live"
+		states = "bare,idle,live"
+	}
+	if strings.Contains(states, "bare") {
+		report(t, "bare Fyne window (the floor under idle)", measureBare(t, window, warmup))
+	}
+	if !strings.Contains(states, "idle") && !strings.Contains(states, "live") {
+		return
 	}
 	binary := fixture.binary
 	tags := appBuildTags
@@ -148,6 +158,33 @@ func TestCPU(t *testing.T) {
 	if profileDir != "" {
 		t.Logf("profiles in %s: go tool pprof -top %s %s/idle.pprof", profileDir, binary, profileDir)
 	}
+}
+
+// measureBare measures testdata/barefyne's window the way the app is
+// measured: started on the fixture's display, warmup after its window is
+// mapped, then window.
+func measureBare(t *testing.T, window, warmup time.Duration) cpuUse {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "barefyne")
+	build := exec.Command("go", "build", "-tags="+appBuildTags, "-o", path, "./testdata/barefyne")
+	build.Env = append(os.Environ(), "GOFLAGS=")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build barefyne: %v\n%s", err, out)
+	}
+	home := t.TempDir() // its Fyne preferences
+	cmd := exec.Command(path)
+	cmd.Env = append(os.Environ(), "DISPLAY="+fixture.display, "HOME="+home, "XDG_CONFIG_HOME="+home,
+		"XDG_RUNTIME_DIR="+t.TempDir())
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("start barefyne: %v", err)
+	}
+	defer func() {
+		cmd.Process.Kill()
+		cmd.Wait()
+	}()
+	xdotool(t, "search", "--sync", "--onlyvisible", "--pid", strconv.Itoa(cmd.Process.Pid), "--name", "^Parley$")
+	time.Sleep(warmup) // a measurement setting, as for the app
+	return measureCPU(t, cmd.Process.Pid, window, "", "")
 }
 
 // buildBinary builds the app with tags into the test's folder.
@@ -348,7 +385,12 @@ type cpuUse struct {
 	utime, stime time.Duration
 	slices       []float64                // % of a core per tenth of the window
 	threads      map[string]time.Duration // CPU per thread name (comm)
-	load         [2]string                // 1-minute load average before and after
+	// switches counts the context switches (voluntary and not) of all
+	// threads, per thread name: each is a thread woken or preempted, and
+	// on this VM the switches themselves were a third of a listener's
+	// CPU samples (perf).
+	switches map[string]int64
+	load     [2]string // 1-minute load average before and after
 }
 
 func (c cpuUse) percent() float64 {
@@ -371,10 +413,18 @@ func report(t *testing.T, state string, c cpuUse) {
 			th = append(th, fmt.Sprintf("%s %.1f", n, pct))
 		}
 	}
-	line := fmt.Sprintf("cpu: %s %.1f %% of a core (utime %.2f s, stime %.2f s over %.1f s); per %v: %s; by thread: %s; load %s→%s",
+	var sw []string
+	var total int64
+	for _, n := range names {
+		total += c.switches[n]
+		if per := float64(c.switches[n]) / c.wall.Seconds(); per >= 1 {
+			sw = append(sw, fmt.Sprintf("%s %.0f", n, per))
+		}
+	}
+	line := fmt.Sprintf("cpu: %s %.1f %% of a core (utime %.2f s, stime %.2f s over %.1f s); per %v: %s; by thread: %s; switches %.0f/s (%s); load %s→%s",
 		state, c.percent(), c.utime.Seconds(), c.stime.Seconds(), c.wall.Seconds(),
 		(c.wall / time.Duration(max(len(c.slices), 1))).Round(time.Second), strings.Join(sl, " "),
-		strings.Join(th, ", "), c.load[0], c.load[1])
+		strings.Join(th, ", "), float64(total)/c.wall.Seconds(), strings.Join(sw, ", "), c.load[0], c.load[1])
 	t.Log(line)
 	fmt.Println(line)
 }
@@ -409,10 +459,11 @@ func measureCPU(t *testing.T, pid int, window time.Duration, pprofAddr, profileP
 	tick.Stop()
 	c.wall = pt.Sub(start)
 	c.utime, c.stime = pu-u0, ps-s0
-	c.threads = map[string]time.Duration{}
+	c.threads, c.switches = map[string]time.Duration{}, map[string]int64{}
 	for id, now := range threadCPU(pid) {
 		before := threads0[id] // zero for a thread started meanwhile
 		c.threads[now.name] += now.cpu - before.cpu
+		c.switches[now.name] += now.switches - before.switches
 	}
 	c.load[1] = loadAvg()
 	wg.Wait()
@@ -484,8 +535,9 @@ func parseStat(b []byte) (name string, utime, stime time.Duration, err error) {
 }
 
 type threadTime struct {
-	name string
-	cpu  time.Duration
+	name     string
+	cpu      time.Duration
+	switches int64 // voluntary and involuntary context switches
 }
 
 // threadCPU reads the CPU time of each thread of pid, by thread id. A
@@ -507,9 +559,28 @@ func threadCPU(pid int) map[string]threadTime {
 			continue
 		}
 		// Numbered workers (llvmpipe-0, llvmpipe-1) count as one name.
-		out[id.Name()] = threadTime{name: strings.TrimRight(name, "0123456789-:"), cpu: u + s}
+		out[id.Name()] = threadTime{name: strings.TrimRight(name, "0123456789-:"), cpu: u + s,
+			switches: contextSwitches(filepath.Join(dir, id.Name(), "status"))}
 	}
 	return out
+}
+
+// contextSwitches reads a thread's voluntary_ctxt_switches and
+// nonvoluntary_ctxt_switches from its /proc status file (0 if it ended).
+func contextSwitches(path string) int64 {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return 0
+	}
+	var n int64
+	for _, line := range strings.Split(string(b), "\n") {
+		k, v, ok := strings.Cut(line, ":")
+		if ok && (k == "voluntary_ctxt_switches" || k == "nonvoluntary_ctxt_switches") {
+			c, _ := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+			n += c
+		}
+	}
+	return n
 }
 
 func loadAvg() string {

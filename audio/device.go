@@ -101,6 +101,7 @@ type device struct {
 	closing   atomic.Bool
 	idle      atomic.Bool   // stopped on purpose while nothing plays (pause/resume)
 	paused    chan struct{} // cap 1: pause stopped the device (tests wait on it)
+	running   chan struct{} // cap 1: the device left idle (resume, reopen): the monitor watches again
 
 	quit chan struct{}
 	wg   sync.WaitGroup
@@ -144,6 +145,7 @@ func (d *device) start() error {
 	d.flowing = make(chan struct{})
 	d.stopped = make(chan struct{}, 1)
 	d.paused = make(chan struct{}, 1)
+	d.running = make(chan struct{}, 1)
 	d.quit = make(chan struct{})
 	d.tap = newDeviceTap(d.ring, d.capture, d.ready, &d.wakes)
 	if err := d.open(d.wantID); err != nil {
@@ -225,7 +227,9 @@ func (d *device) open(id string) error {
 	d.mu.Lock()
 	d.dev, d.idMem, d.curID = dev, mem, id
 	d.mu.Unlock()
-	d.idle.Store(false) // a reopened device runs, paused or not before
+	if d.idle.Swap(false) { // a reopened device runs, paused or not before
+		notify(d.running)
+	}
 	d.openedAt.Store(d.callbackCount())
 	d.log.Debug("audio device started", "dir", d.op(), "device", id)
 	return nil
@@ -414,17 +418,31 @@ func (d *device) onStop() { notify(d.stopped) }
 
 // monitor reopens the device when it stops unexpectedly or goes silent,
 // and falls a playback device back to its longer period when it
-// underruns.
+// underruns. While the device is paused it has nothing to watch and its
+// ticker is stopped: an idle app's devices do not wake it 4 times a
+// second each.
 func (d *device) monitor() {
 	defer d.wg.Done()
 	t := time.NewTicker(watchdogTick)
 	defer t.Stop()
 	last, stale := d.callbackCount(), 0
 	var w underrunWatch
+	ticking := true
 	for {
+		if idle := d.idle.Load(); idle == ticking {
+			if ticking = !idle; ticking {
+				t.Reset(watchdogTick)
+			} else {
+				t.Stop()
+			}
+			last, stale = d.callbackCount(), 0
+			w = underrunWatch{}
+		}
 		select {
 		case <-d.quit:
 			return
+		case <-d.running:
+			// Left idle: the loop's top starts the ticker again.
 		case <-d.stopped:
 			if d.closing.Load() || d.idle.Load() {
 				continue
@@ -580,6 +598,11 @@ func (d *device) reopen(why string) {
 func (d *device) pause() bool {
 	d.opMu.Lock()
 	defer d.opMu.Unlock()
+	return d.pauseLocked()
+}
+
+// pauseLocked is pause with opMu held.
+func (d *device) pauseLocked() bool {
 	d.mu.Lock()
 	dev := d.dev
 	d.mu.Unlock()
@@ -590,6 +613,7 @@ func (d *device) pause() bool {
 	if err := dev.Stop(); err != nil {
 		d.log.Warn("audio device pause", "dir", d.op(), "err", err)
 	}
+	d.log.Debug("audio device paused", "dir", d.op())
 	notify(d.paused)
 	return true
 }
@@ -604,7 +628,11 @@ func (d *device) resume() error {
 	d.mu.Lock()
 	dev, id := d.dev, d.curID
 	d.mu.Unlock()
-	defer d.idle.Store(false)
+	defer func() {
+		if d.idle.Swap(false) {
+			notify(d.running)
+		}
+	}()
 	if dev == nil {
 		return nil
 	}
@@ -621,22 +649,28 @@ func (d *device) resume() error {
 	return nil
 }
 
-// switchTo opens a different device, keeping the ring.
+// switchTo opens a different device, keeping the ring. A paused device
+// is paused again once switched, as its owner (the engine's idle flag,
+// the Recorder's loop) still takes it to be: resume starts it.
 func (d *device) switchTo(id string) error {
 	d.opMu.Lock()
 	defer d.opMu.Unlock()
+	wasIdle := d.idle.Load()
 	d.closing.Store(true)
 	d.closeDev()
 	d.closing.Store(false)
 	d.mu.Lock()
 	d.wantID = id
 	d.mu.Unlock()
-	if err := d.open(id); err != nil {
+	err := d.open(id)
+	if err != nil {
 		// Keep sound flowing on the default device; report the failure.
 		_ = d.open("")
-		return err
 	}
-	return nil
+	if wasIdle {
+		d.pauseLocked()
+	}
+	return err
 }
 
 // stop closes the device and waits for the monitor.

@@ -10,12 +10,7 @@ import (
 // period while a recording runs, and the recording gets the audio.
 func TestCaptureTapIdle(t *testing.T) {
 	e := newNullEngine(t)
-	rec, err := e.NewRecorder(RecorderConfig{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rec.Close()
-	d := rec.src.(*deviceSource).d
+	rec, d := openNullMic(t, e)
 	if !d.tapped.Load() {
 		t.Fatal("the capture device is not tapped (miniaudio's device layout changed?)")
 	}

@@ -9,7 +9,8 @@ import (
 // talking costs: the time from the press (Start) to the first captured
 // sample, all of it speech that is never recorded. Cold: the Recorder is
 // opened at the press (microphone privacy). Warm: it was open already
-// (today's default). Three presses each, on the test's PulseAudio daemon.
+// (today's default), three presses, then two more on the warm microphone
+// paused (corked) after idlePauseAfter, on the test's PulseAudio daemon.
 func TestPulseFirstSyllable(t *testing.T) {
 	pactl := requirePulse(t)
 	loadModule(t, pactl, "module-null-sink", "sink_name=parley_syllable_mouth", "rate=48000", "channels=1")
@@ -68,8 +69,19 @@ func TestPulseFirstSyllable(t *testing.T) {
 	for range 3 {
 		warm = append(warm, press(rec, time.Now()))
 	}
-	t.Logf("first-syllable loss (press to first captured sample): cold open %v, warm %v", cold, warm)
-	for _, w := range warm {
+	// Idle for idlePauseAfter, the warm microphone is paused (corked):
+	// the press resumes it.
+	var paused []time.Duration
+	for range 2 {
+		select {
+		case <-rec.src.(*deviceSource).d.paused:
+		case <-time.After(idlePauseAfter + 5*time.Second):
+			t.Fatal("the idle microphone was not paused")
+		}
+		paused = append(paused, press(rec, time.Now()))
+	}
+	t.Logf("first-syllable loss (press to first captured sample): cold open %v, warm %v, paused warm %v", cold, warm, paused)
+	for _, w := range append(warm, paused...) {
 		if w > 60*time.Millisecond {
 			t.Errorf("a warm microphone lost %v at the press, want at most a few ms", w)
 		}

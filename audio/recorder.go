@@ -274,14 +274,18 @@ func (r *Recorder) loop() {
 	// Between recordings the microphone is read every idleReadEvery
 	// instead of at every device callback: the level and the pre-roll
 	// history need no more, and an idle app then wakes 10 times a second
-	// for it, not 100 (the ring holds 2 s).
+	// for it, not 100 (the ring holds 2 s). Once the source is paused
+	// there is nothing to read and the loop sleeps until a command.
 	idle := time.NewTicker(idleReadEvery)
 	defer idle.Stop()
 	quiet, paused := 0, false // idle reads since the last recording; the source paused
 	for {
 		ready, slow := r.src.ready(), (<-chan time.Time)(nil)
 		if !r.recording && r.src.tick() == nil {
-			ready, slow = nil, idle.C
+			ready = nil
+			if !paused {
+				slow = idle.C
+			}
 		}
 		select {
 		case <-r.quit:
@@ -296,6 +300,7 @@ func (r *Recorder) loop() {
 					continue
 				}
 				paused = false
+				idle.Reset(idleReadEvery)
 			}
 			quiet = 0
 			drain()
@@ -305,7 +310,9 @@ func (r *Recorder) loop() {
 		case <-slow:
 			drain()
 			if quiet++; !paused && quiet >= int(idlePauseAfter/idleReadEvery) {
-				paused = r.src.idle()
+				if paused = r.src.idle(); paused {
+					idle.Stop()
+				}
 			}
 		case <-r.src.tick():
 			drain()
@@ -318,8 +325,12 @@ func (r *Recorder) loop() {
 const idleReadEvery = 100 * time.Millisecond
 
 // idlePauseAfter is how long a warm microphone runs without a recording
-// before the Recorder asks its source to pause (a source that can: none
-// now, see deviceSource.idle). Start resumes it.
+// before the Recorder pauses its source (deviceSource.idle: PulseAudio
+// corks the stream, which stays connected and keeps its latency). Start
+// resumes it: the first samples come one period or two after the uncork
+// (TestPulseFirstSyllable), where opening a device cold takes 0.7-1.8 s.
+// Paused, an idle app has no capture callbacks and no reads: the capture
+// thread had woken 100 times a second and the loop 10 (make cpu).
 const idlePauseAfter = 2 * time.Second
 
 func (r *Recorder) handle(c recCmd) recReply {
@@ -495,13 +506,21 @@ func (s *deviceSource) tick() <-chan time.Time      { return nil }
 func (s *deviceSource) read(p []int16) (int, error) { return s.d.readCapture(p), nil }
 func (s *deviceSource) begin()                      { s.d.setWake(true) }
 func (s *deviceSource) end()                        { s.d.setWake(false) }
+
+// idle pauses (corks) the warm microphone. On PulseAudio a corked record
+// stream stays connected and keeps its latency request, so its source
+// keeps its short blocks and the stream delivers one period or two after
+// the uncork. Checked on the e2e rig's stereo null sink (pactl list
+// sinks: "configured 10000 usec" with only the corked stream on it;
+// TestPulseFirstSyllable; the e2e scenarios' stored messages hold the
+// whole utterance). What a null sink does not do is re-arm its render
+// timer for a new stream: the first stream on an idle one waits up to its
+// 2 s block, which is why a cold open is slow, not a resume.
 func (s *deviceSource) idle() bool {
-	// Not paused: a corked capture stream on a PulseAudio null sink (the
-	// e2e rig, virtual cables) delivers nothing for up to 2 s after it is
-	// uncorked, because the idle sink went back to 2 s blocks; the e2e
-	// scenarios lost the first second of speech. Between recordings the
-	// ring is only read every idleReadEvery.
-	return false
+	if !s.d.settled() {
+		return false // not flowing yet: Flowing waits for it
+	}
+	return s.d.pause()
 }
 func (s *deviceSource) wake() error              { return s.d.resume() }
 func (s *deviceSource) flowing() <-chan struct{} { return s.d.flowing }

@@ -10,10 +10,16 @@ import (
 // packet was about 30 % of a listening app's CPU (make cpu). Live playback
 // does not wait for the cache (it reads the live feed from memory), so the
 // cache loop gathers up to cacheBatchPackets or cacheBatchWait, whichever
-// comes first, and writes them in one transaction.
+// comes first, and writes them in one transaction. Each batch also tells
+// the UI (MessageChanged), which re-reads the message and decodes the new
+// packets for its growing waveform: that grows by whole seconds and the
+// elapsed time shows seconds, so 4 batches a second are enough where 10
+// (100 ms) cost the listener about 1 % of a core in transactions and
+// re-reads (make cpu's profile). A reader waiting on the store (a late
+// joiner, a fetch) has its packets written at once.
 const (
-	cacheBatchPackets = 8                      // 160 ms of live audio; a fetch's batch frames are written at once
-	cacheBatchWait    = 100 * time.Millisecond // the longest a received packet waits for its transaction
+	cacheBatchPackets = 12                     // 240 ms of live audio; a fetch's batch frames are written at once
+	cacheBatchWait    = 250 * time.Millisecond // the longest a received packet waits for its transaction
 	cacheQueueLen     = 256                    // frames between readLoop and cacheLoop
 )
 

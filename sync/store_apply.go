@@ -349,11 +349,14 @@ func (s *Store) finishMessage(ctx context.Context, d wire.VoiceDone) (string, er
 // first, in one transaction; packets already cached are kept.
 func (s *Store) putPacketBatch(ctx context.Context, batch []cacheItem) error {
 	n := 0
-	err := s.tx(ctx, func(tx *sql.Tx) error {
-		stmt, err := tx.PrepareContext(ctx, "INSERT OR IGNORE INTO packets (message, seq, data) VALUES (?, ?, ?)")
-		if err != nil {
-			return err
-		}
+	// The statement is prepared once per connection (Store.prepared,
+	// Tx.StmtContext), not parsed at every batch.
+	insert, err := s.prepared(ctx, "INSERT OR IGNORE INTO packets (message, seq, data) VALUES (?, ?, ?)")
+	if err != nil {
+		return fmt.Errorf("cache %d packets of %s: %w", n, batch[0].message, err)
+	}
+	err = s.tx(ctx, func(tx *sql.Tx) error {
+		stmt := tx.StmtContext(ctx, insert)
 		defer stmt.Close()
 		for _, it := range batch {
 			for i, p := range it.packets {

@@ -277,7 +277,11 @@ func (s *Store) Packets(ctx context.Context, message string, from uint32, limit 
 	if limit <= 0 {
 		limit = 1 << 30
 	}
-	rows, err := s.db.QueryContext(ctx, "SELECT seq, data FROM packets WHERE message = ? AND seq >= ? ORDER BY seq LIMIT ?", message, from, limit)
+	st, err := s.prepared(ctx, "SELECT seq, data FROM packets WHERE message = ? AND seq >= ? ORDER BY seq LIMIT ?")
+	if err != nil {
+		return nil, fmt.Errorf("packets of %s: %w", message, err)
+	}
+	rows, err := st.QueryContext(ctx, message, from, limit)
 	if err != nil {
 		return nil, fmt.Errorf("packets of %s: %w", message, err)
 	}

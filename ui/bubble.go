@@ -202,15 +202,18 @@ func stateLabel(v bubbleView) (string, widget.Importance) {
 
 // timesText is the duration, or position / duration while played. A live
 // message shows how long it has run so far: its length as received (the
-// playback position only while none is known), so that the time ticks
-// with its growing waveform, in one redraw.
+// playback position only while none is known), in whole seconds elapsed
+// as a stopwatch counts them, so that the time ticks with its growing
+// waveform (which grows by whole seconds, app's liveWaveStep), in one
+// redraw. Rounded, it ticked half a second off the waveform: two window
+// repaints a second instead of one while listening (make cpu, counted).
 func timesText(v bubbleView) string {
 	m := v.Msg
 	if m.Live() || v.Sending {
 		if d := m.Length(); d > 0 {
-			return formatDuration(d)
+			return formatDuration(d.Truncate(time.Second))
 		}
-		return formatDuration(v.Position)
+		return formatDuration(v.Position.Truncate(time.Second))
 	}
 	if v.Position > 0 {
 		return formatDuration(v.Position) + " / " + formatDuration(m.Length())

@@ -23,7 +23,7 @@ func (u *UI) cleanCaptureSetting() fyne.CanvasObject {
 		check(lang.L("Suppress background noise"), &p.NoiseSuppression),
 		check(lang.L("Even out my volume"), &p.AutoGain),
 		check(lang.L("Quiet the pauses between words"), &p.VoiceGate),
-		check(lang.L("Keep the microphone ready (the first word is never cut; the system shows the microphone in use)"), &p.KeepMicReady),
+		check(lang.L("Keep the microphone ready (open all session and paused between messages, so the first word is never cut)"), &p.KeepMicReady),
 	)
 }
 

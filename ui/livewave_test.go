@@ -84,3 +84,39 @@ func TestLiveListenerWaveformGrows(t *testing.T) {
 		})
 	}
 }
+
+// TestLiveTimesTickWithWaveform: a live message's elapsed time changes
+// only when a whole second of packets has come, the moment its waveform
+// grows a step (50 packets), so both change in one redraw; a complete
+// message still shows its duration rounded.
+func TestLiveTimesTickWithWaveform(t *testing.T) {
+	cases := []struct {
+		name    string
+		packets uint32
+		state   sync.MessageState
+		want    string
+	}{
+		{"live, 1.48 s", 74, sync.StateRecording, "0:01"},
+		{"live, 1.5 s", 75, sync.StateRecording, "0:01"},
+		{"live, 1.98 s", 99, sync.StateRecording, "0:01"},
+		{"live, 2 s", 100, sync.StateRecording, "0:02"},
+		{"live, 61 s", 3050, sync.StateRecording, "1:01"},
+		{"complete, 1.5 s", 75, sync.StateComplete, "0:02"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			v := bubbleView{Msg: Message{Kind: sync.KindVoice, State: c.state, Packets: c.packets}}
+			if got := timesText(v); got != c.want {
+				t.Errorf("timesText(%d packets, %v) = %q, want %q", c.packets, c.state, got, c.want)
+			}
+		})
+	}
+	prev := ""
+	for n := uint32(1); n <= 400; n++ {
+		got := timesText(bubbleView{Msg: Message{Kind: sync.KindVoice, State: sync.StateRecording, Packets: n}})
+		if changed := got != prev; changed != (n%50 == 0) && n > 1 {
+			t.Errorf("at %d packets the live time went %q -> %q: it must change exactly at whole seconds (50 packets)", n, prev, got)
+		}
+		prev = got
+	}
+}

@@ -26,7 +26,9 @@ type Prefs struct {
 	TalkTailMs int
 	TapToLock  bool
 	// KeepMicReady keeps the microphone open all session (no first
-	// syllable lost); off, it is opened only while talking.
+	// syllable lost), its stream paused between messages (audio's
+	// Recorder corks it after 2 s idle); off, it is opened only while
+	// talking.
 	KeepMicReady bool
 	LastServer   string // host:port
 	LastUser     string
