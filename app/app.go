@@ -140,7 +140,6 @@ func Run(cfg Config) error {
 		focused.Store(true)
 		u.EnteredForeground()
 	})
-	a.Lifecycle().SetOnStopped(u.Close) // on the UI thread, while quitting
 	bg.win, bg.pl = win, pl
 	bg.install()
 	u.Show()
@@ -153,6 +152,14 @@ func Run(cfg Config) error {
 	}
 
 	a.Run()
+	// The UI closes here, not in Lifecycle's OnStopped: Fyne 2.8.1 queues
+	// that hook while it drains its call queue for the last time, and a
+	// hook that lands after the drain never runs, so Run never returned
+	// (seen under load at SIGTERM, twice in three e2e runs: the main
+	// goroutine in WaitForEvents, the event queue's in
+	// runOnMainWithWait). Once Run has returned Fyne runs every call
+	// inline.
+	u.Close()
 
 	hints.close() // ui has stopped reading: release every producer
 	gk.close()
