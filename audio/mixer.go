@@ -72,15 +72,15 @@ func (v *voice) finish() {
 	v.mu.Unlock()
 }
 
-// mixInto adds up to len(acc) samples into acc and reports whether the
-// voice is finished and empty. Mixer goroutine only.
-func (v *voice) mixInto(acc []float32) (finished bool) {
+// mixInto adds up to len(acc) samples into acc, returns how many, and
+// reports whether the voice is finished and empty. Mixer goroutine only.
+func (v *voice) mixInto(acc []float32) (n int, finished bool) {
 	v.mu.Lock()
 	if v.paused {
 		v.mu.Unlock()
-		return false
+		return 0, false
 	}
-	n := min(len(acc), v.n)
+	n = min(len(acc), v.n)
 	if n < len(acc) && !v.done {
 		v.starved.Add(int64(len(acc) - n))
 	}
@@ -96,7 +96,7 @@ func (v *voice) mixInto(acc []float32) (finished bool) {
 		v.consumed.Add(int64(n))
 		notify(v.space)
 	}
-	return finished
+	return n, finished
 }
 
 // limiter keeps the sum of several voices inside 16 bits without hard
@@ -204,7 +204,7 @@ func (m *mixer) fill() bool {
 		// Idle is announced before the voices are looked at: a producer
 		// that writes after the look sees it and pokes (see poke).
 		m.idle.Store(true)
-		if !m.anyBuffered(want) {
+		if !m.mixChunk(m.pcm[:want]) {
 			return true
 		}
 		m.idle.Store(false)
@@ -212,14 +212,15 @@ func (m *mixer) fill() bool {
 			// What is mixed now waits behind what the ring holds.
 			Trace(StageDevice, samplesToDuration(int64(queued)))
 		}
-		m.mixChunk(m.pcm[:want])
 		m.out.write(m.pcm[:want])
 	}
 }
 
-// mixChunk mixes len(pcm) samples of all voices into pcm and retires
-// finished voices. It does not allocate once the voice list has settled.
-func (m *mixer) mixChunk(pcm []int16) {
+// mixChunk mixes len(pcm) samples of all voices into pcm, retires
+// finished voices and reports whether any voice gave a sample (each voice
+// that had fewer than asked counts the rest as starved). It does not
+// allocate once the voice list has settled.
+func (m *mixer) mixChunk(pcm []int16) (mixed bool) {
 	acc := m.acc[:len(pcm)]
 	clear(acc)
 	m.mu.Lock()
@@ -227,7 +228,9 @@ func (m *mixer) mixChunk(pcm []int16) {
 	m.mu.Unlock()
 	m.done = m.done[:0]
 	for _, v := range m.snap {
-		if v.mixInto(acc) {
+		n, finished := v.mixInto(acc)
+		mixed = mixed || n > 0
+		if finished {
 			m.done = append(m.done, v)
 		}
 	}
@@ -236,6 +239,7 @@ func (m *mixer) mixChunk(pcm []int16) {
 		close(v.drained)
 	}
 	m.lim.process(acc, pcm)
+	return mixed
 }
 
 // poke wakes the mixer when a voice got samples while the last fill had
@@ -245,31 +249,6 @@ func (m *mixer) poke() {
 	if m.idle.Load() {
 		notify(m.wake)
 	}
-}
-
-// anyBuffered reports whether some voice has samples to mix; if none
-// has, each voice still waiting for its producer counts want samples as
-// starved, as mixing would have (Player's low water watches that).
-func (m *mixer) anyBuffered(want int) bool {
-	m.mu.Lock()
-	m.snap = append(m.snap[:0], m.voices...)
-	m.mu.Unlock()
-	for _, v := range m.snap {
-		v.mu.Lock()
-		has := v.n > 0 && !v.paused
-		v.mu.Unlock()
-		if has {
-			return true
-		}
-	}
-	for _, v := range m.snap {
-		v.mu.Lock()
-		if !v.paused && !v.done {
-			v.starved.Add(int64(want))
-		}
-		v.mu.Unlock()
-	}
-	return false
 }
 
 // active is the number of voices being mixed.
