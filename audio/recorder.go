@@ -309,7 +309,10 @@ func (r *Recorder) loop() {
 			drain()
 		case <-slow:
 			drain()
-			if quiet++; !paused && quiet >= int(idlePauseAfter/idleReadEvery) {
+			// A source is paused only once it has flowed: a paused device
+			// stops the watch that marks it flowing, and Flowing's waiters
+			// (a fresh null sink can take 2 s to deliver) would wait forever.
+			if quiet++; !paused && quiet >= int(idlePauseAfter/idleReadEvery) && isClosed(r.src.flowing()) {
 				if paused = r.src.idle(); paused {
 					idle.Stop()
 				}
@@ -584,4 +587,14 @@ func (s *memSource) read(p []int16) (int, error) {
 		return n, io.EOF
 	}
 	return n, nil
+}
+
+// isClosed reports whether c is closed (it is never sent on).
+func isClosed(c <-chan struct{}) bool {
+	select {
+	case <-c:
+		return true
+	default:
+		return false
+	}
 }
