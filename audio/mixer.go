@@ -15,6 +15,7 @@ type voice struct {
 	r, n     int // read index and fill
 	paused   bool
 	done     bool // producer finished: remove once drained
+	stored   bool // a stored message: it may be queued deeper (see mixer.storedLead); set before add
 	gain     float32
 	consumed atomic.Int64 // samples taken by the mixer
 	starved  atomic.Int64 // samples the mixer wanted while the producer had not written them (it was late)
@@ -141,6 +142,10 @@ type mixer struct {
 	wake chan struct{}
 	lead atomic.Int64 // samples to keep queued for the device
 	idle atomic.Bool  // the last fill had nothing to write (see poke)
+	// storedOnly: voices play and every one is a stored message, so the
+	// ring is kept at storedLead instead of lead (guarded by mu, read
+	// by fill without it).
+	storedOnly atomic.Bool
 
 	lim  limiter
 	acc  []float32
@@ -150,6 +155,35 @@ type mixer struct {
 }
 
 const mixChunk = 240 // 5 ms
+
+// storedLead is how much mixed audio the ring holds while only stored
+// messages play (a replay, no live stream, no cue): nobody waits for it
+// to be early, and at one period's lead a mixer goroutine scheduled 10 ms
+// late (a busy machine, GC) already left the device dry, a gap in the
+// replay and a lag that stayed (the e2e replays on a loaded machine
+// drifted by up to 160 ms within one message). 40 ms is below what
+// anyone hears as a delay when pressing play or pause. At least two
+// periods when the device period grew (playbackFallback).
+const storedLead = 40 * SampleRate / 1000
+
+// fillLead is the ring's target now: the lead, or storedLead while only
+// stored messages play.
+func (m *mixer) fillLead() int {
+	lead := int(m.lead.Load())
+	if m.storedOnly.Load() {
+		return max(storedLead, 2*lead)
+	}
+	return lead
+}
+
+// noteVoicesLocked updates storedOnly from the voice list; mu held.
+func (m *mixer) noteVoicesLocked() {
+	stored := len(m.voices) > 0
+	for _, v := range m.voices {
+		stored = stored && v.stored
+	}
+	m.storedOnly.Store(stored)
+}
 
 func newMixer(out *sampleRing, wake chan struct{}, lead int) *mixer {
 	m := &mixer{
@@ -171,6 +205,7 @@ func (m *mixer) setLead(lead int) { m.lead.Store(int64(lead)) }
 func (m *mixer) add(v *voice) {
 	m.mu.Lock()
 	m.voices = append(m.voices, v)
+	m.noteVoicesLocked()
 	m.mu.Unlock()
 }
 
@@ -182,10 +217,12 @@ func (m *mixer) remove(v *voice) {
 			break
 		}
 	}
+	m.noteVoicesLocked()
 	m.mu.Unlock()
 }
 
-// fill tops the output ring up to the lead with what the voices have.
+// fill tops the output ring up to the lead (fillLead) with what the
+// voices have.
 // While no voice has a sample to give (nothing plays, or a live stream
 // waits for its first packet) it writes nothing and reports idle: the
 // device callback then plays silence of its own, and the first samples
@@ -196,7 +233,7 @@ func (m *mixer) fill() bool {
 	tracing := TraceEnabled() && m.active() > 0
 	for {
 		queued := m.out.buffered()
-		want := min(int(m.lead.Load())-queued, m.out.size()-queued, mixChunk)
+		want := min(m.fillLead()-queued, m.out.size()-queued, mixChunk)
 		if want <= 0 {
 			m.idle.Store(false)
 			return false

@@ -223,3 +223,61 @@ func TestLiveFirstFrameAtNextCallback(t *testing.T) {
 		t.Errorf("the first frame was taken %v after it came on average, want under one period (%v)", mean, period)
 	}
 }
+
+// TestMixerStoredLead: while only stored messages play the ring is kept
+// at storedLead; a live voice or a cue among them brings it back to the
+// device period's lead, so nothing waiting to be heard at once queues
+// behind a replay's buffer.
+func TestMixerStoredLead(t *testing.T) {
+	const lead = 480
+	stored := func() *voice {
+		v := newVoice(SampleRate)
+		v.stored = true
+		v.write(constant(100, SampleRate))
+		return v
+	}
+	live := func() *voice {
+		v := newVoice(SampleRate)
+		v.write(constant(100, SampleRate))
+		return v
+	}
+	for _, tc := range []struct {
+		name   string
+		voices []func() *voice
+		want   int
+	}{
+		{"stored message", []func() *voice{stored}, storedLead},
+		{"two stored messages", []func() *voice{stored, stored}, storedLead},
+		{"live stream", []func() *voice{live}, lead},
+		{"stored message and a cue", []func() *voice{stored, live}, lead},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			out := newSampleRing(8 * storedLead)
+			m := newMixer(out, make(chan struct{}, 1), lead)
+			for _, mk := range tc.voices {
+				m.add(mk())
+			}
+			m.fill()
+			if got := out.buffered(); got != tc.want {
+				t.Errorf("ring holds %d samples, want %d", got, tc.want)
+			}
+		})
+	}
+	t.Run("live voice joins", func(t *testing.T) {
+		out := newSampleRing(8 * storedLead)
+		m := newMixer(out, make(chan struct{}, 1), lead)
+		m.add(stored())
+		if m.fillLead() != storedLead {
+			t.Fatalf("stored only: fill lead %d, want %d", m.fillLead(), storedLead)
+		}
+		l := live()
+		m.add(l)
+		if m.fillLead() != lead {
+			t.Errorf("with a live voice: fill lead %d, want %d", m.fillLead(), lead)
+		}
+		m.remove(l)
+		if m.fillLead() != storedLead {
+			t.Errorf("live voice gone: fill lead %d, want %d", m.fillLead(), storedLead)
+		}
+	})
+}

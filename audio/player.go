@@ -164,12 +164,14 @@ func (e *Engine) Play(src PacketSource, cfg PlayerConfig) (*Player, error) {
 		// that and one frame, or a catch-up burst of the stretcher.
 		capacity = 3 * FrameSamples
 	}
+	v := newVoice(capacity)
+	v.stored = !cfg.Live
 	ctx, cancel := context.WithCancel(context.Background())
 	p := &Player{
 		mix:      e.mix,
 		cfg:      cfg,
 		src:      src,
-		v:        newVoice(capacity),
+		v:        v,
 		events:   make(chan PlayerEvent, 32),
 		cmds:     make(chan playerCmd),
 		ctx:      ctx,
@@ -245,7 +247,9 @@ func (p *Player) StartTimes() StartTimes {
 	return p.start
 }
 
-// Pause stops output at once; the position holds.
+// Pause stops output; the position holds. What the device already has
+// queued still plays: one period for a live stream, storedLead (40 ms)
+// for a replay.
 func (p *Player) Pause() { _ = p.send(playerCmd{kind: cmdPause}) }
 
 // Resume continues after Pause.
