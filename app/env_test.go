@@ -20,6 +20,7 @@ import (
 	"testing"
 	"time"
 
+	"parley/internal/pulsetest"
 	"parley/sync"
 )
 
@@ -39,7 +40,8 @@ var fixture struct {
 	dir     string
 	display string
 	xvfb    *exec.Cmd
-	pulse   string // PULSE_SERVER
+	pulse   string            // PULSE_SERVER
+	pulseD  *pulsetest.Daemon // stopped by TestMain if the fixture started it
 	binary  string
 }
 
@@ -48,6 +50,9 @@ func TestMain(m *testing.M) {
 	if fixture.xvfb != nil {
 		fixture.xvfb.Process.Kill()
 		fixture.xvfb.Wait()
+	}
+	if err := fixture.pulseD.Stop(); err != nil {
+		fmt.Fprintln(os.Stderr, err)
 	}
 	if fixture.dir != "" {
 		os.RemoveAll(fixture.dir)
@@ -124,12 +129,11 @@ func setupFixture() {
 		f.err = err
 		return
 	}
-	out, err := exec.Command(filepath.Join(root, ".ci", "pulseaudio.sh")).Output()
-	if err != nil {
-		f.err = fmt.Errorf(".ci/pulseaudio.sh: %w", err)
+	f.pulseD, f.err = pulsetest.Start(filepath.Join(root, ".ci", "pulseaudio.sh"), "")
+	if f.err != nil {
 		return
 	}
-	f.pulse = strings.TrimSpace(string(out))
+	f.pulse = f.pulseD.Server
 }
 
 // appBuildTags are the tags the app is built with (as the Makefile's TAGS).

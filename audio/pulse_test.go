@@ -11,8 +11,11 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
+
+	"parley/internal/pulsetest"
 )
 
 // PulseAudio tests. `make test` runs .ci/pulseaudio.sh, which starts a
@@ -21,6 +24,30 @@ import (
 // skip. The tests start the daemon themselves when it is absent.
 
 const defaultPulseServer = "unix:/tmp/parley-pulse/pulse/native"
+
+// pulse is the daemon a test started (none answered), once for the
+// package; TestMain stops it.
+var pulse struct {
+	once sync.Once
+	d    *pulsetest.Daemon
+	err  error
+}
+
+func startPulse() (*pulsetest.Daemon, error) {
+	pulse.once.Do(func() {
+		script, _ := filepath.Abs("../.ci/pulseaudio.sh")
+		pulse.d, pulse.err = pulsetest.Start(script, "")
+	})
+	return pulse.d, pulse.err
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if err := pulse.d.Stop(); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+	}
+	os.Exit(code)
+}
 
 // requirePulse makes sure a PulseAudio daemon answers and returns a pactl
 // runner.
@@ -43,12 +70,11 @@ func requirePulse(t *testing.T) func(args ...string) string {
 		t.Setenv("PULSE_SERVER", defaultPulseServer)
 	}
 	if exec.Command("pactl", "info").Run() != nil {
-		script, _ := filepath.Abs("../.ci/pulseaudio.sh")
-		out, err := exec.Command("sh", script).CombinedOutput()
+		d, err := startPulse()
 		if err != nil {
-			fail("%s: %v\n%s", script, err, out)
+			fail("%v", err)
 		}
-		t.Setenv("PULSE_SERVER", strings.TrimSpace(string(out)))
+		t.Setenv("PULSE_SERVER", d.Server)
 		if out, err := exec.Command("pactl", "info").CombinedOutput(); err != nil {
 			fail("pactl info: %v\n%s", err, out)
 		}

@@ -14,7 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"golang.org/x/sys/unix"
+	"parley/internal/pulsetest"
 )
 
 // tools are what every scenario needs on the PATH.
@@ -32,8 +32,8 @@ var env struct {
 	parleyd  string // the server binary
 	displays []display
 	pulseDir string
-	pulse    string // PULSE_SERVER
-	pulsePID int    // the daemon this run started (0: it was already running)
+	pulse    string            // PULSE_SERVER
+	pulseD   *pulsetest.Daemon // Started: this run started it
 }
 
 // runID names what this run makes outside its temporary folders (the
@@ -110,8 +110,8 @@ func teardown() error {
 	for _, d := range env.displays {
 		errs = append(errs, stopProcess("Xvfb "+d.name, d.cmd.Process, d.done, 5*time.Second))
 	}
-	if env.pulsePID != 0 {
-		errs = append(errs, stopPulse(), os.RemoveAll(env.pulseDir))
+	if env.pulseD.Started() {
+		errs = append(errs, env.pulseD.Stop(), os.RemoveAll(env.pulseDir))
 	}
 	if env.dir != "" {
 		errs = append(errs, os.RemoveAll(env.dir))
@@ -197,78 +197,16 @@ func startXvfb() (display, error) {
 }
 
 // startPulse starts the private PulseAudio daemon of .ci/pulseaudio.sh in
-// this suite's own folder.
+// this suite's own folder, so other tests on the machine (./audio, ./app)
+// keep their daemons.
 func startPulse() error {
-	// A folder of its own, so other tests on the machine (./audio, ./app)
-	// keep their daemons.
 	env.pulseDir = fmt.Sprintf("/tmp/parley-pulse-e2e-%d", runID())
-	cmd := exec.Command(filepath.Join(repoRoot(), ".ci", "pulseaudio.sh"))
-	cmd.Env = append(os.Environ(), "PARLEY_PULSE_DIR="+env.pulseDir)
-	out, err := cmd.Output()
-	if err != nil {
-		var ee *exec.ExitError
-		if errors.As(err, &ee) {
-			return fmt.Errorf(".ci/pulseaudio.sh: %v: %s", err, ee.Stderr)
-		}
-		return fmt.Errorf(".ci/pulseaudio.sh: %w", err)
-	}
-	env.pulse = strings.TrimSpace(string(out))
-	pid, err := pulsePID()
+	d, err := pulsetest.Start(filepath.Join(repoRoot(), ".ci", "pulseaudio.sh"), env.pulseDir)
 	if err != nil {
 		return err
 	}
-	env.pulsePID = pid
+	env.pulseD, env.pulse = d, d.Server
 	return nil
-}
-
-// pulsePID reads the daemon's PID file (pulseaudio --use-pid-file).
-func pulsePID() (int, error) {
-	path := filepath.Join(env.pulseDir, "pulse", "pid")
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return 0, fmt.Errorf("PulseAudio pid file: %w", err)
-	}
-	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
-	if err != nil {
-		return 0, fmt.Errorf("PulseAudio pid file %s: %w", path, err)
-	}
-	return pid, nil
-}
-
-// stopPulse stops the daemon by its PID and waits on a pidfd until it is
-// gone (it is not our child: there is no wait(2) for it).
-func stopPulse() error {
-	fd, err := unix.PidfdOpen(env.pulsePID, 0)
-	if err != nil {
-		return nil // already gone
-	}
-	defer unix.Close(fd)
-	if err := unix.PidfdSendSignal(fd, unix.SIGTERM, nil, 0); err != nil {
-		return nil
-	}
-	if exited(fd, 5*time.Second) {
-		return nil
-	}
-	unix.PidfdSendSignal(fd, unix.SIGKILL, nil, 0)
-	exited(fd, 5*time.Second)
-	return fmt.Errorf("PulseAudio (pid %d) ignored SIGTERM for 5 s; killed", env.pulsePID)
-}
-
-// exited waits until the process of pidfd fd has exited, at most timeout.
-func exited(fd int, timeout time.Duration) bool {
-	fds := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
-	deadline := time.Now().Add(timeout)
-	for {
-		left := time.Until(deadline)
-		if left <= 0 {
-			return false
-		}
-		n, err := unix.Poll(fds, int(left.Milliseconds())+1)
-		if err == unix.EINTR {
-			continue
-		}
-		return err == nil && n > 0
-	}
 }
 
 // stopProcess sends SIGTERM and waits for done, killing after grace.
