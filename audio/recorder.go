@@ -109,8 +109,8 @@ type pcmSource interface {
 	begin()                      // a recording starts
 	end()                        // the recording ended
 	flowing() <-chan struct{}    // closed once audio arrives steadily
-	// idle pauses the source between recordings (false: it cannot) and
-	// wake resumes it; Recorder's goroutine only.
+	// idle pauses the source between recordings (false: it cannot, or
+	// not yet) and wake resumes it; Recorder's goroutine only.
 	idle() bool
 	wake() error
 }
@@ -309,10 +309,7 @@ func (r *Recorder) loop() {
 			drain()
 		case <-slow:
 			drain()
-			// A source is paused only once it has flowed: a paused device
-			// stops the watch that marks it flowing, and Flowing's waiters
-			// (a fresh null sink can take 2 s to deliver) would wait forever.
-			if quiet++; !paused && quiet >= int(idlePauseAfter/idleReadEvery) && isClosed(r.src.flowing()) {
+			if quiet++; !paused && quiet >= int(idlePauseAfter/idleReadEvery) {
 				if paused = r.src.idle(); paused {
 					idle.Stop()
 				}
@@ -519,9 +516,15 @@ func (s *deviceSource) end()                        { s.d.setWake(false) }
 // whole utterance). What a null sink does not do is re-arm its render
 // timer for a new stream: the first stream on an idle one waits up to its
 // 2 s block, which is why a cold open is slow, not a resume.
+//
+// A device is paused only once it has been marked flowing and is settled
+// on its current stream: paused, its watch stops, and a device the watch
+// had not yet marked flowing (a fresh null sink can take 2 s to deliver)
+// would leave Flowing's waiters hanging. Until then the Recorder asks
+// again at its next idle read.
 func (s *deviceSource) idle() bool {
-	if !s.d.settled() {
-		return false // not flowing yet: Flowing waits for it
+	if !s.d.settled() || !isClosed(s.d.flowing) {
+		return false
 	}
 	return s.d.pause()
 }
