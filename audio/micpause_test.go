@@ -13,14 +13,7 @@ func TestIdleMicPaused(t *testing.T) {
 	e := newNullEngine(t)
 	rec, d := openNullMic(t, e)
 	waitFlowing(t, rec.Flowing(), "warm microphone")
-	waitPaused := func(what string) {
-		t.Helper()
-		select {
-		case <-d.paused:
-		case <-time.After(idlePauseAfter + 5*time.Second):
-			t.Fatalf("%s: the idle microphone was not paused within %v", what, idlePauseAfter+5*time.Second)
-		}
-	}
+	waitPaused := func(what string) { t.Helper(); waitMicPaused(t, d, what) }
 	// quiet fails unless the device makes no callback over a window of
 	// 30 periods (a measurement window: the property is that nothing
 	// happens in it).
@@ -74,4 +67,15 @@ func openNullMic(t *testing.T, e *Engine) (*Recorder, *device) {
 	}
 	t.Cleanup(func() { rec.Close() })
 	return rec, rec.src.(*deviceSource).d
+}
+
+// waitMicPaused waits until the Recorder pauses its idle microphone d
+// (idlePauseAfter without a recording); it fails after 5 s more.
+func waitMicPaused(t *testing.T, d *device, what string) {
+	t.Helper()
+	select {
+	case <-d.paused:
+	case <-time.After(idlePauseAfter + 5*time.Second):
+		t.Fatalf("%s: the idle microphone was not paused within %v", what, idlePauseAfter+5*time.Second)
+	}
 }
