@@ -40,10 +40,12 @@ parleyd:
 ## detector on for the non-GUI packages. The real-time audio tests run on
 ## their own, so that other packages' tests do not starve the audio threads
 ## of a two-core machine. The private PulseAudio daemon they need is started
-## and stopped by .ci/with-pulse.sh.
+## and stopped by .ci/with-pulse.sh. PARLEY_TEST_PULSE=1 makes a test that
+## needs PulseAudio fail, not skip, where it is missing (internal/pulsetest
+## starts a daemon of its own).
 test: deps-test tidy-check vet staticcheck
 	@./.ci/lo-multicast.sh
-	$(GO) test -race -count=1 -timeout 20m $(CORE)
+	PARLEY_TEST_PULSE=1 $(GO) test -race -count=1 -timeout 20m $(CORE)
 	./.ci/with-pulse.sh env PARLEY_TEST_PULSE=1 $(GO) test -race -count=1 -timeout 20m ./audio/...
 	./.ci/with-pulse.sh env PARLEY_TEST_GUI=1 $(GO) test -count=1 -timeout 20m $(GUI)
 	./.ci/cluster.sh
