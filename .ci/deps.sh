@@ -1,6 +1,6 @@
 #!/bin/sh
 # deps.sh installs the Debian packages a make target needs, only those
-# missing, through sudo when not root. Usage: deps.sh build|test|package
+# missing, through sudo when not root. Usage: deps.sh build|test|package|fork
 set -eu
 
 build="gcc pkg-config libgl1-mesa-dev xorg-dev libwayland-dev libxkbcommon-dev libopus-dev libopusfile-dev libspeexdsp-dev"
@@ -8,6 +8,7 @@ case "${1:-build}" in
 build) want="$build" ;;
 test) want="$build xvfb xdotool x11-utils dbus-daemon dbus-bin imagemagick pulseaudio pulseaudio-utils espeak-ng sox opus-tools ffmpeg iproute2 nftables fonts-droid-fallback postgresql curl" ;;
 package) want="$build xz-utils" ;;
+fork) want="patch" ;;
 *) echo "deps.sh: unknown set $1" >&2; exit 2 ;;
 esac
 

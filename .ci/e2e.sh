@@ -10,6 +10,9 @@
 #
 set -u
 cd "$(dirname "$0")/.."
+# The app as make builds it: Fyne with third_party/fyne's patch.
+[ -f build/go.work ] || ./.ci/fyne-fork.sh
+export GOWORK="$PWD/build/go.work"
 
 run="$$"
 export PARLEY_E2E_RUN="$run" PARLEY_TEST_E2E=1 GOFLAGS=-tags=nolibopusfile,migrated_fynedo,no_animations

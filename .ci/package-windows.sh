@@ -39,6 +39,9 @@ set -eu
 
 cd "$(dirname "$0")/.."
 root=$(pwd)
+# The app as make builds it: Fyne with third_party/fyne's patch.
+[ -f build/go.work ] || ./.ci/fyne-fork.sh
+export GOWORK="$PWD/build/go.work"
 work="${PARLEY_WIN_WORK:-$root/build/windows}"
 mkdir -p "$work" "$root/dist"
 work=$(cd "$work" && pwd)
