@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"parley/audio"
+	"parley/internal/appbuild"
 	"parley/server"
 	"parley/sync"
 )
@@ -38,8 +39,10 @@ import (
 //     The window starts once the app's speaker carries sound;
 //   - bare (first, before the app starts): the floor under idle, a Fyne
 //     window with one label and nothing else (testdata/barefyne, built
-//     with the app's tags) on the same display. Fyne 2.8.1 polls its
-//     events 60 times a second whatever the app does.
+//     with the app's tags) on the same display, twice: against upstream
+//     Fyne 2.8.1, which polls its events 60 times a second whatever the
+//     app does, and against the patched Fyne the app is built with
+//     (third_party/fyne), which waits for events when it is idle.
 //
 // The server runs in this process on 127.0.0.1, so its work is not
 // counted. The app runs under the tests' Xvfb and PulseAudio daemon.
@@ -78,7 +81,8 @@ func TestCPU(t *testing.T) {
 		states = "bare,idle,live"
 	}
 	if strings.Contains(states, "bare") {
-		report(t, "bare Fyne window (the floor under idle)", measureBare(t, window, warmup))
+		report(t, "bare Fyne window, upstream Fyne (its 60 Hz loop)", measureBare(t, appbuild.Upstream, window, warmup))
+		report(t, "bare Fyne window, patched Fyne (the floor under idle)", measureBare(t, appbuild.Patched, window, warmup))
 	}
 	if !strings.Contains(states, "idle") && !strings.Contains(states, "live") {
 		return
@@ -160,16 +164,18 @@ func TestCPU(t *testing.T) {
 	}
 }
 
-// measureBare measures testdata/barefyne's window the way the app is
-// measured: started on the fixture's display, warmup after its window is
-// mapped, then window.
-func measureBare(t *testing.T, window, warmup time.Duration) cpuUse {
+// measureBare measures testdata/barefyne's window, built against fyne,
+// the way the app is measured: started on the fixture's display, warmup
+// after its window is mapped, then window.
+func measureBare(t *testing.T, fyne appbuild.Fyne, window, warmup time.Duration) cpuUse {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "barefyne")
-	build := exec.Command("go", "build", "-tags="+appBuildTags, "-o", path, "./testdata/barefyne")
-	build.Env = append(os.Environ(), "GOFLAGS=")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build barefyne: %v\n%s", err, out)
+	root, err := repoRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := appbuild.Build(root, "./app/testdata/barefyne", path, appbuild.Options{Fyne: fyne}); err != nil {
+		t.Fatal(err)
 	}
 	home := t.TempDir() // its Fyne preferences
 	cmd := exec.Command(path)

@@ -20,6 +20,7 @@ import (
 	"testing"
 	"time"
 
+	"parley/internal/appbuild"
 	"parley/internal/pulsetest"
 	"parley/sync"
 )
@@ -137,16 +138,16 @@ func setupFixture() {
 }
 
 // appBuildTags are the tags the app is built with (as the Makefile's TAGS).
-const appBuildTags = "nolibopusfile,migrated_fynedo,no_animations"
+const appBuildTags = appbuild.Tags
 
-// goBuild builds the app binary to path with tags.
+// goBuild builds the app binary to path with tags, against the patched
+// Fyne, as make builds it.
 func goBuild(path, tags string) error {
-	build := exec.Command("go", "build", "-tags="+tags, "-o", path, "parley")
-	build.Env = append(os.Environ(), "GOFLAGS=")
-	if out, err := build.CombinedOutput(); err != nil {
-		return fmt.Errorf("go build -tags=%s: %v\n%s", tags, err, out)
+	root, err := repoRoot()
+	if err != nil {
+		return err
 	}
-	return nil
+	return appbuild.Build(root, ".", path, appbuild.Options{Tags: tags})
 }
 
 func repoRoot() (string, error) {

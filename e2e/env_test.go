@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"parley/internal/appbuild"
 	"parley/internal/pulsetest"
 )
 
@@ -128,30 +129,16 @@ func repoRoot() string {
 	return filepath.Dir(wd)
 }
 
-// buildTags are the tags `make run` builds the app with (the Makefile's
-// TAGS): the scenarios measure the app as users get it.
-const buildTags = "nolibopusfile,migrated_fynedo,no_animations"
-
 // buildBinaries builds the app and parleyd once for the run, as `make
-// parleyd` and `make run` do.
+// parleyd` and `make run` do (the Makefile's tags, the patched Fyne): the
+// scenarios measure the app as users get it.
 func buildBinaries() error {
 	env.parley = filepath.Join(env.dir, "parley")
 	env.parleyd = filepath.Join(env.dir, "parleyd")
-	for _, b := range []struct {
-		out, pkg string
-		cgo      bool
-	}{{env.parley, ".", true}, {env.parleyd, "./server/cmd/parleyd", false}} {
-		cmd := exec.Command("go", "build", "-tags="+buildTags, "-o", b.out, b.pkg)
-		cmd.Dir = repoRoot()
-		cmd.Env = append(os.Environ(), "GOFLAGS=")
-		if !b.cgo {
-			cmd.Env = append(cmd.Env, "CGO_ENABLED=0")
-		}
-		if out, err := cmd.CombinedOutput(); err != nil {
-			return fmt.Errorf("go build %s: %v\n%s", b.pkg, err, out)
-		}
+	if err := appbuild.Build(repoRoot(), ".", env.parley, appbuild.Options{}); err != nil {
+		return err
 	}
-	return nil
+	return appbuild.Build(repoRoot(), "./server/cmd/parleyd", env.parleyd, appbuild.Options{NoCgo: true})
 }
 
 // childAttr makes a child process die with this test binary, so that a
