@@ -53,12 +53,14 @@ parleyd: $(FORK)
 ## of a two-core machine. The private PulseAudio daemon they need is started
 ## and stopped by .ci/with-pulse.sh. PARLEY_TEST_PULSE=1 makes a test that
 ## needs PulseAudio fail, not skip, where it is missing (internal/pulsetest
-## starts a daemon of its own).
+## starts a daemon of its own). fyne-tests.sh runs Fyne's own tests of the
+## driver on the patched Fyne (third_party/fyne).
 test: deps-test $(FORK) tidy-check vet staticcheck
 	@./.ci/lo-multicast.sh
 	PARLEY_TEST_PULSE=1 $(GO) test -race -count=1 -timeout 20m $(CORE)
 	./.ci/with-pulse.sh env PARLEY_TEST_PULSE=1 $(GO) test -race -count=1 -timeout 20m ./audio/...
 	./.ci/with-pulse.sh env PARLEY_TEST_GUI=1 $(GO) test -count=1 -timeout 20m $(GUI)
+	./.ci/fyne-tests.sh
 	./.ci/cluster.sh
 	./.ci/e2e.sh
 
