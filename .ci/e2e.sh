@@ -11,7 +11,7 @@
 set -u
 cd "$(dirname "$0")/.."
 # The app as make builds it: Fyne with third_party/fyne's patch.
-[ -f build/go.work ] || ./.ci/fyne-fork.sh
+./.ci/fyne-fork.sh
 export GOWORK="$PWD/build/go.work"
 
 run="$$"

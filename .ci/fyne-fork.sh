@@ -8,7 +8,9 @@
 # the same but keeps the idle window busy (third_party/fyne/README.md).
 #
 # A patch that no longer applies (after a Fyne upgrade) fails the build
-# here, loudly: update or drop it, see the README.
+# here, loudly: update or drop it, see the README. When build/fyne already
+# is that version with those patches (its .parley-stamp says so), it does
+# nothing, so scripts and tests may run it every time.
 set -eu
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -22,6 +24,11 @@ src=$($go list -m -f '{{.Dir}}' fyne.io/fyne/v2)
 version=$($go list -m -f '{{.Version}}' fyne.io/fyne/v2)
 goversion=$($go list -m -f '{{.GoVersion}}')
 
+stamp="$version $(cat third_party/fyne/*.patch | sha256sum | cut -d' ' -f1)"
+if [ -f build/go.work ] && [ "$(cat build/fyne/.parley-stamp 2>/dev/null)" = "$stamp" ]; then
+	exit 0
+fi
+
 mkdir -p build
 tmp=$(mktemp -d build/fyne.XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
@@ -33,6 +40,7 @@ for p in third_party/fyne/*.patch; do
 		exit 1
 	fi
 done
+echo "$stamp" >"$tmp/.parley-stamp"
 rm -rf build/fyne
 mv "$tmp" build/fyne
 

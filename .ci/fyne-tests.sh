@@ -5,7 +5,7 @@
 # PID afterwards. make test runs it; it takes about a minute.
 set -eu
 cd "$(dirname "$0")/.."
-[ -f build/go.work ] || ./.ci/fyne-fork.sh
+./.ci/fyne-fork.sh
 
 fifo=$(mktemp -u)
 mkfifo "$fifo"

@@ -40,7 +40,7 @@ set -eu
 cd "$(dirname "$0")/.."
 root=$(pwd)
 # The app as make builds it: Fyne with third_party/fyne's patch.
-[ -f build/go.work ] || ./.ci/fyne-fork.sh
+./.ci/fyne-fork.sh
 export GOWORK="$PWD/build/go.work"
 work="${PARLEY_WIN_WORK:-$root/build/windows}"
 mkdir -p "$work" "$root/dist"

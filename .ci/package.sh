@@ -18,7 +18,7 @@ set -eu
 cd "$(dirname "$0")/.."
 root=$(pwd)
 # The app as make builds it: Fyne with third_party/fyne's patch.
-[ -f build/go.work ] || ./.ci/fyne-fork.sh
+./.ci/fyne-fork.sh
 export GOWORK="$PWD/build/go.work"
 fyne_version=v1.7.4
 

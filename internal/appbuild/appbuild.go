@@ -33,8 +33,8 @@ type Options struct {
 }
 
 // Build builds the package pkg (a path relative to root, the repository)
-// into out. For a Patched build it makes build/go.work first when it is
-// missing, by running .ci/fyne-fork.sh.
+// into out. For a Patched build it brings build/go.work up to date first
+// (Workspace).
 func Build(root, pkg, out string, o Options) error {
 	tags := o.Tags
 	if tags == "" {
@@ -60,13 +60,11 @@ func Build(root, pkg, out string, o Options) error {
 	return nil
 }
 
-// Workspace returns root's build/go.work, running .ci/fyne-fork.sh to make
-// it when it is missing.
+// Workspace returns root's build/go.work after running .ci/fyne-fork.sh,
+// which makes it, or remakes it when go.mod's Fyne or a patch changed, and
+// otherwise returns at once.
 func Workspace(root string) (string, error) {
 	work := filepath.Join(root, "build", "go.work")
-	if _, err := os.Stat(work); err == nil {
-		return work, nil
-	}
 	cmd := exec.Command(filepath.Join(root, ".ci", "fyne-fork.sh"))
 	cmd.Dir = root
 	if b, err := cmd.CombinedOutput(); err != nil {
