@@ -25,11 +25,13 @@ version=$($go list -m -f '{{.Version}}' fyne.io/fyne/v2)
 goversion=$($go list -m -f '{{.GoVersion}}')
 
 stamp="$version $(cat third_party/fyne/*.patch | sha256sum | cut -d' ' -f1)"
+mkdir -p build
+exec 9>build/.fyne-fork.lock
+flock 9 # one at a time: tests may run this from several processes
 if [ -f build/go.work ] && [ "$(cat build/fyne/.parley-stamp 2>/dev/null)" = "$stamp" ]; then
 	exit 0
 fi
 
-mkdir -p build
 tmp=$(mktemp -d build/fyne.XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
 cp -R "$src/." "$tmp/"
