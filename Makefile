@@ -118,4 +118,4 @@ vet: $(FORK)
 	$(GO) vet ./...
 
 clean:
-	rm -rf $(BIN) dist build/fyne build/go.work build/go.work.sum
+	rm -rf $(BIN) dist build/fyne build/go.work build/go.work.sum build/.fyne-fork.lock
