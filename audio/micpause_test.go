@@ -13,7 +13,6 @@ func TestIdleMicPaused(t *testing.T) {
 	e := newNullEngine(t)
 	rec, d := openNullMic(t, e)
 	waitFlowing(t, rec.Flowing(), "warm microphone")
-	waitPaused := func(what string) { t.Helper(); waitMicPaused(t, d, what) }
 	// quiet fails unless the device makes no callback over a window of
 	// 30 periods (a measurement window: the property is that nothing
 	// happens in it).
@@ -25,7 +24,7 @@ func TestIdleMicPaused(t *testing.T) {
 			t.Errorf("%s: %d capture callbacks in 300 ms, want none (paused)", what, got)
 		}
 	}
-	waitPaused("after opening")
+	waitMicPaused(t, d, "after opening")
 	quiet("paused")
 
 	if err := e.SetCaptureDevice(""); err != nil {
@@ -53,7 +52,7 @@ func TestIdleMicPaused(t *testing.T) {
 		}
 		for range ch {
 		}
-		waitPaused("after a recording")
+		waitMicPaused(t, d, "after a recording")
 	}
 }
 

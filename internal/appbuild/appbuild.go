@@ -34,7 +34,7 @@ type Options struct {
 
 // Build builds the package pkg (a path relative to root, the repository)
 // into out. For a Patched build it brings build/go.work up to date first
-// (Workspace).
+// (workspace).
 func Build(root, pkg, out string, o Options) error {
 	tags := o.Tags
 	if tags == "" {
@@ -43,7 +43,7 @@ func Build(root, pkg, out string, o Options) error {
 	work := "off"
 	if o.Fyne == Patched {
 		var err error
-		if work, err = Workspace(root); err != nil {
+		if work, err = workspace(root); err != nil {
 			return err
 		}
 	}
@@ -60,10 +60,10 @@ func Build(root, pkg, out string, o Options) error {
 	return nil
 }
 
-// Workspace returns root's build/go.work after running .ci/fyne-fork.sh,
+// workspace returns root's build/go.work after running .ci/fyne-fork.sh,
 // which makes it, or remakes it when go.mod's Fyne or a patch changed, and
 // otherwise returns at once.
-func Workspace(root string) (string, error) {
+func workspace(root string) (string, error) {
 	work := filepath.Join(root, "build", "go.work")
 	cmd := exec.Command(filepath.Join(root, ".ci", "fyne-fork.sh"))
 	cmd.Dir = root
